@@ -1,0 +1,164 @@
+import { assign, initialTransition, setup, transition } from 'xstate';
+import {
+  type AssociationStatus,
+  type ConfidenceLevel,
+  type ValidationMethod,
+  SYSTEM_TIMEOUT,
+  TIMEOUT_CONFIDENCE_THRESHOLD,
+  confidenceLevel,
+} from './domain.ts';
+
+export const ASSOCIATION_MACHINE_ID = 'association';
+export const ASSOCIATION_MACHINE_VERSION = 1;
+
+export interface AssociationContext {
+  essay_id: string;
+  batch_id: string;
+  class_id: string;
+  text_storage_id: string;
+  created_by_user_id: string;
+  created_at: string;
+  /** The matcher's best suggestion, kept even after a correction so the teacher can see it. */
+  suggested_student_id: string | null;
+  student_id: string | null;
+  confidence_score: number | null;
+  confidence_level: ConfidenceLevel;
+  match_reasons: string[] | null;
+  validation_method: ValidationMethod | null;
+  validated_by: string | null;
+  validated_at: string | null;
+}
+
+export type AssociationInput = Omit<
+  AssociationContext,
+  'student_id' | 'confidence_level' | 'validation_method' | 'validated_by' | 'validated_at'
+>;
+
+export type AssociationEvent =
+  | { type: 'CONFIRM'; at: string; by: string; student_id?: string; student_in_class: boolean }
+  | { type: 'REJECT'; at: string; by: string }
+  | { type: 'TIMEOUT'; at: string; unknown_student_id: string };
+
+/** An association as the batch keeps it: its machine's context plus the state it is in. */
+export type AssociationRecord = AssociationContext & { validation_status: AssociationStatus };
+
+export const associationMachine = setup({
+  types: {} as {
+    context: AssociationContext;
+    input: AssociationInput;
+    events: AssociationEvent;
+  },
+  guards: {
+    namesStudentOfClass: ({ context, event }) =>
+      event.type === 'CONFIRM' && event.student_in_class && (event.student_id ?? context.suggested_student_id) !== null,
+    suggestionConfidentEnough: ({ context }) =>
+      context.suggested_student_id !== null &&
+      context.confidence_score !== null &&
+      context.confidence_score >= TIMEOUT_CONFIDENCE_THRESHOLD,
+  },
+  actions: {
+    recordTeacherConfirmation: assign(({ context, event }) => {
+      if (event.type !== 'CONFIRM') return {};
+      return {
+        student_id: event.student_id ?? context.suggested_student_id,
+        validation_method: 'human' as const,
+        validated_by: event.by,
+        validated_at: event.at,
+      };
+    }),
+    recordTeacherRejection: assign(({ event }) => {
+      if (event.type !== 'REJECT') return {};
+      return { student_id: null, validation_method: 'human' as const, validated_by: event.by, validated_at: event.at };
+    }),
+    keepSuggestedStudent: assign(({ context, event }) => {
+      if (event.type !== 'TIMEOUT') return {};
+      return {
+        student_id: context.suggested_student_id,
+        validation_method: 'timeout' as const,
+        validated_by: SYSTEM_TIMEOUT,
+        validated_at: event.at,
+      };
+    }),
+    linkUnknownStudent: assign(({ event }) => {
+      if (event.type !== 'TIMEOUT') return {};
+      return {
+        student_id: event.unknown_student_id,
+        validation_method: 'timeout' as const,
+        validated_by: SYSTEM_TIMEOUT,
+        validated_at: event.at,
+      };
+    }),
+  },
+}).createMachine({
+  id: ASSOCIATION_MACHINE_ID,
+  description: 'One essay-to-student association, from the matcher\'s suggestion to a settled author.',
+  context: ({ input }) => ({
+    ...input,
+    student_id: input.suggested_student_id,
+    confidence_level: confidenceLevel(input.suggested_student_id === null ? null : input.confidence_score),
+    validation_method: null,
+    validated_by: null,
+    validated_at: null,
+  }),
+  initial: 'pending_validation',
+  states: {
+    pending_validation: {
+      description: 'The matcher has suggested an author (or none); the teacher has not decided and the deadline has not passed.',
+      on: {
+        CONFIRM: {
+          guard: 'namesStudentOfClass',
+          target: 'confirmed',
+          actions: 'recordTeacherConfirmation',
+          description: 'The teacher confirms the suggestion, or corrects it to another student of the class.',
+        },
+        REJECT: {
+          target: 'rejected',
+          actions: 'recordTeacherRejection',
+          description: 'The teacher says the suggested student did not write this essay.',
+        },
+        TIMEOUT: [
+          {
+            guard: 'suggestionConfidentEnough',
+            target: 'timeout_confirmed',
+            actions: 'keepSuggestedStudent',
+            description: 'Deadline passed; confidence ≥ 0.7 keeps the suggested student.',
+          },
+          {
+            target: 'no_match',
+            actions: 'linkUnknownStudent',
+            description: 'Deadline passed; low confidence or no suggestion links the class\'s UNKNOWN student.',
+          },
+        ],
+      },
+    },
+    confirmed: { type: 'final', description: 'The teacher confirmed or corrected the author.' },
+    rejected: { type: 'final', description: 'The teacher rejected the suggestion; no author is linked.' },
+    timeout_confirmed: { type: 'final', description: 'The deadline kept a confident suggestion.' },
+    no_match: { type: 'final', description: 'The deadline linked the class\'s UNKNOWN student.' },
+  },
+});
+
+export function newAssociation(input: AssociationInput): AssociationRecord {
+  const [snapshot] = initialTransition(associationMachine, input);
+  return { ...snapshot.context, validation_status: 'pending_validation' };
+}
+
+function toSnapshot(record: AssociationRecord) {
+  const { validation_status, ...context } = record;
+  return associationMachine.resolveState({ value: validation_status, context });
+}
+
+/** Steps one association; `accepted` is false when its state refuses the event. */
+export function stepAssociation(
+  record: AssociationRecord,
+  event: AssociationEvent,
+): { accepted: boolean; record: AssociationRecord } {
+  const before = toSnapshot(record);
+  const [after] = transition(associationMachine, before, event);
+  if (after === before) return { accepted: false, record };
+  return { accepted: true, record: { ...after.context, validation_status: after.value as AssociationStatus } };
+}
+
+export function canStepAssociation(record: AssociationRecord, event: AssociationEvent): boolean {
+  return toSnapshot(record).can(event);
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { ClassType, CourseCode } from './domain.ts';
+
+/**
+ * Wire schemas of the events this service consumes (snake_case, as the original services publish
+ * them) and the typed events the machines take. The HTTP API validates with these same schemas.
+ */
+
+export const TOPICS = {
+  contentProvisioned: 'huleedu.batch.content.provisioning.completed.v1',
+  studentMatchingCommand: 'huleedu.batch.student.matching.initiate.command.v1',
+  authorMatchesSuggested: 'huleedu.batch.author.matches.suggested.v1',
+  associationsConfirmed: 'huleedu.class.student.associations.confirmed.v1',
+  essaysReady: 'huleedu.els.batch.essays.ready.v1',
+  pipelineRequest: 'huleedu.commands.batch.pipeline.v1',
+  pipelineStarted: 'huleedu.batch.pipeline.execution.started.v1',
+} as const;
+
+const isoTime = z.iso.datetime({ offset: true });
+const nonEmpty = z.string().trim().min(1);
+
+export const EssayRef = z.object({ essay_id: z.uuid(), text_storage_id: nonEmpty });
+export type EssayRef = z.infer<typeof EssayRef>;
+
+export const ContentProvisionedData = z.object({
+  batch_id: z.uuid(),
+  provisioned_count: z.number().int().nonnegative(),
+  expected_count: z.number().int().nonnegative(),
+  course_code: CourseCode,
+  user_id: nonEmpty,
+  essays_for_processing: z.array(EssayRef).max(10_000),
+  correlation_id: z.uuid().optional(),
+  timestamp: isoTime.optional(),
+});
+
+export const Suggestion = z.object({
+  student_id: z.uuid(),
+  student_name: nonEmpty,
+  student_email: z.email().nullish(),
+  confidence_score: z.number().min(0).max(1),
+  match_reasons: z.array(z.string()).max(100),
+  extraction_metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const MatchResult = z.object({
+  essay_id: z.uuid(),
+  text_storage_id: nonEmpty,
+  filename: z.string(),
+  suggestions: z.array(Suggestion).max(1000),
+  no_match_reason: z.string().nullish(),
+});
+
+export const AuthorMatchesSuggestedData = z.object({
+  batch_id: z.uuid(),
+  class_id: z.uuid(),
+  course_code: CourseCode,
+  match_results: z.array(MatchResult).max(10_000),
+  processing_summary: z.record(z.string(), z.unknown()).nullish(),
+  processing_metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const EssaysReadyData = z.object({
+  batch_id: z.uuid(),
+  ready_essays: z.array(EssayRef).max(10_000),
+  course_code: CourseCode,
+  course_language: z.enum(['en', 'sv']),
+  class_type: ClassType,
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const PipelineRequestData = z.object({
+  batch_id: z.uuid(),
+  requested_pipeline: nonEmpty,
+  client_correlation_id: z.uuid().nullish(),
+  user_id: nonEmpty,
+  is_retry: z.boolean().default(false),
+  retry_reason: z.string().nullish(),
+});
+
+const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) =>
+  z.object({
+    event_id: z.uuid(),
+    event_type: z.literal(eventType),
+    event_timestamp: isoTime,
+    source_service: nonEmpty,
+    schema_version: z.number().int().positive().default(1),
+    correlation_id: z.uuid(),
+    data_schema_uri: z.string().nullish(),
+    data,
+    metadata: z.record(z.string(), z.unknown()).nullish(),
+  });
+
+export const InboundEnvelope = z.discriminatedUnion('event_type', [
+  envelope(TOPICS.contentProvisioned, ContentProvisionedData),
+  envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
+  envelope(TOPICS.essaysReady, EssaysReadyData),
+  envelope(TOPICS.pipelineRequest, PipelineRequestData),
+]);
+export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
+export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_type.value);
+
+/** One teacher decision, in the original's shape. */
+export const TeacherDecision = z.object({
+  essay_id: z.uuid(),
+  student_id: z.uuid().optional(),
+  confirmed: z.boolean(),
+});
+export type TeacherDecision = z.infer<typeof TeacherDecision>;
+
+// ---- Events the batch machine takes. Time arrives as data (`at`); the machines read no clock.
+
+export interface SuggestedMatch {
+  essay_id: string;
+  text_storage_id: string;
+  /** The highest-confidence suggestion; the original stores only that one. */
+  suggestion: { student_id: string; confidence_score: number; match_reasons: string[] } | null;
+}
+
+export interface DecisionInput extends TeacherDecision {
+  /** Whether the student this decision names (or the suggestion it accepts) belongs to the class. */
+  student_in_class: boolean;
+}
+
+export type BatchEvent =
+  | { type: 'CONTENT_PROVISIONED'; at: string; essays: EssayRef[]; provisioned_count: number; expected_count: number }
+  | { type: 'AUTHOR_MATCHES_SUGGESTED'; at: string; class_id: string; matches: SuggestedMatch[]; due_at: string; created_by: string }
+  | { type: 'TEACHER_DECISIONS'; at: string; teacher_id: string; decisions: DecisionInput[] }
+  | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string }
+  | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string }
+  | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType }
+  | { type: 'PIPELINE_REQUESTED'; at: string; pipeline: string; requested_by: string }
+  | { type: 'CANCEL'; at: string; by: string; reason: string | null };
+export type BatchEventType = BatchEvent['type'];
+
+/** What a caller sends to cause each machine event: the topic for service events. */
+export const WIRE_NAME: Record<BatchEventType, string> = {
+  CONTENT_PROVISIONED: TOPICS.contentProvisioned,
+  AUTHOR_MATCHES_SUGGESTED: TOPICS.authorMatchesSuggested,
+  ESSAYS_READY: TOPICS.essaysReady,
+  PIPELINE_REQUESTED: TOPICS.pipelineRequest,
+  TEACHER_DECISIONS: 'TEACHER_DECISIONS',
+  VALIDATION_TIMEOUT: 'VALIDATION_TIMEOUT',
+  DEADLINE_CHANGED: 'DEADLINE_CHANGED',
+  CANCEL: 'CANCEL',
+};

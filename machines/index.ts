@@ -1,0 +1,5 @@
+export * from './domain.ts';
+export * from './events.ts';
+export * from './association.ts';
+export * from './batch.ts';
+export * from './describe.ts';
