@@ -1,0 +1,134 @@
+import type { AssociationRecord } from '../machines/association.ts';
+import type { BatchContext } from '../machines/batch.ts';
+import type { TeacherDecision } from '../machines/events.ts';
+import type { EventRequest } from './apply.ts';
+import { studentsOfClass, unknownStudentFor } from './students.ts';
+
+/**
+ * Builders of the requests that teachers and timers make. Each only translates intent into a
+ * machine event; the machine decides whether it applies.
+ */
+
+export interface TeacherCall {
+  teacherId: string;
+  batchId: string;
+  /** Idempotency key of the call, namespaced by teacher and batch by the caller. */
+  eventId: string;
+  correlationId: string | null;
+}
+
+export type DecisionResult =
+  | { essay_id: string; outcome: 'applied'; validation_status: string; student_id: string | null }
+  | { essay_id: string; outcome: 'refused'; reason: string; validation_status: string | null };
+
+export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
+  return {
+    batchId: call.batchId,
+    eventId: call.eventId,
+    actor: call.teacherId,
+    correlationId: call.correlationId,
+    ownerId: call.teacherId,
+    build: async (context, db, at) => {
+      const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
+      const inClass = await studentsOfClass(db, context.class_id, [...new Set(named)]);
+      return {
+        ok: true,
+        event: {
+          type: 'TEACHER_DECISIONS',
+          at,
+          teacher_id: call.teacherId,
+          decisions: decisions.map((d) => ({
+            ...d,
+            student_in_class: !d.confirmed || d.student_id === undefined || inClass.has(d.student_id),
+          })),
+        },
+      };
+    },
+    respond: (before, after) => ({ results: decisionResults(decisions, before, after) }),
+  };
+}
+
+function decisionResults(decisions: TeacherDecision[], before: BatchContext, after: BatchContext): DecisionResult[] {
+  return decisions.map((d) => {
+    const was: AssociationRecord | undefined = before.associations[d.essay_id];
+    const now = after.associations[d.essay_id];
+    if (!was || !now) return { essay_id: d.essay_id, outcome: 'refused', reason: 'not an essay of this batch awaiting validation', validation_status: null };
+    if (was.validation_status !== 'pending_validation') {
+      return { essay_id: d.essay_id, outcome: 'refused', reason: `already decided (${was.validation_status})`, validation_status: was.validation_status };
+    }
+    if (now.validation_status === 'pending_validation') {
+      const reason =
+        d.confirmed && d.student_id !== undefined
+          ? `student ${d.student_id} is not in the batch's class`
+          : d.confirmed
+            ? 'there is no suggested student to confirm; name a student_id'
+            : 'the batch does not accept decisions in its current state';
+      return { essay_id: d.essay_id, outcome: 'refused', reason, validation_status: now.validation_status };
+    }
+    return { essay_id: d.essay_id, outcome: 'applied', validation_status: now.validation_status, student_id: now.student_id };
+  });
+}
+
+export function requestPipeline(call: TeacherCall, pipeline: string): EventRequest {
+  return {
+    batchId: call.batchId,
+    eventId: call.eventId,
+    actor: call.teacherId,
+    correlationId: call.correlationId,
+    ownerId: call.teacherId,
+    build: (_context, _db, at) => ({
+      ok: true,
+      event: { type: 'PIPELINE_REQUESTED', at, pipeline, requested_by: call.teacherId },
+    }),
+  };
+}
+
+export function cancelBatch(call: TeacherCall, reason: string | null): EventRequest {
+  return {
+    batchId: call.batchId,
+    eventId: call.eventId,
+    actor: call.teacherId,
+    correlationId: call.correlationId,
+    ownerId: call.teacherId,
+    build: (_context, _db, at) => ({ ok: true, event: { type: 'CANCEL', at, by: call.teacherId, reason } }),
+  };
+}
+
+export function changeDeadline(call: TeacherCall, dueAt: (now: string, current: string | null) => string): EventRequest {
+  return {
+    batchId: call.batchId,
+    eventId: call.eventId,
+    actor: call.teacherId,
+    correlationId: call.correlationId,
+    ownerId: call.teacherId,
+    build: (context, _db, at) => ({
+      ok: true,
+      event: { type: 'DEADLINE_CHANGED', at, by: call.teacherId, due_at: dueAt(at, context.deadline?.due_at ?? null) },
+    }),
+  };
+}
+
+/** The deadline firing. Its event id is the timer's, so a second firing is a duplicate. */
+export function validationTimeout(batchId: string, deadlineVersion: number): EventRequest {
+  return {
+    batchId,
+    eventId: timeoutEventId(batchId, deadlineVersion),
+    actor: 'timeout',
+    correlationId: null,
+    build: async (context, db, at) => {
+      if (context.class_id === null) {
+        return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '' } };
+      }
+      const unknown = await unknownStudentFor(db, context.class_id);
+      return {
+        ok: true,
+        event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: unknown.id },
+        newStudents: unknown.newStudent ? [unknown.newStudent] : [],
+      };
+    },
+  };
+}
+
+export function timeoutEventId(batchId: string, deadlineVersion: number): string {
+  return `deadline-${batchId}-v${deadlineVersion}`;
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema.optional());
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z.preprocess(unsetIfEmpty, schema.default(fallback as never));
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
+  PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
+  DATA_DIR: withDefault(z.string().min(1), './.data'),
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
+  ROLE: withDefault(z.enum(['all', 'api', 'worker']), 'all'),
+  VALIDATION_TIMEOUT_MS: withDefault(positiveInt, 86_400_000),
+  SWEEP_INTERVAL_MS: optional(positiveInt),
+  JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+  SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+});
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  role: 'all' | 'api' | 'worker';
+  validationTimeoutMs: number;
+  sweepIntervalMs: number;
+  jwtSecret: string | undefined;
+  serviceToken: string | undefined;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; a bad value names its variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
+    if (missing.length > 0) throw new ConfigError(`invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    role: e.ROLE,
+    validationTimeoutMs: e.VALIDATION_TIMEOUT_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS ?? (e.REDIS_URL ? 60_000 : 1_000),
+    jwtSecret: e.JWT_SECRET,
+    serviceToken: e.SERVICE_TOKEN,
+    logLevel: e.LOG_LEVEL,
+  };
+}

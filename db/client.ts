@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type SQL, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+import { COURSE_CODES_SEED } from './seed.ts';
+
+/** One repository type over both drivers: postgres.js (a server) and PGlite (embedded). */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../drizzle', import.meta.url));
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent an embedded PGlite database lives under `dataDir`. */
+  url?: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const database = options.url ? await openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options.dataDir);
+  try {
+    await migrate(database, options.url);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+  return {
+    db: drizzle(client, { schema }) as unknown as Db,
+    kind: 'postgres',
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  return {
+    db: drizzle(client, { schema }) as unknown as Db,
+    kind: 'pglite',
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Applies drizzle-kit's migrations and seeds the courses. On a server, a session advisory lock on a
+ * connection of its own keeps several starting processes from migrating at once.
+ */
+async function migrate(database: Database, url: string | undefined): Promise<void> {
+  const config = { migrationsFolder: MIGRATIONS_FOLDER };
+  if (url === undefined) {
+    const { migrate: run } = await import('drizzle-orm/pglite/migrator');
+    await run(database.db as never, config);
+  } else {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
+    const client = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    try {
+      await client`SELECT pg_advisory_lock(7253110)`;
+      await run(drizzle(client), config);
+    } finally {
+      await client.end({ timeout: 5 });
+    }
+  }
+  await database.db.insert(schema.courses).values(COURSE_CODES_SEED).onConflictDoNothing();
+}
+
+/** Rows of a raw query, whichever driver ran it (postgres.js answers an array, PGlite `{ rows }`). */
+export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

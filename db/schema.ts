@@ -1,0 +1,182 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+export const courses = pgTable('courses', {
+  course_code: text('course_code').primaryKey(),
+  name: text('name').notNull(),
+  language: text('language').notNull(),
+  level: integer('level').notNull(),
+});
+
+export const classes = pgTable(
+  'classes',
+  {
+    id: uuid('id').primaryKey(),
+    owner_id: text('owner_id').notNull(),
+    name: text('name').notNull(),
+    course_code: text('course_code')
+      .notNull()
+      .references(() => courses.course_code),
+    created_at: createdAt(),
+  },
+  (t) => [index('classes_owner_idx').on(t.owner_id)],
+);
+
+export const students = pgTable(
+  'students',
+  {
+    id: uuid('id').primaryKey(),
+    class_id: uuid('class_id')
+      .notNull()
+      .references(() => classes.id),
+    first_name: text('first_name').notNull(),
+    last_name: text('last_name').notNull(),
+    email: text('email').notNull(),
+    is_unknown: boolean('is_unknown').notNull().default(false),
+    created_at: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('students_class_email_uq').on(t.class_id, t.email),
+    // The UNKNOWN student is created once per class and reused.
+    uniqueIndex('students_one_unknown_per_class_uq').on(t.class_id).where(sql`${t.is_unknown}`),
+  ],
+);
+
+/** The batch projection: what the API lists and filters. The snapshot is the truth. */
+export const batches = pgTable(
+  'batches',
+  {
+    batch_id: uuid('batch_id').primaryKey(),
+    owner_id: text('owner_id').notNull(),
+    class_id: uuid('class_id').references(() => classes.id),
+    class_type: text('class_type').notNull(),
+    course_code: text('course_code')
+      .notNull()
+      .references(() => courses.course_code),
+    language: text('language').notNull(),
+    expected_essay_count: integer('expected_essay_count').notNull(),
+    correlation_id: uuid('correlation_id').notNull(),
+    status: text('status').notNull(),
+    state: text('state').notNull(),
+    version: integer('version').notNull(),
+    due_at: tz('due_at'),
+    created_at: createdAt(),
+    updated_at: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('batches_owner_status_idx').on(t.owner_id, t.status)],
+);
+
+export const actorSnapshots = pgTable('actor_snapshots', {
+  actor_id: text('actor_id').primaryKey(),
+  machine_id: text('machine_id').notNull(),
+  machine_version: integer('machine_version').notNull(),
+  /** Row version: every applied event adds one; writers check it (optimistic concurrency). */
+  version: integer('version').notNull(),
+  snapshot: jsonb('snapshot').notNull(),
+  updated_at: tz('updated_at').notNull().defaultNow(),
+});
+
+/** Columns, NOT NULLs, the unique essay and both indexes as in the Class Management Service. */
+export const essayStudentAssociations = pgTable(
+  'essay_student_associations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    essay_id: uuid('essay_id').notNull().unique('essay_student_associations_essay_id_key'),
+    student_id: uuid('student_id').references(() => students.id),
+    batch_id: uuid('batch_id')
+      .notNull()
+      .references(() => batches.batch_id),
+    class_id: uuid('class_id')
+      .notNull()
+      .references(() => classes.id),
+    created_by_user_id: text('created_by_user_id'),
+    created_at: createdAt(),
+    confidence_score: doublePrecision('confidence_score'),
+    match_reasons: jsonb('match_reasons'),
+    validation_status: text('validation_status').notNull().default('pending_validation'),
+    validated_by: text('validated_by'),
+    validated_at: tz('validated_at'),
+    validation_method: text('validation_method'),
+    suggested_student_id: uuid('suggested_student_id').references(() => students.id),
+    text_storage_id: text('text_storage_id'),
+  },
+  (t) => [
+    index('ix_essay_student_associations_class_status').on(t.class_id, t.validation_status),
+    index('ix_essay_student_associations_batch_status').on(t.batch_id, t.validation_status),
+  ],
+);
+
+/** Every applied event id, kept forever, with the answer given the first time. */
+export const processedEvents = pgTable('processed_events', {
+  event_id: text('event_id').primaryKey(),
+  batch_id: uuid('batch_id').notNull(),
+  response: jsonb('response').notNull(),
+  created_at: createdAt(),
+});
+
+/** Append-only audit log: applied events, refusals and late timers. */
+export const history = pgTable(
+  'history',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    batch_id: uuid('batch_id')
+      .notNull()
+      .references(() => batches.batch_id),
+    at: tz('at').notNull().defaultNow(),
+    event_type: text('event_type').notNull(),
+    event_id: text('event_id'),
+    actor: text('actor').notNull(),
+    from_state: text('from_state'),
+    to_state: text('to_state'),
+    correlation_id: uuid('correlation_id'),
+    outcome: text('outcome').notNull(),
+    reason: text('reason'),
+    version: integer('version').notNull(),
+    detail: jsonb('detail'),
+  },
+  (t) => [index('history_batch_seq_idx').on(t.batch_id, t.seq)],
+);
+
+export const outbox = pgTable(
+  'outbox',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    event_id: uuid('event_id').notNull().unique(),
+    topic: text('topic').notNull(),
+    batch_id: uuid('batch_id').notNull(),
+    correlation_id: uuid('correlation_id').notNull(),
+    envelope: jsonb('envelope').notNull(),
+    created_at: createdAt(),
+    published_at: tz('published_at'),
+  },
+  (t) => [index('outbox_unpublished_idx').on(t.seq).where(sql`${t.published_at} IS NULL`)],
+);
+
+/** One pending validation deadline per batch. `version` keys the timer job. */
+export const deadlines = pgTable(
+  'deadlines',
+  {
+    batch_id: uuid('batch_id')
+      .primaryKey()
+      .references(() => batches.batch_id),
+    version: integer('version').notNull(),
+    due_at: tz('due_at').notNull(),
+    created_at: createdAt(),
+  },
+  (t) => [index('deadlines_due_idx').on(t.due_at)],
+);

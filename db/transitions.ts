@@ -1,0 +1,171 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { AssociationRecord } from '../machines/association.ts';
+import { type Db, rows } from './client.ts';
+
+/**
+ * The write side of one transition. Everything a transition changes goes into ONE statement of
+ * data-modifying CTEs guarded by the snapshot's row version, so it commits atomically and costs one
+ * round trip. A lost race changes nothing and reports `false`.
+ */
+
+export interface HistoryRow {
+  event_type: string;
+  event_id: string | null;
+  actor: string;
+  from_state: string | null;
+  to_state: string | null;
+  correlation_id: string | null;
+  outcome: 'applied' | 'refused' | 'late';
+  reason: string | null;
+  at: string;
+  detail?: unknown;
+}
+
+export interface OutboxRow {
+  event_id: string;
+  topic: string;
+  correlation_id: string;
+  envelope: unknown;
+}
+
+export interface StudentRow {
+  id: string;
+  class_id: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  is_unknown: boolean;
+}
+
+export type DeadlineWrite = { kind: 'keep' } | { kind: 'set'; version: number; due_at: string } | { kind: 'clear' };
+
+export interface TransitionWrite {
+  batchId: string;
+  expectedVersion: number;
+  machineVersion: number;
+  snapshot: unknown;
+  status: string;
+  state: string;
+  dueAt: string | null;
+  processed: { eventId: string; response: unknown } | null;
+  history: HistoryRow;
+  outbox: OutboxRow[];
+  deadline: DeadlineWrite;
+  newAssociations: AssociationRecord[];
+  changedAssociations: AssociationRecord[];
+  newStudents: StudentRow[];
+}
+
+export interface LoadedActor {
+  snapshot: unknown;
+  version: number;
+  machine_version: number;
+  owner_id: string;
+  prior_response: unknown;
+}
+
+const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+
+export const batchActorId = (batchId: string) => `batch:${batchId}`;
+
+/** The snapshot, its owner and any earlier answer to this event id, in one round trip. */
+export async function loadBatchActor(
+  db: Db,
+  batchId: string,
+  eventId: string | null,
+  forUpdate: boolean,
+): Promise<LoadedActor | null> {
+  const [row] = await rows<LoadedActor>(
+    db,
+    sql`SELECT s.snapshot, s.version, s.machine_version, b.owner_id,
+          ${eventId === null ? sql`NULL` : sql`(SELECT p.response FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_response
+        FROM actor_snapshots s JOIN batches b ON b.batch_id = ${batchId}
+        WHERE s.actor_id = ${batchActorId(batchId)}
+        ${forUpdate ? sql`FOR UPDATE OF s` : sql``}`,
+  );
+  return row ?? null;
+}
+
+export async function priorResponse(db: Db, eventId: string): Promise<unknown> {
+  const [row] = await rows<{ response: unknown }>(db, sql`SELECT response FROM processed_events WHERE event_id = ${eventId}`);
+  return row?.response ?? null;
+}
+
+const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
+  created_at timestamptz, confidence_score double precision, match_reasons jsonb, validation_status text,
+  validated_by text, validated_at timestamptz, validation_method text, suggested_student_id uuid, text_storage_id text`;
+
+function historyInsert(batchId: string, h: HistoryRow, version: SQL): SQL {
+  return sql`INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
+    SELECT ${batchId}, ${h.at}::timestamptz, ${h.event_type}, ${h.event_id}, ${h.actor}, ${h.from_state}, ${h.to_state},
+      ${h.correlation_id}::uuid, ${h.outcome}, ${h.reason}, ${version}, ${h.detail === undefined ? null : JSON.stringify(h.detail)}::jsonb`;
+}
+
+export async function writeTransition(db: Db, w: TransitionWrite): Promise<boolean> {
+  const ctes: SQL[] = [
+    sql`snap AS (
+      UPDATE actor_snapshots SET snapshot = ${json(w.snapshot)}, version = version + 1,
+        machine_version = ${w.machineVersion}, updated_at = now()
+      WHERE actor_id = ${batchActorId(w.batchId)} AND version = ${w.expectedVersion}
+      RETURNING version)`,
+    sql`proj AS (
+      UPDATE batches SET status = ${w.status}, state = ${w.state}, version = snap.version,
+        due_at = ${w.dueAt}::timestamptz, updated_at = now()
+      FROM snap WHERE batch_id = ${w.batchId})`,
+    sql`hist AS (${historyInsert(w.batchId, w.history, sql`snap.version`)} FROM snap)`,
+  ];
+  if (w.processed) {
+    ctes.push(sql`proc AS (
+      INSERT INTO processed_events (event_id, batch_id, response)
+      SELECT ${w.processed.eventId}, ${w.batchId}, ${json(w.processed.response)} FROM snap)`);
+  }
+  if (w.outbox.length > 0) {
+    ctes.push(sql`outb AS (
+      INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
+      SELECT o.event_id, o.topic, ${w.batchId}, o.correlation_id, o.envelope
+      FROM snap, jsonb_to_recordset(${json(w.outbox)}) AS o(event_id uuid, topic text, correlation_id uuid, envelope jsonb))`);
+  }
+  if (w.deadline.kind === 'set') {
+    ctes.push(sql`dl AS (
+      INSERT INTO deadlines (batch_id, version, due_at) SELECT ${w.batchId}, ${w.deadline.version}, ${w.deadline.due_at}::timestamptz FROM snap
+      ON CONFLICT (batch_id) DO UPDATE SET version = excluded.version, due_at = excluded.due_at)`);
+  } else if (w.deadline.kind === 'clear') {
+    ctes.push(sql`dl AS (DELETE FROM deadlines WHERE batch_id = ${w.batchId} AND EXISTS (SELECT 1 FROM snap))`);
+  }
+  if (w.newStudents.length > 0) {
+    ctes.push(sql`stu AS (
+      INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown)
+      SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown
+      FROM snap, jsonb_to_recordset(${json(w.newStudents)}) AS s(id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean))`);
+  }
+  if (w.newAssociations.length > 0) {
+    ctes.push(sql`assoc_new AS (
+      INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
+        confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
+        suggested_student_id, text_storage_id)
+      SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
+        a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
+        a.suggested_student_id, a.text_storage_id
+      FROM snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS}))`);
+  }
+  if (w.changedAssociations.length > 0) {
+    ctes.push(sql`assoc_upd AS (
+      UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
+        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
+      FROM snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})
+      WHERE e.essay_id = a.essay_id AND e.batch_id = ${w.batchId})`);
+  }
+  const result = await rows<{ version: number }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT version FROM snap`);
+  return result.length === 1;
+}
+
+/** A refusal is history only, and only if the state it was judged against is still current. */
+export async function recordRefusal(db: Db, batchId: string, expectedVersion: number, h: HistoryRow): Promise<boolean> {
+  const result = await rows<{ seq: number }>(
+    db,
+    sql`${historyInsert(batchId, h, sql`${expectedVersion}`)}
+      WHERE EXISTS (SELECT 1 FROM actor_snapshots WHERE actor_id = ${batchActorId(batchId)} AND version = ${expectedVersion})
+      RETURNING seq`,
+  );
+  return result.length === 1;
+}

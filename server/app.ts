@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Service } from '../app/service.ts';
+import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
+import { problem } from './problem.ts';
+import { batchRoutes } from './routes/batches.ts';
+import { classRoutes } from './routes/classes.ts';
+import { eventRoutes } from './routes/events.ts';
+import { outboxRoutes } from './routes/outbox.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export interface HttpOptions {
+  auth: AuthConfig;
+  /** True once SIGTERM arrived: readiness fails so load balancers stop sending. */
+  draining?: () => boolean;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** The HTTP adapter: parse, call the application layer, map the result. No SQL and no rules here. */
+export function createHttpApp(service: Service, options: HttpOptions) {
+  const app = new Hono<AuthEnv>();
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-correlation-id');
+    c.set('correlationId', given && UUID.test(given) ? given : randomUUID());
+    await next();
+    c.header('x-correlation-id', c.get('correlationId'));
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    if (options.draining?.()) return problem(c, { status: 503, title: 'Draining', detail: 'The service is shutting down.' });
+    try {
+      await service.db.execute(sql`SELECT 1`);
+      return c.json({ status: 'ready' });
+    } catch (error) {
+      return problem(c, { status: 503, title: 'Not ready', detail: `database: ${(error as Error).message}` });
+    }
+  });
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problem(c, { status: 413, title: 'Payload too large', detail: `Bodies are limited to ${MAX_BODY_BYTES} bytes.` }),
+    }),
+  );
+  app.use('/v1/*', authenticate(options.auth));
+  app.route('/', eventRoutes(service));
+  app.route('/', classRoutes(service));
+  app.route('/', batchRoutes(service));
+  app.route('/', outboxRoutes(service));
+
+  app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));
+  app.onError((error, c) => {
+    options.log?.('request failed', { err: error.message, stack: error.stack, path: c.req.path });
+    return problem(c, { status: 500, title: 'Internal error', detail: 'The request failed on our side; it has been logged.' });
+  });
+  return app;
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { type ServiceDeps, createService } from '../../app/service.ts';
+import { teacherToken } from '../../app/secrets.ts';
+import { type Database, openDatabase } from '../../db/client.ts';
+import { createHttpApp } from '../../server/app.ts';
+import { createTestDatabase } from './db.ts';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Harness {
+  database: Database;
+  service: ReturnType<typeof createService>;
+  serviceToken: string;
+  jwtSecret: string;
+  teacher(sub: string): Promise<string>;
+  api<T = any>(method: string, path: string, init?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions extends Partial<Omit<ServiceDeps, 'db'>> {
+  /** Embedded PGlite in memory instead of a PostgreSQL database of the file's own. */
+  pglite?: boolean;
+  label: string;
+}
+
+/** The real application and HTTP adapter over a real database; requests go through app.fetch. */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const testDb = options.pglite ? null : await createTestDatabase(options.label);
+  const database = await openDatabase({ url: testDb?.url, dataDir: 'memory://' });
+  const service = createService({ validationTimeoutMs: 60_000, ...options, db: database.db });
+  const serviceToken = `svc_${randomBytes(12).toString('hex')}`;
+  const jwtSecret = randomBytes(32).toString('hex');
+  const app = createHttpApp(service, { auth: { serviceToken, jwtSecret } });
+  return {
+    database,
+    service,
+    serviceToken,
+    jwtSecret,
+    teacher: (sub) => teacherToken(jwtSecret, sub),
+    async api(method, path, init = {}) {
+      const headers: Record<string, string> = { ...init.headers };
+      if (init.token !== null) headers.authorization = `Bearer ${init.token ?? serviceToken}`;
+      let body: string | undefined = init.raw;
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await app.request(path, { method, headers, body });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? null : JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+      return { status: response.status, body: parsed as any, headers: response.headers };
+    },
+    async close() {
+      await database.close();
+      await testDb?.drop();
+    },
+  };
+}
