@@ -38,6 +38,8 @@ export interface EventRequest {
   ownerId?: string;
   /** Builds the machine event from the current context; may read, must not write. */
   build(context: BatchContext, db: Db, at: string): Promise<Prepared> | Prepared;
+  /** Extra facts for the audit row, e.g. which scheduler fired a deadline. */
+  auditDetail?: Record<string, unknown>;
   /** Extra answer fields, e.g. per-item results, from the states before and after. */
   respond?(before: BatchContext, after: BatchContext): Record<string, unknown>;
 }
@@ -150,6 +152,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
         outcome: 'applied',
         reason: null,
         at,
+        detail: withAudit(historyDetail(event, before.context, after.context), request.auditDetail),
       },
       outbox: emitted.map((e) => outboxRow(e, after.context, at)),
       deadline,
@@ -198,6 +201,7 @@ async function refuse(
         : `stale deadline version ${event.deadline_version} (current ${before.context.deadline.version})`
       : `state ${state} does not accept ${WIRE_NAME[event.type]}`,
     at,
+    detail: withAudit(undefined, request.auditDetail),
   };
   if (!(await recordRefusal(db, request.batchId, loaded.version, history))) return 'retry';
   return {
@@ -212,14 +216,35 @@ async function refuse(
   };
 }
 
+/** What the audit log keeps beyond the states: deadline moves and how late a deadline fired. */
+function historyDetail(event: BatchEvent, before: BatchContext, after: BatchContext): unknown {
+  if (event.type === 'VALIDATION_TIMEOUT' && before.deadline) {
+    return {
+      deadline_version: before.deadline.version,
+      due_at: before.deadline.due_at,
+      lateness_ms: Date.parse(event.at) - Date.parse(before.deadline.due_at),
+    };
+  }
+  if (event.type === 'DEADLINE_CHANGED' && after.deadline) {
+    return { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version };
+  }
+  return undefined;
+}
+
+function withAudit(detail: unknown, audit: Record<string, unknown> | undefined): unknown {
+  if (audit === undefined) return detail;
+  return { ...(detail as Record<string, unknown> | undefined), ...audit };
+}
+
 function duplicateOf(response: unknown): ApplyOutcome {
   return { kind: 'duplicate', body: { ...(response as AppliedBody), duplicate: true } };
 }
 
 function deadlineChange(before: BatchContext, after: BatchContext): DeadlineWrite {
-  if (after.deadline === null) return before.deadline === null ? { kind: 'keep' } : { kind: 'clear' };
-  if (before.deadline?.version === after.deadline.version) return { kind: 'keep' };
-  return { kind: 'set', ...after.deadline };
+  const previous = before.deadline?.version ?? null;
+  if (after.deadline === null) return previous === null ? { kind: 'keep' } : { kind: 'clear', previous };
+  if (previous === after.deadline.version) return { kind: 'keep' };
+  return { kind: 'set', ...after.deadline, previous };
 }
 
 function associationChanges(before: BatchContext, after: BatchContext) {

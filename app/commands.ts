@@ -94,27 +94,45 @@ export function cancelBatch(call: TeacherCall, reason: string | null): EventRequ
   };
 }
 
-export function changeDeadline(call: TeacherCall, dueAt: (now: string, current: string | null) => string): EventRequest {
+export type DeadlineRequest = { extend_by_ms: number } | { due_at: string };
+
+/** Moves a pending deadline: later by some time, or to a given instant; never into the past. */
+export function changeDeadline(call: TeacherCall, change: DeadlineRequest): EventRequest {
   return {
     batchId: call.batchId,
     eventId: call.eventId,
     actor: call.teacherId,
     correlationId: call.correlationId,
     ownerId: call.teacherId,
-    build: (context, _db, at) => ({
-      ok: true,
-      event: { type: 'DEADLINE_CHANGED', at, by: call.teacherId, due_at: dueAt(at, context.deadline?.due_at ?? null) },
-    }),
+    build: (context, _db, at) => {
+      const current = context.deadline?.due_at ?? null;
+      const dueAt =
+        'due_at' in change
+          ? new Date(change.due_at).toISOString()
+          : current === null
+            ? null
+            : new Date(Date.parse(current) + change.extend_by_ms).toISOString();
+      if (dueAt === null) {
+        // No pending deadline: let the machine refuse it with the states that would accept it.
+        return { ok: true, event: { type: 'DEADLINE_CHANGED', at, by: call.teacherId, due_at: at } };
+      }
+      if (Date.parse(dueAt) <= Date.parse(at)) {
+        const path = 'due_at' in change ? 'due_at' : 'extend_by_ms';
+        return { ok: false, errors: [{ path, message: `the new deadline ${dueAt} is not in the future` }] };
+      }
+      return { ok: true, event: { type: 'DEADLINE_CHANGED', at, by: call.teacherId, due_at: dueAt } };
+    },
   };
 }
 
 /** The deadline firing. Its event id is the timer's, so a second firing is a duplicate. */
-export function validationTimeout(batchId: string, deadlineVersion: number): EventRequest {
+export function validationTimeout(batchId: string, deadlineVersion: number, firedBy: 'bullmq' | 'sweep'): EventRequest {
   return {
     batchId,
     eventId: timeoutEventId(batchId, deadlineVersion),
     actor: 'timeout',
     correlationId: null,
+    auditDetail: { fired_by: firedBy },
     build: async (context, db, at) => {
       if (context.class_id === null) {
         return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '' } };

@@ -3,6 +3,7 @@ import type { DeadlineWrite } from '../db/transitions.ts';
 import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type NewStudent, addStudents, createClass, listStudents } from './classes.ts';
+import { teacherDeadlines } from './deadlines.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import type { CourseCode } from '../machines/domain.ts';
 
@@ -41,6 +42,7 @@ export function createService(deps: ServiceDeps) {
     listAssociations: (ownerId: string, batchId: string) => listAssociations(db, ownerId, batchId),
     history: (ownerId: string, batchId: string) => batchHistory(db, ownerId, batchId),
     outbox: (after: number, limit: number) => outboxAfter(db, after, limit),
+    deadlines: (ownerId: string, before?: string) => teacherDeadlines(db, ownerId, before),
   };
 }
 

@@ -176,6 +176,8 @@ export const deadlines = pgTable(
       .references(() => batches.batch_id),
     version: integer('version').notNull(),
     due_at: tz('due_at').notNull(),
+    /** A sweeper's lease: others skip the row until then; a crashed sweeper's claim expires. */
+    claimed_until: tz('claimed_until'),
     created_at: createdAt(),
   },
   (t) => [index('deadlines_due_idx').on(t.due_at)],

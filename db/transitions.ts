@@ -37,7 +37,11 @@ export interface StudentRow {
   is_unknown: boolean;
 }
 
-export type DeadlineWrite = { kind: 'keep' } | { kind: 'set'; version: number; due_at: string } | { kind: 'clear' };
+/** What a transition does to the batch's deadline; `previous` names the timer that became stale. */
+export type DeadlineWrite =
+  | { kind: 'keep' }
+  | { kind: 'set'; version: number; due_at: string; previous: number | null }
+  | { kind: 'clear'; previous: number };
 
 export interface TransitionWrite {
   batchId: string;
@@ -128,7 +132,7 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
   if (w.deadline.kind === 'set') {
     ctes.push(sql`dl AS (
       INSERT INTO deadlines (batch_id, version, due_at) SELECT ${w.batchId}, ${w.deadline.version}, ${w.deadline.due_at}::timestamptz FROM snap
-      ON CONFLICT (batch_id) DO UPDATE SET version = excluded.version, due_at = excluded.due_at)`);
+      ON CONFLICT (batch_id) DO UPDATE SET version = excluded.version, due_at = excluded.due_at, claimed_until = NULL)`);
   } else if (w.deadline.kind === 'clear') {
     ctes.push(sql`dl AS (DELETE FROM deadlines WHERE batch_id = ${w.batchId} AND EXISTS (SELECT 1 FROM snap))`);
   }

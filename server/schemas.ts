@@ -50,3 +50,10 @@ export const IdempotencyKey = z
   .min(1)
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export const DeadlineBody = z.union([
+  z.strictObject({ extend_by_ms: z.number().int().positive().max(365 * 24 * 3600 * 1000) }),
+  z.strictObject({ due_at: z.iso.datetime({ offset: true }) }),
+]);
+
+export const DeadlinesQuery = z.object({ before: z.iso.datetime({ offset: true }).optional() });

@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import { type TeacherCall, cancelBatch, decideAssociations, requestPipeline } from '../../app/commands.ts';
+import { type TeacherCall, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
 import type { Service } from '../../app/service.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
 import { sendOutcome } from '../outcome.ts';
 import { notFound, problem, validationProblem } from '../problem.ts';
-import { BatchListQuery, BatchParams, CancelBody, ConfirmBody, IdempotencyKey, PipelineBody, RegisterBatchBody } from '../schemas.ts';
+import {
+  BatchListQuery,
+  BatchParams,
+  CancelBody,
+  ConfirmBody,
+  DeadlineBody,
+  DeadlinesQuery,
+  IdempotencyKey,
+  PipelineBody,
+  RegisterBatchBody,
+} from '../schemas.ts';
 import { type Parsed, parseJsonBody, parseValue } from '../validate.ts';
 
 type Ctx = Context<AuthEnv>;
@@ -96,6 +106,27 @@ export function batchRoutes(service: Service) {
       const call = teacherCall(c, params.data.batch_id, 'cancel');
       if (!call.ok) return call.response;
       return sendOutcome(c, await service.apply(cancelBatch(call.data, body.data.reason ?? null)), params.data.batch_id);
+    })
+    .post('/v1/batches/:batch_id/deadline', async (c) => {
+      const params = batchParams(c);
+      if (!params.ok) return params.response;
+      const body = await parseJsonBody(c, DeadlineBody);
+      if (!body.ok) return body.response;
+      const call = teacherCall(c, params.data.batch_id, 'deadline');
+      if (!call.ok) return call.response;
+      const outcome = await service.apply(changeDeadline(call.data, body.data));
+      if (outcome.kind !== 'applied') return sendOutcome(c, outcome, params.data.batch_id);
+      const view = await service.getBatch(teacherId(c), params.data.batch_id);
+      return c.json({ ...outcome.body, due_at: view?.validation.due_at ?? null });
+    })
+    .get('/v1/deadlines', requireCaller('teacher'), async (c) => {
+      const query = parseValue(c, DeadlinesQuery, c.req.query(), 'query');
+      if (!query.ok) return query.response;
+      const deadlines = await service.deadlines(teacherId(c), query.data.before);
+      return c.json({
+        deadlines,
+        pending_associations: deadlines.reduce((n, d) => n + d.pending_associations, 0),
+      });
     })
     .get('/v1/batches/:batch_id/history', async (c) => {
       const params = batchParams(c);

@@ -1,0 +1,83 @@
+import { validationTimeout } from '../app/commands.ts';
+import { claimDueDeadlines } from '../app/deadlines.ts';
+import type { ApplyOutcome } from '../app/apply.ts';
+import type { Service } from '../app/service.ts';
+
+export interface SweepOptions {
+  intervalMs: number;
+  /** Deadlines claimed per round trip. */
+  batchSize?: number;
+  /** Deadlines applied at once. */
+  concurrency?: number;
+  /** How long a claim keeps other sweepers off a deadline. */
+  leaseMs?: number;
+  onError?: (error: unknown) => void;
+  onFired?: (batchId: string, outcome: ApplyOutcome['kind']) => void;
+}
+
+/**
+ * The safety net and, without Redis, the only scheduler: fires every due deadline that has not
+ * been applied, whatever happened to its job. Several sweepers may run; claims keep them apart and
+ * the timeout's event id makes a second application a duplicate.
+ */
+export function createSweep(service: Service, options: SweepOptions) {
+  const batchSize = options.batchSize ?? 500;
+  const concurrency = options.concurrency ?? 8;
+  const leaseMs = options.leaseMs ?? 60_000;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<number> | null = null;
+  let stopped = false;
+
+  async function fire(claimed: Array<{ batch_id: string; version: number }>): Promise<void> {
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(concurrency, claimed.length) }, async () => {
+      while (next < claimed.length) {
+        const d = claimed[next++]!;
+        try {
+          const outcome = await service.apply(validationTimeout(d.batch_id, d.version, 'sweep'));
+          options.onFired?.(d.batch_id, outcome.kind);
+        } catch (error) {
+          // The claim expires after the lease and the next sweep tries again.
+          options.onError?.(error);
+        }
+      }
+    });
+    await Promise.all(lanes);
+  }
+
+  /** One full pass: claims and fires until nothing due is left. Returns how many it fired. */
+  async function runOnce(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      const claimed = await claimDueDeadlines(service.db, batchSize, leaseMs);
+      await fire(claimed);
+      fired += claimed.length;
+      if (claimed.length < batchSize || stopped) return fired;
+    }
+  }
+
+  function tick() {
+    running = runOnce()
+      .catch((error: unknown) => {
+        options.onError?.(error);
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+        if (!stopped) timer = setTimeout(tick, options.intervalMs);
+      });
+  }
+
+  return {
+    runOnce,
+    start() {
+      stopped = false;
+      timer = setTimeout(tick, 0);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

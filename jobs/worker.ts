@@ -1,0 +1,33 @@
+import { type Job, Worker } from 'bullmq';
+import { validationTimeout } from '../app/commands.ts';
+import type { Service } from '../app/service.ts';
+import { DEADLINE_QUEUE, type DeadlineJobData, type RedisOptions, redisConnection } from './timers.ts';
+
+/**
+ * Consumes due deadline jobs. It only translates a job into the timeout event and hands it to the
+ * application layer; the machine decides whether the deadline still applies. A throw makes BullMQ
+ * retry with backoff.
+ */
+export function startDeadlineWorker(
+  service: Service,
+  options: RedisOptions & { concurrency?: number; onFired?: (job: Job<DeadlineJobData>, outcome: string) => void },
+) {
+  const connection = redisConnection(options.redisUrl);
+  const worker = new Worker<DeadlineJobData>(
+    DEADLINE_QUEUE,
+    async (job) => {
+      const { batch_id, deadline_version } = job.data;
+      const outcome = await service.apply(validationTimeout(batch_id, deadline_version, 'bullmq'));
+      options.onFired?.(job, outcome.kind);
+      return { outcome: outcome.kind };
+    },
+    { connection, prefix: options.prefix ?? 'huleedu', concurrency: options.concurrency ?? 16 },
+  );
+  return {
+    worker,
+    async close(): Promise<void> {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../machines/events.ts';
+import {
+  createClassWithStudents,
+  essays,
+  outboxEvents,
+  postEvent,
+  provisioned,
+  registerBatch,
+  suggested,
+} from '../support/flow.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+describe('concurrent requests on one batch', () => {
+  let h: Harness;
+  let teacher: string;
+  beforeAll(async () => {
+    h = await startHarness({ label: 'concurrency' });
+    teacher = await h.teacher('teacher-a');
+  });
+  afterAll(() => h?.close());
+
+  it('accepts exactly one of fifty conflicting provisioning events, every time', async () => {
+    const klass = await createClassWithStudents(h, teacher, 'ENG7', 1);
+    for (let round = 0; round < 5; round++) {
+      const batchId = await registerBatch(h, teacher, { course_code: 'ENG7', class_id: klass.classId, expected_essay_count: 2 });
+      const answers = await Promise.all(Array.from({ length: 50 }, () => postEvent(h, provisioned(batchId, essays(2), 'ENG7'))));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+      const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
+      expect(batch.body.version).toBe(2);
+      const commands = (await outboxEvents(h, TOPICS.studentMatchingCommand)).filter((e) => e.batch_id === batchId);
+      expect(commands).toHaveLength(1);
+      const winner = answers.find((a) => a.status === 200)!;
+      expect(commands[0]!.envelope.data.essays_to_process).toHaveLength(2);
+      const history = await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
+      const applied = (history.body.history as any[]).filter((r) => r.outcome === 'applied');
+      expect(applied.map((r) => r.event_id)).toContain(winner.body.event_id);
+      expect(applied).toHaveLength(2);
+    }
+  });
+
+  it('loses no teacher decision when fifty arrive at once for different essays', async () => {
+    const klass = await createClassWithStudents(h, teacher, 'SV1', 2);
+    const batchId = await registerBatch(h, teacher, { course_code: 'SV1', class_id: klass.classId, expected_essay_count: 50 });
+    const list = essays(50);
+    expect((await postEvent(h, provisioned(batchId, list, 'SV1'))).status).toBe(200);
+    const student = klass.students[0]!.student_id;
+    const other = klass.students[1]!.student_id;
+    const matches = list.map((essay) => ({ essay, student_id: student, score: 0.5 }));
+    expect((await postEvent(h, suggested(batchId, klass.classId, matches, 'SV1'))).status).toBe(200);
+
+    const answers = await Promise.all(
+      list.map((essay) =>
+        h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
+          token: teacher,
+          body: { associations: [{ essay_id: essay.essay_id, student_id: other, confirmed: true }] },
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+    const associations = await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher });
+    expect((associations.body.associations as any[]).every((a) => a.validation_status === 'confirmed' && a.student_id === other)).toBe(true);
+    const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
+    expect(batch.body).toMatchObject({ status: 'student_validation_completed', version: 3 + 50 });
+    expect(batch.body.validation).toMatchObject({ pending: 0, confirmed: 50, due_at: null });
+    const confirmed = (await outboxEvents(h, TOPICS.associationsConfirmed)).filter((e) => e.batch_id === batchId);
+    expect(confirmed).toHaveLength(1);
+    expect(confirmed[0]!.envelope.data.validation_summary).toMatchObject({ total_associations: 50, confirmed: 50 });
+  });
+
+  it('applies an event once when twenty copies with the same event_id race', async () => {
+    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', expected_essay_count: 1 });
+    const event = provisioned(batchId, essays(1));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => postEvent(h, event)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(answers.filter((a) => a.body.duplicate === false)).toHaveLength(1);
+    const { duplicate: _, ...first } = answers.find((a) => a.body.duplicate === false)!.body;
+    for (const a of answers) expect({ ...a.body, duplicate: false }).toEqual({ ...first, duplicate: false });
+    const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
+    expect(batch.body.version).toBe(2);
+  });
+});
