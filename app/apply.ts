@@ -148,7 +148,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
         actor: request.actor,
         from_state: fromState,
         to_state: toState,
-        correlation_id: request.correlationId,
+        correlation_id: request.correlationId ?? before.context.correlation_id,
         outcome: 'applied',
         reason: null,
         at,
@@ -193,7 +193,7 @@ async function refuse(
     actor: request.actor,
     from_state: state,
     to_state: null,
-    correlation_id: request.correlationId,
+    correlation_id: request.correlationId ?? before.context.correlation_id,
     outcome: late ? 'late' : 'refused',
     reason: late
       ? before.context.deadline === null

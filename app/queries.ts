@@ -141,13 +141,14 @@ interface HistoryRow {
   outcome: string;
   reason: string | null;
   version: number;
+  detail: unknown;
 }
 
 export async function batchHistory(db: Db, ownerId: string, batchId: string) {
   if (!(await ownsBatch(db, ownerId, batchId))) return null;
   const found = await rows<HistoryRow>(
     db,
-    sql`SELECT seq, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version
+    sql`SELECT seq, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail
         FROM history WHERE batch_id = ${batchId} ORDER BY seq`,
   );
   return found.map((h) => ({ ...h, seq: Number(h.seq), at: iso(h.at) }));

@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/db.ts';
+import { eventually } from '../support/poll.ts';
+
+/** Starts `npm start`'s entry point as a real process and waits for its banner. */
+async function startService(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+    cwd: join(import.meta.dirname, '../..'),
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += String(d)));
+  child.stderr!.on('data', (d) => (output += String(d)));
+  const base = await eventually(async () => /service on (http:\/\/localhost:\d+)/.exec(output)?.[1], 30_000, 50);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, base, exited, output: () => output };
+}
+
+describe('the service process', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase('shutdown');
+  });
+  afterAll(() => db?.drop());
+
+  it('finishes an in-flight request after SIGTERM, then exits 0 and refuses new connections', async () => {
+    const svc = await startService({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'svc-')) });
+    try {
+      const token = /service token\s+(\S+)/.exec(svc.output())![1]!;
+      const url = new URL('/v1/events', svc.base);
+      // Headers and half a body now; the rest after SIGTERM. The request is in flight throughout.
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += String(d)));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.write('{"event_type": "not.a.topic", ');
+        setTimeout(() => {
+          svc.child.kill('SIGTERM');
+          setTimeout(() => req.end('"event_id": "x"}'), 300);
+        }, 100);
+      });
+      const { status, body } = await answer;
+      expect(status).toBe(400);
+      expect(JSON.parse(body)).toMatchObject({ status: 400, title: 'Invalid request' });
+      expect(await svc.exited).toBe(0);
+      expect(svc.output()).toContain('"msg":"stopped"');
+      await expect(fetch(new URL('/healthz', svc.base))).rejects.toThrow();
+    } finally {
+      svc.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start with a bad configuration value, naming the variable', async () => {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, PORT: 'eighty', VALIDATION_TIMEOUT_MS: '-5' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr!.on('data', (d) => (output += String(d)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain('PORT');
+    expect(output).toContain('VALIDATION_TIMEOUT_MS');
+    expect(output).not.toMatch(/at .*\.ts:\d+/);
+  });
+});
