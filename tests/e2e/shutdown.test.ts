@@ -5,22 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.ts';
-import { eventually } from '../support/poll.ts';
-
-/** Starts `npm start`'s entry point as a real process and waits for its banner. */
-async function startService(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
-    cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += String(d)));
-  child.stderr!.on('data', (d) => (output += String(d)));
-  const base = await eventually(async () => /service on (http:\/\/localhost:\d+)/.exec(output)?.[1], 30_000, 50);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, base, exited, output: () => output };
-}
+import { ROOT, startService } from '../support/process.ts';
 
 describe('the service process', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -32,7 +17,7 @@ describe('the service process', () => {
   it('finishes an in-flight request after SIGTERM, then exits 0 and refuses new connections', async () => {
     const svc = await startService({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'svc-')) });
     try {
-      const token = /service token\s+(\S+)/.exec(svc.output())![1]!;
+      const token = svc.serviceToken;
       const url = new URL('/v1/events', svc.base);
       // Headers and half a body now; the rest after SIGTERM. The request is in flight throughout.
       const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -61,7 +46,7 @@ describe('the service process', () => {
 
   it('refuses to start with a bad configuration value, naming the variable', async () => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
-      cwd: join(import.meta.dirname, '../..'),
+      cwd: ROOT,
       env: { ...process.env, PORT: 'eighty', VALIDATION_TIMEOUT_MS: '-5' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

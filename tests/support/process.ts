@@ -1,0 +1,39 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { eventually } from './poll.ts';
+
+export const ROOT = join(import.meta.dirname, '../..');
+
+export interface RunningService {
+  child: ChildProcess;
+  base: string;
+  serviceToken: string;
+  teacherToken: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Starts the real entry point (`npm start`'s `main.ts`) on a free port and reads its banner. */
+export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
+  const clean = Object.fromEntries(
+    Object.entries({ ...process.env, PORT: '0', ...env }).filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += String(d)));
+  child.stderr!.on('data', (d) => (output += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const base = await eventually(async () => {
+    if (child.exitCode !== null) throw new Error(`service exited: ${output}`);
+    return /service on (http:\/\/localhost:\d+)/.exec(output)?.[1];
+  }, 60_000, 50);
+  const token = (label: RegExp) => eventually(async () => label.exec(output)?.[1], 10_000, 20);
+  return {
+    child,
+    base,
+    serviceToken: await token(/service token\s+(\S+)/),
+    teacherToken: await token(/teacher "teacher-a"\s+(\S+)/),
+    exited,
+    output: () => output,
+  };
+}
