@@ -17,17 +17,24 @@ export interface TeacherCall {
   correlationId: string | null;
 }
 
-export type DecisionResult =
-  | { essay_id: string; outcome: 'applied'; validation_status: string; student_id: string | null }
-  | { essay_id: string; outcome: 'refused'; reason: string; validation_status: string | null };
-
-export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
+/** The part every teacher request shares: who acts, on which batch they own, under which key. */
+function asTeacher(call: TeacherCall) {
   return {
     batchId: call.batchId,
     eventId: call.eventId,
     actor: call.teacherId,
     correlationId: call.correlationId,
     ownerId: call.teacherId,
+  };
+}
+
+export type DecisionResult =
+  | { essay_id: string; outcome: 'applied'; validation_status: string; student_id: string | null }
+  | { essay_id: string; outcome: 'refused'; reason: string; validation_status: string | null };
+
+export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
+  return {
+    ...asTeacher(call),
     build: async (context, db, at) => {
       const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
       const inClass = await studentsOfClass(db, context.class_id, [...new Set(named)]);
@@ -71,11 +78,7 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
 
 export function requestPipeline(call: TeacherCall, pipeline: string): EventRequest {
   return {
-    batchId: call.batchId,
-    eventId: call.eventId,
-    actor: call.teacherId,
-    correlationId: call.correlationId,
-    ownerId: call.teacherId,
+    ...asTeacher(call),
     build: (_context, _db, at) => ({
       ok: true,
       event: { type: 'PIPELINE_REQUESTED', at, pipeline, requested_by: call.teacherId },
@@ -85,11 +88,7 @@ export function requestPipeline(call: TeacherCall, pipeline: string): EventReque
 
 export function cancelBatch(call: TeacherCall, reason: string | null): EventRequest {
   return {
-    batchId: call.batchId,
-    eventId: call.eventId,
-    actor: call.teacherId,
-    correlationId: call.correlationId,
-    ownerId: call.teacherId,
+    ...asTeacher(call),
     build: (_context, _db, at) => ({ ok: true, event: { type: 'CANCEL', at, by: call.teacherId, reason } }),
   };
 }
@@ -99,11 +98,7 @@ export type DeadlineRequest = { extend_by_ms: number } | { due_at: string };
 /** Moves a pending deadline: later by some time, or to a given instant; never into the past. */
 export function changeDeadline(call: TeacherCall, change: DeadlineRequest): EventRequest {
   return {
-    batchId: call.batchId,
-    eventId: call.eventId,
-    actor: call.teacherId,
-    correlationId: call.correlationId,
-    ownerId: call.teacherId,
+    ...asTeacher(call),
     build: (context, _db, at) => {
       const current = context.deadline?.due_at ?? null;
       const dueAt =
