@@ -1,0 +1,169 @@
+import { type SnapshotFrom, initialTransition, transition } from 'xstate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AssociationEvent, associationMachine } from '../../machines/association.ts';
+import { batchMachine } from '../../machines/batch.ts';
+import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
+import type { BatchEvent } from '../../machines/events.ts';
+import { createClassWithStudents } from '../support/flow.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import { type AssociationView, createBatchDriver } from './driver.ts';
+import {
+  ASSOCIATION_ORIGINS,
+  type AssociationOrigin,
+  BATCH_INPUTS,
+  type BatchSnapshot,
+  MODEL,
+  associationInput,
+  associationKey,
+  associationSamples,
+  batchSamples,
+} from './fixture.ts';
+import { Coverage, type ModelPath, generatePaths, transitionsTaken } from './support.ts';
+
+type AssociationSnapshot = SnapshotFrom<typeof associationMachine>;
+
+/**
+ * The association machine runs inside the batch: a teacher decision or the deadline steps it. So
+ * each association path is replayed through a REGULAR batch of two essays: A is the association
+ * under test (one origin per kind of suggestion), B is a companion with a confident suggestion that
+ * stays pending, so the batch keeps waiting and its deadline stays open. What the association did is
+ * read back from GET /v1/batches/:id/student-associations after every step.
+ *
+ * The bound: a vertex is the state plus the student and method it settled on; the graph has
+ * 5 vertices per origin and no cycles, so `limit` and `maxDepth` never bind.
+ */
+const BOUND = { limit: 1_000, maxDepth: 4 };
+const generated = generatePaths<AssociationSnapshot, AssociationEvent>(associationMachine, {
+  origins: ASSOCIATION_ORIGINS.map((name) => ({ name, start: initialTransition(associationMachine, associationInput(name))[0] })),
+  samples: associationSamples,
+  key: associationKey,
+  ...BOUND,
+});
+
+/** Batch events that bring essay A to its origin's suggestion, B to a confident one. */
+function setupEvents(origin: AssociationOrigin, batch: BatchSnapshot): BatchEvent[] {
+  const [provision, suggest] = ['provision 2 essays', 'suggest authors'].map((label) => batchSamples(batch).find((s) => s.label === label)!.event);
+  if (suggest?.type !== 'AUTHOR_MATCHES_SUGGESTED') throw new Error('the fixture lost its suggestion sample');
+  const a = associationInput(origin);
+  const matches = [
+    {
+      essay_id: MODEL.essayA,
+      text_storage_id: a.text_storage_id,
+      suggestion: a.suggested_student_id === null ? null : { student_id: a.suggested_student_id, confidence_score: a.confidence_score!, match_reasons: a.match_reasons! },
+    },
+    { essay_id: MODEL.essayB, text_storage_id: 'storage-b', suggestion: { student_id: MODEL.student1, confidence_score: 0.95, match_reasons: ['name in header'] } },
+  ];
+  return [provision!, { ...suggest, matches }];
+}
+
+function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent {
+  switch (event.type) {
+    case 'CONFIRM': {
+      const named = event.student_id === undefined ? {} : { student_id: event.student_id };
+      const decision = { essay_id: MODEL.essayA, confirmed: true, ...named, student_in_class: event.student_in_class };
+      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [decision] };
+    }
+    case 'REJECT':
+      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [{ essay_id: MODEL.essayA, confirmed: false, student_in_class: true }] };
+    case 'TIMEOUT':
+      return { type: 'VALIDATION_TIMEOUT', at: event.at, deadline_version: batch.context.deadline_version, unknown_student_id: event.unknown_student_id };
+  }
+}
+
+function expectedView(snapshot: AssociationSnapshot): AssociationView {
+  const c = snapshot.context;
+  return { validation_status: stateString(snapshot.value), validation_method: c.validation_method, validated_by: c.validated_by, student_id: c.student_id };
+}
+
+function describePath(path: ModelPath<AssociationSnapshot, AssociationEvent>): string {
+  const end = path.steps.at(-1)?.after ?? path.start;
+  return `${path.origin}: ${path.steps.map((s) => s.label).join(' → ') || '(suggested)'} ⇒ ${stateString(end.value)}`;
+}
+
+describe('association machine paths replayed through a batch against the HTTP API', () => {
+  let h: Harness;
+  let driver: ReturnType<typeof createBatchDriver>;
+  const coverage = new Coverage('association', associationMachine, ['CONFIRM', 'REJECT', 'TIMEOUT']);
+  const refusalsTriedAt = new Set<string>();
+
+  beforeAll(async () => {
+    const s = generated.stats;
+    console.info(
+      `model association: ${s.shortest} shortest paths over ${s.vertices} vertices, ${s.simple} simple paths; ` +
+        `bound: traversal limit ${BOUND.limit}, max depth ${BOUND.maxDepth} (longest ${s.longest} events, ${s.cutByDepth} cut); ` +
+        `replaying ${s.executed} paths / ${s.steps} steps after dropping duplicates and prefixes`,
+    );
+    h = await startHarness({ label: 'model_association', validationTimeoutMs: 24 * 3_600_000 });
+    const teacher = await h.teacher(MODEL.ownerId);
+    driver = createBatchDriver(h, teacher, await createClassWithStudents(h, teacher, 'ENG5', 2));
+  });
+  afterAll(async () => {
+    await driver?.close();
+    await h?.close();
+  });
+
+  for (const path of generated.paths) {
+    it(`replays ${describePath(path)}`, async () => {
+      const ids = await driver.register('REGULAR');
+      let batch = initialTransition(batchMachine, BATCH_INPUTS.REGULAR)[0];
+      let version = 1;
+
+      /** One batch event, accepted by the model and by the API; returns essay A as the API shows it. */
+      const batchStep = async (event: BatchEvent, why: string) => {
+        const [next] = transition(batchMachine, batch, event);
+        expect(next, `the batch model takes ${why}`).not.toBe(batch);
+        const answer = await driver.send(event, ids);
+        expect(answer.status, `${why}: ${JSON.stringify(answer.body)}`).toBe(200);
+        batch = next;
+        version++;
+        const seen = await driver.observe(ids);
+        expect({ state: seen.state, version: seen.version }, `after ${why}`).toEqual({ state: stateString(batch.value), version });
+        return seen.associations[MODEL.essayA];
+      };
+
+      const tryRefusals = async (snapshot: AssociationSnapshot) => {
+        const vertex = `${path.origin}|${associationKey(snapshot)}`;
+        if (refusalsTriedAt.has(vertex)) return;
+        refusalsTriedAt.add(vertex);
+        const refused = associationSamples().filter((s) => transition(associationMachine, snapshot, s.event)[0] === snapshot);
+        // The timeout also decides B and moves the batch on, so it goes last.
+        refused.sort((x, y) => Number(x.event.type === 'TIMEOUT') - Number(y.event.type === 'TIMEOUT'));
+        for (const sample of refused) {
+          const why = `${sample.label} in ${stateString(snapshot.value)}`;
+          const guarded = eventsAcceptedIn(snapshot).includes(sample.event.type);
+          const event = toBatchEvent(sample.event, batch);
+          if (transition(batchMachine, batch, event)[0] === batch) {
+            const answer = await driver.send(event, ids);
+            expect(answer.status, why).toBe(409);
+            const seen = await driver.observe(ids);
+            expect(seen.version, why).toBe(version);
+            expect(seen.associations[MODEL.essayA], why).toEqual(expectedView(snapshot));
+          } else {
+            // The batch takes it for B; A must come out as it was.
+            expect(await batchStep(event, why), why).toEqual(expectedView(snapshot));
+          }
+          coverage.refused(snapshot, sample.event.type, guarded);
+        }
+      };
+
+      const setup = setupEvents(path.origin as AssociationOrigin, batch);
+      await batchStep(setup[0]!, 'provision 2 essays');
+      expect(await batchStep(setup[1]!, 'suggest authors'), 'suggested').toEqual(expectedView(path.start));
+      coverage.visit(path.start);
+      await tryRefusals(path.start);
+      for (const step of path.steps) {
+        const seen = await batchStep(toBatchEvent(step.event, batch), step.label);
+        expect(seen, `after ${step.label}`).toEqual(expectedView(step.after));
+        coverage.visit(step.after);
+        coverage.take(transitionsTaken(associationMachine, step.before, step.event));
+        await tryRefusals(step.after);
+      }
+    });
+  }
+
+  it('covers every state node and transition of the association machine, and tries every refusable pair', () => {
+    console.info(coverage.line());
+    expect(coverage.missing()).toEqual({ states: [], transitions: [], refusals: [] });
+  });
+});
+

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
+import type { ApplyOutcome } from '../../app/apply.ts';
+import { validationTimeout } from '../../app/commands.ts';
+import { rows } from '../../db/client.ts';
+import { createSweep } from '../../jobs/sweep.ts';
+import type { BatchContext } from '../../machines/batch.ts';
+import { type BatchEvent, TOPICS } from '../../machines/events.ts';
+import { type ClassFixture, envelope } from '../support/flow.ts';
+import type { Harness } from '../support/harness.ts';
+import { type ClassType, MODEL } from './fixture.ts';
+
+/**
+ * Replays batch machine events against the real system: service events as envelopes on
+ * POST /v1/events, teacher events on the teacher routes, and the deadline through the real
+ * mechanism (due_at moved into the past in SQL, then one sweep).
+ */
+
+export interface Answer {
+  status: number;
+  body: any;
+}
+
+/** What the API shows of one association, with ids translated back to the model's. */
+export interface AssociationView {
+  validation_status: string;
+  validation_method: string | null;
+  validated_by: string | null;
+  student_id: string | null;
+}
+
+export interface Observed {
+  state: string;
+  version: number;
+  associations: Record<string, AssociationView>;
+}
+
+/** One replayed batch: its real ids and the map between them and the model's. */
+export interface BoundBatch {
+  batchId: string;
+  classType: ClassType;
+  toReal: Map<string, string>;
+  toModel: Map<string, string>;
+}
+
+export function expectedAssociations(context: BatchContext): Record<string, AssociationView> {
+  return Object.fromEntries(
+    Object.values(context.associations).map((a) => [
+      a.essay_id,
+      { validation_status: a.validation_status, validation_method: a.validation_method, validated_by: a.validated_by, student_id: a.student_id },
+    ]),
+  );
+}
+
+/**
+ * The HTTP status of a request the machine would refuse. Two are rejected by the adapter's
+ * validation before the machine sees them: a deadline in the past, and suggestions naming
+ * another class than a REGULAR batch's.
+ */
+export function refusalStatus(event: BatchEvent, classType: ClassType): 400 | 409 {
+  if (event.type === 'DEADLINE_CHANGED' && Date.parse(event.due_at) <= Date.parse(event.at)) return 400;
+  if (event.type === 'AUTHOR_MATCHES_SUGGESTED' && classType === 'REGULAR' && event.class_id !== MODEL.classId) return 400;
+  return 409;
+}
+
+function answerOf(outcome: ApplyOutcome): Answer {
+  switch (outcome.kind) {
+    case 'applied':
+    case 'duplicate':
+      return { status: 200, body: outcome.body };
+    case 'refused':
+      return { status: 409, body: { state: outcome.state, allowed_events: outcome.allowed_events, version: outcome.version, late: outcome.late } };
+    default:
+      return { status: 500, body: outcome };
+  }
+}
+
+/** `teacher` is a token for MODEL.ownerId, so `validated_by` reads the same in the model and the API. */
+export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixture) {
+  const fired = new Map<string, string>();
+  const sweep = createSweep(h.service, { intervalMs: 3_600_000, onFired: (batchId, kind) => fired.set(batchId, kind) });
+  const outsideStudent = randomUUID();
+  const otherClass = randomUUID();
+
+  async function register(classType: ClassType): Promise<BoundBatch> {
+    const body = { course_code: 'ENG5', expected_essay_count: 2, ...(classType === 'REGULAR' ? { class_id: klass.classId } : {}) };
+    const res = await h.api('POST', '/v1/batches', { token: teacher, body });
+    expect(res.status).toBe(201);
+    const batchId = res.body.batch_id as string;
+    const toReal = new Map<string, string>([
+      [MODEL.batchId, batchId],
+      [MODEL.essayA, randomUUID()],
+      [MODEL.essayB, randomUUID()],
+      [MODEL.classId, klass.classId],
+      [MODEL.otherClassId, otherClass],
+      [MODEL.student0, klass.students[0]!.student_id],
+      [MODEL.student1, klass.students[1]!.student_id],
+      [MODEL.outsideStudent, outsideStudent],
+    ]);
+    return { batchId, classType, toReal, toModel: new Map([...toReal].map(([m, r]) => [r, m])) };
+  }
+
+  function bind<T>(value: T, ids: BoundBatch): T {
+    return JSON.parse(JSON.stringify(value), (_key, v) => (typeof v === 'string' ? (ids.toReal.get(v) ?? v) : v));
+  }
+
+  const serviceEvent = (type: string, data: Record<string, unknown>) => h.api('POST', '/v1/events', { body: envelope(type, data) });
+  const teacherCommand = (batchId: string, route: string, body: unknown) =>
+    h.api('POST', `/v1/batches/${batchId}/${route}`, { token: teacher, body });
+
+  /** The real deadline mechanism when the batch has this deadline; else what a stale timer job does. */
+  async function fireDeadline(batchId: string, version: number): Promise<Answer> {
+    const [row] = await rows<{ version: number }>(h.database.db, sql`SELECT version FROM deadlines WHERE batch_id = ${batchId}`);
+    if (row?.version === version) {
+      await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId}`);
+      fired.delete(batchId);
+      await sweep.runOnce();
+      const kind = fired.get(batchId);
+      return { status: kind === 'applied' ? 200 : 409, body: { fired_by: 'sweep', outcome: kind ?? 'not fired' } };
+    }
+    // A fresh event id: the timer's own id for a version the sweep already applied would come back
+    // as a duplicate of that answer, and the point here is the machine's refusal.
+    const job = { ...validationTimeout(batchId, version, 'bullmq'), eventId: `model-${randomUUID()}` };
+    return answerOf(await h.service.apply(job));
+  }
+
+  async function send(modelEvent: BatchEvent, ids: BoundBatch): Promise<Answer> {
+    const event = bind(modelEvent, ids);
+    const batch_id = ids.batchId;
+    switch (event.type) {
+      case 'CONTENT_PROVISIONED':
+        return serviceEvent(TOPICS.contentProvisioned, {
+          batch_id,
+          provisioned_count: event.provisioned_count,
+          expected_count: event.expected_count,
+          course_code: 'ENG5',
+          user_id: MODEL.ownerId,
+          essays_for_processing: event.essays,
+        });
+      case 'AUTHOR_MATCHES_SUGGESTED':
+        return serviceEvent(TOPICS.authorMatchesSuggested, {
+          batch_id,
+          class_id: event.class_id,
+          course_code: 'ENG5',
+          match_results: event.matches.map((m) => ({
+            essay_id: m.essay_id,
+            text_storage_id: m.text_storage_id,
+            filename: `${m.essay_id}.docx`,
+            suggestions: m.suggestion ? [{ ...m.suggestion, student_name: 'Model Student' }] : [],
+          })),
+        });
+      case 'ESSAYS_READY':
+        return serviceEvent(TOPICS.essaysReady, {
+          batch_id,
+          ready_essays: event.ready_essays,
+          course_code: 'ENG5',
+          course_language: 'en',
+          class_type: event.class_type,
+        });
+      case 'TEACHER_DECISIONS':
+        return teacherCommand(batch_id, 'student-associations/confirm', {
+          associations: event.decisions.map(({ student_in_class: _derived, ...decision }) => decision),
+        });
+      case 'PIPELINE_REQUESTED':
+        return teacherCommand(batch_id, 'pipelines', { pipeline: event.pipeline });
+      case 'CANCEL':
+        return teacherCommand(batch_id, 'cancel', event.reason === null ? {} : { reason: event.reason });
+      case 'DEADLINE_CHANGED': {
+        const by = Date.parse(event.due_at) - Date.parse(event.at);
+        return teacherCommand(batch_id, 'deadline', by > 0 ? { extend_by_ms: by } : { due_at: event.due_at });
+      }
+      case 'VALIDATION_TIMEOUT':
+        return fireDeadline(batch_id, event.deadline_version);
+    }
+  }
+
+  async function observeBatch(ids: BoundBatch): Promise<{ state: string; version: number }> {
+    const batch = await h.api('GET', `/v1/batches/${ids.batchId}`, { token: teacher });
+    expect(batch.status).toBe(200);
+    return { state: batch.body.state, version: batch.body.version };
+  }
+
+  async function observe(ids: BoundBatch): Promise<Observed> {
+    const batch = await observeBatch(ids);
+    const listed = await h.api('GET', `/v1/batches/${ids.batchId}/student-associations`, { token: teacher });
+    expect(listed.status).toBe(200);
+    const associations: Record<string, AssociationView> = {};
+    for (const a of listed.body.associations as any[]) {
+      const unknown = typeof a.student?.email === 'string' && a.student.email.startsWith('unknown.');
+      associations[ids.toModel.get(a.essay_id) ?? a.essay_id] = {
+        validation_status: a.validation_status,
+        validation_method: a.validation_method,
+        validated_by: a.validated_by,
+        student_id: a.student_id === null ? null : unknown ? MODEL.unknownStudent : (ids.toModel.get(a.student_id) ?? a.student_id),
+      };
+    }
+    return { ...batch, associations };
+  }
+
+  return { register, send, observe, observeBatch, close: () => sweep.stop() };
+}

@@ -1,0 +1,189 @@
+import type { SnapshotFrom } from 'xstate';
+import type { AssociationEvent, AssociationInput } from '../../machines/association.ts';
+import type { BatchInput, batchMachine } from '../../machines/batch.ts';
+import { stateString } from '../../machines/describe.ts';
+import type { BatchEvent } from '../../machines/events.ts';
+import type { Sample } from './support.ts';
+
+/**
+ * The model's fixture: one class with two students, one batch of two essays, fixed ids and times.
+ * Event samples are built against it; a replay binds these ids to fresh real ones per path.
+ */
+export const MODEL = {
+  ownerId: 'teacher-model',
+  batchId: '00000000-0000-4000-8000-0000000000b1',
+  correlationId: '00000000-0000-4000-8000-0000000000cc',
+  classId: '00000000-0000-4000-8000-0000000000c1',
+  otherClassId: '00000000-0000-4000-8000-0000000000c2',
+  essayA: '00000000-0000-4000-8000-0000000000e1',
+  essayB: '00000000-0000-4000-8000-0000000000e2',
+  student0: '00000000-0000-4000-8000-0000000000a0',
+  student1: '00000000-0000-4000-8000-0000000000a1',
+  outsideStudent: '00000000-0000-4000-8000-0000000000af',
+  unknownStudent: '00000000-0000-4000-8000-00000000a0a0',
+  at: '2025-03-01T08:00:00.000Z',
+  dueAt: '2025-03-02T08:00:00.000Z',
+  movedDueAt: '2025-03-02T09:00:00.000Z',
+  pastDueAt: '2025-02-28T08:00:00.000Z',
+} as const;
+
+export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
+export type ClassType = 'REGULAR' | 'GUEST';
+
+export const BATCH_INPUTS: Record<ClassType, BatchInput> = {
+  REGULAR: {
+    batch_id: MODEL.batchId,
+    owner_id: MODEL.ownerId,
+    class_id: MODEL.classId,
+    course_code: 'ENG5',
+    expected_essay_count: 2,
+    correlation_id: MODEL.correlationId,
+  },
+  GUEST: {
+    batch_id: MODEL.batchId,
+    owner_id: MODEL.ownerId,
+    class_id: null,
+    course_code: 'ENG5',
+    expected_essay_count: 2,
+    correlation_id: MODEL.correlationId,
+  },
+};
+
+const ESSAYS = [
+  { essay_id: MODEL.essayA, text_storage_id: 'storage-a' },
+  { essay_id: MODEL.essayB, text_storage_id: 'storage-b' },
+];
+const at = MODEL.at;
+const decide = (label: string, decision: { essay_id: string; confirmed: boolean; student_id?: string; student_in_class: boolean }): Sample<BatchEvent> => ({
+  label,
+  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions: [decision] },
+});
+
+/**
+ * One or more samples per event type. Essay A gets a confident suggestion (a timeout keeps it);
+ * essay B gets none (a timeout links UNKNOWN). Samples whose guard must fail are named so. The
+ * timeout samples read the current deadline version, as a real timer carries it.
+ */
+export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>> {
+  const version = snapshot.context.deadline_version;
+  return [
+    {
+      label: 'provision 2 essays',
+      event: { type: 'CONTENT_PROVISIONED', at, essays: ESSAYS, provisioned_count: 2, expected_count: 2 },
+    },
+    {
+      label: 'provision 0 essays',
+      event: { type: 'CONTENT_PROVISIONED', at, essays: [], provisioned_count: 0, expected_count: 2 },
+    },
+    {
+      label: 'suggest authors',
+      event: {
+        type: 'AUTHOR_MATCHES_SUGGESTED',
+        at,
+        class_id: MODEL.classId,
+        created_by: MODEL.ownerId,
+        due_at: MODEL.dueAt,
+        matches: [
+          { ...ESSAYS[0]!, suggestion: { student_id: MODEL.student0, confidence_score: 0.95, match_reasons: ['name in header'] } },
+          { ...ESSAYS[1]!, suggestion: null },
+        ],
+      },
+    },
+    {
+      label: 'suggest authors for another class (guard fails)',
+      event: { type: 'AUTHOR_MATCHES_SUGGESTED', at, class_id: MODEL.otherClassId, created_by: MODEL.ownerId, due_at: MODEL.dueAt, matches: [] },
+    },
+    decide('confirm A', { essay_id: MODEL.essayA, confirmed: true, student_in_class: true }),
+    decide('reject B', { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
+    decide('correct B to student 1', { essay_id: MODEL.essayB, confirmed: true, student_id: MODEL.student1, student_in_class: true }),
+    decide('confirm B without a suggestion (guard fails)', { essay_id: MODEL.essayB, confirmed: true, student_in_class: true }),
+    decide('correct A to a student outside the class (guard fails)', {
+      essay_id: MODEL.essayA,
+      confirmed: true,
+      student_id: MODEL.outsideStudent,
+      student_in_class: false,
+    }),
+    {
+      label: 'deadline passes',
+      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version, unknown_student_id: MODEL.unknownStudent },
+    },
+    {
+      label: 'stale deadline fires (guard fails)',
+      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version - 1, unknown_student_id: MODEL.unknownStudent },
+    },
+    { label: 'extend deadline', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.movedDueAt } },
+    { label: 'move deadline into the past (guard fails)', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.pastDueAt } },
+    { label: 'essays ready (REGULAR)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'REGULAR' } },
+    { label: 'essays ready (GUEST)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'GUEST' } },
+    { label: 'request pipeline', event: { type: 'PIPELINE_REQUESTED', at, pipeline: 'spellcheck', requested_by: MODEL.ownerId } },
+    { label: 'cancel', event: { type: 'CANCEL', at, by: MODEL.ownerId, reason: null } },
+  ];
+}
+
+/**
+ * The vertex for simple paths: the state plus only the context a guard reads (essays stored,
+ * association statuses). Extending the deadline is a self-loop here, which keeps the number of
+ * simple paths from multiplying by every place the extension could go.
+ */
+export function batchGuardKey(snapshot: BatchSnapshot): string {
+  return JSON.stringify(keyParts(snapshot));
+}
+
+/**
+ * The vertex for shortest paths: batchGuardKey plus `deadline_moved`, which no guard reads; it is
+ * there so that extending the deadline leads to a new vertex and lands on a path.
+ */
+export function batchKey(snapshot: BatchSnapshot): string {
+  const parts = keyParts(snapshot);
+  if (parts.state === 'awaiting_student_validation.awaiting_teacher') parts.deadline_moved = snapshot.context.deadline_version > 1;
+  return JSON.stringify(parts);
+}
+
+function keyParts(snapshot: BatchSnapshot): Record<string, unknown> {
+  const c = snapshot.context;
+  const state = stateString(snapshot.value);
+  const parts: Record<string, unknown> = { class_type: c.class_type, state };
+  if (state.startsWith('awaiting_student_validation.')) parts.essays_stored = c.essays_stored;
+  if (state === 'awaiting_student_validation.awaiting_teacher') {
+    parts.associations = Object.values(c.associations).map((a) => a.validation_status);
+  }
+  return parts;
+}
+
+export const ASSOCIATION_ORIGINS = ['confident suggestion', 'unsure suggestion', 'no suggestion'] as const;
+export type AssociationOrigin = (typeof ASSOCIATION_ORIGINS)[number];
+
+/** Essay A as the association under test, with each kind of suggestion the timeout tells apart. */
+export function associationInput(origin: AssociationOrigin): AssociationInput {
+  const suggestion =
+    origin === 'no suggestion'
+      ? { suggested_student_id: null, confidence_score: null, match_reasons: null }
+      : { suggested_student_id: MODEL.student0, confidence_score: origin === 'confident suggestion' ? 0.95 : 0.4, match_reasons: ['name in header'] };
+  return {
+    essay_id: MODEL.essayA,
+    batch_id: MODEL.batchId,
+    class_id: MODEL.classId,
+    text_storage_id: 'storage-a',
+    created_by_user_id: MODEL.ownerId,
+    created_at: MODEL.at,
+    ...suggestion,
+  };
+}
+
+export function associationSamples(): Array<Sample<AssociationEvent>> {
+  return [
+    { label: 'confirm the suggestion', event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_in_class: true } },
+    { label: 'correct to student 1', event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_id: MODEL.student1, student_in_class: true } },
+    {
+      label: 'correct to a student outside the class (guard fails)',
+      event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_id: MODEL.outsideStudent, student_in_class: false },
+    },
+    { label: 'reject', event: { type: 'REJECT', at, by: MODEL.ownerId } },
+    { label: 'deadline passes', event: { type: 'TIMEOUT', at: MODEL.dueAt, unknown_student_id: MODEL.unknownStudent } },
+  ];
+}
+
+/** The association's vertex: its state plus the student and method it settled on. */
+export function associationKey(snapshot: { value: unknown; context: { student_id: string | null; validation_method: string | null } }): string {
+  return JSON.stringify([snapshot.value, snapshot.context.student_id, snapshot.context.validation_method]);
+}

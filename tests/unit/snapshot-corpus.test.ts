@@ -1,0 +1,124 @@
+import { type AnyMachineSnapshot, type AnyStateMachine, type EventObject, transition } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { BATCH_SNAPSHOT_MIGRATIONS, SnapshotRestoreError, migrateBatchSnapshot, restoreBatchSnapshot } from '../../app/snapshots.ts';
+import { ASSOCIATION_MACHINE_ID, ASSOCIATION_MACHINE_VERSION, associationMachine } from '../../machines/association.ts';
+import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../../machines/batch.ts';
+import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
+import { committedCorpus, currentCorpus } from '../../scripts/snapshot-corpus.ts';
+import { type BatchSnapshot, associationSamples, batchSamples } from '../model/fixture.ts';
+import type { Sample } from '../model/support.ts';
+
+const corpus = committedCorpus();
+const V = BATCH_MACHINE_VERSION;
+
+/** A restored snapshot must still work: it takes an event its state accepts, or refuses all if it accepts none. */
+function expectStillSteps<E extends EventObject>(machine: AnyStateMachine, restored: AnyMachineSnapshot, samples: Array<Sample<E>>) {
+  const taken = samples.find((s) => transition(machine, restored, s.event)[0] !== restored);
+  if (eventsAcceptedIn(restored).length === 0) {
+    expect(taken, 'a state without transitions took an event').toBeUndefined();
+    return null;
+  }
+  expect(taken, `no sample passes a guard in ${stateString(restored.value)}`).toBeDefined();
+  const [next] = transition(machine, restored, taken!.event);
+  return next;
+}
+
+describe('snapshot corpus', () => {
+  it('holds fixtures of the batch and the association machine', () => {
+    expect(corpus.filter((f) => f.machine_id === BATCH_MACHINE_ID).length).toBeGreaterThan(0);
+    expect(corpus.filter((f) => f.machine_id === ASSOCIATION_MACHINE_ID).length).toBeGreaterThan(0);
+  });
+
+  it('has a fixture for every reachable state of the current machine versions (npm run snapshots:corpus)', () => {
+    const current = (f: { machine_id: string; machine_version: number }) =>
+      f.machine_version === (f.machine_id === BATCH_MACHINE_ID ? BATCH_MACHINE_VERSION : ASSOCIATION_MACHINE_VERSION);
+    const names = (list: Array<{ machine_id: string; machine_version: number; state: string }>) =>
+      list.filter(current).map((f) => `${f.machine_id}/v${f.machine_version}/${f.state}`).sort();
+    expect(names(corpus)).toEqual(names(currentCorpus()));
+  });
+
+  for (const f of corpus.filter((f) => f.machine_id === BATCH_MACHINE_ID)) {
+    it(`restores batch v${f.machine_version} ${f.state} with the current machine, and it still steps`, () => {
+      const restored = restoreBatchSnapshot({ snapshot: f.snapshot, machine_version: f.machine_version });
+      if (f.machine_version === V) expect(stateString(restored.value)).toBe(f.state);
+      const next = expectStillSteps(batchMachine, restored, batchSamples(restored));
+      if (next) {
+        const again = restoreBatchSnapshot({ snapshot: batchMachine.getPersistedSnapshot(next), machine_version: V });
+        expect(again.value).toEqual(next.value);
+      }
+    });
+  }
+
+  for (const f of corpus.filter((f) => f.machine_id === ASSOCIATION_MACHINE_ID)) {
+    it(`restores association v${f.machine_version} ${f.state} with the current machine, and it still steps`, () => {
+      expect(f.machine_version, 'association snapshots have no migrations yet').toBe(ASSOCIATION_MACHINE_VERSION);
+      const restored = associationMachine.resolveState(f.snapshot as Parameters<typeof associationMachine.resolveState>[0]);
+      expect(stateString(restored.value)).toBe(f.state);
+      expectStillSteps(associationMachine, restored, associationSamples());
+    });
+  }
+});
+
+describe('batch snapshot migrations', () => {
+  const waiting = corpus.find(
+    (f) => f.machine_id === BATCH_MACHINE_ID && f.machine_version === V && f.state === 'awaiting_student_validation.awaiting_teacher',
+  )!;
+  const persisted = waiting.snapshot as { value: unknown; context: Record<string, unknown> };
+
+  /** A made-up previous version: the state was called awaiting_teacher_validation and no deadline_version was kept. */
+  const previousShape = () => {
+    const { deadline_version: _dropped, ...context } = persisted.context;
+    return { ...persisted, value: { awaiting_student_validation: 'awaiting_teacher_validation' }, context };
+  };
+  const fromPreviousShape = (snapshot: unknown) => {
+    const old = snapshot as { context: { deadline: { version: number } | null } };
+    return {
+      ...old,
+      value: { awaiting_student_validation: 'awaiting_teacher' },
+      context: { ...old.context, deadline_version: old.context.deadline?.version ?? 0 },
+    };
+  };
+
+  function withMigration<T>(from: number, step: ((s: unknown) => unknown) | undefined, body: () => T): T {
+    const saved = BATCH_SNAPSHOT_MIGRATIONS[from];
+    if (step) BATCH_SNAPSHOT_MIGRATIONS[from] = step;
+    else delete BATCH_SNAPSHOT_MIGRATIONS[from];
+    try {
+      return body();
+    } finally {
+      if (saved) BATCH_SNAPSHOT_MIGRATIONS[from] = saved;
+      else delete BATCH_SNAPSHOT_MIGRATIONS[from];
+    }
+  }
+
+  it('refuses a snapshot written by a newer machine version, naming both versions', () => {
+    const restore = () => restoreBatchSnapshot({ snapshot: persisted, machine_version: V + 1 });
+    expect(restore).toThrow(SnapshotRestoreError);
+    expect(restore).toThrow(`snapshot written by batch v${V + 1}, newer than this code (v${V})`);
+  });
+
+  it('refuses an older snapshot when the migration step from its version is missing', () => {
+    withMigration(V - 1, undefined, () => {
+      expect(() => migrateBatchSnapshot(previousShape(), V - 1)).toThrow(SnapshotRestoreError);
+      expect(() => migrateBatchSnapshot(previousShape(), V - 1)).toThrow(`no snapshot migration from batch v${V - 1} to v${V}`);
+    });
+  });
+
+  it('refuses a snapshot whose state the machine does not have, instead of resetting it', () => {
+    const restore = () => restoreBatchSnapshot({ snapshot: previousShape(), machine_version: V });
+    expect(restore).toThrow(SnapshotRestoreError);
+    expect(restore).toThrow(`cannot restore batch v${V} snapshot`);
+  });
+
+  it('applies a registered migration before restoring, and the migrated snapshot takes the deadline', () => {
+    const restored = withMigration(V - 1, fromPreviousShape, () =>
+      restoreBatchSnapshot({ snapshot: previousShape(), machine_version: V - 1 }),
+    );
+    expect(stateString(restored.value)).toBe('awaiting_student_validation.awaiting_teacher');
+    expect(restored.context.deadline_version).toBe(1);
+    const timeout = batchSamples(restored).find((s) => s.label === 'deadline passes')!;
+    const [next] = transition(batchMachine, restored as BatchSnapshot, timeout.event);
+    expect(stateString(next.value)).toBe('student_validation_completed');
+    expect(Object.values(next.context.associations).map((a) => a.validation_status)).toEqual(['timeout_confirmed', 'no_match']);
+  });
+});
