@@ -1,27 +1,30 @@
 import { ConfigError, loadConfig } from './app/config.ts';
 import { resolveSecrets } from './app/secrets.ts';
-import { jsonLogger, startRuntime } from './runtime.ts';
+import { createLogger, logFunction } from './ops/logger.ts';
+import { startRuntime } from './runtime.ts';
 
 async function main() {
   const config = loadConfig();
-  const runtime = await startRuntime(config, resolveSecrets(config));
+  const logger = createLogger({ level: config.logLevel });
+  const log = logFunction(logger);
+  const runtime = await startRuntime(config, resolveSecrets(config), logger);
   await runtime.banner();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    jsonLogger('info', 'draining', { signal });
+    log('info', 'draining', { signal });
     setTimeout(() => {
-      jsonLogger('error', 'graceful stop took too long; exiting');
+      log('error', 'graceful stop took too long; exiting');
       process.exit(1);
     }, 20_000).unref();
     runtime.stop().then(
       () => {
-        jsonLogger('info', 'stopped', { signal });
+        log('info', 'stopped', { signal });
         process.exit(0);
       },
       (error: unknown) => {
-        jsonLogger('error', 'stop failed', { err: String(error) });
+        log('error', 'stop failed', { err: String(error) });
         process.exit(1);
       },
     );

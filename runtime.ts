@@ -1,38 +1,53 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
+import { Redis } from 'ioredis';
 import type { Config } from './app/config.ts';
 import { pendingDeadlines } from './app/deadlines.ts';
 import { type Secrets, teacherToken } from './app/secrets.ts';
 import { createService } from './app/service.ts';
 import { openDatabase } from './db/client.ts';
+import { createRelay, outboxBacklog } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
-import { type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
+import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
 import { startDeadlineWorker } from './jobs/worker.ts';
+import { type PinoLogger, createLogger, logFunction } from './ops/logger.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { observeApplications } from './ops/observe.ts';
+import { queueAnswers, withinMs } from './ops/readiness.ts';
 import { createHttpApp } from './server/app.ts';
+import { operations } from './server/operations.ts';
 
-export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
-
-export const jsonLogger: Logger = (level, message, fields = {}) => {
-  const line = JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields });
-  (level === 'info' ? process.stdout : process.stderr).write(`${line}\n`);
-};
+export type { Logger } from './ops/logger.ts';
 
 /**
  * The composition root: one process runs the API, the timeout worker, or both (ROLE), over the
  * database in DATABASE_URL (or embedded PGlite) and, when REDIS_URL is set, BullMQ.
  */
-export async function startRuntime(config: Config, secrets: Secrets, log: Logger = jsonLogger) {
+export async function startRuntime(config: Config, secrets: Secrets, logger: PinoLogger = createLogger({ level: config.logLevel })) {
+  const log = logFunction(logger);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const timers: DeadlineTimers | null = config.redisUrl ? createDeadlineTimers({ redisUrl: config.redisUrl }) : null;
+  const timers: DeadlineTimers | null = config.redisUrl ? createDeadlineTimers({ redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
+  const metrics = createMetrics({
+    processMetrics: true,
+    outboxBacklog: () => outboxBacklog(database.db),
+    queueDepth: timers
+      ? withinMs(1000, async () => {
+          const counts = await timers.queue.getJobCounts('waiting', 'delayed', 'active', 'failed');
+          return Object.entries(counts).map(([state, count]) => ({ queue: DEADLINE_QUEUE, state, count }));
+        })
+      : undefined,
+    onCollectError: (error) => log('warn', 'a metric could not be collected', { err: String(error) }),
+  });
   const service = createService({
     db: database.db,
     validationTimeoutMs: config.validationTimeoutMs,
+    onOutcome: observeApplications({ metrics, logger }),
     onDeadlineChange: timers?.listener((error) => log('warn', 'deadline timer not scheduled; the sweep will fire it', { err: String(error) })),
   });
   const runsWorker = config.role !== 'api';
   const runsApi = config.role !== 'worker';
 
-  const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl }) : null;
+  const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
   worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, err: error.message }));
   const sweep = runsWorker
     ? createSweep(service, {
@@ -49,6 +64,18 @@ export async function startRuntime(config: Config, secrets: Secrets, log: Logger
   }
   sweep?.start();
 
+  // The relay's own connection fails fast, so a Redis outage ends a pass (and its transaction) quickly.
+  const relayRedis = runsWorker && config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: 10_000 }) : null;
+  const relay = relayRedis
+    ? createRelay(database.db, {
+        redis: relayRedis,
+        streamPrefix: config.streamPrefix,
+        onError: (error) => log('warn', 'outbox relay pass failed; it retries', { err: String(error) }),
+        onPublished: (rows) => rows.forEach((r) => metrics.outboxRelayed.inc({ topic: r.topic })),
+      })
+    : null;
+  relay?.start();
+
   let draining = false;
   let server: Server | null = null;
   let address = '';
@@ -57,6 +84,12 @@ export async function startRuntime(config: Config, secrets: Secrets, log: Logger
       auth: secrets,
       draining: () => draining,
       log: (message, fields) => log('error', message, fields),
+      readiness: timers ? { redis: queueAnswers(timers.queue) } : {},
+      operations: operations({
+        logger,
+        metrics,
+        dashboard: timers ? { queues: [timers.queue], serviceToken: secrets.serviceToken } : undefined,
+      }),
     });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, (info) => {
@@ -75,7 +108,10 @@ export async function startRuntime(config: Config, secrets: Secrets, log: Logger
     });
     if (!runsApi) return;
     console.log(`\nhuleedu phase-1 state service on ${address}`);
-    console.log(`  health ${address}/healthz   readiness ${address}/readyz`);
+    console.log(`  API docs   ${address}/docs            (OpenAPI: ${address}/openapi.json)`);
+    console.log(`  diagrams   ${address}/visualizations`);
+    console.log(`  health     ${address}/healthz   readiness ${address}/readyz   metrics ${address}/metrics`);
+    if (timers) console.log(`  queues     ${address}/admin/queues      (service token)`);
     if (secrets.development) {
       console.log('  development credentials (set JWT_SECRET and SERVICE_TOKEN to replace them):');
       console.log(`    service token        ${secrets.serviceToken}`);
@@ -95,10 +131,11 @@ export async function startRuntime(config: Config, secrets: Secrets, log: Logger
           server!.closeIdleConnections();
         })
       : Promise.resolve();
-    await Promise.all([closing, sweep?.stop(), worker?.close()]);
+    await Promise.all([closing, sweep?.stop(), worker?.close(), relay?.stop()]);
+    relayRedis?.disconnect();
     await timers?.close();
     await database.close();
   }
 
-  return { service, database, address: () => address, banner, stop, sweep, timers };
+  return { service, database, address: () => address, banner, stop, sweep, timers, relay, metrics, logger };
 }

@@ -59,7 +59,7 @@ export interface AppliedBody {
 }
 
 export type ApplyOutcome =
-  | { kind: 'applied'; body: AppliedBody; deadline: DeadlineWrite }
+  | { kind: 'applied'; body: AppliedBody; deadline: DeadlineWrite; event_type: string; from_state: string }
   | { kind: 'duplicate'; body: AppliedBody }
   | { kind: 'not_found' }
   | { kind: 'invalid'; errors: Array<{ path: string; message: string }> }
@@ -174,7 +174,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
     if (pg?.code === FOREIGN_KEY_VIOLATION && !lock) return 'retry';
     throw error;
   }
-  return { kind: 'applied', body, deadline };
+  return { kind: 'applied', body, deadline, event_type: WIRE_NAME[event.type], from_state: fromState };
 }
 
 async function refuse(

@@ -117,6 +117,7 @@ export function changeDeadline(call: TeacherCall, change: DeadlineRequest): Even
       }
       return { ok: true, event: { type: 'DEADLINE_CHANGED', at, by: call.teacherId, due_at: dueAt } };
     },
+    respond: (_before, after) => ({ due_at: after.deadline?.due_at ?? null }),
   };
 }
 

@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   SWEEP_INTERVAL_MS: optional(positiveInt),
   JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  QUEUE_PREFIX: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu'),
+  STREAM_PREFIX: withDefault(z.string().regex(/^[\w.:-]*$/, 'letters, digits, _ . : - only'), ''),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
@@ -32,6 +34,10 @@ export interface Config {
   jwtSecret: string | undefined;
   serviceToken: string | undefined;
   logLevel: string;
+  /** BullMQ key prefix, so several deployments can share one Redis. */
+  queuePrefix: string;
+  /** Prepended to each topic to name its Redis stream (empty: the stream is the topic). */
+  streamPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -62,5 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtSecret: e.JWT_SECRET,
     serviceToken: e.SERVICE_TOKEN,
     logLevel: e.LOG_LEVEL,
+    queuePrefix: e.QUEUE_PREFIX,
+    streamPrefix: e.STREAM_PREFIX,
   };
 }

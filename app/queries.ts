@@ -154,11 +154,24 @@ export async function batchHistory(db: Db, ownerId: string, batchId: string) {
   return found.map((h) => ({ ...h, seq: Number(h.seq), at: iso(h.at) }));
 }
 
+/**
+ * The outbound feed in commit order. Rows committed since the last read get their positions first,
+ * under a lock, so every reader sees positions grow in the order rows became visible.
+ */
 export async function outboxAfter(db: Db, after: number, limit: number) {
-  const found = await rows<{ seq: number; topic: string; event_id: string; batch_id: string; created_at: string; envelope: unknown }>(
-    db,
-    sql`SELECT seq, topic, event_id, batch_id, created_at, envelope FROM outbox WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`,
-  );
-  const events = found.map((o) => ({ ...o, seq: Number(o.seq), created_at: iso(o.created_at) }));
+  const found = await db.transaction(async (tx) => {
+    const t = tx as unknown as Db;
+    await t.execute(sql`SELECT pg_advisory_xact_lock(7253111)`);
+    await t.execute(sql`UPDATE outbox o SET position = p.position
+      FROM (SELECT seq, (SELECT coalesce(max(position), 0) FROM outbox) + row_number() OVER (ORDER BY seq) AS position
+            FROM outbox WHERE position IS NULL) p
+      WHERE o.seq = p.seq`);
+    return rows<{ position: number; topic: string; event_id: string; batch_id: string; created_at: string; envelope: unknown }>(
+      t,
+      sql`SELECT position, topic, event_id, batch_id, created_at, envelope FROM outbox
+          WHERE position > ${after} ORDER BY position LIMIT ${limit}`,
+    );
+  });
+  const events = found.map(({ position, ...o }) => ({ seq: Number(position), ...o, created_at: iso(o.created_at) }));
   return { events, next_after: events.at(-1)?.seq ?? after };
 }

@@ -10,11 +10,31 @@ import type { CourseCode } from '../machines/domain.ts';
 /** Told after commit about every deadline a transition set or cleared: the timer accelerator. */
 export type DeadlineListener = (batchId: string, change: Exclude<DeadlineWrite, { kind: 'keep' }>) => void;
 
+/** One call of `apply` as logs and metrics see it; states are null where no transition was tried. */
+export interface ApplyObservation {
+  request: EventRequest;
+  outcome: ApplyOutcome;
+  event_type: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  duration_ms: number;
+}
+
+/** Told after every `apply` returns; must not throw or block (logs, metrics). */
+export type ApplyObserver = (observation: ApplyObservation) => void;
+
 export interface ServiceDeps {
   db: Db;
   validationTimeoutMs: number;
   now?: () => Date;
   onDeadlineChange?: DeadlineListener;
+  onOutcome?: ApplyObserver;
+}
+
+function transitionOf(outcome: ApplyOutcome) {
+  if (outcome.kind === 'applied') return { event_type: outcome.event_type, from_state: outcome.from_state, to_state: outcome.body.state };
+  if (outcome.kind === 'refused') return { event_type: outcome.event, from_state: outcome.state, to_state: null };
+  return { event_type: null, from_state: null, to_state: null };
 }
 
 /** The application layer's face: what adapters (HTTP, jobs, CLI) may call. */
@@ -26,10 +46,12 @@ export function createService(deps: ServiceDeps) {
     now,
     validationTimeoutMs: deps.validationTimeoutMs,
     async apply(request: EventRequest): Promise<ApplyOutcome> {
+      const started = performance.now();
       const outcome = await applyEvent(db, request, { now });
       if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
         deps.onDeadlineChange?.(request.batchId, outcome.deadline);
       }
+      deps.onOutcome?.({ request, outcome, ...transitionOf(outcome), duration_ms: performance.now() - started });
       return outcome;
     },
     registerBatch: (ownerId: string, input: RegisterBatchInput, correlationId: string) =>

@@ -163,8 +163,17 @@ export const outbox = pgTable(
     envelope: jsonb('envelope').notNull(),
     created_at: createdAt(),
     published_at: tz('published_at'),
+    /**
+     * The feed's commit-order cursor. `seq` is taken at insert, so a transaction with a lower seq
+     * can commit after a higher one; positions are handed out only to committed rows, one reader
+     * at a time, so a poller paging by position never skips a row.
+     */
+    position: bigint('position', { mode: 'number' }).unique(),
   },
-  (t) => [index('outbox_unpublished_idx').on(t.seq).where(sql`${t.published_at} IS NULL`)],
+  (t) => [
+    index('outbox_unpublished_idx').on(t.seq).where(sql`${t.published_at} IS NULL`),
+    index('outbox_unpositioned_idx').on(t.seq).where(sql`${t.position} IS NULL`),
+  ],
 );
 
 /** One pending validation deadline per batch. `version` keys the timer job. */

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
+import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
 import { problem } from './problem.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
+import { visualizationRoutes } from './routes/visualizations.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -19,11 +22,15 @@ export interface HttpOptions {
   /** True once SIGTERM arrived: readiness fails so load balancers stop sending. */
   draining?: () => boolean;
   log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Readiness beyond the database, by name (e.g. Redis); a rejection answers 503 naming it. */
+  readiness?: Record<string, () => Promise<unknown>>;
+  /** The operator surface (request logs, /metrics, /admin/queues), mounted before every route. */
+  operations?: (app: Hono<AuthEnv>) => void;
 }
 
 /** The HTTP adapter: parse, call the application layer, map the result. No SQL and no rules here. */
 export function createHttpApp(service: Service, options: HttpOptions) {
-  const app = new Hono<AuthEnv>();
+  const app = new OpenAPIHono<AuthEnv>();
 
   app.use('*', async (c, next) => {
     const given = c.req.header('x-correlation-id');
@@ -31,17 +38,25 @@ export function createHttpApp(service: Service, options: HttpOptions) {
     await next();
     c.header('x-correlation-id', c.get('correlationId'));
   });
+  options.operations?.(app);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (options.draining?.()) return problem(c, { status: 503, title: 'Draining', detail: 'The service is shutting down.' });
-    try {
-      await service.db.execute(sql`SELECT 1`);
-      return c.json({ status: 'ready' });
-    } catch (error) {
-      return problem(c, { status: 503, title: 'Not ready', detail: `database: ${(error as Error).message}` });
+    const checks: Array<[string, () => Promise<unknown>]> = [
+      ['database', () => service.db.execute(sql`SELECT 1`)],
+      ...Object.entries(options.readiness ?? {}),
+    ];
+    for (const [name, check] of checks) {
+      try {
+        await check();
+      } catch (error) {
+        return problem(c, { status: 503, title: 'Not ready', detail: `${name}: ${(error as Error).message}` });
+      }
     }
+    return c.json({ status: 'ready' });
   });
+  app.route('/', visualizationRoutes());
 
   app.use(
     '/v1/*',
@@ -56,6 +71,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', classRoutes(service));
   app.route('/', batchRoutes(service));
   app.route('/', outboxRoutes(service));
+  mountApiDocs(app);
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));
   app.onError((error, c) => {

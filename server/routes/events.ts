@@ -1,14 +1,55 @@
-import { Hono } from 'hono';
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
-import { INBOUND_TOPICS, InboundEnvelope } from '../../machines/events.ts';
+import { INBOUND_TOPICS, InboundEnvelope, TOPICS } from '../../machines/events.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
+import { answer, asService, documented, jsonBody } from '../documented.ts';
+import { bodyErrors, problems } from '../openapi-problems.ts';
+import { AppliedEvent, EXAMPLE } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { validationProblem } from '../problem.ts';
 import { parseValue, readJson } from '../validate.ts';
 
+const postEventRoute = createRoute({
+  method: 'post',
+  path: '/v1/events',
+  tags: ['Inbound events'],
+  summary: 'Apply one event from another service',
+  description: `Takes one event envelope as the original services publish it. \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\``).join(', ')}; any other answers 400. The same \`event_id\` sent again answers 200 with \`duplicate: true\` and the first answer's body, and is applied once.`,
+  security: asService,
+  request: {
+    body: jsonBody(InboundEnvelope, {
+      event_id: EXAMPLE.eventId,
+      event_type: TOPICS.contentProvisioned,
+      event_timestamp: EXAMPLE.at,
+      source_service: 'file_service',
+      correlation_id: EXAMPLE.correlationId,
+      data: {
+        batch_id: EXAMPLE.batchId,
+        provisioned_count: 1,
+        expected_count: 1,
+        course_code: 'ENG5',
+        user_id: 'teacher-a',
+        essays_for_processing: [{ essay_id: EXAMPLE.essayId, text_storage_id: 'storage-1' }],
+      },
+    }),
+  },
+  responses: {
+    200: answer('Applied, or applied before (`duplicate: true`).', AppliedEvent, {
+      event_id: EXAMPLE.eventId,
+      batch_id: EXAMPLE.batchId,
+      state: 'awaiting_student_validation.awaiting_suggestions',
+      status: 'awaiting_student_validation',
+      version: 2,
+      duplicate: false,
+    }),
+    ...problems([...bodyErrors, 404], { refused: true }),
+  },
+});
+
 export function eventRoutes(service: Service) {
-  return new Hono<AuthEnv>().post('/v1/events', requireCaller('service'), async (c) => {
+  const app = new OpenAPIHono<AuthEnv>();
+  documented(app, postEventRoute, requireCaller('service'), async (c) => {
     const raw = await readJson(c);
     if (!raw.ok) return raw.response;
     const type = (raw.data as { event_type?: unknown } | null)?.event_type;
@@ -24,4 +65,5 @@ export function eventRoutes(service: Service) {
     const envelope = parsed.data;
     return sendOutcome(c, await service.apply(inboundRequest(envelope, service.validationTimeoutMs)), envelope.data.batch_id);
   });
+  return app;
 }

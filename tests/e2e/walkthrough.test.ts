@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.ts';
 import { DATABASE_URL, REDIS_URL } from '../support/env.ts';
@@ -50,7 +51,14 @@ describe('the README walk-through', () => {
 
     it('runs the same way with DATABASE_URL and REDIS_URL', async () => {
       expect(DATABASE_URL).toMatch(/^postgres/);
-      svc = await startService({ DATABASE_URL: db.url, REDIS_URL, DATA_DIR: mkdtempSync(join(tmpdir(), 'pg-')) });
+      const prefix = `walkthrough-${db.url.split('/').pop()}`;
+      svc = await startService({
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        STREAM_PREFIX: `${prefix}:`,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'pg-')),
+      });
       expect(svc.output()).toContain('BullMQ + sweep');
       const run = await runWalkthrough(svc);
       expect(run.output).toContain('walk-through complete');
@@ -58,6 +66,11 @@ describe('the README walk-through', () => {
       svc.child.kill('SIGTERM');
       expect(await svc.exited).toBe(0);
       svc = null;
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${prefix}*`);
+      expect(keys.some((k) => k.startsWith(`${prefix}:huleedu.`))).toBe(true);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
     });
   });
 });

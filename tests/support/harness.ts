@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type ServiceDeps, createService } from '../../app/service.ts';
 import { teacherToken } from '../../app/secrets.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
-import { createHttpApp } from '../../server/app.ts';
+import { type HttpOptions, createHttpApp } from '../../server/app.ts';
 import { createTestDatabase } from './db.ts';
 
 export interface ApiResponse<T = any> {
@@ -13,6 +13,8 @@ export interface ApiResponse<T = any> {
 
 export interface Harness {
   database: Database;
+  /** The PostgreSQL URL of this harness's own database (undefined on PGlite). */
+  url: string | undefined;
   service: ReturnType<typeof createService>;
   serviceToken: string;
   jwtSecret: string;
@@ -25,6 +27,8 @@ export interface HarnessOptions extends Partial<Omit<ServiceDeps, 'db'>> {
   /** Embedded PGlite in memory instead of a PostgreSQL database of the file's own. */
   pglite?: boolean;
   label: string;
+  /** More HTTP options (operations, readiness, draining), given the generated service token. */
+  http?: (secrets: { serviceToken: string }) => Omit<HttpOptions, 'auth'>;
 }
 
 /** The real application and HTTP adapter over a real database; requests go through app.fetch. */
@@ -34,9 +38,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const service = createService({ validationTimeoutMs: 60_000, ...options, db: database.db });
   const serviceToken = `svc_${randomBytes(12).toString('hex')}`;
   const jwtSecret = randomBytes(32).toString('hex');
-  const app = createHttpApp(service, { auth: { serviceToken, jwtSecret } });
+  const app = createHttpApp(service, { ...options.http?.({ serviceToken }), auth: { serviceToken, jwtSecret } });
   return {
     database,
+    url: testDb?.url,
     service,
     serviceToken,
     jwtSecret,

@@ -1,0 +1,147 @@
+import { sql } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import { type Db, rows } from '../db/client.ts';
+
+/** Only one relay publishes at a time, whatever the number of worker processes. */
+const RELAY_LOCK = 7253111;
+
+export interface RelayOptions {
+  /** A connection of the relay's own; it should fail fast (bounded retries), see runtime.ts. */
+  redis: Redis;
+  /** Put before each topic to name its stream; tests give each file its own. */
+  streamPrefix?: string;
+  /** Rows published per round trip. */
+  batchSize?: number;
+  intervalMs?: number;
+  /** Approximate MAXLEN per stream; unset keeps every entry (trim with XTRIM or set this). */
+  maxLen?: number;
+  onError?: (error: unknown) => void;
+  onPublished?: (published: Array<{ seq: number; topic: string }>) => void;
+  /** Test seam: runs after XADD and before the rows are marked, where a crash leaves duplicates. */
+  beforeMark?: (published: Array<{ seq: number; event_id: string }>) => void | Promise<void>;
+}
+
+interface PendingRow {
+  seq: number;
+  event_id: string;
+  topic: string;
+  batch_id: string;
+  correlation_id: string;
+  envelope: unknown;
+}
+
+/** Rows no relay has published yet: the backlog gauge. */
+export async function outboxBacklog(db: Db): Promise<number> {
+  const [row] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`);
+  return row?.n ?? 0;
+}
+
+/**
+ * Publishes outbox rows to Redis Streams, one stream per topic, each entry carrying the event id
+ * and the JSON envelope. At least once: rows are marked published only after XADD succeeded, so a
+ * crash in between publishes them again (consumers dedupe by event_id) and nothing is lost.
+ *
+ * Commit order, honestly: `seq` is taken when a row is inserted, not when its transaction commits,
+ * so seq 9 may become visible after seq 10. A cursor ("seq > last") would skip 9 for good. The relay
+ * keeps no cursor: its work is every row with `published_at IS NULL`, so 9 is published by the next
+ * pass, after 10: in the order rows became visible, which is commit order. Rows of one batch never
+ * interleave: each transition of a batch is written under the version guard of the previous one,
+ * so its rows get higher seqs and commit later. Within one pass, rows go out by seq.
+ *
+ * The pass runs in one transaction under an advisory lock, so two relays never publish the same
+ * rows concurrently or out of order; the lock and row reads are released at commit.
+ */
+export function createRelay(db: Db, options: RelayOptions) {
+  const prefix = options.streamPrefix ?? '';
+  const batchSize = options.batchSize ?? 200;
+  const intervalMs = options.intervalMs ?? 250;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<number> | null = null;
+  let stopped = false;
+
+  async function publish(pending: PendingRow[]): Promise<void> {
+    const multi = options.redis.multi();
+    for (const row of pending) {
+      const trim = options.maxLen === undefined ? [] : ['MAXLEN', '~', String(options.maxLen)];
+      multi.xadd(
+        `${prefix}${row.topic}`,
+        ...(trim as []),
+        '*',
+        'event_id',
+        row.event_id,
+        'event_type',
+        row.topic,
+        'batch_id',
+        row.batch_id,
+        'correlation_id',
+        row.correlation_id,
+        'seq',
+        String(row.seq),
+        'envelope',
+        JSON.stringify(row.envelope),
+      );
+    }
+    const results = await multi.exec();
+    const failed = results?.find(([error]) => error !== null);
+    if (!results || failed) throw failed?.[0] ?? new Error('XADD transaction was discarded');
+  }
+
+  /** One locked pass of up to batchSize rows; answers how many it published (0 if another relay holds the lock). */
+  async function passOnce(): Promise<number> {
+    return db.transaction(async (tx) => {
+      const t = tx as unknown as Db;
+      const [lock] = await rows<{ locked: boolean }>(t, sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`);
+      if (!lock?.locked) return 0;
+      const pending = await rows<PendingRow>(
+        t,
+        sql`SELECT seq, event_id, topic, batch_id, correlation_id, envelope FROM outbox
+            WHERE published_at IS NULL ORDER BY seq LIMIT ${batchSize}`,
+      );
+      if (pending.length === 0) return 0;
+      const published = pending.map((r) => ({ ...r, seq: Number(r.seq) }));
+      await publish(published);
+      await options.beforeMark?.(published);
+      const seqs = published.map((r) => r.seq);
+      await t.execute(sql`UPDATE outbox SET published_at = now() WHERE seq IN (${sql.join(seqs.map((s) => sql`${s}`), sql`, `)})`);
+      options.onPublished?.(published);
+      return published.length;
+    });
+  }
+
+  /** Publishes until nothing unpublished is left. */
+  async function runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await passOnce();
+      total += n;
+      if (n < batchSize || stopped) return total;
+    }
+  }
+
+  function tick() {
+    running = runOnce()
+      .catch((error: unknown) => {
+        options.onError?.(error);
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  }
+
+  return {
+    runOnce,
+    start() {
+      stopped = false;
+      timer = setTimeout(tick, 0);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+export type Relay = ReturnType<typeof createRelay>;

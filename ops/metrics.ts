@@ -1,0 +1,104 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricsSources {
+  /** Outbox rows not yet relayed; read on each scrape. */
+  outboxBacklog?: () => Promise<number>;
+  /** Jobs per queue and state; read on each scrape. */
+  queueDepth?: () => Promise<Array<{ queue: string; state: string; count: number }>>;
+  /** Node process metrics (memory, event loop, GC). Off in tests: they start monitors per registry. */
+  processMetrics?: boolean;
+  /** A source failed during a scrape; the gauge keeps its last value. */
+  onCollectError?: (error: unknown) => void;
+}
+
+/**
+ * Every metric of one app instance, on a registry of its own (never prom-client's global one), so
+ * several instances in one test process do not collide.
+ */
+export function createMetrics(sources: MetricsSources = {}) {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'huleedu_http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    transitionsApplied: new Counter({
+      name: 'huleedu_transitions_applied_total',
+      help: 'Events that moved a machine, by machine, event and the states before and after.',
+      labelNames: ['machine', 'event', 'from_state', 'to_state'] as const,
+      registers,
+    }),
+    transitionsRefused: new Counter({
+      name: 'huleedu_transitions_refused_total',
+      help: 'Events the current state did not accept (nothing changed), by machine, event and state.',
+      labelNames: ['machine', 'event', 'state'] as const,
+      registers,
+    }),
+    duplicateEvents: new Counter({
+      name: 'huleedu_duplicate_events_total',
+      help: 'Events whose id was applied before and were answered from the first result, by kind of caller.',
+      labelNames: ['actor'] as const,
+      registers,
+    }),
+    deadlinesScheduled: new Counter({
+      name: 'huleedu_deadlines_scheduled_total',
+      help: 'Validation deadlines set or moved by a transition.',
+      registers,
+    }),
+    deadlinesFired: new Counter({
+      name: 'huleedu_deadlines_fired_total',
+      help: 'Validation timeouts handed to the application, by scheduler (bullmq or sweep) and outcome.',
+      labelNames: ['fired_by', 'outcome'] as const,
+      registers,
+    }),
+    deadlinesLate: new Counter({
+      name: 'huleedu_deadlines_late_total',
+      help: 'Validation timeouts that arrived after their deadline was moved or met: a no-op, by scheduler.',
+      labelNames: ['fired_by'] as const,
+      registers,
+    }),
+    outboxRelayed: new Counter({
+      name: 'huleedu_outbox_relayed_total',
+      help: 'Outbox rows published to Redis Streams, by topic.',
+      labelNames: ['topic'] as const,
+      registers,
+    }),
+    outboxBacklog: new Gauge({
+      name: 'huleedu_outbox_backlog',
+      help: 'Outbox rows not yet published to Redis Streams (grows without the relay; pollers of /v1/outbox do not mark rows).',
+      registers,
+      async collect() {
+        if (!sources.outboxBacklog) return;
+        try {
+          this.set(await sources.outboxBacklog());
+        } catch (error) {
+          sources.onCollectError?.(error);
+        }
+      },
+    }),
+    queueJobs: new Gauge({
+      name: 'huleedu_queue_jobs',
+      help: 'BullMQ jobs by queue and state (waiting, delayed, active, failed).',
+      labelNames: ['queue', 'state'] as const,
+      registers,
+      async collect() {
+        if (!sources.queueDepth) return;
+        try {
+          for (const { queue, state, count } of await sources.queueDepth()) this.set({ queue, state }, count);
+        } catch (error) {
+          sources.onCollectError?.(error);
+        }
+      },
+    }),
+  };
+  if (sources.processMetrics) collectDefaultMetrics({ register: registry });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

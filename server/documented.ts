@@ -1,0 +1,26 @@
+import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
+import type { Env, MiddlewareHandler } from 'hono';
+import type { ZodType } from 'zod';
+import { SECURITY } from './openapi-schemas.ts';
+
+/**
+ * Puts a route in the OpenAPI document and mounts its handlers as plain Hono routes. We do not use
+ * `app.openapi()`: its validators would answer a wrong content type, malformed JSON and schema
+ * errors in their own way (and through onError as 500s), where validate.ts answers 415 and
+ * problem+json 400s. The handlers validate with the very schemas this route config names.
+ */
+export function documented<E extends Env>(app: OpenAPIHono<E>, route: RouteConfig, ...handlers: MiddlewareHandler<E>[]): void {
+  app.openAPIRegistry.registerPath(route);
+  app.on([route.method.toUpperCase()], [route.path.replaceAll(/\{(\w+)\}/g, ':$1')], ...handlers);
+}
+
+export const asService = [{ [SECURITY.service]: [] }];
+export const asTeacher = [{ [SECURITY.teacher]: [] }];
+
+const jsonContent = (schema: ZodType, example?: unknown) => ({
+  'application/json': { schema, ...(example === undefined ? {} : { example }) },
+});
+
+export const jsonBody = (schema: ZodType, example: unknown) => ({ required: true, content: jsonContent(schema, example) });
+
+export const answer = (description: string, schema: ZodType, example?: unknown) => ({ description, content: jsonContent(schema, example) });

@@ -1,0 +1,135 @@
+import { z } from '@hono/zod-openapi';
+import type { ZodType } from 'zod';
+import { BatchStatus } from '../machines/domain.ts';
+import { TOPICS } from '../machines/events.ts';
+import { EXAMPLE } from './openapi-schemas.ts';
+
+/**
+ * The error answers as the OpenAPI document shows them: problem+json (RFC 9457) with the 400
+ * `errors` and 409 transition extensions, and which routes answer which. problem.ts builds them.
+ */
+
+const count = z.number().int().nonnegative();
+
+const FieldError = z.strictObject({
+  path: z.string().openapi({ description: 'Dotted path of the offending field: `data.batch_id`, `params.batch_id`, `query.limit`, `(root)`.' }),
+  message: z.string(),
+});
+
+export const Problem = z
+  .looseObject({
+    type: z.string().openapi({ description: 'A relative URI naming the kind of problem, e.g. `/problems/not-found`.' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+  })
+  .openapi('Problem', {
+    description: 'RFC 9457 problem details (`application/problem+json`), the shape of every error.',
+    example: { type: '/problems/not-found', title: 'Not found', status: 404, detail: `Batch ${EXAMPLE.batchId} does not exist.` },
+  });
+
+export const ValidationProblem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.literal(400),
+    detail: z.string(),
+    errors: z.array(FieldError).min(1),
+  })
+  .openapi('ValidationProblem', {
+    description: 'A 400: the body, a parameter or a header does not fit its schema, or the body is not JSON.',
+    example: {
+      type: '/problems/validation-error',
+      title: 'Invalid request',
+      status: 400,
+      detail: 'The request is not valid.',
+      errors: [{ path: 'data.batch_id', message: 'Invalid UUID' }],
+    },
+  });
+
+export const TransitionRefused = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.literal(409),
+    detail: z.string(),
+    state: z.string().openapi({ description: "The batch's current state value (dotted when nested)." }),
+    status_value: BatchStatus.meta({ description: "The batch's current status." }),
+    event: z.string().openapi({ description: 'The event that was refused: a topic name or a teacher command.' }),
+    allowed_events: z.array(z.string()).openapi({ description: 'What the current state accepts.' }),
+    version: count,
+  })
+  .openapi('TransitionRefused', {
+    description: "A 409: the batch's current state does not accept the event. Nothing was changed.",
+  });
+
+export const REFUSED_EXAMPLE = {
+  type: '/problems/conflict',
+  title: 'Transition refused',
+  status: 409,
+  detail: `Batch ${EXAMPLE.batchId} is in state awaiting_content_validation, which does not accept ${TOPICS.pipelineRequest}.`,
+  state: 'awaiting_content_validation',
+  status_value: 'awaiting_content_validation',
+  event: TOPICS.pipelineRequest,
+  allowed_events: [TOPICS.contentProvisioned, 'CANCEL'],
+  version: 1,
+};
+
+const problemContent = (schema: ZodType, example: Record<string, unknown>) => ({ 'application/problem+json': { schema, example } });
+
+const plain = (status: number, type: string, title: string, detail: string) => ({ type: `/problems/${type}`, title, status, detail });
+
+const PROBLEMS = {
+  400: {
+    description: 'The body, a parameter or a header does not fit its schema, or the body is not JSON.',
+    content: problemContent(ValidationProblem, {
+      ...plain(400, 'validation-error', 'Invalid request', 'The request is not valid.'),
+      errors: [{ path: 'params.batch_id', message: 'Invalid UUID' }],
+    }),
+  },
+  401: {
+    description: 'No token, or a bad or expired one.',
+    content: problemContent(Problem, plain(401, 'unauthorized', 'Unauthorized', 'The token is invalid or expired.')),
+  },
+  403: {
+    description: 'A teacher calling a service route, or a service calling a teacher route.',
+    content: problemContent(Problem, plain(403, 'forbidden', 'Forbidden', 'This route is for teachers only.')),
+  },
+  404: {
+    description: "No such batch or class, or it belongs to another teacher (answered as 404 so ids do not leak).",
+    content: problemContent(Problem, plain(404, 'not-found', 'Not found', `Batch ${EXAMPLE.batchId} does not exist.`)),
+  },
+  409: {
+    description: 'A conflict with what exists, e.g. a batch_id or a student e-mail already taken.',
+    content: problemContent(Problem, plain(409, 'conflict', 'Conflict', `Batch ${EXAMPLE.batchId} already exists.`)),
+  },
+  413: {
+    description: 'The body is larger than 1 MiB.',
+    content: problemContent(Problem, plain(413, 'payload-too-large', 'Payload too large', 'Bodies are limited to 1048576 bytes.')),
+  },
+  415: {
+    description: 'The body is not sent as application/json.',
+    content: problemContent(Problem, plain(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json, not text/plain.')),
+  },
+} as const;
+
+/** The 409 of routes that apply an event: a refused transition, or another conflict. */
+const REFUSED = {
+  409: {
+    description:
+      "The batch's current state does not accept this event (`TransitionRefused`, nothing changed), or another conflict (a plain `Problem`).",
+    content: problemContent(TransitionRefused.or(Problem), REFUSED_EXAMPLE),
+  },
+} as const;
+
+type ProblemStatus = keyof typeof PROBLEMS;
+
+/** Error answers of a route, by status; `refused` documents the 409 with the transition extensions. */
+export function problems(statuses: ProblemStatus[], options: { refused?: boolean } = {}) {
+  const picked = Object.fromEntries(statuses.map((s) => [s, PROBLEMS[s]]));
+  return options.refused ? { ...picked, ...REFUSED } : picked;
+}
+
+/** The errors every route under /v1 can answer: by the auth middleware, and for a body, by validate.ts and the body limit. */
+export const callerErrors: ProblemStatus[] = [401, 403];
+export const bodyErrors: ProblemStatus[] = [400, 401, 403, 413, 415];

@@ -1,0 +1,310 @@
+import { z } from '@hono/zod-openapi';
+import { AssociationStatus, BatchStatus, ClassType, ConfidenceLevel, CourseCode, ValidationMethod } from '../machines/domain.ts';
+import { TOPICS } from '../machines/events.ts';
+
+/**
+ * What the API answers, as zod schemas for the OpenAPI document. The request schemas stay where the
+ * handlers validate with them (schemas.ts, machines/events.ts); these only describe responses, and
+ * the conformance test holds the real answers to them. Answers are strict objects so that a field
+ * added to an answer without documenting it fails that test.
+ */
+
+export const SECURITY = { service: 'serviceToken', teacher: 'teacherJwt' } as const;
+
+const uuid = z.uuid();
+const instant = z.iso.datetime({ offset: true });
+const count = z.number().int().nonnegative();
+
+export const EXAMPLE = {
+  batchId: '3f1c2a9e-5b7d-4e8f-9a1b-2c3d4e5f6a7b',
+  classId: '8a6e0804-2bd0-4672-b79d-d97027f9071a',
+  essayId: 'b1e2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
+  studentId: 'c9d8e7f6-a5b4-4c3d-9e2f-1a0b9c8d7e6f',
+  correlationId: '5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716',
+  eventId: '0d9c8b7a-6f5e-4d3c-8b2a-190817263544',
+  at: '2026-03-02T09:15:00.000Z',
+  dueAt: '2026-03-03T09:15:00.000Z',
+} as const;
+
+const appliedShape = {
+  event_id: z.string().openapi({ description: 'The inbound event id, or the id this service gave a teacher command.' }),
+  batch_id: uuid,
+  state: z.string().openapi({ description: 'State value after the event (dotted when nested).' }),
+  status: BatchStatus,
+  version: count,
+  duplicate: z.boolean().openapi({ description: 'True when this event id was applied before; the body is then the first answer.' }),
+};
+
+const appliedExample = {
+  event_id: EXAMPLE.eventId,
+  batch_id: EXAMPLE.batchId,
+  state: 'awaiting_student_validation.awaiting_suggestions',
+  status: 'awaiting_student_validation',
+  version: 2,
+  duplicate: false,
+};
+
+export const AppliedEvent = z.strictObject(appliedShape).openapi('AppliedEvent', {
+  description: 'The event was applied (or had been: `duplicate: true`).',
+  example: appliedExample,
+});
+
+const DecisionResult = z
+  .discriminatedUnion('outcome', [
+    z.strictObject({ essay_id: uuid, outcome: z.literal('applied'), validation_status: AssociationStatus, student_id: uuid.nullable() }),
+    z.strictObject({ essay_id: uuid, outcome: z.literal('refused'), reason: z.string(), validation_status: AssociationStatus.nullable() }),
+  ])
+  .openapi('DecisionResult');
+
+export const DecisionsApplied = z
+  .strictObject({ ...appliedShape, results: z.array(DecisionResult).openapi({ description: 'One result per decision, in request order.' }) })
+  .openapi('DecisionsApplied', {
+    example: {
+      ...appliedExample,
+      event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
+      state: 'ready_for_pipeline_execution',
+      status: 'ready_for_pipeline_execution',
+      version: 5,
+      results: [{ essay_id: EXAMPLE.essayId, outcome: 'applied', validation_status: 'confirmed', student_id: EXAMPLE.studentId }],
+    },
+  });
+
+export const DeadlineChanged = z
+  .strictObject({
+    ...appliedShape,
+    due_at: instant.openapi({ description: 'The new deadline.' }),
+  })
+  .openapi('DeadlineChanged', {
+    example: { ...appliedExample, event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b', state: 'awaiting_student_validation.awaiting_teacher', version: 4, due_at: EXAMPLE.dueAt },
+  });
+
+const BATCH_EXAMPLE = {
+  batch_id: EXAMPLE.batchId,
+  class_id: EXAMPLE.classId,
+  class_type: 'REGULAR',
+  course_code: 'ENG5',
+  language: 'en',
+  expected_essay_count: 3,
+  correlation_id: EXAMPLE.correlationId,
+  status: 'awaiting_student_validation',
+  state: 'awaiting_student_validation.awaiting_teacher',
+  version: 3,
+  created_at: EXAMPLE.at,
+  updated_at: EXAMPLE.at,
+  validation: { due_at: EXAMPLE.dueAt, pending: 3, confirmed: 0, rejected: 0, timeout_confirmed: 0, no_match: 0 },
+};
+
+export const BatchView = z
+  .strictObject({
+    batch_id: uuid,
+    class_id: uuid.nullable().openapi({ description: 'Null for a GUEST batch.' }),
+    class_type: ClassType,
+    course_code: CourseCode,
+    language: z.enum(['en', 'sv']),
+    expected_essay_count: count,
+    correlation_id: uuid,
+    status: BatchStatus,
+    state: z.string(),
+    version: count,
+    created_at: instant,
+    updated_at: instant,
+    validation: z.strictObject({
+      due_at: instant.nullable().openapi({ description: 'When pending associations will be decided by the timeout; null when none is due.' }),
+      pending: count,
+      confirmed: count,
+      rejected: count,
+      timeout_confirmed: count,
+      no_match: count,
+    }),
+  })
+  .openapi('Batch', { example: BATCH_EXAMPLE });
+
+export const BatchList = z.strictObject({ batches: z.array(BatchView) }).openapi('BatchList', {
+  example: { batches: [BATCH_EXAMPLE] },
+});
+
+const Association = z
+  .strictObject({
+    essay_id: uuid,
+    student_id: uuid.nullable(),
+    student: z.strictObject({ name: z.string(), email: z.email().nullable() }).nullable(),
+    suggested_student_id: uuid.nullable(),
+    confidence_score: z.number().min(0).max(1).nullable(),
+    confidence_level: ConfidenceLevel,
+    match_reasons: z.array(z.string()).nullable(),
+    validation_status: AssociationStatus,
+    validation_method: ValidationMethod.nullable(),
+    validated_by: z.string().nullable().openapi({ description: 'A teacher id, or `SYSTEM_TIMEOUT`.' }),
+    validated_at: instant.nullable(),
+    due_at: instant.nullable().openapi({ description: 'The deadline, while the association is pending.' }),
+  })
+  .openapi('Association');
+
+export const AssociationList = z
+  .strictObject({ batch_id: uuid, associations: z.array(Association) })
+  .openapi('AssociationList', {
+    example: {
+      batch_id: EXAMPLE.batchId,
+      associations: [
+        {
+          essay_id: EXAMPLE.essayId,
+          student_id: EXAMPLE.studentId,
+          student: { name: 'Astrid Lindqvist', email: 'astrid@school.example' },
+          suggested_student_id: EXAMPLE.studentId,
+          confidence_score: 0.95,
+          confidence_level: 'high',
+          match_reasons: ['name in header'],
+          validation_status: 'pending_validation',
+          validation_method: null,
+          validated_by: null,
+          validated_at: null,
+          due_at: EXAMPLE.dueAt,
+        },
+      ],
+    },
+  });
+
+const HistoryEntry = z
+  .strictObject({
+    seq: count,
+    at: instant,
+    event_type: z.string(),
+    event_id: z.string().nullable(),
+    actor: z.string().openapi({ description: '`service`, a teacher id, or `timeout`.' }),
+    from_state: z.string().nullable(),
+    to_state: z.string().nullable().openapi({ description: 'Null when the event was refused.' }),
+    correlation_id: uuid.nullable(),
+    outcome: z.enum(['applied', 'refused', 'late']),
+    reason: z.string().nullable().openapi({ description: 'Why an event was refused or late.' }),
+    version: count,
+    detail: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi('HistoryEntry');
+
+export const History = z
+  .strictObject({ batch_id: uuid, history: z.array(HistoryEntry) })
+  .openapi('History', {
+    example: {
+      batch_id: EXAMPLE.batchId,
+      history: [
+        {
+          seq: 1,
+          at: EXAMPLE.at,
+          event_type: 'BATCH_REGISTERED',
+          event_id: null,
+          actor: 'teacher-a',
+          from_state: null,
+          to_state: 'awaiting_content_validation',
+          correlation_id: EXAMPLE.correlationId,
+          outcome: 'applied',
+          reason: null,
+          version: 1,
+          detail: null,
+        },
+      ],
+    },
+  });
+
+const OutboundEnvelope = z
+  .strictObject({
+    event_id: uuid,
+    event_type: z.string(),
+    event_timestamp: instant,
+    source_service: z.string(),
+    schema_version: z.number().int().positive(),
+    correlation_id: uuid,
+    data: z.record(z.string(), z.unknown()),
+  })
+  .openapi('OutboundEnvelope');
+
+export const OutboxPage = z
+  .strictObject({
+    events: z.array(
+      z.strictObject({
+        seq: count,
+        topic: z.string().openapi({ example: TOPICS.associationsConfirmed }),
+        event_id: uuid,
+        batch_id: uuid,
+        created_at: instant,
+        envelope: OutboundEnvelope,
+      }),
+    ),
+    next_after: count.openapi({ description: 'Pass as `after` to get the next page.' }),
+  })
+  .openapi('OutboxPage', {
+    example: {
+      events: [
+        {
+          seq: 7,
+          topic: TOPICS.studentMatchingCommand,
+          event_id: EXAMPLE.eventId,
+          batch_id: EXAMPLE.batchId,
+          created_at: EXAMPLE.at,
+          envelope: {
+            event_id: EXAMPLE.eventId,
+            event_type: TOPICS.studentMatchingCommand,
+            event_timestamp: EXAMPLE.at,
+            source_service: 'huleedu-phase1-state-service',
+            schema_version: 1,
+            correlation_id: EXAMPLE.correlationId,
+            data: { batch_id: EXAMPLE.batchId, class_id: EXAMPLE.classId, course_code: 'ENG5' },
+          },
+        },
+      ],
+      next_after: 7,
+    },
+  });
+
+export const DeadlineList = z
+  .strictObject({
+    deadlines: z.array(
+      z.strictObject({
+        batch_id: uuid,
+        class_id: uuid,
+        course_code: CourseCode,
+        due_at: instant,
+        deadline_version: count,
+        pending_associations: count,
+        will_keep_suggestion: count.openapi({ description: 'Pending associations the timeout will confirm (confidence ≥ 0.7).' }),
+        will_link_unknown_student: count.openapi({ description: "Pending associations the timeout will link to the class's UNKNOWN student." }),
+      }),
+    ),
+    pending_associations: count,
+  })
+  .openapi('DeadlineList', {
+    example: {
+      deadlines: [
+        {
+          batch_id: EXAMPLE.batchId,
+          class_id: EXAMPLE.classId,
+          course_code: 'ENG5',
+          due_at: EXAMPLE.dueAt,
+          deadline_version: 1,
+          pending_associations: 3,
+          will_keep_suggestion: 2,
+          will_link_unknown_student: 1,
+        },
+      ],
+      pending_associations: 3,
+    },
+  });
+
+export const ClassView = z
+  .strictObject({ class_id: uuid, name: z.string(), course_code: CourseCode, created_at: instant })
+  .openapi('Class', { example: { class_id: EXAMPLE.classId, name: 'ENG5 Tuesday group', course_code: 'ENG5', created_at: EXAMPLE.at } });
+
+const Student = z
+  .strictObject({ student_id: uuid, first_name: z.string(), last_name: z.string(), email: z.email(), is_unknown: z.boolean() })
+  .openapi('Student');
+
+export const Roster = z
+  .strictObject({ class_id: uuid, students: z.array(Student) })
+  .openapi('Roster', {
+    example: {
+      class_id: EXAMPLE.classId,
+      students: [{ student_id: EXAMPLE.studentId, first_name: 'Astrid', last_name: 'Lindqvist', email: 'astrid@school.example', is_unknown: false }],
+    },
+  });
+
+export const Health = z.strictObject({ status: z.literal('ok') }).openapi('Health');
+export const Ready = z.strictObject({ status: z.literal('ready') }).openapi('Ready');

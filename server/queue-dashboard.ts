@@ -1,0 +1,58 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import type { Queue } from 'bullmq';
+import type { Hono, MiddlewareHandler } from 'hono';
+import { problem } from './problem.ts';
+
+export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The secret a request presents: a Bearer token, or the password of HTTP Basic credentials. */
+function presentedSecret(header: string | undefined): string | null {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (bearer) return bearer[1]!;
+  const basic = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!basic) return null;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? null : decoded.slice(colon + 1);
+}
+
+/**
+ * The service token guards the dashboard. A browser cannot attach a Bearer header to a page and
+ * its assets, so HTTP Basic with the token as password is accepted too, and a 401 asks for it.
+ */
+function requireServiceToken(serviceToken: string): MiddlewareHandler {
+  return async (c, next) => {
+    const secret = presentedSecret(c.req.header('authorization'));
+    if (secret !== null && sameSecret(secret, serviceToken)) return next();
+    c.header('WWW-Authenticate', 'Basic realm="huleedu queues", charset="UTF-8"');
+    return problem(c, {
+      status: 401,
+      title: 'Unauthorized',
+      detail: 'Send Authorization: Bearer <service token>, or HTTP Basic with the service token as password.',
+    });
+  };
+}
+
+/** bull-board over the given BullMQ queues at /admin/queues; its assets come from @bull-board/ui on disk. */
+export function mountQueueDashboard(app: Hono<any>, options: { queues: Queue[]; serviceToken: string }): void {
+  const adapter = new HonoAdapter(serveStatic).setBasePath(QUEUE_DASHBOARD_PATH);
+  createBullBoard({
+    queues: options.queues.map((q) => new BullMQAdapter(q)),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: 'huleedu queues' } },
+  });
+  const guard = requireServiceToken(options.serviceToken);
+  app.use(QUEUE_DASHBOARD_PATH, guard);
+  app.use(`${QUEUE_DASHBOARD_PATH}/*`, guard);
+  app.route(QUEUE_DASHBOARD_PATH, adapter.registerPlugin());
+}
