@@ -5,10 +5,13 @@ import { type FieldError, problem, validationProblem } from './problem.ts';
 export type Parsed<T> = { ok: true; data: T } | { ok: false; response: Response };
 
 export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
-  return error.issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.') || '(root)',
-    message: i.message,
-  }));
+  const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter((p) => p !== '').join('.') || '(root)';
+  return error.issues.flatMap((i) =>
+    // An unknown field is reported at its own path, so a client sees which key to remove.
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ path: at([...i.path, key]), message: 'unknown field' }))
+      : [{ path: at(i.path), message: i.message }],
+  );
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;|$)/i;
