@@ -27,8 +27,10 @@ export default async function checkServices() {
     problems.push(`Redis is not reachable at ${REDIS_URL}.`);
   }
   if (problems.length > 0) {
-    throw new Error(
-      `${problems.join(' ')} The tests need both; set DATABASE_URL / REDIS_URL or start the services (see README, "Tests").`,
+    // One clear sentence and a non-zero exit; a stack trace would only bury it.
+    console.error(
+      `\nnpm test: ${problems.join(' ')}\nThe tests need both. Set DATABASE_URL / REDIS_URL, or start the services (README, "Tests"; .ci/run does it).\n`,
     );
+    process.exit(1);
   }
 }
