@@ -1,0 +1,84 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * The bench's sizes, read once from the environment. `BENCH_SCALE=tiny` shrinks every size so the
+ * smoke test can run the whole bench in seconds; single variables override either scale.
+ */
+export interface BenchConfig {
+  adminUrl: string;
+  redisUrl: string;
+  /** The database the bench creates, resets and drops; never the one in DATABASE_URL. */
+  databaseName: string;
+  keepDatabase: boolean;
+  /** BullMQ key prefix of every queue the bench makes; its keys are deleted before and after. */
+  redisPrefix: string;
+  tiny: boolean;
+  rounds: number;
+  /** Length of one throughput point in one round. */
+  durationMs: number;
+  lowClients: number;
+  highClients: number;
+  /** Essays per batch in the event mix and in the deadline batches. */
+  essaysPerBatch: number;
+  /** Deadlines due at one instant (T), and no-op jobs due at one instant (Q). */
+  burst: number;
+  latenessRatePerS: number;
+  latenessDurationMs: number;
+  latenessTimeoutMs: number;
+  /** RSS readings after this many batches; the first and the last make the M lines. */
+  memoryBatches: number[];
+  /** Events applied before the first memory reading, so JIT and pools have settled. */
+  memoryWarmup: number;
+  /** Worker concurrency of the bare BullMQ baseline; the project's worker keeps its own default. */
+  queueConcurrency: number;
+  /** When the run started (performance.now()), and how long it may take in all. */
+  startedAt: number;
+  budgetMs: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return value;
+}
+
+function safeName(raw: string, name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`${name} must be a lowercase SQL identifier, got ${raw}`);
+  return raw;
+}
+
+export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const tiny = env.BENCH_SCALE === 'tiny';
+  if (env.BENCH_SCALE !== undefined && env.BENCH_SCALE !== '' && !tiny && env.BENCH_SCALE !== 'full') {
+    throw new Error(`BENCH_SCALE must be full or tiny, got ${env.BENCH_SCALE}`);
+  }
+  const prefix = env.BENCH_REDIS_PREFIX ?? 'huleedu-bench';
+  if (!/^[\w-]+$/.test(prefix)) throw new Error(`BENCH_REDIS_PREFIX may hold only letters, digits, _ and -, got ${prefix}`);
+  const burst = int(env, 'BENCH_DEADLINES', tiny ? 60 : 10_000);
+  return {
+    adminUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    databaseName: safeName(env.BENCH_DATABASE ?? 'huleedu_bench', 'BENCH_DATABASE'),
+    keepDatabase: env.BENCH_KEEP_DATABASE === '1',
+    redisPrefix: prefix,
+    tiny,
+    rounds: int(env, 'BENCH_ROUNDS', tiny ? 1 : 3),
+    durationMs: int(env, 'BENCH_DURATION_MS', tiny ? 250 : 2_500),
+    lowClients: 1,
+    highClients: 8,
+    essaysPerBatch: int(env, 'BENCH_ESSAYS', 4),
+    burst,
+    latenessRatePerS: int(env, 'BENCH_LATENESS_RATE', tiny ? 20 : 10),
+    latenessDurationMs: int(env, 'BENCH_LATENESS_MS', tiny ? 300 : 4_000),
+    latenessTimeoutMs: int(env, 'BENCH_LATENESS_TIMEOUT_MS', tiny ? 100 : 500),
+    memoryBatches: tiny ? [20, 60] : [1_000, 5_000, 10_000],
+    // V8 sizes its heap over the first several thousand requests (here RSS climbs to ~10 000 events,
+    // then stays flat to 40 000), so the readings start after that.
+    memoryWarmup: tiny ? 20 : 10_000,
+    queueConcurrency: 16,
+    startedAt: performance.now(),
+    budgetMs: int(env, 'BENCH_BUDGET_S', 280) * 1000,
+  };
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import postgres from 'postgres';
+import { teacherToken } from '../app/secrets.ts';
+import { createService } from '../app/service.ts';
+import { openDatabase } from '../db/client.ts';
+import { createDeadlineTimers } from '../jobs/timers.ts';
+import { createHttpApp } from '../server/app.ts';
+import { type BenchConfig, loadBenchConfig } from './config.ts';
+import { benchDatabaseUrl, deleteRedisPrefix, dropDatabase, resetDatabase } from './database.ts';
+import { createClasses, makeTemplate, settleUnknownStudents } from './fixtures.ts';
+import { serveOnLoopback, startHonoBaseline } from './hono-baseline.ts';
+import { memoryGrowth } from './memory.ts';
+import { BatchPool } from './mix.ts';
+import { THROUGHPUT_KINDS, definePoints } from './points.ts';
+import { createBaselineTables } from './postgres-baselines.ts';
+import { humanTable, resultLines } from './report.ts';
+import { type Figures, medianFigures, round, summarise } from './stats.ts';
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>): Promise<Map<string, Figures>> {
+  const url = benchDatabaseUrl(config.adminUrl, config.databaseName);
+  const database = await openDatabase({ url, dataDir: 'memory://', poolSize: 10 });
+  closers.push(() => database.close());
+  const sql = postgres(url, { max: 10, onnotice: () => {} });
+  closers.push(() => sql.end({ timeout: 5 }));
+  const fixtureSql = postgres(url, { max: 2, onnotice: () => {} });
+  closers.push(() => fixtureSql.end({ timeout: 5 }));
+
+  const timers = createDeadlineTimers({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+  closers.push(() => timers.close());
+  let timerErrors = 0;
+  const onTimerError = () => timerErrors++;
+  const dayMs = 86_400_000;
+  const service = createService({ db: database.db, validationTimeoutMs: dayMs, onDeadlineChange: timers.listener(onTimerError) });
+  const sweepOnlyService = createService({ db: database.db, validationTimeoutMs: dayMs });
+  const latenessService = createService({
+    db: database.db,
+    validationTimeoutMs: config.latenessTimeoutMs,
+    onDeadlineChange: timers.listener(onTimerError),
+  });
+
+  const auth = { serviceToken: `svc_${randomBytes(16).toString('hex')}`, jwtSecret: randomBytes(32).toString('hex') };
+  const server = await serveOnLoopback(createHttpApp(service, { auth }).fetch);
+  closers.push(() => server.close());
+  const honoBaseline = await startHonoBaseline(sql);
+  closers.push(() => honoBaseline.close());
+
+  log('fixtures: classes, template batches, baseline tables');
+  const classes = await createClasses(service, 8, 30);
+  const teacherTokens = new Map<string, string>();
+  for (const c of classes) if (!teacherTokens.has(c.ownerId)) teacherTokens.set(c.ownerId, await teacherToken(auth.jwtSecret, c.ownerId));
+  const templatesAt = (stage: Parameters<typeof makeTemplate>[2]) =>
+    Promise.all(classes.map((c) => makeTemplate(service, c, stage, config.essaysPerBatch)));
+  await settleUnknownStudents(service, classes, config.essaysPerBatch);
+  const pool = new BatchPool(fixtureSql, await templatesAt('registered'));
+  const waiting = { sql: fixtureSql, templates: await templatesAt('awaiting_teacher'), redisUrl: config.redisUrl, prefix: config.redisPrefix };
+  const provisioned = { ...waiting, templates: await templatesAt('provisioned') };
+  await createBaselineTables(sql, config.highClients);
+
+  const results = new Map<string, Figures[]>();
+  const record = (name: string, figures: Figures, tookMs: number) => {
+    results.set(name, [...(results.get(name) ?? []), figures]);
+    const extra = figures.total_ms === undefined ? '' : `  total ${round(figures.total_ms, 0)} ms`;
+    log(
+      `  ${name.padEnd(10)} ${round(figures.ops_per_s, 1)} ops/s  p50 ${round(figures.p50_ms)} ms  p99 ${round(figures.p99_ms)} ms${extra}` +
+        `  (${round(tookMs / 1000, 1)} s)`,
+    );
+  };
+  const points = definePoints({
+    config,
+    sql,
+    service,
+    sweepOnlyService,
+    latenessService,
+    timers,
+    server,
+    honoBaseline,
+    serviceToken: auth.serviceToken,
+    teacherTokens,
+    pool,
+    waiting,
+    provisioned,
+    results,
+  });
+
+  log('warm-up: every throughput point once, briefly, unrecorded');
+  for (const point of points.slice(0, 2 * THROUGHPUT_KINDS.length)) await point.run(0, Math.min(500, config.durationMs));
+  for (let r = 1; r <= config.rounds; r++) {
+    const roundStart = performance.now();
+    log(`round ${r}/${config.rounds}`);
+    for (const point of points) {
+      const t0 = performance.now();
+      const figures = await point.run(r, config.durationMs);
+      record(point.name, figures, performance.now() - t0);
+    }
+    // The whole run must stay within its budget (5 minutes by default) even on a busy machine:
+    // rather than overrun, keep the rounds done so far (the median of fewer runs) and say so.
+    const roundMs = performance.now() - roundStart;
+    const memoryMs = roundMs / 3;
+    if (r < config.rounds && performance.now() - config.startedAt + roundMs + memoryMs > config.budgetMs) {
+      log(`budget: stopping after ${r} of ${config.rounds} rounds; another would overrun ${config.budgetMs / 1000} s`);
+      break;
+    }
+  }
+
+  log(`M: server RSS after events to ${config.memoryBatches.join(' and then ')} batches (after ${config.memoryWarmup} warm-up events)`);
+  const t0 = performance.now();
+  const memory = await memoryGrowth(url, pool, config.memoryBatches, config.memoryWarmup, config.essaysPerBatch);
+  const [first, last] = [memory[0]!, memory.at(-1)!];
+  const memoryFigures = (m: typeof first) => ({ ...summarise(m.sample), rss_mb: m.rssMb, batches: m.batches, warmup: config.memoryWarmup });
+  record('M@first', memoryFigures(first), 0);
+  record('M@last', memoryFigures(last), performance.now() - t0);
+  if (timerErrors > 0) log(`note: ${timerErrors} after-commit timer calls failed (best effort; the sweep repairs them)`);
+  return new Map([...results].map(([name, runs]) => [name, medianFigures(runs)]));
+}
+
+async function main(): Promise<number> {
+  const config = loadBenchConfig();
+  const started = config.startedAt;
+  log(
+    `bench: database ${config.databaseName}, redis prefix ${config.redisPrefix}, ${config.rounds} round(s) of ${config.durationMs} ms points, ` +
+      `${config.burst} deadlines per burst, ${config.essaysPerBatch} essays per batch`,
+  );
+  await resetDatabase(config.adminUrl, config.databaseName);
+  await deleteRedisPrefix(config.redisUrl, config.redisPrefix);
+  const closers: Array<() => Promise<unknown>> = [];
+  let lines: string[] = [];
+  let failed = false;
+  try {
+    const results = await bench(config, closers);
+    const report = resultLines(results, !config.tiny);
+    log(`\n${humanTable(report)}\n\nbench finished in ${round((performance.now() - started) / 1000, 1)} s`);
+    lines = report.map((line) => JSON.stringify(line));
+  } catch (error) {
+    failed = true;
+    log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    for (const close of closers.reverse()) await close().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    await deleteRedisPrefix(config.redisUrl, config.redisPrefix).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    if (!config.keepDatabase) await dropDatabase(config.adminUrl, config.databaseName).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+  }
+  // The JSON lines come last, after every log line, as contract section 7 asks.
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.stdout.write('', () => process.exit(code)),
+  (error: unknown) => {
+    log(`bench failed: ${String(error)}`);
+    process.exit(1);
+  },
+);
