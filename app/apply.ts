@@ -170,7 +170,13 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
       return { kind: 'conflict', detail: 'An essay of this event is already associated with a student in another batch.' };
     }
     // Another writer created the class's UNKNOWN student first: read it again and retry.
-    if (pg?.code === UNIQUE_VIOLATION && pg.constraint === 'students_one_unknown_per_class_uq') return 'retry';
+    if (
+      pg?.code === UNIQUE_VIOLATION &&
+      (pg.constraint === 'students_one_unknown_per_class_uq' || pg.constraint === 'students_class_email_uq') &&
+      (prepared.newStudents ?? []).length > 0
+    ) {
+      return 'retry';
+    }
     if (pg?.code === FOREIGN_KEY_VIOLATION && !lock) return 'retry';
     throw error;
   }

@@ -81,8 +81,22 @@ async function migrate(database: Database, url: string | undefined): Promise<voi
   await database.db.insert(schema.courses).values(COURSE_CODES_SEED).onConflictDoNothing();
 }
 
+/** What drizzle's postgres.js session exposes: the client (or transaction) and the SQL renderer. */
+interface PreparingDriver {
+  session?: { client?: { unsafe?: (text: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown> } };
+  dialect: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
+}
+
 /** Rows of a raw query, whichever driver ran it (postgres.js answers an array, PGlite `{ rows }`). */
 export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
+  // postgres.js: a named prepared statement, cached per connection. drizzle's execute() sends an
+  // unnamed one, which postgres.js describes first: two round trips and a fresh parse and plan on
+  // every call (measured by npm run bench: about a third of the time per event).
+  const driver = db as unknown as PreparingDriver;
+  if (typeof driver.session?.client?.unsafe === 'function') {
+    const { sql: text, params } = driver.dialect.sqlToQuery(query);
+    return (await driver.session.client.unsafe(text, params, { prepare: true })) as T[];
+  }
   const result = (await db.execute(query)) as unknown;
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -148,6 +148,26 @@ describe('validation deadline with BullMQ and the sweep', () => {
     expect(linked[0]!.n).toBe(3);
   });
 
+  it('creates one UNKNOWN student when two batches of a class time out at the same instant', async () => {
+    for (let round = 0; round < 10; round++) {
+      const first = await pendingBatch(h, teacher, 'ENG5', [{ score: 0.1 }]);
+      const second = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: first.klass.classId, expected_essay_count: 1 });
+      const one = essays(1);
+      await postEvent(h, provisioned(second, one));
+      await postEvent(h, suggested(second, first.klass.classId, [{ essay: one[0]! }]));
+      const outcomes = await Promise.all([
+        h.service.apply(validationTimeout(first.batchId, 1, 'sweep')),
+        h.service.apply(validationTimeout(second, 1, 'bullmq')),
+      ]);
+      expect(outcomes.map((o) => o.kind)).toEqual(['applied', 'applied']);
+      const unknown = await rows<{ id: string }>(
+        h.database.db,
+        sql`SELECT id FROM students WHERE class_id = ${first.klass.classId} AND is_unknown`,
+      );
+      expect(unknown).toHaveLength(1);
+    }
+  });
+
   it('times out three batches with different course codes independently, each event with its own course_code', async () => {
     const sweep = createSweep(h.service, { intervalMs: 1_000_000 });
     const courses = ['ENG5', 'ENG7', 'SV1'];
