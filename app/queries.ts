@@ -161,7 +161,7 @@ export async function batchHistory(db: Db, ownerId: string, batchId: string) {
 export async function outboxAfter(db: Db, after: number, limit: number) {
   const found = await db.transaction(async (tx) => {
     const t = tx as unknown as Db;
-    await t.execute(sql`SELECT pg_advisory_xact_lock(7253111)`);
+    await t.execute(sql`SELECT pg_advisory_xact_lock(7253112)`);
     await t.execute(sql`UPDATE outbox o SET position = p.position
       FROM (SELECT seq, (SELECT coalesce(max(position), 0) FROM outbox) + row_number() OVER (ORDER BY seq) AS position
             FROM outbox WHERE position IS NULL) p

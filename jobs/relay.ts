@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { type Db, rows } from '../db/client.ts';
+import { repeatEvery } from './repeat.ts';
 
 /** Only one relay publishes at a time, whatever the number of worker processes. */
 const RELAY_LOCK = 7253111;
@@ -55,9 +56,6 @@ export function createRelay(db: Db, options: RelayOptions) {
   const prefix = options.streamPrefix ?? '';
   const batchSize = options.batchSize ?? 200;
   const intervalMs = options.intervalMs ?? 250;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
-  let stopped = false;
 
   async function publish(pending: PendingRow[]): Promise<void> {
     const multi = options.redis.multi();
@@ -114,33 +112,15 @@ export function createRelay(db: Db, options: RelayOptions) {
     for (;;) {
       const n = await passOnce();
       total += n;
-      if (n < batchSize || stopped) return total;
+      if (n < batchSize || loop.stopped) return total;
     }
   }
 
-  function tick() {
-    running = runOnce()
-      .catch((error: unknown) => {
-        options.onError?.(error);
-        return 0;
-      })
-      .finally(() => {
-        running = null;
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  }
-
+  const loop = repeatEvery(intervalMs, runOnce, (error) => options.onError?.(error));
   return {
     runOnce,
-    start() {
-      stopped = false;
-      timer = setTimeout(tick, 0);
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }
 

@@ -2,6 +2,7 @@ import { validationTimeout } from '../app/commands.ts';
 import { claimDueDeadlines } from '../app/deadlines.ts';
 import type { ApplyOutcome } from '../app/apply.ts';
 import type { Service } from '../app/service.ts';
+import { repeatEvery } from './repeat.ts';
 
 export interface SweepOptions {
   intervalMs: number;
@@ -24,9 +25,6 @@ export function createSweep(service: Service, options: SweepOptions) {
   const batchSize = options.batchSize ?? 500;
   const concurrency = options.concurrency ?? 8;
   const leaseMs = options.leaseMs ?? 60_000;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
-  let stopped = false;
 
   async function fire(claimed: Array<{ batch_id: string; version: number }>): Promise<void> {
     let next = 0;
@@ -52,32 +50,14 @@ export function createSweep(service: Service, options: SweepOptions) {
       const claimed = await claimDueDeadlines(service.db, batchSize, leaseMs);
       await fire(claimed);
       fired += claimed.length;
-      if (claimed.length < batchSize || stopped) return fired;
+      if (claimed.length < batchSize || loop.stopped) return fired;
     }
   }
 
-  function tick() {
-    running = runOnce()
-      .catch((error: unknown) => {
-        options.onError?.(error);
-        return 0;
-      })
-      .finally(() => {
-        running = null;
-        if (!stopped) timer = setTimeout(tick, options.intervalMs);
-      });
-  }
-
+  const loop = repeatEvery(options.intervalMs, runOnce, (error) => options.onError?.(error));
   return {
     runOnce,
-    start() {
-      stopped = false;
-      timer = setTimeout(tick, 0);
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }
