@@ -142,18 +142,13 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
       state: toState,
       dueAt: after.context.deadline?.due_at ?? null,
       processed: { eventId: request.eventId, response: body },
-      history: {
-        event_type: WIRE_NAME[event.type],
-        event_id: request.eventId,
-        actor: request.actor,
+      history: auditRow(request, event, before.context, at, {
         from_state: fromState,
         to_state: toState,
-        correlation_id: request.correlationId ?? before.context.correlation_id,
         outcome: 'applied',
         reason: null,
-        at,
-        detail: withAudit(historyDetail(event, before.context, after.context), request.auditDetail),
-      },
+        detail: historyDetail(event, before.context, after.context),
+      }),
       outbox: emitted.map((e) => outboxRow(e, after.context, at)),
       deadline,
       newAssociations: associations.created,
@@ -193,22 +188,17 @@ async function refuse(
 ): Promise<ApplyOutcome | 'retry'> {
   const state = stateString(before.value);
   const late = event.type === 'VALIDATION_TIMEOUT';
-  const history: HistoryRow = {
-    event_type: WIRE_NAME[event.type],
-    event_id: request.eventId,
-    actor: request.actor,
+  const history = auditRow(request, event, before.context, at, {
     from_state: state,
     to_state: null,
-    correlation_id: request.correlationId ?? before.context.correlation_id,
     outcome: late ? 'late' : 'refused',
     reason: late
       ? before.context.deadline === null
         ? 'validation already completed; nothing left to time out'
         : `stale deadline version ${event.deadline_version} (current ${before.context.deadline.version})`
       : `state ${state} does not accept ${WIRE_NAME[event.type]}`,
-    at,
-    detail: withAudit(undefined, request.auditDetail),
-  };
+    detail: undefined,
+  });
   if (!(await recordRefusal(db, request.batchId, loaded.version, history))) return 'retry';
   return {
     kind: 'refused',
@@ -219,6 +209,25 @@ async function refuse(
     version: loaded.version,
     late,
     extra: request.respond?.(before.context, before.context) ?? {},
+  };
+}
+
+/** The history row of one applied or refused event: who, what, when, and the caller's audit facts. */
+function auditRow(
+  request: EventRequest,
+  event: BatchEvent,
+  context: BatchContext,
+  at: string,
+  row: Pick<HistoryRow, 'from_state' | 'to_state' | 'outcome' | 'reason' | 'detail'>,
+): HistoryRow {
+  return {
+    ...row,
+    event_type: WIRE_NAME[event.type],
+    event_id: request.eventId,
+    actor: request.actor,
+    correlation_id: request.correlationId ?? context.correlation_id,
+    at,
+    detail: withAudit(row.detail, request.auditDetail),
   };
 }
 
