@@ -5,6 +5,8 @@ import type { Config } from './app/config.ts';
 import { pendingDeadlines } from './app/deadlines.ts';
 import { type Secrets, teacherToken } from './app/secrets.ts';
 import { createService } from './app/service.ts';
+import { upgradeBatchSnapshots } from './app/upgrade.ts';
+import { startTracing } from './ops/tracing.ts';
 import { openDatabase } from './db/client.ts';
 import { createRelay, outboxBacklog } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
@@ -26,6 +28,9 @@ export type { Logger } from './ops/logger.ts';
 export async function startRuntime(config: Config, secrets: Secrets, logger: PinoLogger = createLogger({ level: config.logLevel })) {
   const log = logFunction(logger);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const upgraded = await upgradeBatchSnapshots(database.db, new Date().toISOString());
+  if (upgraded > 0) log('info', 'batch snapshots migrated to the current machine version', { count: upgraded });
+  const tracing = startTracing(config.otel);
   const timers: DeadlineTimers | null = config.redisUrl ? createDeadlineTimers({ redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
   const metrics = createMetrics({
     processMetrics: true,
@@ -42,6 +47,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     db: database.db,
     validationTimeoutMs: config.validationTimeoutMs,
     onOutcome: observeApplications({ metrics, logger }),
+    ...(tracing ? { tracer: tracing.tracer } : {}),
     onDeadlineChange: timers?.listener((error) => log('warn', 'deadline timer not scheduled; the sweep will fire it', { err: String(error) })),
   });
   const runsWorker = config.role !== 'api';
@@ -132,6 +138,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
         })
       : Promise.resolve();
     await Promise.all([closing, sweep?.stop(), worker?.close(), relay?.stop()]);
+    await tracing?.shutdown().catch(() => {});
     relayRedis?.disconnect();
     await timers?.close();
     await database.close();

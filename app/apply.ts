@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type AnyMachineSnapshot, transition } from 'xstate';
 import type { AssociationRecord } from '../machines/association.ts';
 import {
@@ -22,9 +21,11 @@ import {
   recordRefusal,
   writeTransition,
 } from '../db/transitions.ts';
+import { outboxEnvelope } from './envelope.ts';
 import { restoreBatchSnapshot } from './snapshots.ts';
+import type { TraceCarrier } from './tracing.ts';
 
-export const SOURCE_SERVICE = 'huleedu-phase1-state-service';
+export { SOURCE_SERVICE } from './envelope.ts';
 
 /** What a caller asks the application layer to apply to one batch. */
 export interface EventRequest {
@@ -38,6 +39,8 @@ export interface EventRequest {
   ownerId?: string;
   /** Builds the machine event from the current context; may read, must not write. */
   build(context: BatchContext, db: Db, at: string): Promise<Prepared> | Prepared;
+  /** The W3C trace context the cause carried (inbound metadata or the HTTP traceparent header). */
+  trace?: TraceCarrier;
   /** Extra facts for the audit row, e.g. which scheduler fired a deadline. */
   auditDetail?: Record<string, unknown>;
   /** Extra answer fields, e.g. per-item results, from the states before and after. */
@@ -77,6 +80,8 @@ export type ApplyOutcome =
 
 export interface ApplyOptions {
   now: () => Date;
+  /** The trace context to put into the metadata of every event this transition emits. */
+  trace?: TraceCarrier;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -141,6 +146,8 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
       status: body.status,
       state: toState,
       dueAt: after.context.deadline?.due_at ?? null,
+      promptPayload: after.context.prompt_payload,
+      studentPromptRef: after.context.student_prompt_ref,
       processed: { eventId: request.eventId, response: body },
       history: auditRow(request, event, before.context, at, {
         from_state: fromState,
@@ -149,7 +156,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
         reason: null,
         detail: historyDetail(event, before.context, after.context),
       }),
-      outbox: emitted.map((e) => outboxRow(e, after.context, at)),
+      outbox: emitted.map((e) => outboxRow(e, after.context, at, options.trace)),
       deadline,
       newAssociations: associations.created,
       changedAssociations: associations.changed,
@@ -243,6 +250,13 @@ function historyDetail(event: BatchEvent, before: BatchContext, after: BatchCont
   if (event.type === 'DEADLINE_CHANGED' && after.deadline) {
     return { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version };
   }
+  if (event.type === 'VALIDATION_ERRORS') {
+    return { critical_failure: event.critical, total_errors: event.total_errors, failed_essay_ids: event.failed_essay_ids };
+  }
+  if (event.type === 'PIPELINE_REQUESTED') return { requested_pipeline: event.pipeline };
+  if (event.type === 'ESSAYS_READY' && before.class_type === 'GUEST') {
+    return { note: 'BatchEssaysReady for a GUEST batch: accepted, changes nothing' };
+  }
   return undefined;
 }
 
@@ -273,20 +287,6 @@ function associationChanges(before: BatchContext, after: BatchContext) {
   return { created, changed };
 }
 
-function outboxRow(emitted: BatchEmitted, context: BatchContext, at: string): OutboxRow {
-  const eventId = randomUUID();
-  return {
-    event_id: eventId,
-    topic: emitted.type,
-    correlation_id: context.correlation_id,
-    envelope: {
-      event_id: eventId,
-      event_type: emitted.type,
-      event_timestamp: at,
-      source_service: SOURCE_SERVICE,
-      schema_version: 1,
-      correlation_id: context.correlation_id,
-      data: emitted.data,
-    },
-  };
+function outboxRow(emitted: BatchEmitted, context: BatchContext, at: string, trace: TraceCarrier | undefined): OutboxRow {
+  return outboxEnvelope(emitted.type, emitted.data, context, at, trace);
 }

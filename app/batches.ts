@@ -7,6 +7,29 @@ import { type CourseCode, courseOf } from '../machines/domain.ts';
 import { type Db, rows } from '../db/client.ts';
 import { batchActorId } from '../db/transitions.ts';
 import { findOwnedClass } from './classes.ts';
+import { outboxEnvelope } from './envelope.ts';
+import type { TraceCarrier } from './tracing.ts';
+import { TOPICS } from '../machines/events.ts';
+
+/**
+ * BatchEssaysRegistered, which a real essay lifecycle service needs to create the batch's essay
+ * slots. The slots' essay ids are made here, as the real orchestrator makes them; Phase 1 keeps no
+ * use for them (essays are known from provisioning), so they live only in this event.
+ */
+function essaysRegistered(input: BatchInput, at: string) {
+  return {
+    event: 'batch.essays.registered',
+    entity_id: input.batch_id,
+    expected_essay_count: input.expected_essay_count,
+    essay_ids: Array.from({ length: input.expected_essay_count }, () => randomUUID()),
+    metadata: { entity_id: input.batch_id, entity_type: 'batch', parent_id: null, timestamp: at },
+    course_code: input.course_code,
+    user_id: input.owner_id,
+    class_id: input.class_id,
+    org_id: null,
+    student_prompt_ref: null,
+  };
+}
 
 export interface RegisterBatchInput {
   course_code: CourseCode;
@@ -28,6 +51,7 @@ export async function registerBatch(
   input: RegisterBatchInput,
   correlationId: string,
   at: string,
+  trace?: TraceCarrier,
 ): Promise<RegisterOutcome> {
   if (input.class_id !== undefined) {
     const owned = await findOwnedClass(db, ownerId, input.class_id);
@@ -51,6 +75,13 @@ export async function registerBatch(
   const state = stateString(snapshot.value);
   const status = batchStatusOf(snapshot.value);
   const classType = snapshot.context.class_type;
+  const announced = outboxEnvelope(
+    TOPICS.essaysRegistered,
+    essaysRegistered(machineInput, at),
+    { batch_id: machineInput.batch_id, owner_id: ownerId, class_id: machineInput.class_id, correlation_id: correlationId },
+    at,
+    trace,
+  );
   const created = await rows<{ batch_id: string }>(
     db,
     sql`WITH b AS (
@@ -67,7 +98,10 @@ export async function registerBatch(
           ${JSON.stringify(batchMachine.getPersistedSnapshot(snapshot))}::jsonb FROM b),
       h AS (
         INSERT INTO history (batch_id, at, event_type, actor, from_state, to_state, correlation_id, outcome, version)
-        SELECT batch_id, ${at}::timestamptz, 'BATCH_REGISTERED', ${ownerId}, NULL, ${state}, ${correlationId}, 'applied', 1 FROM b)
+        SELECT batch_id, ${at}::timestamptz, 'BATCH_REGISTERED', ${ownerId}, NULL, ${state}, ${correlationId}, 'applied', 1 FROM b),
+      o AS (
+        INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
+        SELECT ${announced.event_id}::uuid, ${announced.topic}, batch_id, ${correlationId}::uuid, ${JSON.stringify(announced.envelope)}::jsonb FROM b)
       SELECT batch_id FROM b`,
   );
   if (created.length === 0) return { kind: 'exists' };

@@ -1,8 +1,9 @@
 import type { AssociationRecord } from '../machines/association.ts';
 import type { BatchContext } from '../machines/batch.ts';
-import type { TeacherDecision } from '../machines/events.ts';
+import type { PromptPayload, RequestedPipeline, TeacherDecision } from '../machines/events.ts';
 import type { EventRequest } from './apply.ts';
-import { studentsOfClass, unknownStudentFor } from './students.ts';
+import type { TraceCarrier } from './tracing.ts';
+import { rosterOf, studentsOfClass, unknownStudentFor } from './students.ts';
 
 /**
  * Builders of the requests that teachers and timers make. Each only translates intent into a
@@ -15,6 +16,8 @@ export interface TeacherCall {
   /** Idempotency key of the call, namespaced by teacher and batch by the caller. */
   eventId: string;
   correlationId: string | null;
+  /** The W3C trace context of the HTTP request (`traceparent` header), if it had one. */
+  trace?: TraceCarrier;
 }
 
 /** The part every teacher request shares: who acts, on which batch they own, under which key. */
@@ -25,6 +28,7 @@ function asTeacher(call: TeacherCall) {
     actor: call.teacherId,
     correlationId: call.correlationId,
     ownerId: call.teacherId,
+    ...(call.trace ? { trace: call.trace } : {}),
   };
 }
 
@@ -38,12 +42,15 @@ export function decideAssociations(call: TeacherCall, decisions: TeacherDecision
     build: async (context, db, at) => {
       const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
       const inClass = await studentsOfClass(db, context.class_id, [...new Set(named)]);
+      const suggested = decisions.flatMap((d) => context.associations[d.essay_id]?.suggested_student_id ?? []);
+      const students = await rosterOf(db, context.class_id, [...named, ...suggested]);
       return {
         ok: true,
         event: {
           type: 'TEACHER_DECISIONS',
           at,
           teacher_id: call.teacherId,
+          students,
           decisions: decisions.map((d) => ({
             ...d,
             student_in_class: !d.confirmed || d.student_id === undefined || inClass.has(d.student_id),
@@ -76,12 +83,12 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
   });
 }
 
-export function requestPipeline(call: TeacherCall, pipeline: string): EventRequest {
+export function requestPipeline(call: TeacherCall, pipeline: RequestedPipeline, promptPayload: PromptPayload | null): EventRequest {
   return {
     ...asTeacher(call),
     build: (_context, _db, at) => ({
       ok: true,
-      event: { type: 'PIPELINE_REQUESTED', at, pipeline, requested_by: call.teacherId },
+      event: { type: 'PIPELINE_REQUESTED', at, pipeline, requested_by: call.teacherId, prompt_payload: promptPayload },
     }),
   };
 }
@@ -131,12 +138,15 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
     auditDetail: { fired_by: firedBy },
     build: async (context, db, at) => {
       if (context.class_id === null) {
-        return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '' } };
+        return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '', students: {} } };
       }
       const unknown = await unknownStudentFor(db, context.class_id);
+      const suggested = Object.values(context.associations).flatMap((a) => a.suggested_student_id ?? []);
+      const students = await rosterOf(db, context.class_id, [...suggested, unknown.id]);
+      if (unknown.newStudent) students[unknown.id] = unknown.newStudent;
       return {
         ok: true,
-        event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: unknown.id },
+        event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: unknown.id, students },
         newStudents: unknown.newStudent ? [unknown.newStudent] : [],
       };
     },

@@ -19,6 +19,11 @@ const EnvSchema = z.object({
   SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu'),
   STREAM_PREFIX: withDefault(z.string().regex(/^[\w.:-]*$/, 'letters, digits, _ . : - only'), ''),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(z.url()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(z.url()),
+  OTEL_TRACES_EXPORTER: optional(z.string()),
+  OTEL_SDK_DISABLED: optional(z.string()),
+  OTEL_SERVICE_NAME: withDefault(z.string().min(1), 'huleedu-phase1-state-service'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
@@ -38,6 +43,8 @@ export interface Config {
   queuePrefix: string;
   /** Prepended to each topic to name its Redis stream (empty: the stream is the topic). */
   streamPrefix: string;
+  /** OpenTelemetry: spans exported over OTLP/HTTP when an OTLP endpoint is configured. */
+  otel: { enabled: boolean; serviceName: string };
 }
 
 export class ConfigError extends Error {
@@ -70,5 +77,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
     streamPrefix: e.STREAM_PREFIX,
+    otel: {
+      // The standard variables; the exporter reads the rest (headers, timeouts) itself.
+      enabled:
+        e.OTEL_SDK_DISABLED?.toLowerCase() !== 'true' &&
+        e.OTEL_TRACES_EXPORTER?.toLowerCase() !== 'none' &&
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
+          e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined ||
+          e.OTEL_TRACES_EXPORTER?.toLowerCase() === 'otlp'),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
   };
 }

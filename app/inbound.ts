@@ -2,6 +2,7 @@ import type { BatchContext } from '../machines/batch.ts';
 import { type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
 import { studentsOfClass } from './students.ts';
+import { carrierOf } from './tracing.ts';
 
 /** Translates a validated inbound envelope into a request for the application layer. */
 export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: number): EventRequest {
@@ -10,6 +11,7 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
     eventId: envelope.event_id,
     actor: 'service',
     correlationId: envelope.correlation_id,
+    trace: carrierOf(envelope.metadata),
   };
   switch (envelope.event_type) {
     case TOPICS.contentProvisioned: {
@@ -43,7 +45,7 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
               class_id: data.class_id,
               created_by: context.owner_id,
               due_at: new Date(Date.parse(at) + validationTimeoutMs).toISOString(),
-              matches: data.match_results.map(bestSuggestion),
+              matches: data.match_results.map(matchOf),
             },
           };
         },
@@ -55,7 +57,13 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
         ...base,
         build: (_context, _db, at) => ({
           ok: true,
-          event: { type: 'ESSAYS_READY', at, ready_essays: data.ready_essays, class_type: data.class_type },
+          event: {
+            type: 'ESSAYS_READY',
+            at,
+            ready_essays: data.ready_essays,
+            class_type: data.class_type,
+            student_prompt_ref: data.student_prompt_ref ?? null,
+          },
         }),
       };
     }
@@ -65,7 +73,29 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
         ...base,
         build: (_context, _db, at) => ({
           ok: true,
-          event: { type: 'PIPELINE_REQUESTED', at, pipeline: data.requested_pipeline, requested_by: data.user_id },
+          event: {
+            type: 'PIPELINE_REQUESTED',
+            at,
+            pipeline: data.requested_pipeline,
+            requested_by: data.user_id,
+            prompt_payload: data.prompt_payload ?? null,
+          },
+        }),
+      };
+    }
+    case TOPICS.validationErrors: {
+      const data = envelope.data;
+      return {
+        ...base,
+        build: (_context, _db, at) => ({
+          ok: true,
+          event: {
+            type: 'VALIDATION_ERRORS',
+            at,
+            critical: data.error_summary.critical_failure,
+            total_errors: data.error_summary.total_errors,
+            failed_essay_ids: data.failed_essays.map((e) => e.essay_id),
+          },
         }),
       };
     }
@@ -74,15 +104,21 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
 
 type SuggestionsData = Extract<InboundEnvelope, { event_type: typeof TOPICS.authorMatchesSuggested }>['data'];
 
-/** The original stores only the highest-confidence suggestion per essay. */
-function bestSuggestion(result: SuggestionsData['match_results'][number]): SuggestedMatch {
-  const best = [...result.suggestions].sort((a, b) => b.confidence_score - a.confidence_score)[0];
+/** Every suggestion is kept, highest confidence first (the original kept only the first). */
+function matchOf(result: SuggestionsData['match_results'][number]): SuggestedMatch {
   return {
     essay_id: result.essay_id,
     text_storage_id: result.text_storage_id,
-    suggestion: best
-      ? { student_id: best.student_id, confidence_score: best.confidence_score, match_reasons: best.match_reasons }
-      : null,
+    filename: result.filename,
+    suggestions: [...result.suggestions]
+      .sort((a, b) => b.confidence_score - a.confidence_score)
+      .map((s) => ({
+        student_id: s.student_id,
+        student_name: s.student_name,
+        student_email: s.student_email ?? null,
+        confidence_score: s.confidence_score,
+        match_reasons: s.match_reasons,
+      })),
   };
 }
 

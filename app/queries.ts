@@ -19,6 +19,8 @@ interface BatchRow {
   state: string;
   version: number;
   due_at: string | null;
+  prompt_payload: unknown;
+  student_prompt_ref: unknown;
   created_at: string;
   updated_at: string;
   pending: number;
@@ -40,6 +42,8 @@ function batchView(row: BatchRow) {
     status: row.status,
     state: row.state,
     version: row.version,
+    prompt_payload: row.prompt_payload ?? null,
+    student_prompt_ref: row.student_prompt_ref ?? null,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
     validation: {
@@ -101,6 +105,8 @@ interface AssociationRow {
   validated_by: string | null;
   validated_at: string | null;
   created_at: string;
+  filename: string | null;
+  suggestions: Array<{ student_id: string; student_name: string; student_email: string | null; confidence_score: number; match_reasons: string[] }> | null;
 }
 
 export async function listAssociations(db: Db, ownerId: string, batchId: string) {
@@ -109,7 +115,8 @@ export async function listAssociations(db: Db, ownerId: string, batchId: string)
   const found = await rows<AssociationRow>(
     db,
     sql`SELECT a.essay_id, a.student_id, s.first_name, s.last_name, s.email, a.suggested_student_id, a.confidence_score,
-          a.match_reasons, a.validation_status, a.validation_method, a.validated_by, a.validated_at, a.created_at
+          a.match_reasons, a.validation_status, a.validation_method, a.validated_by, a.validated_at, a.created_at,
+          a.filename, a.suggestions
         FROM essay_student_associations a LEFT JOIN students s ON s.id = a.student_id
         WHERE a.batch_id = ${batchId} ORDER BY a.created_at, a.essay_id`,
   );
@@ -121,6 +128,15 @@ export async function listAssociations(db: Db, ownerId: string, batchId: string)
     confidence_score: a.confidence_score,
     confidence_level: confidenceLevel(a.suggested_student_id === null ? null : a.confidence_score),
     match_reasons: a.match_reasons,
+    filename: a.filename,
+    // Highest confidence first, as stored; each with the matcher's own name for the student.
+    suggestions: (a.suggestions ?? []).map((s) => ({
+      student_id: s.student_id,
+      student_name: s.student_name,
+      student_email: s.student_email ?? null,
+      confidence_score: s.confidence_score,
+      match_reasons: s.match_reasons,
+    })),
     validation_status: a.validation_status,
     validation_method: a.validation_method,
     validated_by: a.validated_by,

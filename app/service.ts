@@ -6,6 +6,8 @@ import { type NewStudent, addStudents, createClass, listStudents } from './class
 import { teacherDeadlines } from './deadlines.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import type { CourseCode } from '../machines/domain.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { type TraceCarrier, defaultTracer, withSpan } from './tracing.ts';
 
 /** Told after commit about every deadline a transition set or cleared: the timer accelerator. */
 export type DeadlineListener = (batchId: string, change: Exclude<DeadlineWrite, { kind: 'keep' }>) => void;
@@ -29,6 +31,8 @@ export interface ServiceDeps {
   now?: () => Date;
   onDeadlineChange?: DeadlineListener;
   onOutcome?: ApplyObserver;
+  /** Spans of applied events; the global (no-op unless an SDK is registered) tracer by default. */
+  tracer?: Tracer;
 }
 
 function transitionOf(outcome: ApplyOutcome) {
@@ -41,21 +45,34 @@ function transitionOf(outcome: ApplyOutcome) {
 export function createService(deps: ServiceDeps) {
   const now = deps.now ?? (() => new Date());
   const { db } = deps;
+  const tracer = deps.tracer ?? defaultTracer();
   return {
     db,
     now,
     validationTimeoutMs: deps.validationTimeoutMs,
     async apply(request: EventRequest): Promise<ApplyOutcome> {
       const started = performance.now();
-      const outcome = await applyEvent(db, request, { now });
+      const outcome = await withSpan(tracer, 'batch.apply', request.trace, { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor }, async (trace, span) => {
+        const result = await applyEvent(db, request, { now, trace });
+        const seen = transitionOf(result);
+        span.setAttributes({
+          'huleedu.outcome': result.kind,
+          ...(seen.event_type ? { 'huleedu.event_type': seen.event_type } : {}),
+          ...(seen.from_state ? { 'huleedu.from_state': seen.from_state } : {}),
+          ...(seen.to_state ? { 'huleedu.to_state': seen.to_state } : {}),
+        });
+        return result;
+      });
       if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
         deps.onDeadlineChange?.(request.batchId, outcome.deadline);
       }
       deps.onOutcome?.({ request, outcome, ...transitionOf(outcome), duration_ms: performance.now() - started });
       return outcome;
     },
-    registerBatch: (ownerId: string, input: RegisterBatchInput, correlationId: string) =>
-      registerBatch(db, ownerId, input, correlationId, now().toISOString()),
+    registerBatch: (ownerId: string, input: RegisterBatchInput, correlationId: string, trace?: TraceCarrier) =>
+      withSpan(tracer, 'batch.register', trace, { 'huleedu.actor': ownerId }, (outbound) =>
+        registerBatch(db, ownerId, input, correlationId, now().toISOString(), outbound),
+      ),
     createClass: (ownerId: string, input: { name: string; course_code: CourseCode }) => createClass(db, ownerId, input),
     addStudents: (ownerId: string, classId: string, students: NewStudent[]) => addStudents(db, ownerId, classId, students),
     listStudents: (ownerId: string, classId: string) => listStudents(db, ownerId, classId),

@@ -7,7 +7,59 @@ export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
  * Snapshot migrations, keyed by the machine version they upgrade FROM. A persisted snapshot is
  * restored only by the version that wrote it, or after passing through these in order.
  */
-export const BATCH_SNAPSHOT_MIGRATIONS: Record<number, (snapshot: unknown) => unknown> = {};
+export const BATCH_SNAPSHOT_MIGRATIONS: Record<number, (snapshot: unknown) => unknown> = {
+  1: fromV1,
+};
+
+interface V1Association {
+  suggested_student_id: string | null;
+  confidence_score: number | null;
+  match_reasons: string[] | null;
+  [field: string]: unknown;
+}
+interface V1Snapshot {
+  value: unknown;
+  context: { associations: Record<string, V1Association>; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/**
+ * v1 → v2. A GUEST batch waiting in awaiting_pipeline_configuration is ready (the real orchestrator
+ * never sends what it waited for); processing_pipelines is ready with its pipeline kept (v2 stays
+ * ready while pipelines run). New context fields start empty; each association keeps its one stored
+ * suggestion as the list of suggestions (the matcher's name for the student was not kept in v1),
+ * and no filename.
+ */
+export function fromV1(snapshot: unknown): unknown {
+  const v1 = snapshot as V1Snapshot;
+  const value = v1.value === 'awaiting_pipeline_configuration' || v1.value === 'processing_pipelines' ? 'ready_for_pipeline_execution' : v1.value;
+  const associations = Object.fromEntries(
+    Object.entries(v1.context.associations).map(([essayId, a]) => [
+      essayId,
+      {
+        ...a,
+        filename: null,
+        suggestions:
+          a.suggested_student_id === null
+            ? []
+            : [
+                {
+                  student_id: a.suggested_student_id,
+                  student_name: '',
+                  student_email: null,
+                  confidence_score: a.confidence_score ?? 0,
+                  match_reasons: a.match_reasons ?? [],
+                },
+              ],
+      },
+    ]),
+  );
+  return {
+    ...v1,
+    value,
+    context: { ...v1.context, associations, prompt_payload: null, student_prompt_ref: null, validation_errors: 0 },
+  };
+}
 
 export class SnapshotRestoreError extends Error {
   override name = 'SnapshotRestoreError';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { unknownStudentEmail } from '../machines/domain.ts';
+import type { StudentInfo } from '../machines/events.ts';
 import { type Db, rows } from '../db/client.ts';
 import type { StudentRow } from '../db/transitions.ts';
 
@@ -32,4 +33,15 @@ export async function unknownStudentFor(db: Db, classId: string): Promise<{ id: 
     id,
     newStudent: { id, class_id: classId, first_name: 'UNKNOWN', last_name: 'STUDENT', email, is_unknown: true },
   };
+}
+
+/** Names and e-mails of those of `ids` that are students of the class, for the events that announce decisions. */
+export async function rosterOf(db: Db, classId: string | null, ids: string[]): Promise<Record<string, StudentInfo>> {
+  if (classId === null || ids.length === 0) return {};
+  const found = await rows<{ id: string } & StudentInfo>(
+    db,
+    sql`SELECT id, first_name, last_name, email FROM students WHERE class_id = ${classId}
+        AND id IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(ids)])}::jsonb)::uuid)`,
+  );
+  return Object.fromEntries(found.map(({ id, ...info }) => [id, info]));
 }

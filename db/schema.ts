@@ -75,6 +75,9 @@ export const batches = pgTable(
     state: text('state').notNull(),
     version: integer('version').notNull(),
     due_at: tz('due_at'),
+    /** The last pipeline request's prompt_payload and BatchEssaysReady's student_prompt_ref, for later phases. */
+    prompt_payload: jsonb('prompt_payload'),
+    student_prompt_ref: jsonb('student_prompt_ref'),
     created_at: createdAt(),
     updated_at: tz('updated_at').notNull().defaultNow(),
   },
@@ -114,6 +117,9 @@ export const essayStudentAssociations = pgTable(
     validation_method: text('validation_method'),
     suggested_student_id: uuid('suggested_student_id').references(() => students.id),
     text_storage_id: text('text_storage_id'),
+    /** The matcher's filename and every suggestion, highest confidence first, for the teacher's review. */
+    filename: text('filename'),
+    suggestions: jsonb('suggestions'),
   },
   (t) => [
     index('ix_essay_student_associations_class_status').on(t.class_id, t.validation_status),

@@ -51,6 +51,8 @@ export interface TransitionWrite {
   status: string;
   state: string;
   dueAt: string | null;
+  promptPayload: unknown;
+  studentPromptRef: unknown;
   processed: { eventId: string; response: unknown } | null;
   history: HistoryRow;
   outbox: OutboxRow[];
@@ -97,7 +99,7 @@ export async function priorResponse(db: Db, eventId: string): Promise<unknown> {
 
 const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
   created_at timestamptz, confidence_score double precision, match_reasons jsonb, validation_status text,
-  validated_by text, validated_at timestamptz, validation_method text, suggested_student_id uuid, text_storage_id text`;
+  validated_by text, validated_at timestamptz, validation_method text, suggested_student_id uuid, text_storage_id text, filename text, suggestions jsonb`;
 
 function historyInsert(batchId: string, h: HistoryRow, version: SQL): SQL {
   return sql`INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
@@ -114,7 +116,8 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
       RETURNING version)`,
     sql`proj AS (
       UPDATE batches SET status = ${w.status}, state = ${w.state}, version = snap.version,
-        due_at = ${w.dueAt}::timestamptz, updated_at = now()
+        due_at = ${w.dueAt}::timestamptz, prompt_payload = ${JSON.stringify(w.promptPayload ?? null)}::jsonb,
+        student_prompt_ref = ${JSON.stringify(w.studentPromptRef ?? null)}::jsonb, updated_at = now()
       FROM snap WHERE batch_id = ${w.batchId})`,
     sql`hist AS (${historyInsert(w.batchId, w.history, sql`snap.version`)} FROM snap)`,
   ];
@@ -146,10 +149,10 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
     ctes.push(sql`assoc_new AS (
       INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
         confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
-        suggested_student_id, text_storage_id)
+        suggested_student_id, text_storage_id, filename, suggestions)
       SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
         a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
-        a.suggested_student_id, a.text_storage_id
+        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
       FROM snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS}))`);
   }
   if (w.changedAssociations.length > 0) {

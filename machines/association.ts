@@ -7,6 +7,7 @@ import {
   TIMEOUT_CONFIDENCE_THRESHOLD,
   confidenceLevel,
 } from './domain.ts';
+import type { MatchSuggestion } from './events.ts';
 
 export const ASSOCIATION_MACHINE_ID = 'association';
 export const ASSOCIATION_MACHINE_VERSION = 1;
@@ -39,8 +40,18 @@ export type AssociationEvent =
   | { type: 'REJECT'; at: string; by: string }
   | { type: 'TIMEOUT'; at: string; unknown_student_id: string };
 
-/** An association as the batch keeps it: its machine's context plus the state it is in. */
-export type AssociationRecord = AssociationContext & { validation_status: AssociationStatus };
+/**
+ * What the matcher said about the essay, kept beside the association for the teacher's review.
+ * No guard reads it, so it lives outside the association machine's own context.
+ */
+export interface MatchDetails {
+  filename: string | null;
+  /** Every suggestion, highest confidence first; the first is `suggested_student_id`'s. */
+  suggestions: MatchSuggestion[];
+}
+
+/** An association as the batch keeps it: its machine's context, the state it is in, and the matcher's details. */
+export type AssociationRecord = AssociationContext & { validation_status: AssociationStatus } & MatchDetails;
 
 export const associationMachine = setup({
   types: {} as {
@@ -138,13 +149,13 @@ export const associationMachine = setup({
   },
 });
 
-export function newAssociation(input: AssociationInput): AssociationRecord {
+export function newAssociation(input: AssociationInput, details: MatchDetails): AssociationRecord {
   const [snapshot] = initialTransition(associationMachine, input);
-  return { ...snapshot.context, validation_status: 'pending_validation' };
+  return { ...snapshot.context, validation_status: 'pending_validation', ...details };
 }
 
 function toSnapshot(record: AssociationRecord) {
-  const { validation_status, ...context } = record;
+  const { validation_status, filename: _filename, suggestions: _suggestions, ...context } = record;
   return associationMachine.resolveState({ value: validation_status, context });
 }
 
@@ -156,7 +167,10 @@ export function stepAssociation(
   const before = toSnapshot(record);
   const [after] = transition(associationMachine, before, event);
   if (after === before) return { accepted: false, record };
-  return { accepted: true, record: { ...after.context, validation_status: after.value as AssociationStatus } };
+  return {
+    accepted: true,
+    record: { ...after.context, validation_status: after.value as AssociationStatus, filename: record.filename, suggestions: record.suggestions },
+  };
 }
 
 export function canStepAssociation(record: AssociationRecord, event: AssociationEvent): boolean {

@@ -1,10 +1,23 @@
-import { assign, emit, setup } from 'xstate';
+import { assign, emit, enqueueActions, setup } from 'xstate';
 import { type AssociationRecord, newAssociation, stepAssociation } from './association.ts';
 import { type ClassType, type CourseCode, courseOf } from './domain.ts';
-import { type BatchEvent, type EssayRef, TOPICS } from './events.ts';
+import type { BatchEvent, EssayRef, PromptPayload } from './events.ts';
+import {
+  type BatchEmitted,
+  associationUpdated,
+  associationsConfirmed,
+  spellcheckCommand,
+  studentMatchingCommand,
+  timeoutProcessed,
+} from './outbound.ts';
 
 export const BATCH_MACHINE_ID = 'batch';
-export const BATCH_MACHINE_VERSION = 1;
+/**
+ * v2: GUEST batches go to ready_for_pipeline_execution on provisioning (awaiting_pipeline_configuration
+ * is gone); a pipeline request keeps the batch ready (processing_pipelines is gone); failed_critically;
+ * prompt references, validation error counts, and every suggestion with the filename per association.
+ */
+export const BATCH_MACHINE_VERSION = 2;
 
 export interface BatchInput {
   batch_id: string;
@@ -30,65 +43,17 @@ export interface BatchContext extends BatchInput {
   deadline_version: number;
   timeout_triggered: boolean;
   essays_stored: boolean;
+  /** The last pipeline requested; null until one is. */
   pipeline: string | null;
+  /** The client's prompt payload of the last pipeline request, kept for later phases. */
+  prompt_payload: PromptPayload | null;
+  /** BatchEssaysReady's student_prompt_ref, kept for later phases. */
+  student_prompt_ref: unknown;
+  /** Essays the essay lifecycle service reported as failing validation (non-critical reports). */
+  validation_errors: number;
 }
 
-export interface ValidationSummary {
-  total_associations: number;
-  confirmed: number;
-  rejected: number;
-  timeout_confirmed: number;
-  no_match: number;
-  human_validated: number;
-  timeout_validated: number;
-}
-
-export type BatchEmitted =
-  | {
-      type: typeof TOPICS.studentMatchingCommand;
-      data: { batch_id: string; essays_to_process: EssayRef[]; class_id: string; course_code: CourseCode };
-    }
-  | {
-      type: typeof TOPICS.associationsConfirmed;
-      data: {
-        batch_id: string;
-        class_id: string;
-        course_code: CourseCode;
-        associations: Array<{
-          essay_id: string;
-          student_id: string | null;
-          confidence_score: number;
-          validation_method: string | null;
-          validated_by: string | null;
-          validated_at: string | null;
-        }>;
-        timeout_triggered: boolean;
-        validation_summary: ValidationSummary;
-      };
-    }
-  | {
-      type: typeof TOPICS.pipelineStarted;
-      data: { batch_id: string; requested_pipeline: string; requested_by: string; course_code: CourseCode };
-    };
-
-export function validationSummary(associations: Record<string, AssociationRecord>): ValidationSummary {
-  const summary: ValidationSummary = {
-    total_associations: 0,
-    confirmed: 0,
-    rejected: 0,
-    timeout_confirmed: 0,
-    no_match: 0,
-    human_validated: 0,
-    timeout_validated: 0,
-  };
-  for (const a of Object.values(associations)) {
-    summary.total_associations++;
-    if (a.validation_status !== 'pending_validation') summary[a.validation_status]++;
-    if (a.validation_method === 'human') summary.human_validated++;
-    if (a.validation_method === 'timeout') summary.timeout_validated++;
-  }
-  return summary;
-}
+export { type BatchEmitted, type ValidationSummary, validationSummary } from './outbound.ts';
 
 export function pendingCount(associations: Record<string, AssociationRecord>): number {
   let n = 0;
@@ -122,63 +87,71 @@ export const batchMachine = setup({
     essaysNotYetStoredAndClassTypeMatches: ({ context, event }) =>
       event.type === 'ESSAYS_READY' && !context.essays_stored && event.class_type === context.class_type,
     classTypeMatches: ({ context, event }) => event.type === 'ESSAYS_READY' && event.class_type === context.class_type,
+    isGuestEssaysReady: ({ context, event }) =>
+      event.type === 'ESSAYS_READY' && context.class_type === 'GUEST' && event.class_type === 'GUEST',
     essaysStored: ({ context }) => context.essays_stored,
+    noPipelineRequested: ({ context }) => context.pipeline === null,
+    criticalFailure: ({ event }) => event.type === 'VALIDATION_ERRORS' && event.critical,
+    notCriticalFailure: ({ event }) => event.type === 'VALIDATION_ERRORS' && !event.critical,
   },
   actions: {
     recordProvisionedEssays: assign(({ event }) =>
       event.type === 'CONTENT_PROVISIONED' ? { essays: event.essays } : {},
     ),
-    emitStudentMatchingCommand: emit(({ context }) => ({
-      type: TOPICS.studentMatchingCommand,
-      data: {
-        batch_id: context.batch_id,
-        essays_to_process: context.essays,
-        class_id: context.class_id ?? '',
-        course_code: context.course_code,
-      },
-    })),
+    emitStudentMatchingCommand: emit(({ context, event }) => studentMatchingCommand(context, context.essays, event.at)),
     storeSuggestionsAndStartDeadline: assign(({ context, event }) => {
       if (event.type !== 'AUTHOR_MATCHES_SUGGESTED') return {};
       const associations: Record<string, AssociationRecord> = {};
       const storageIds = new Map(context.essays.map((e) => [e.essay_id, e.text_storage_id]));
       for (const m of event.matches) storageIds.set(m.essay_id, m.text_storage_id);
       for (const [essay_id, text_storage_id] of storageIds) {
-        const suggestion = event.matches.find((m) => m.essay_id === essay_id)?.suggestion ?? null;
-        associations[essay_id] = newAssociation({
-          essay_id,
-          batch_id: context.batch_id,
-          class_id: event.class_id,
-          text_storage_id,
-          created_by_user_id: event.created_by,
-          created_at: event.at,
-          suggested_student_id: suggestion?.student_id ?? null,
-          confidence_score: suggestion?.confidence_score ?? null,
-          match_reasons: suggestion?.match_reasons ?? null,
-        });
+        const match = event.matches.find((m) => m.essay_id === essay_id);
+        const suggestions = [...(match?.suggestions ?? [])].sort((a, b) => b.confidence_score - a.confidence_score);
+        const best = suggestions[0];
+        associations[essay_id] = newAssociation(
+          {
+            essay_id,
+            batch_id: context.batch_id,
+            class_id: event.class_id,
+            text_storage_id,
+            created_by_user_id: event.created_by,
+            created_at: event.at,
+            suggested_student_id: best?.student_id ?? null,
+            confidence_score: best?.confidence_score ?? null,
+            match_reasons: best?.match_reasons ?? null,
+          },
+          { filename: match?.filename ?? null, suggestions },
+        );
       }
       const version = context.deadline_version + 1;
       return { associations, deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
-    applyTeacherDecisions: assign(({ context, event }) => {
-      if (event.type !== 'TEACHER_DECISIONS') return {};
+    applyTeacherDecisions: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'TEACHER_DECISIONS') return;
       const associations = { ...context.associations };
       for (const d of event.decisions) {
         const current = associations[d.essay_id];
-        if (current) associations[d.essay_id] = stepAssociation(current, toAssociationEvent(d, event)).record;
+        if (!current) continue;
+        const stepped = stepAssociation(current, toAssociationEvent(d, event));
+        if (!stepped.accepted) continue;
+        associations[d.essay_id] = stepped.record;
+        enqueue.emit(associationUpdated(context, stepped.record, event.students, event.at));
       }
-      return { associations };
+      enqueue.assign({ associations });
     }),
-    applyTimeoutToPending: assign(({ context, event }) => {
-      if (event.type !== 'VALIDATION_TIMEOUT') return {};
+    applyTimeoutToPending: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'VALIDATION_TIMEOUT') return;
       const associations = { ...context.associations };
+      const decided: AssociationRecord[] = [];
       for (const [essayId, current] of Object.entries(associations)) {
-        associations[essayId] = stepAssociation(current, {
-          type: 'TIMEOUT',
-          at: event.at,
-          unknown_student_id: event.unknown_student_id,
-        }).record;
+        const stepped = stepAssociation(current, { type: 'TIMEOUT', at: event.at, unknown_student_id: event.unknown_student_id });
+        if (!stepped.accepted) continue;
+        associations[essayId] = stepped.record;
+        decided.push(stepped.record);
+        enqueue.emit(associationUpdated(context, stepped.record, event.students, event.at));
       }
-      return { associations, timeout_triggered: true };
+      enqueue.emit(timeoutProcessed(context, decided, event.students, timeoutHours(context.associations, event.at), event.at));
+      enqueue.assign({ associations, timeout_triggered: true });
     }),
     moveDeadline: assign(({ context, event }) => {
       if (event.type !== 'DEADLINE_CHANGED') return {};
@@ -186,35 +159,19 @@ export const batchMachine = setup({
       return { deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
     clearDeadline: assign({ deadline: null }),
-    emitAssociationsConfirmed: emit(({ context }) => ({
-      type: TOPICS.associationsConfirmed,
-      data: {
-        batch_id: context.batch_id,
-        class_id: context.class_id ?? '',
-        course_code: context.course_code,
-        associations: Object.values(context.associations).map((a) => ({
-          essay_id: a.essay_id,
-          student_id: a.student_id,
-          confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
-          validation_method: a.validation_method,
-          validated_by: a.validated_by,
-          validated_at: a.validated_at,
-        })),
-        timeout_triggered: context.timeout_triggered,
-        validation_summary: validationSummary(context.associations),
-      },
-    })),
-    recordEssaysStored: assign({ essays_stored: true }),
-    recordPipeline: assign(({ event }) => (event.type === 'PIPELINE_REQUESTED' ? { pipeline: event.pipeline } : {})),
-    emitPipelineStarted: emit(({ context, event }) => ({
-      type: TOPICS.pipelineStarted,
-      data: {
-        batch_id: context.batch_id,
-        requested_pipeline: event.type === 'PIPELINE_REQUESTED' ? event.pipeline : '',
-        requested_by: event.type === 'PIPELINE_REQUESTED' ? event.requested_by : '',
-        course_code: context.course_code,
-      },
-    })),
+    emitAssociationsConfirmed: emit(({ context, event }) =>
+      associationsConfirmed(context, context.associations, context.timeout_triggered, event.at),
+    ),
+    recordEssaysStored: assign(({ event }) =>
+      event.type === 'ESSAYS_READY' ? { essays_stored: true, student_prompt_ref: event.student_prompt_ref ?? null } : {},
+    ),
+    recordPipeline: assign(({ event }) =>
+      event.type === 'PIPELINE_REQUESTED' ? { pipeline: event.pipeline, prompt_payload: event.prompt_payload } : {},
+    ),
+    emitSpellcheckCommand: emit(({ context, event }) => spellcheckCommand(context, context.essays, event.at)),
+    recordValidationErrors: assign(({ context, event }) =>
+      event.type === 'VALIDATION_ERRORS' ? { validation_errors: context.validation_errors + event.total_errors } : {},
+    ),
   },
 }).createMachine({
   id: BATCH_MACHINE_ID,
@@ -231,6 +188,9 @@ export const batchMachine = setup({
     timeout_triggered: false,
     essays_stored: false,
     pipeline: null,
+    prompt_payload: null,
+    student_prompt_ref: null,
+    validation_errors: 0,
   }),
   initial: 'awaiting_content_validation',
   states: {
@@ -251,9 +211,22 @@ export const batchMachine = setup({
             description: 'A class batch asks the NLP matcher who wrote each essay.',
           },
           {
-            target: 'awaiting_pipeline_configuration',
+            target: 'ready_for_pipeline_execution',
             actions: 'recordProvisionedEssays',
-            description: 'A GUEST batch skips student validation.',
+            description: 'A GUEST batch skips student validation and is ready at once, as the real orchestrator does.',
+          },
+        ],
+        VALIDATION_ERRORS: [
+          {
+            guard: 'criticalFailure',
+            target: 'failed_critically',
+            actions: 'recordValidationErrors',
+            description: 'The essay lifecycle service reports a critical validation failure.',
+          },
+          {
+            guard: 'notCriticalFailure',
+            actions: 'recordValidationErrors',
+            description: 'Some essays failed validation; the batch goes on with the rest.',
           },
         ],
         CANCEL: { target: 'cancelled', description: 'The owner cancels the batch.' },
@@ -263,17 +236,9 @@ export const batchMachine = setup({
       type: 'final',
       description: 'Content provisioning produced no essays; the batch cannot proceed.',
     },
-    awaiting_pipeline_configuration: {
-      description: 'GUEST batch: content is provisioned; waiting for the essays to be stored before a pipeline may run.',
-      on: {
-        ESSAYS_READY: {
-          guard: 'classTypeMatches',
-          target: 'ready_for_pipeline_execution',
-          actions: 'recordEssaysStored',
-          description: 'The essays are stored.',
-        },
-        CANCEL: { target: 'cancelled', description: 'The owner cancels the batch.' },
-      },
+    failed_critically: {
+      type: 'final',
+      description: 'The essay lifecycle service reported a critical validation failure; the batch cannot proceed.',
     },
     awaiting_student_validation: {
       description: 'REGULAR batch: the essays\' authors are being matched and confirmed.',
@@ -283,6 +248,11 @@ export const batchMachine = setup({
           guard: 'essaysNotYetStoredAndClassTypeMatches',
           actions: 'recordEssaysStored',
           description: 'Essays stored early are remembered; the pipeline still waits for validation.',
+        },
+        VALIDATION_ERRORS: {
+          guard: 'notCriticalFailure',
+          actions: 'recordValidationErrors',
+          description: 'A late report of essays that failed validation is recorded.',
         },
         CANCEL: { target: 'cancelled', actions: 'clearDeadline', description: 'The owner cancels the batch.' },
       },
@@ -310,7 +280,7 @@ export const batchMachine = setup({
             TEACHER_DECISIONS: {
               guard: 'someDecisionApplies',
               actions: 'applyTeacherDecisions',
-              description: 'The teacher confirms, corrects or rejects pending associations.',
+              description: 'The teacher confirms, corrects or rejects pending associations; each decision is announced.',
             },
             VALIDATION_TIMEOUT: {
               guard: 'deadlineIsCurrent',
@@ -340,26 +310,48 @@ export const batchMachine = setup({
           actions: 'recordEssaysStored',
           description: 'The essays are stored.',
         },
-        CANCEL: { target: 'cancelled', description: 'The owner cancels the batch.' },
-      },
-    },
-    ready_for_pipeline_execution: {
-      description: 'Associations settled and essays stored: a pipeline may start.',
-      on: {
-        PIPELINE_REQUESTED: {
-          target: 'processing_pipelines',
-          actions: ['recordPipeline', 'emitPipelineStarted'],
-          description: 'The client starts a processing pipeline.',
+        VALIDATION_ERRORS: {
+          guard: 'notCriticalFailure',
+          actions: 'recordValidationErrors',
+          description: 'A late report of essays that failed validation is recorded.',
         },
         CANCEL: { target: 'cancelled', description: 'The owner cancels the batch.' },
       },
     },
-    processing_pipelines: {
-      description: 'A pipeline is running. Its outcome belongs to later phases.',
+    ready_for_pipeline_execution: {
+      description:
+        'Ready: associations settled and essays stored (REGULAR), or content provisioned (GUEST). Pipelines start from here, and the batch stays here while they run, as in the real orchestrator.',
+      on: {
+        PIPELINE_REQUESTED: {
+          actions: ['recordPipeline', 'emitSpellcheckCommand'],
+          description: 'The client starts a pipeline: its first phase, spellcheck, is commanded.',
+        },
+        ESSAYS_READY: {
+          guard: 'isGuestEssaysReady',
+          actions: 'recordEssaysStored',
+          description: 'A BatchEssaysReady for a GUEST batch changes nothing but is recorded.',
+        },
+        VALIDATION_ERRORS: {
+          guard: 'notCriticalFailure',
+          actions: 'recordValidationErrors',
+          description: 'A late report of essays that failed validation is recorded.',
+        },
+        CANCEL: {
+          guard: 'noPipelineRequested',
+          target: 'cancelled',
+          description: 'The owner cancels the batch before any pipeline was requested.',
+        },
+      },
     },
     cancelled: { type: 'final', description: 'The owner cancelled the batch.' },
   },
 });
+
+/** Hours from the suggestions to the deadline's decision, as ValidationTimeoutProcessedV1 reports them. */
+function timeoutHours(associations: Record<string, AssociationRecord>, at: string): number {
+  const created = Object.values(associations)[0]?.created_at;
+  return created === undefined ? 0 : Math.max(0, Math.round((Date.parse(at) - Date.parse(created)) / 3_600_000));
+}
 
 function toAssociationEvent(
   d: { confirmed: boolean; student_id?: string; student_in_class: boolean },

@@ -13,14 +13,48 @@ export const TOPICS = {
   associationsConfirmed: 'huleedu.class.student.associations.confirmed.v1',
   essaysReady: 'huleedu.els.batch.essays.ready.v1',
   pipelineRequest: 'huleedu.commands.batch.pipeline.v1',
-  pipelineStarted: 'huleedu.batch.pipeline.execution.started.v1',
+  validationErrors: 'huleedu.els.batch.validation.errors.v1',
+  essaysRegistered: 'huleedu.batch.essays.registered.v1',
+  associationUpdated: 'huleedu.class.essay.association.updated.v1',
+  timeoutProcessed: 'huleedu.class.validation.timeout.processed.v1',
+  spellcheckCommand: 'huleedu.els.spellcheck.initiate.command.v1',
 } as const;
+
+/** The model (HuleEdu common_core class) behind each topic, for docs and logs. */
+export const TOPIC_MODELS: Record<(typeof TOPICS)[keyof typeof TOPICS], string> = {
+  [TOPICS.contentProvisioned]: 'BatchContentProvisioningCompletedV1',
+  [TOPICS.studentMatchingCommand]: 'BatchServiceStudentMatchingInitiateCommandDataV1',
+  [TOPICS.authorMatchesSuggested]: 'BatchAuthorMatchesSuggestedV1',
+  [TOPICS.associationsConfirmed]: 'StudentAssociationsConfirmedV1',
+  [TOPICS.essaysReady]: 'BatchEssaysReady',
+  [TOPICS.pipelineRequest]: 'ClientBatchPipelineRequestV1',
+  [TOPICS.validationErrors]: 'BatchValidationErrorsV1',
+  [TOPICS.essaysRegistered]: 'BatchEssaysRegistered',
+  [TOPICS.associationUpdated]: 'EssayStudentAssociationUpdatedV1',
+  [TOPICS.timeoutProcessed]: 'ValidationTimeoutProcessedV1',
+  [TOPICS.spellcheckCommand]: 'BatchServiceSpellcheckInitiateCommandDataV1',
+};
+
+/**
+ * The pipelines the real system runs: the requests the real orchestrator accepts as a phase name
+ * and the real conductor can resolve. Every one of them starts with spellcheck.
+ */
+export const PIPELINES = ['nlp', 'cj_assessment', 'ai_feedback'] as const;
+export const RequestedPipeline = z.enum(PIPELINES, { error: `requested pipeline must be one of ${PIPELINES.join(', ')}` });
+export type RequestedPipeline = z.infer<typeof RequestedPipeline>;
 
 const isoTime = z.iso.datetime({ offset: true });
 const nonEmpty = z.string().trim().min(1);
 
 export const EssayRef = z.object({ essay_id: z.uuid(), text_storage_id: nonEmpty });
 export type EssayRef = z.infer<typeof EssayRef>;
+
+/** StorageReferenceMetadata: `{references: {<content type>: {<key>: <value>}}}`; kept as sent. */
+export const StorageReference = z.object({ references: z.record(z.string(), z.record(z.string(), z.string())).optional() }).loose();
+export const PromptPayload = z
+  .object({ assignment_id: z.string().max(500).nullish(), cms_prompt_ref: StorageReference.nullish() })
+  .loose();
+export type PromptPayload = z.infer<typeof PromptPayload>;
 
 export const ContentProvisionedData = z.object({
   batch_id: z.uuid(),
@@ -66,15 +100,33 @@ export const EssaysReadyData = z.object({
   course_language: z.enum(['en', 'sv']),
   class_type: ClassType,
   metadata: z.record(z.string(), z.unknown()).nullish(),
+  student_prompt_ref: StorageReference.nullish(),
 });
 
 export const PipelineRequestData = z.object({
   batch_id: z.uuid(),
-  requested_pipeline: nonEmpty,
+  requested_pipeline: RequestedPipeline,
   client_correlation_id: z.uuid().nullish(),
   user_id: nonEmpty,
   is_retry: z.boolean().default(false),
   retry_reason: z.string().nullish(),
+  prompt_payload: PromptPayload.nullish(),
+});
+
+export const ValidationErrorsData = z.object({
+  batch_id: z.uuid(),
+  failed_essays: z
+    .array(z.object({ essay_id: z.string(), file_name: z.string(), error_detail: z.record(z.string(), z.unknown()) }).loose())
+    .max(10_000),
+  error_summary: z
+    .object({
+      total_errors: z.number().int().nonnegative(),
+      error_categories: z.record(z.string(), z.number().int()),
+      critical_failure: z.boolean().default(false),
+    })
+    .loose(),
+  metadata: z.record(z.string(), z.unknown()),
+  correlation_id: z.uuid().optional(),
 });
 
 const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) =>
@@ -95,6 +147,7 @@ export const InboundEnvelope = z.discriminatedUnion('event_type', [
   envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
   envelope(TOPICS.essaysReady, EssaysReadyData),
   envelope(TOPICS.pipelineRequest, PipelineRequestData),
+  envelope(TOPICS.validationErrors, ValidationErrorsData),
 ]);
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_type.value);
@@ -109,11 +162,28 @@ export type TeacherDecision = z.infer<typeof TeacherDecision>;
 
 // ---- Events the batch machine takes. Time arrives as data (`at`); the machines read no clock.
 
+/** One of the matcher's suggestions for an essay, as the teacher's review shows it. */
+export interface MatchSuggestion {
+  student_id: string;
+  student_name: string;
+  student_email: string | null;
+  confidence_score: number;
+  match_reasons: string[];
+}
+
 export interface SuggestedMatch {
   essay_id: string;
   text_storage_id: string;
-  /** The highest-confidence suggestion; the original stores only that one. */
-  suggestion: { student_id: string; confidence_score: number; match_reasons: string[] } | null;
+  filename: string | null;
+  /** Every suggestion of the matcher for this essay, highest confidence first. */
+  suggestions: MatchSuggestion[];
+}
+
+/** What the emitted events say about a student; read from the roster by the adapter. */
+export interface StudentInfo {
+  first_name: string;
+  last_name: string;
+  email: string;
 }
 
 export interface DecisionInput extends TeacherDecision {
@@ -124,11 +194,12 @@ export interface DecisionInput extends TeacherDecision {
 export type BatchEvent =
   | { type: 'CONTENT_PROVISIONED'; at: string; essays: EssayRef[]; provisioned_count: number; expected_count: number }
   | { type: 'AUTHOR_MATCHES_SUGGESTED'; at: string; class_id: string; matches: SuggestedMatch[]; due_at: string; created_by: string }
-  | { type: 'TEACHER_DECISIONS'; at: string; teacher_id: string; decisions: DecisionInput[] }
-  | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string }
+  | { type: 'TEACHER_DECISIONS'; at: string; teacher_id: string; decisions: DecisionInput[]; students: Record<string, StudentInfo> }
+  | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string; students: Record<string, StudentInfo> }
   | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string }
-  | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType }
-  | { type: 'PIPELINE_REQUESTED'; at: string; pipeline: string; requested_by: string }
+  | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType; student_prompt_ref: unknown }
+  | { type: 'PIPELINE_REQUESTED'; at: string; pipeline: RequestedPipeline; requested_by: string; prompt_payload: PromptPayload | null }
+  | { type: 'VALIDATION_ERRORS'; at: string; critical: boolean; total_errors: number; failed_essay_ids: string[] }
   | { type: 'CANCEL'; at: string; by: string; reason: string | null };
 export type BatchEventType = BatchEvent['type'];
 
@@ -138,6 +209,7 @@ export const WIRE_NAME: Record<BatchEventType, string> = {
   AUTHOR_MATCHES_SUGGESTED: TOPICS.authorMatchesSuggested,
   ESSAYS_READY: TOPICS.essaysReady,
   PIPELINE_REQUESTED: TOPICS.pipelineRequest,
+  VALIDATION_ERRORS: TOPICS.validationErrors,
   TEACHER_DECISIONS: 'TEACHER_DECISIONS',
   VALIDATION_TIMEOUT: 'VALIDATION_TIMEOUT',
   DEADLINE_CHANGED: 'DEADLINE_CHANGED',

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { AssociationStatus, BatchStatus, ClassType, ConfidenceLevel, CourseCode, ValidationMethod } from '../machines/domain.ts';
-import { TOPICS } from '../machines/events.ts';
+import { TOPICS, TOPIC_MODELS } from '../machines/events.ts';
 
 /**
  * What the API answers, as zod schemas for the OpenAPI document. The request schemas stay where the
@@ -89,6 +89,8 @@ const BATCH_EXAMPLE = {
   status: 'awaiting_student_validation',
   state: 'awaiting_student_validation.awaiting_teacher',
   version: 3,
+  prompt_payload: null,
+  student_prompt_ref: null,
   created_at: EXAMPLE.at,
   updated_at: EXAMPLE.at,
   validation: { due_at: EXAMPLE.dueAt, pending: 3, confirmed: 0, rejected: 0, timeout_confirmed: 0, no_match: 0 },
@@ -106,6 +108,14 @@ export const BatchView = z
     status: BatchStatus,
     state: z.string(),
     version: count,
+    prompt_payload: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: 'The `prompt_payload` of the last pipeline request (PipelinePromptPayload), kept for later phases.' }),
+    student_prompt_ref: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "BatchEssaysReady's `student_prompt_ref` (StorageReferenceMetadata), kept for later phases." }),
     created_at: instant,
     updated_at: instant,
     validation: z.strictObject({
@@ -132,6 +142,18 @@ const Association = z
     confidence_score: z.number().min(0).max(1).nullable(),
     confidence_level: ConfidenceLevel,
     match_reasons: z.array(z.string()).nullable(),
+    filename: z.string().nullable().openapi({ description: "The matcher's filename of the essay; null for associations stored before it was kept." }),
+    suggestions: z
+      .array(
+        z.strictObject({
+          student_id: uuid,
+          student_name: z.string(),
+          student_email: z.string().nullable(),
+          confidence_score: z.number().min(0).max(1),
+          match_reasons: z.array(z.string()),
+        }),
+      )
+      .openapi({ description: "Every suggestion of the matcher for this essay, highest confidence first." }),
     validation_status: AssociationStatus,
     validation_method: ValidationMethod.nullable(),
     validated_by: z.string().nullable().openapi({ description: 'A teacher id, or `SYSTEM_TIMEOUT`.' }),
@@ -154,6 +176,16 @@ export const AssociationList = z
           confidence_score: 0.95,
           confidence_level: 'high',
           match_reasons: ['name in header'],
+          filename: 'astrid_lindqvist_essay.docx',
+          suggestions: [
+            {
+              student_id: EXAMPLE.studentId,
+              student_name: 'Astrid Lindqvist',
+              student_email: 'astrid@school.example',
+              confidence_score: 0.95,
+              match_reasons: ['name in header'],
+            },
+          ],
           validation_status: 'pending_validation',
           validation_method: null,
           validated_by: null,
@@ -213,9 +245,24 @@ const OutboundEnvelope = z
     source_service: z.string(),
     schema_version: z.number().int().positive(),
     correlation_id: uuid,
+    data_schema_uri: z.string().nullable(),
     data: z.record(z.string(), z.unknown()),
+    metadata: z
+      .looseObject({
+        user_id: z.string(),
+        batch_id: uuid,
+        class_id: uuid.optional(),
+        partition_key: z.string(),
+        traceparent: z.string().optional(),
+        tracestate: z.string().optional(),
+      })
+      .openapi({ description: 'As the real producers fill it; `traceparent`/`tracestate` continue the W3C trace of the cause.' }),
   })
-  .openapi('OutboundEnvelope');
+  .openapi('OutboundEnvelope', {
+    description: `The real HuleEdu EventEnvelope. Topics and their models: ${Object.entries(TOPIC_MODELS)
+      .map(([topic, model]) => `\`${topic}\` (${model})`)
+      .join(', ')}.`,
+  });
 
 export const OutboxPage = z
   .strictObject({
@@ -247,7 +294,24 @@ export const OutboxPage = z
             source_service: 'huleedu-phase1-state-service',
             schema_version: 1,
             correlation_id: EXAMPLE.correlationId,
-            data: { batch_id: EXAMPLE.batchId, class_id: EXAMPLE.classId, course_code: 'ENG5' },
+            data_schema_uri: null,
+            data: {
+              event_name: 'batch.student.matching.initiate.command',
+              entity_id: EXAMPLE.batchId,
+              entity_type: 'batch',
+              parent_id: null,
+              timestamp: EXAMPLE.at,
+              essays_to_process: [{ essay_id: EXAMPLE.essayId, text_storage_id: 'storage-1' }],
+              class_id: EXAMPLE.classId,
+              course_code: 'ENG5',
+            },
+            metadata: {
+              user_id: 'teacher-a',
+              batch_id: EXAMPLE.batchId,
+              class_id: EXAMPLE.classId,
+              partition_key: EXAMPLE.batchId,
+              traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+            },
           },
         },
       ],

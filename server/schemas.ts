@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BatchStatus, CourseCode } from '../machines/domain.ts';
-import { TeacherDecision } from '../machines/events.ts';
+import { PromptPayload, RequestedPipeline, TeacherDecision } from '../machines/events.ts';
 
 /** Request schemas of the teacher API. Machine event payloads live in machines/events.ts. */
 
@@ -31,7 +31,7 @@ export const ConfirmBody = z.strictObject({
     .refine((list) => new Set(list.map((d) => d.essay_id)).size === list.length, 'each essay_id may appear once'),
 });
 
-export const PipelineBody = z.strictObject({ pipeline: z.string().trim().min(1).max(100) });
+export const PipelineBody = z.strictObject({ pipeline: RequestedPipeline, prompt_payload: PromptPayload.nullish() });
 
 export const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
 

@@ -3,6 +3,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { type TeacherCall, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
 import type { Service } from '../../app/service.ts';
+import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
@@ -39,7 +40,8 @@ function teacherCall(c: Ctx, batchId: string, command: string): Parsed<TeacherCa
     }
     eventId = `idem-${command}-${teacherId(c)}-${batchId}-${key.data}`;
   }
-  return { ok: true, data: { teacherId: teacherId(c), batchId, eventId, correlationId: c.get('correlationId') } };
+  const trace = traceOfRequest(c);
+  return { ok: true, data: { teacherId: teacherId(c), batchId, eventId, correlationId: c.get('correlationId'), ...(trace ? { trace } : {}) } };
 }
 
 const tags = ['Batch commands'];
@@ -74,15 +76,16 @@ const pipelineRoute = createRoute({
   path: '/v1/batches/{batch_id}/pipelines',
   tags,
   summary: 'Start a pipeline',
-  description: 'Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409.',
+  description:
+    '`pipeline` is one the real HuleEdu system runs: `nlp`, `cj_assessment` or `ai_feedback` (anything else is 400, naming them). Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409. An accepted request publishes the first phase\'s command, `huleedu.els.spellcheck.initiate.command.v1`, and the batch stays `ready_for_pipeline_execution`, as in the real orchestrator. `prompt_payload` is kept with the batch for later phases.',
   security: asTeacher,
-  request: { params: BatchParams, headers: IdempotencyHeaders, body: jsonBody(PipelineBody, { pipeline: 'spellcheck' }) },
+  request: { params: BatchParams, headers: IdempotencyHeaders, body: jsonBody(PipelineBody, { pipeline: 'nlp' }) },
   responses: {
     202: answer('The pipeline was requested.', AppliedEvent, {
       event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
       batch_id: EXAMPLE.batchId,
-      state: 'processing_pipelines',
-      status: 'processing_pipelines',
+      state: 'ready_for_pipeline_execution',
+      status: 'ready_for_pipeline_execution',
       version: 6,
       duplicate: false,
     }),
@@ -144,7 +147,7 @@ export function batchCommandRoutes(service: Service) {
     if (!body.ok) return body.response;
     const call = teacherCall(c, params.data.batch_id, 'pipeline');
     if (!call.ok) return call.response;
-    return sendOutcome(c, await service.apply(requestPipeline(call.data, body.data.pipeline)), params.data.batch_id, 202);
+    return sendOutcome(c, await service.apply(requestPipeline(call.data, body.data.pipeline, body.data.prompt_payload ?? null)), params.data.batch_id, 202);
   });
   documented(app, cancelRoute, async (c) => {
     const params = batchParams(c);

@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Service } from '../../app/service.ts';
+import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
@@ -104,7 +105,7 @@ export function batchRoutes(service: Service) {
   documented(app, registerRoute, async (c) => {
     const body = await parseJsonBody(c, RegisterBatchBody);
     if (!body.ok) return body.response;
-    const outcome = await service.registerBatch(teacherId(c), body.data, c.get('correlationId'));
+    const outcome = await service.registerBatch(teacherId(c), body.data, c.get('correlationId'), traceOfRequest(c));
     switch (outcome.kind) {
       case 'class_not_found':
         return notFound(c, `Class ${body.data.class_id}`);

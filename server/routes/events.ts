@@ -1,6 +1,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
+import { traceOfRequest } from '../trace.ts';
 import { INBOUND_TOPICS, InboundEnvelope, TOPICS } from '../../machines/events.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented, jsonBody } from '../documented.ts';
@@ -63,7 +64,10 @@ export function eventRoutes(service: Service) {
     const parsed = parseValue(c, InboundEnvelope, raw.data, '');
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
-    return sendOutcome(c, await service.apply(inboundRequest(envelope, service.validationTimeoutMs)), envelope.data.batch_id);
+    const request = inboundRequest(envelope, service.validationTimeoutMs);
+    // The envelope's metadata carries the producer's trace; the HTTP header is the fallback.
+    request.trace ??= traceOfRequest(c);
+    return sendOutcome(c, await service.apply(request), envelope.data.batch_id);
   });
   return app;
 }

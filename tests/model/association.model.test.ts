@@ -49,9 +49,18 @@ function setupEvents(origin: AssociationOrigin, batch: BatchSnapshot): BatchEven
     {
       essay_id: MODEL.essayA,
       text_storage_id: a.text_storage_id,
-      suggestion: a.suggested_student_id === null ? null : { student_id: a.suggested_student_id, confidence_score: a.confidence_score!, match_reasons: a.match_reasons! },
+      filename: 'a.docx',
+      suggestions:
+        a.suggested_student_id === null
+          ? []
+          : [{ student_id: a.suggested_student_id, student_name: 'Model Student', student_email: null, confidence_score: a.confidence_score!, match_reasons: a.match_reasons! }],
     },
-    { essay_id: MODEL.essayB, text_storage_id: 'storage-b', suggestion: { student_id: MODEL.student1, confidence_score: 0.95, match_reasons: ['name in header'] } },
+    {
+      essay_id: MODEL.essayB,
+      text_storage_id: 'storage-b',
+      filename: 'b.docx',
+      suggestions: [{ student_id: MODEL.student1, student_name: 'Model Student', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] }],
+    },
   ];
   return [provision!, { ...suggest, matches }];
 }
@@ -61,12 +70,12 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
     case 'CONFIRM': {
       const named = event.student_id === undefined ? {} : { student_id: event.student_id };
       const decision = { essay_id: MODEL.essayA, confirmed: true, ...named, student_in_class: event.student_in_class };
-      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [decision] };
+      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [decision], students: {} };
     }
     case 'REJECT':
-      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [{ essay_id: MODEL.essayA, confirmed: false, student_in_class: true }] };
+      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [{ essay_id: MODEL.essayA, confirmed: false, student_in_class: true }], students: {} };
     case 'TIMEOUT':
-      return { type: 'VALIDATION_TIMEOUT', at: event.at, deadline_version: batch.context.deadline_version, unknown_student_id: event.unknown_student_id };
+      return { type: 'VALIDATION_TIMEOUT', at: event.at, deadline_version: batch.context.deadline_version, unknown_student_id: event.unknown_student_id, students: {} };
   }
 }
 

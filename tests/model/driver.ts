@@ -7,7 +7,7 @@ import { rows } from '../../db/client.ts';
 import { createSweep } from '../../jobs/sweep.ts';
 import type { BatchContext } from '../../machines/batch.ts';
 import { type BatchEvent, TOPICS } from '../../machines/events.ts';
-import { type ClassFixture, envelope } from '../support/flow.ts';
+import { type ClassFixture, envelope, validationErrorsData } from '../support/flow.ts';
 import type { Harness } from '../support/harness.ts';
 import { type ClassType, MODEL } from './fixture.ts';
 
@@ -146,9 +146,10 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
           match_results: event.matches.map((m) => ({
             essay_id: m.essay_id,
             text_storage_id: m.text_storage_id,
-            filename: `${m.essay_id}.docx`,
-            suggestions: m.suggestion ? [{ ...m.suggestion, student_name: 'Model Student' }] : [],
+            filename: m.filename,
+            suggestions: m.suggestions,
           })),
+          processing_summary: { total_essays: event.matches.length },
         });
       case 'ESSAYS_READY':
         return serviceEvent(TOPICS.essaysReady, {
@@ -157,13 +158,16 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
           course_code: 'ENG5',
           course_language: 'en',
           class_type: event.class_type,
+          metadata: { entity_id: batch_id, entity_type: 'batch' },
         });
+      case 'VALIDATION_ERRORS':
+        return serviceEvent(TOPICS.validationErrors, validationErrorsData(batch_id, event.failed_essay_ids, event.critical));
       case 'TEACHER_DECISIONS':
         return teacherCommand(batch_id, 'student-associations/confirm', {
           associations: event.decisions.map(({ student_in_class: _derived, ...decision }) => decision),
         });
       case 'PIPELINE_REQUESTED':
-        return teacherCommand(batch_id, 'pipelines', { pipeline: event.pipeline });
+        return teacherCommand(batch_id, 'pipelines', { pipeline: event.pipeline, prompt_payload: event.prompt_payload });
       case 'CANCEL':
         return teacherCommand(batch_id, 'cancel', event.reason === null ? {} : { reason: event.reason });
       case 'DEADLINE_CHANGED': {

@@ -56,7 +56,7 @@ const ESSAYS = [
 const at = MODEL.at;
 const decide = (label: string, decision: { essay_id: string; confirmed: boolean; student_id?: string; student_in_class: boolean }): Sample<BatchEvent> => ({
   label,
-  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions: [decision] },
+  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions: [decision], students: {} },
 });
 
 /**
@@ -84,8 +84,15 @@ export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>>
         created_by: MODEL.ownerId,
         due_at: MODEL.dueAt,
         matches: [
-          { ...ESSAYS[0]!, suggestion: { student_id: MODEL.student0, confidence_score: 0.95, match_reasons: ['name in header'] } },
-          { ...ESSAYS[1]!, suggestion: null },
+          {
+            ...ESSAYS[0]!,
+            filename: 'essay-a.docx',
+            suggestions: [
+              { student_id: MODEL.student0, student_name: 'Student0 Lastname0', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] },
+              { student_id: MODEL.student1, student_name: 'Student1 Lastname1', student_email: null, confidence_score: 0.3, match_reasons: ['same class'] },
+            ],
+          },
+          { ...ESSAYS[1]!, filename: 'essay-b.docx', suggestions: [] },
         ],
       },
     },
@@ -105,17 +112,28 @@ export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>>
     }),
     {
       label: 'deadline passes',
-      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version, unknown_student_id: MODEL.unknownStudent },
+      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version, unknown_student_id: MODEL.unknownStudent, students: {} },
     },
     {
       label: 'stale deadline fires (guard fails)',
-      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version - 1, unknown_student_id: MODEL.unknownStudent },
+      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version - 1, unknown_student_id: MODEL.unknownStudent, students: {} },
     },
     { label: 'extend deadline', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.movedDueAt } },
     { label: 'move deadline into the past (guard fails)', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.pastDueAt } },
-    { label: 'essays ready (REGULAR)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'REGULAR' } },
-    { label: 'essays ready (GUEST)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'GUEST' } },
-    { label: 'request pipeline', event: { type: 'PIPELINE_REQUESTED', at, pipeline: 'spellcheck', requested_by: MODEL.ownerId } },
+    { label: 'essays ready (REGULAR)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'REGULAR', student_prompt_ref: null } },
+    { label: 'essays ready (GUEST)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'GUEST', student_prompt_ref: null } },
+    {
+      label: 'request pipeline',
+      event: { type: 'PIPELINE_REQUESTED', at, pipeline: 'nlp', requested_by: MODEL.ownerId, prompt_payload: { assignment_id: 'assignment-1' } },
+    },
+    {
+      label: 'critical validation errors',
+      event: { type: 'VALIDATION_ERRORS', at, critical: true, total_errors: 2, failed_essay_ids: [MODEL.essayA, MODEL.essayB] },
+    },
+    {
+      label: 'some essays failed validation',
+      event: { type: 'VALIDATION_ERRORS', at, critical: false, total_errors: 1, failed_essay_ids: [MODEL.essayB] },
+    },
     { label: 'cancel', event: { type: 'CANCEL', at, by: MODEL.ownerId, reason: null } },
   ];
 }
@@ -144,6 +162,7 @@ function keyParts(snapshot: BatchSnapshot): Record<string, unknown> {
   const state = stateString(snapshot.value);
   const parts: Record<string, unknown> = { class_type: c.class_type, state };
   if (state.startsWith('awaiting_student_validation.')) parts.essays_stored = c.essays_stored;
+  if (state === 'ready_for_pipeline_execution') parts.pipeline_requested = c.pipeline !== null;
   if (state === 'awaiting_student_validation.awaiting_teacher') {
     parts.associations = Object.values(c.associations).map((a) => a.validation_status);
   }

@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import type { Harness } from './harness.ts';
+import { assertRealInbound } from './wire.ts';
 
 export const uuid = () => randomUUID();
 
@@ -50,7 +51,7 @@ export function essays(n: number) {
 }
 
 export function provisioned(batchId: string, list: ReturnType<typeof essays>, courseCode = 'ENG5') {
-  return envelope(TOPICS.contentProvisioned, {
+  return real(TOPICS.contentProvisioned, {
     batch_id: batchId,
     provisioned_count: list.length,
     expected_count: list.length,
@@ -66,7 +67,7 @@ export function suggested(
   matches: Array<{ essay: { essay_id: string; text_storage_id: string }; student_id?: string; score?: number }>,
   courseCode = 'ENG5',
 ) {
-  return envelope(TOPICS.authorMatchesSuggested, {
+  return real(TOPICS.authorMatchesSuggested, {
     batch_id: batchId,
     class_id: classId,
     course_code: courseCode,
@@ -84,14 +85,65 @@ export function suggested(
 }
 
 export function essaysReady(batchId: string, list: ReturnType<typeof essays>, classType: 'REGULAR' | 'GUEST', courseCode = 'ENG5') {
-  return envelope(TOPICS.essaysReady, {
+  return real(TOPICS.essaysReady, {
     batch_id: batchId,
     ready_essays: list,
     course_code: courseCode,
     course_language: courseCode.startsWith('ENG') ? 'en' : 'sv',
     class_type: classType,
+    metadata: { entity_id: batchId, entity_type: 'batch', timestamp: new Date().toISOString() },
+    student_prompt_ref: { references: { student_prompt_text: { storage_id: `prompt-${batchId.slice(0, 8)}` } } },
   });
 }
+
+/** BatchValidationErrorsV1 as the real essay lifecycle service sends it. */
+export function validationErrorsData(batchId: string, essayIds: string[], critical: boolean) {
+  const at = new Date().toISOString();
+  return {
+    batch_id: batchId,
+    failed_essays: essayIds.map((essay_id) => ({
+      essay_id,
+      file_name: `${essay_id}.docx`,
+      error_detail: {
+        error_code: 'EMPTY_CONTENT',
+        message: 'the file has no text',
+        correlation_id: uuid(),
+        timestamp: at,
+        service: 'file_service',
+        operation: 'validate_content',
+      },
+    })),
+    error_summary: { total_errors: essayIds.length, error_categories: { EMPTY_CONTENT: essayIds.length }, critical_failure: critical },
+    metadata: { entity_id: batchId, entity_type: 'batch', timestamp: at },
+    correlation_id: uuid(),
+  };
+}
+
+export function validationErrors(batchId: string, essayIds: string[], critical: boolean) {
+  return real(TOPICS.validationErrors, validationErrorsData(batchId, essayIds, critical));
+}
+
+/** ClientBatchPipelineRequestV1 as the real API gateway publishes it. */
+export function pipelineRequest(batchId: string, pipeline: string, userId = 'teacher-a') {
+  return real(TOPICS.pipelineRequest, {
+    batch_id: batchId,
+    requested_pipeline: pipeline,
+    client_correlation_id: uuid(),
+    user_id: userId,
+    is_retry: false,
+    retry_reason: null,
+    prompt_payload: { assignment_id: 'assignment-7', cms_prompt_ref: { references: { student_prompt_text: { storage_id: 'cms-prompt-1' } } } },
+  });
+}
+
+/** An inbound event the tests post as a real producer would: checked against the real schema first. */
+function real(eventType: string, data: Record<string, unknown>) {
+  return assertRealInbound(envelope(eventType, data, { metadata: { traceparent: TEST_TRACEPARENT } }));
+}
+
+/** A producer's trace context; the spans of applying the event continue its trace. */
+export const TEST_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+export const TEST_TRACEPARENT = `00-${TEST_TRACE_ID}-00f067aa0ba902b7-01`;
 
 export async function postEvent(h: Harness, event: unknown) {
   return h.api('POST', '/v1/events', { body: event });

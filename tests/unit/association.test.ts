@@ -68,6 +68,11 @@ function expectRefused(snapshot: AssociationSnapshot, event: AssociationEvent): 
   expect(actions).toEqual([]);
 }
 
+const DETAILS = {
+  filename: 'essay.docx',
+  suggestions: [{ student_id: '5d2a7f10-0000-4000-8000-0000000000a1', student_name: 'Astrid Lind', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] }],
+};
+
 describe('a new association', () => {
   it('starts pending with the suggested student as its author and nothing validated', () => {
     const snapshot = pending();
@@ -102,7 +107,7 @@ describe('a new association', () => {
   });
 
   it('is kept as a pending_validation record by newAssociation', () => {
-    expect(newAssociation(input())).toEqual({ ...pending().context, validation_status: 'pending_validation' });
+    expect(newAssociation(input(), DETAILS)).toEqual({ ...pending().context, validation_status: 'pending_validation', ...DETAILS });
   });
 });
 
@@ -249,7 +254,13 @@ describe('a settled association', () => {
 });
 
 describe('stepAssociation and canStepAssociation', () => {
-  const record: AssociationRecord = newAssociation(input());
+  const record: AssociationRecord = newAssociation(input(), DETAILS);
+
+  it('keeps the matcher\'s filename and suggestions through a step', () => {
+    const result = stepAssociation(record, confirm());
+    expect(result.record.filename).toBe(DETAILS.filename);
+    expect(result.record.suggestions).toEqual(DETAILS.suggestions);
+  });
 
   it('steps a pending record to its new status', () => {
     const result = stepAssociation(record, confirm({ student_id: OTHER_STUDENT }));
@@ -278,7 +289,7 @@ describe('stepAssociation and canStepAssociation', () => {
   it('tells whether a record would accept an event, guards included', () => {
     expect(canStepAssociation(record, confirm())).toBe(true);
     expect(canStepAssociation(record, confirm({ student_in_class: false }))).toBe(false);
-    expect(canStepAssociation(newAssociation(input(noSuggestion)), confirm())).toBe(false);
+    expect(canStepAssociation(newAssociation(input(noSuggestion), { filename: null, suggestions: [] }), confirm())).toBe(false);
     expect(canStepAssociation(stepAssociation(record, reject).record, reject)).toBe(false);
   });
 });

@@ -49,11 +49,25 @@ const STORED_AT = '2025-03-03T08:10:00.000Z';
 const SUGGESTION_E1 = { student_id: S1, confidence_score: 0.95, match_reasons: ['name in header'] };
 const SUGGESTION_E2 = { student_id: S2, confidence_score: 0.75, match_reasons: ['email in text'] };
 const SUGGESTION_E3 = { student_id: S3, confidence_score: 0.4, match_reasons: ['first name only'] };
+const named = (s: typeof SUGGESTION_E1, name: string) => ({ ...s, student_name: name, student_email: null });
+const match = (essay_id: string, ...suggestions: Array<ReturnType<typeof named>>): SuggestedMatch => ({
+  essay_id,
+  text_storage_id: `storage-${essay_id === E1 ? 'e1' : essay_id === E2 ? 'e2' : 'e3'}`,
+  filename: `${essay_id}.docx`,
+  suggestions,
+});
 const MATCHES: SuggestedMatch[] = [
-  { essay_id: E1, text_storage_id: 'storage-e1', suggestion: SUGGESTION_E1 },
-  { essay_id: E2, text_storage_id: 'storage-e2', suggestion: SUGGESTION_E2 },
-  { essay_id: E3, text_storage_id: 'storage-e3', suggestion: SUGGESTION_E3 },
+  match(E1, named(SUGGESTION_E1, 'Student One')),
+  match(E2, named(SUGGESTION_E2, 'Student Two')),
+  match(E3, named(SUGGESTION_E3, 'Student Three')),
 ];
+const STUDENTS = {
+  [S1]: { first_name: 'Student', last_name: 'One', email: 's1@school.example' },
+  [S2]: { first_name: 'Student', last_name: 'Two', email: 's2@school.example' },
+  [S3]: { first_name: 'Student', last_name: 'Three', email: 's3@school.example' },
+  [OTHER_STUDENT]: { first_name: 'Other', last_name: 'Student', email: 'other@school.example' },
+  [UNKNOWN_STUDENT]: { first_name: 'UNKNOWN', last_name: 'STUDENT', email: `unknown.${CLASS_ID}@huleedu.system` },
+};
 
 function batchInput(overrides: Partial<BatchInput> = {}): BatchInput {
   return {
@@ -87,6 +101,7 @@ const teacherDecisions = (...decisions: DecisionInput[]): BatchEvent => ({
   at: DECIDED_AT,
   teacher_id: TEACHER,
   decisions,
+  students: STUDENTS,
 });
 const confirmed = (essay_id: string, fields: { student_id?: string; student_in_class?: boolean } = {}): DecisionInput => ({
   essay_id,
@@ -100,6 +115,7 @@ const validationTimeout = (deadline_version: number, at = DUE_AT): BatchEvent =>
   at,
   deadline_version,
   unknown_student_id: UNKNOWN_STUDENT,
+  students: STUDENTS,
 });
 const deadlineChanged = (due_at: string, at = DECIDED_AT): BatchEvent => ({ type: 'DEADLINE_CHANGED', at, due_at, by: TEACHER });
 const essaysReady = (class_type: ClassType): BatchEvent => ({
@@ -107,12 +123,21 @@ const essaysReady = (class_type: ClassType): BatchEvent => ({
   at: STORED_AT,
   ready_essays: ESSAYS,
   class_type,
+  student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-1' } } },
 });
-const pipelineRequested = (pipeline = 'spellcheck'): BatchEvent => ({
+const pipelineRequested = (pipeline: 'nlp' | 'cj_assessment' | 'ai_feedback' = 'nlp'): BatchEvent => ({
   type: 'PIPELINE_REQUESTED',
   at: DECIDED_AT,
   pipeline,
   requested_by: TEACHER,
+  prompt_payload: { assignment_id: 'assignment-1' },
+});
+const validationErrors = (critical: boolean, failed = [E3]): BatchEvent => ({
+  type: 'VALIDATION_ERRORS',
+  at: PROVISIONED_AT,
+  critical,
+  total_errors: failed.length,
+  failed_essay_ids: failed,
 });
 const cancel = (): BatchEvent => ({ type: 'CANCEL', at: DECIDED_AT, by: OWNER, reason: 'uploaded the wrong files' });
 
@@ -137,11 +162,16 @@ function expectRefused(snapshot: BatchSnapshot, event: BatchEvent): void {
   expect(actions).toEqual([]);
 }
 
+/** The one event of `topic` among those emitted (per-association updates may come beside it). */
 function single<T extends Topic>(emitted: BatchEmitted[], topic: T): EmittedData<T> {
-  expect(emitted.map((e) => e.type)).toEqual([topic]);
-  const data: unknown = emitted[0]?.data;
+  const found = emitted.filter((e) => e.type === topic);
+  expect(found.map((e) => e.type)).toEqual([topic]);
+  const data: unknown = found[0]?.data;
   return data as EmittedData<T>;
 }
+
+/** Emitted events other than the per-association updates. */
+const besidesUpdates = (emitted: BatchEmitted[]) => emitted.filter((e) => e.type !== TOPICS.associationUpdated);
 
 function byEssay<T extends { essay_id: string }>(rows: T[]): Record<string, T> {
   return Object.fromEntries(rows.map((r) => [r.essay_id, r]));
@@ -156,9 +186,9 @@ const awaitingTeacher = (matches: SuggestedMatch[] = MATCHES) => accept(awaiting
 const validationCompleted = () =>
   accept(awaitingTeacher(), teacherDecisions(confirmed(E1), confirmed(E2), rejected(E3))).next;
 const regularReady = () => accept(validationCompleted(), essaysReady('REGULAR')).next;
-const guestAwaitingConfiguration = () => accept(registered({ class_id: null }), contentProvisioned()).next;
-const guestReady = () => accept(guestAwaitingConfiguration(), essaysReady('GUEST')).next;
-const processing = () => accept(regularReady(), pipelineRequested()).next;
+const guestReady = () => accept(registered({ class_id: null }), contentProvisioned()).next;
+const pipelineRunning = () => accept(regularReady(), pipelineRequested()).next;
+const failedCritically = () => accept(registered(), validationErrors(true, [E1, E2, E3])).next;
 const cancelledBatch = () => accept(registered(), cancel()).next;
 const ingestionFailed = () => accept(registered(), contentProvisioned([], 0)).next;
 
@@ -181,6 +211,9 @@ describe('registering a batch', () => {
       timeout_triggered: false,
       essays_stored: false,
       pipeline: null,
+      prompt_payload: null,
+      student_prompt_ref: null,
+      validation_errors: 0,
     });
   });
 
@@ -199,7 +232,11 @@ describe('content provisioning', () => {
     expect(next.value).toEqual(AWAITING_SUGGESTIONS);
     expect(next.context.essays).toEqual(ESSAYS);
     expect(single(emitted, TOPICS.studentMatchingCommand)).toEqual({
-      batch_id: BATCH_ID,
+      event_name: 'batch.student.matching.initiate.command',
+      entity_id: BATCH_ID,
+      entity_type: 'batch',
+      parent_id: null,
+      timestamp: PROVISIONED_AT,
       essays_to_process: ESSAYS,
       class_id: CLASS_ID,
       course_code: 'ENG6',
@@ -211,9 +248,9 @@ describe('content provisioning', () => {
     expect(single(emitted, TOPICS.studentMatchingCommand).course_code).toBe('SV3');
   });
 
-  it('sends a GUEST batch to pipeline configuration without any matching', () => {
+  it('makes a GUEST batch ready for pipelines at once, without any matching, as the real orchestrator does', () => {
     const { next, emitted } = accept(registered({ class_id: null }), contentProvisioned());
-    expect(next.value).toBe('awaiting_pipeline_configuration');
+    expect(next.value).toBe('ready_for_pipeline_execution');
     expect(next.context.essays).toEqual(ESSAYS);
     expect(emitted).toEqual([]);
   });
@@ -254,9 +291,22 @@ describe('author-match suggestions', () => {
       validation_method: null,
       validated_by: null,
       validated_at: null,
+      filename: `${E1}.docx`,
+      suggestions: [named(SUGGESTION_E1, 'Student One')],
     });
     expect(next.context.associations[E2]?.confidence_level).toBe('medium');
     expect(next.context.associations[E3]?.confidence_level).toBe('low');
+  });
+
+  it('keeps every suggestion of an essay, highest confidence first, and the best one as the suggested student', () => {
+    const low = named({ ...SUGGESTION_E3, student_id: S3, confidence_score: 0.2 }, 'Student Three');
+    const high = named({ ...SUGGESTION_E2, student_id: S2, confidence_score: 0.8 }, 'Student Two');
+    const mid = named({ ...SUGGESTION_E1, student_id: S1, confidence_score: 0.5 }, 'Student One');
+    const { next } = accept(awaitingSuggestions(), authorMatches([match(E1, low, high, mid)]));
+    const a = next.context.associations[E1]!;
+    expect(a.suggestions.map((s) => s.confidence_score)).toEqual([0.8, 0.5, 0.2]);
+    expect(a.suggestions[0]).toEqual(high);
+    expect(a).toMatchObject({ suggested_student_id: S2, confidence_score: 0.8, filename: `${E1}.docx` });
   });
 
   it('starts the validation deadline at version 1', () => {
@@ -267,8 +317,8 @@ describe('author-match suggestions', () => {
 
   it('keeps essays the matcher found no author for as pending associations without a student', () => {
     const matches: SuggestedMatch[] = [
-      { essay_id: E1, text_storage_id: 'storage-e1', suggestion: SUGGESTION_E1 },
-      { essay_id: E2, text_storage_id: 'storage-e2', suggestion: null },
+      match(E1, named(SUGGESTION_E1, 'A Student')),
+      match(E2),
     ];
     const { next } = accept(awaitingSuggestions(), authorMatches(matches));
     for (const essay of [E2, E3]) {
@@ -293,7 +343,21 @@ describe('teacher decisions', () => {
     const before = awaitingTeacher();
     const { next, emitted } = accept(before, teacherDecisions(confirmed(E1)));
     expect(next.value).toEqual(AWAITING_TEACHER);
-    expect(emitted).toEqual([]);
+    expect(besidesUpdates(emitted)).toEqual([]);
+    expect(single(emitted, TOPICS.associationUpdated)).toEqual({
+      event: 'essay.student.association.updated',
+      batch_id: BATCH_ID,
+      essay_id: E1,
+      student_id: S1,
+      first_name: 'Student',
+      last_name: 'One',
+      student_email: 's1@school.example',
+      association_method: 'human',
+      confidence_score: SUGGESTION_E1.confidence_score,
+      created_by_user_id: TEACHER,
+      correlation_id: CORRELATION_ID,
+      timestamp: DECIDED_AT,
+    });
     expect(next.context.associations[E1]).toMatchObject({
       validation_status: 'confirmed',
       student_id: S1,
@@ -333,12 +397,12 @@ describe('teacher decisions', () => {
   });
 
   it('refuses confirming a suggestion when nobody was suggested', () => {
-    const matches: SuggestedMatch[] = [{ essay_id: E1, text_storage_id: 'storage-e1', suggestion: null }];
+    const matches: SuggestedMatch[] = [match(E1)];
     expectRefused(awaitingTeacher(matches), teacherDecisions(confirmed(E1)));
   });
 
   it('accepts naming a student for an essay nobody was suggested for', () => {
-    const matches: SuggestedMatch[] = [{ essay_id: E1, text_storage_id: 'storage-e1', suggestion: null }];
+    const matches: SuggestedMatch[] = [match(E1)];
     const { next } = accept(awaitingTeacher(matches), teacherDecisions(confirmed(E1, { student_id: OTHER_STUDENT })));
     expect(next.context.associations[E1]?.student_id).toBe(OTHER_STUDENT);
   });
@@ -437,8 +501,8 @@ describe('the validation deadline', () => {
 
   it('links essays without any suggestion to the UNKNOWN student with confidence 0', () => {
     const matches: SuggestedMatch[] = [
-      { essay_id: E1, text_storage_id: 'storage-e1', suggestion: SUGGESTION_E1 },
-      { essay_id: E2, text_storage_id: 'storage-e2', suggestion: null },
+      match(E1, named(SUGGESTION_E1, 'A Student')),
+      match(E2),
     ];
     const { emitted } = accept(awaitingTeacher(matches), validationTimeout(1));
     const data = single(emitted, TOPICS.associationsConfirmed);
@@ -451,9 +515,9 @@ describe('the validation deadline', () => {
 
   it('keeps a suggestion scored exactly 0.7 and drops one scored just below', () => {
     const matches: SuggestedMatch[] = [
-      { essay_id: E1, text_storage_id: 'storage-e1', suggestion: { ...SUGGESTION_E1, confidence_score: 0.7 } },
-      { essay_id: E2, text_storage_id: 'storage-e2', suggestion: { ...SUGGESTION_E2, confidence_score: 0.69 } },
-      { essay_id: E3, text_storage_id: 'storage-e3', suggestion: SUGGESTION_E3 },
+      match(E1, named({ ...SUGGESTION_E1, confidence_score: 0.7 }, 'A Student')),
+      match(E2, named({ ...SUGGESTION_E2, confidence_score: 0.69 }, 'A Student')),
+      match(E3, named(SUGGESTION_E3, 'A Student')),
     ];
     const { next } = accept(awaitingTeacher(matches), validationTimeout(1));
     expect(next.context.associations[E1]).toMatchObject({ validation_status: 'timeout_confirmed', student_id: S1 });
@@ -535,17 +599,6 @@ describe('the validation deadline', () => {
 });
 
 describe('essays being stored', () => {
-  it('makes a GUEST batch ready for pipelines', () => {
-    const { next, emitted } = accept(guestAwaitingConfiguration(), essaysReady('GUEST'));
-    expect(next.value).toBe('ready_for_pipeline_execution');
-    expect(next.context.essays_stored).toBe(true);
-    expect(emitted).toEqual([]);
-  });
-
-  it('refuses stored essays reported for the wrong class type in a GUEST batch', () => {
-    expectRefused(guestAwaitingConfiguration(), essaysReady('REGULAR'));
-  });
-
   it('makes a REGULAR batch with settled associations ready for pipelines', () => {
     const { next } = accept(validationCompleted(), essaysReady('REGULAR'));
     expect(next.value).toBe('ready_for_pipeline_execution');
@@ -597,27 +650,35 @@ describe('essays being stored', () => {
 });
 
 describe('pipeline requests', () => {
-  it('starts the pipeline of a ready REGULAR batch and announces it', () => {
+  it('commands spellcheck, the first phase of every real pipeline, and stays ready as the real orchestrator does', () => {
     const { next, emitted } = accept(regularReady(), pipelineRequested('cj_assessment'));
-    expect(next.value).toBe('processing_pipelines');
+    expect(next.value).toBe('ready_for_pipeline_execution');
     expect(next.context.pipeline).toBe('cj_assessment');
-    expect(single(emitted, TOPICS.pipelineStarted)).toEqual({
-      batch_id: BATCH_ID,
-      requested_pipeline: 'cj_assessment',
-      requested_by: TEACHER,
-      course_code: 'ENG6',
+    expect(next.context.prompt_payload).toEqual({ assignment_id: 'assignment-1' });
+    expect(single(emitted, TOPICS.spellcheckCommand)).toEqual({
+      event_name: 'batch.spellcheck.initiate.command',
+      entity_id: BATCH_ID,
+      entity_type: 'batch',
+      parent_id: null,
+      timestamp: DECIDED_AT,
+      essays_to_process: ESSAYS,
+      language: 'en',
     });
   });
 
-  it('starts the pipeline of a ready GUEST batch', () => {
-    const { next, emitted } = accept(guestReady(), pipelineRequested('spellcheck'));
-    expect(next.value).toBe('processing_pipelines');
-    expect(single(emitted, TOPICS.pipelineStarted).requested_pipeline).toBe('spellcheck');
+  it('starts the pipeline of a ready GUEST batch in the course\'s language', () => {
+    const { emitted } = accept(accept(registered({ class_id: null, course_code: 'SV1' }), contentProvisioned()).next, pipelineRequested('nlp'));
+    expect(single(emitted, TOPICS.spellcheckCommand).language).toBe('sv');
+  });
+
+  it('takes another pipeline request later, as the real orchestrator does', () => {
+    const { next, emitted } = accept(pipelineRunning(), pipelineRequested('ai_feedback'));
+    expect(next.context.pipeline).toBe('ai_feedback');
+    expect(emitted.map((e) => e.type)).toEqual([TOPICS.spellcheckCommand]);
   });
 
   const beforeReady: Array<[string, () => BatchSnapshot]> = [
     ['the content is provisioned', registered],
-    ['a GUEST batch\'s essays are stored', guestAwaitingConfiguration],
     ['the matcher has suggested authors', awaitingSuggestions],
     ['the matcher has suggested authors, even with the essays stored', () =>
       accept(awaitingSuggestions(), essaysReady('REGULAR')).next],
@@ -629,16 +690,53 @@ describe('pipeline requests', () => {
   it.each(beforeReady)('refuses a pipeline request before %s', (_when, reach) => {
     expectRefused(reach(), pipelineRequested());
   });
+});
 
-  it('refuses a second pipeline request while one is running', () => {
-    expectRefused(processing(), pipelineRequested());
+describe('GUEST batches and BatchEssaysReady', () => {
+  it('accepts a BatchEssaysReady for a ready GUEST batch and changes nothing that matters', () => {
+    const before = guestReady();
+    const { next, emitted } = accept(before, essaysReady('GUEST'));
+    expect(next.value).toBe('ready_for_pipeline_execution');
+    expect(emitted).toEqual([]);
+    expect(next.context.essays).toEqual(before.context.essays);
+  });
+
+  it('refuses a BatchEssaysReady claiming REGULAR for a GUEST batch', () => {
+    expectRefused(guestReady(), essaysReady('REGULAR'));
+  });
+});
+
+describe('validation errors from the essay lifecycle service', () => {
+  it('fails the batch critically on a critical failure, a final state', () => {
+    const { next, emitted } = accept(registered(), validationErrors(true, [E1, E2, E3]));
+    expect(next.value).toBe('failed_critically');
+    expect(next.status).toBe('done');
+    expect(next.context.validation_errors).toBe(3);
+    expect(emitted).toEqual([]);
+  });
+
+  it('records non-critical errors and stays, before and after provisioning', () => {
+    const early = accept(registered(), validationErrors(false)).next;
+    expect(early.value).toBe('awaiting_content_validation');
+    expect(early.context.validation_errors).toBe(1);
+    for (const reach of [awaitingSuggestions, awaitingTeacher, validationCompleted, regularReady, guestReady]) {
+      const before = reach();
+      const { next } = accept(before, validationErrors(false));
+      expect(next.value).toEqual(before.value);
+      expect(next.context.validation_errors).toBe(1);
+    }
+  });
+
+  it('refuses a critical failure once the content is provisioned', () => {
+    expectRefused(awaitingSuggestions(), validationErrors(true));
+    expectRefused(regularReady(), validationErrors(true));
   });
 });
 
 describe('cancelling', () => {
   const cancellable: Array<[string, () => BatchSnapshot]> = [
     ['awaiting content', registered],
-    ['a GUEST batch awaiting pipeline configuration', guestAwaitingConfiguration],
+    ['a ready GUEST batch', guestReady],
     ['awaiting author suggestions', awaitingSuggestions],
     ['awaiting the teacher', awaitingTeacher],
     ['validation is completed', validationCompleted],
@@ -670,6 +768,7 @@ describe('refusals by state', () => {
     'DEADLINE_CHANGED',
     'ESSAYS_READY',
     'PIPELINE_REQUESTED',
+    'VALIDATION_ERRORS',
     'CANCEL',
   ];
   const except = (...accepted: BatchEventType[]) => ALL_TYPES.filter((t) => !accepted.includes(t));
@@ -691,6 +790,8 @@ describe('refusals by state', () => {
         return essaysReady(classType);
       case 'PIPELINE_REQUESTED':
         return pipelineRequested();
+      case 'VALIDATION_ERRORS':
+        return validationErrors(false);
       case 'CANCEL':
         return cancel();
     }
@@ -704,50 +805,63 @@ describe('refusals by state', () => {
     for (const type of ['TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'CANCEL'] as const) {
       accept(awaitingTeacher(), acceptableEvent(type, 'REGULAR'));
     }
-    accept(guestAwaitingConfiguration(), acceptableEvent('ESSAYS_READY', 'GUEST'));
+    accept(guestReady(), acceptableEvent('ESSAYS_READY', 'GUEST'));
     accept(regularReady(), acceptableEvent('PIPELINE_REQUESTED', 'REGULAR'));
+    accept(registered(), acceptableEvent('VALIDATION_ERRORS', 'REGULAR'));
   });
 
   const table: Array<[string, () => BatchSnapshot, StateValue, ClassType, BatchEventType[]]> = [
-    ['awaiting_content_validation', registered, 'awaiting_content_validation', 'REGULAR', except('CONTENT_PROVISIONED', 'CANCEL')],
-    ['content_ingestion_failed', ingestionFailed, 'content_ingestion_failed', 'REGULAR', ALL_TYPES],
     [
-      'awaiting_pipeline_configuration',
-      guestAwaitingConfiguration,
-      'awaiting_pipeline_configuration',
-      'GUEST',
-      except('ESSAYS_READY', 'CANCEL'),
+      'awaiting_content_validation',
+      registered,
+      'awaiting_content_validation',
+      'REGULAR',
+      except('CONTENT_PROVISIONED', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
+    ['content_ingestion_failed', ingestionFailed, 'content_ingestion_failed', 'REGULAR', ALL_TYPES],
+    ['failed_critically', failedCritically, 'failed_critically', 'REGULAR', ALL_TYPES],
     [
       'awaiting_student_validation.awaiting_suggestions',
       awaitingSuggestions,
       AWAITING_SUGGESTIONS,
       'REGULAR',
-      except('AUTHOR_MATCHES_SUGGESTED', 'ESSAYS_READY', 'CANCEL'),
+      except('AUTHOR_MATCHES_SUGGESTED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'awaiting_student_validation.awaiting_teacher',
       awaitingTeacher,
       AWAITING_TEACHER,
       'REGULAR',
-      except('TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'CANCEL'),
+      except('TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'student_validation_completed',
       validationCompleted,
       'student_validation_completed',
       'REGULAR',
-      except('ESSAYS_READY', 'CANCEL'),
+      except('ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'ready_for_pipeline_execution (REGULAR)',
       regularReady,
       'ready_for_pipeline_execution',
       'REGULAR',
-      except('PIPELINE_REQUESTED', 'CANCEL'),
+      except('PIPELINE_REQUESTED', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
-    ['ready_for_pipeline_execution (GUEST)', guestReady, 'ready_for_pipeline_execution', 'GUEST', except('PIPELINE_REQUESTED', 'CANCEL')],
-    ['processing_pipelines', processing, 'processing_pipelines', 'REGULAR', ALL_TYPES],
+    [
+      'ready_for_pipeline_execution (GUEST)',
+      guestReady,
+      'ready_for_pipeline_execution',
+      'GUEST',
+      except('PIPELINE_REQUESTED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
+    ],
+    [
+      'ready_for_pipeline_execution with a pipeline requested',
+      pipelineRunning,
+      'ready_for_pipeline_execution',
+      'REGULAR',
+      except('PIPELINE_REQUESTED', 'VALIDATION_ERRORS'),
+    ],
     ['cancelled', cancelledBatch, 'cancelled', 'REGULAR', ALL_TYPES],
   ];
 
@@ -799,7 +913,7 @@ describe('persisted snapshots', () => {
   it('restores a ready batch that can then start its pipeline', () => {
     const restored = batchMachine.resolveState(roundTrip(regularReady()));
     expect(restored.value).toBe('ready_for_pipeline_execution');
-    expect(accept(restored, pipelineRequested()).next.value).toBe('processing_pipelines');
+    expect(single(accept(restored, pipelineRequested()).emitted, TOPICS.spellcheckCommand).entity_id).toBe(BATCH_ID);
   });
 
   it('restores a cancelled batch as done', () => {
@@ -814,5 +928,38 @@ describe('persisted snapshots', () => {
     expect(() =>
       batchMachine.resolveState({ value: { awaiting_student_validation: 'awaiting_review' }, context }),
     ).toThrow(/awaiting_review/);
+  });
+});
+
+describe('what the deadline announces', () => {
+  it('announces each association it decides, then the timeout outcome, then the confirmed associations', () => {
+    const before = accept(awaitingTeacher(), teacherDecisions(confirmed(E1))).next;
+    const { emitted } = accept(before, validationTimeout(1, '2025-03-04T08:05:00.000Z'));
+    expect(emitted.map((e) => e.type)).toEqual([
+      TOPICS.associationUpdated,
+      TOPICS.associationUpdated,
+      TOPICS.timeoutProcessed,
+      TOPICS.associationsConfirmed,
+    ]);
+    const updates = emitted.filter((e) => e.type === TOPICS.associationUpdated).map((e) => e.data as EmittedData<typeof TOPICS.associationUpdated>);
+    expect(byEssay(updates)[E2]).toMatchObject({ student_id: S2, association_method: 'timeout', created_by_user_id: 'SYSTEM_TIMEOUT', first_name: 'Student' });
+    expect(byEssay(updates)[E3]).toMatchObject({ student_id: UNKNOWN_STUDENT, first_name: 'UNKNOWN', confidence_score: 0 });
+    expect(single(emitted, TOPICS.timeoutProcessed)).toEqual({
+      event_name: 'validation.timeout.processed',
+      entity_id: BATCH_ID,
+      entity_type: 'batch',
+      parent_id: null,
+      timestamp: '2025-03-04T08:05:00.000Z',
+      batch_id: BATCH_ID,
+      user_id: OWNER,
+      timeout_hours: 24,
+      auto_confirmed_associations: [
+        { essay_id: E2, student_first_name: 'Student', student_last_name: 'Two', student_email: 's2@school.example', confidence_score: 0.75, is_confirmed: true },
+      ],
+      guest_essays: [E3],
+      guest_class_created: false,
+      guest_class_id: null,
+      processing_timestamp: '2025-03-04T08:05:00.000Z',
+    });
   });
 });

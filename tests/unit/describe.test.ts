@@ -59,22 +59,21 @@ describe('batchStatusOf', () => {
 
 describe('eventsAcceptedIn', () => {
   it.each<[string, StateValue, string[]]>([
-    ['awaiting_content_validation', 'awaiting_content_validation', ['CANCEL', 'CONTENT_PROVISIONED']],
-    ['awaiting_pipeline_configuration', 'awaiting_pipeline_configuration', ['CANCEL', 'ESSAYS_READY']],
+    ['awaiting_content_validation', 'awaiting_content_validation', ['CANCEL', 'CONTENT_PROVISIONED', 'VALIDATION_ERRORS']],
     [
       'awaiting_suggestions, including what its parent state accepts',
       { awaiting_student_validation: 'awaiting_suggestions' },
-      ['AUTHOR_MATCHES_SUGGESTED', 'CANCEL', 'ESSAYS_READY'],
+      ['AUTHOR_MATCHES_SUGGESTED', 'CANCEL', 'ESSAYS_READY', 'VALIDATION_ERRORS'],
     ],
     [
       'awaiting_teacher, including what its parent state accepts',
       { awaiting_student_validation: 'awaiting_teacher' },
-      ['CANCEL', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'TEACHER_DECISIONS', 'VALIDATION_TIMEOUT'],
+      ['CANCEL', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'TEACHER_DECISIONS', 'VALIDATION_ERRORS', 'VALIDATION_TIMEOUT'],
     ],
-    ['student_validation_completed', 'student_validation_completed', ['CANCEL', 'ESSAYS_READY']],
-    ['ready_for_pipeline_execution', 'ready_for_pipeline_execution', ['CANCEL', 'PIPELINE_REQUESTED']],
-    ['processing_pipelines', 'processing_pipelines', []],
+    ['student_validation_completed', 'student_validation_completed', ['CANCEL', 'ESSAYS_READY', 'VALIDATION_ERRORS']],
+    ['ready_for_pipeline_execution', 'ready_for_pipeline_execution', ['CANCEL', 'ESSAYS_READY', 'PIPELINE_REQUESTED', 'VALIDATION_ERRORS']],
     ['content_ingestion_failed', 'content_ingestion_failed', []],
+    ['failed_critically', 'failed_critically', []],
     ['cancelled', 'cancelled', []],
   ])('lists, sorted, the events handled in %s', (_name, value, expected) => {
     expect(eventsAcceptedIn(at(value))).toEqual(expected);

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { OutboxRow } from '../db/transitions.ts';
+import type { TraceCarrier } from './tracing.ts';
+
+export const SOURCE_SERVICE = 'huleedu-phase1-state-service';
+
+/** Whose event it is, for the envelope's metadata, as the real producers fill it. */
+export interface EnvelopeFacts {
+  batch_id: string;
+  owner_id: string;
+  class_id: string | null;
+  correlation_id: string;
+}
+
+/**
+ * One outbox row: the EventEnvelope a real consumer parses first, with the metadata the real
+ * producers set (user, batch, class, partition key = batch id, so a batch's events stay in order
+ * on one partition) and the W3C trace context of the transition that caused it.
+ */
+export function outboxEnvelope(topic: string, data: unknown, facts: EnvelopeFacts, at: string, trace: TraceCarrier | undefined): OutboxRow {
+  const eventId = randomUUID();
+  return {
+    event_id: eventId,
+    topic,
+    correlation_id: facts.correlation_id,
+    envelope: {
+      event_id: eventId,
+      event_type: topic,
+      event_timestamp: at,
+      source_service: SOURCE_SERVICE,
+      schema_version: 1,
+      correlation_id: facts.correlation_id,
+      data_schema_uri: null,
+      data,
+      metadata: {
+        user_id: facts.owner_id,
+        batch_id: facts.batch_id,
+        ...(facts.class_id === null ? {} : { class_id: facts.class_id }),
+        partition_key: facts.batch_id,
+        ...trace,
+      },
+    },
+  };
+}
