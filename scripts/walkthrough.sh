@@ -66,7 +66,7 @@ call GET "/v1/batches/$BATCH_ID/student-associations" "$TEACHER_TOKEN" |
   jq -c '.associations[] | {essay_id, student: .student.name, confidence_score, confidence_level, validation_status, due_at}'
 
 step "a pipeline request before the batch is ready is refused (409)"
-EXPECT=409 call POST "/v1/batches/$BATCH_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "spellcheck"}' | jq -c '{status, state, allowed_events}'
+EXPECT=409 call POST "/v1/batches/$BATCH_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "nlp"}' | jq -c '{status, state, allowed_events}'
 
 step "the teacher confirms one and corrects the other to Bo"
 call POST "/v1/batches/$BATCH_ID/student-associations/confirm" "$TEACHER_TOKEN" \
@@ -80,21 +80,23 @@ call GET '/v1/outbox?limit=1000' "$SERVICE_TOKEN" |
       methods: [.data.associations[].validation_method], validation_summary: .data.validation_summary}'
 
 step "the essays are stored: ready for pipeline execution"
-event huleedu.els.batch.essays.ready.v1 "{\"batch_id\": \"$BATCH_ID\", \"course_code\": \"ENG5\", \"course_language\": \"en\", \"class_type\": \"REGULAR\",
+event huleedu.els.batch.essays.ready.v1 "{\"batch_id\": \"$BATCH_ID\", \"course_code\": \"ENG5\", \"course_language\": \"en\", \"class_type\": \"REGULAR\", \"metadata\": {\"entity_id\": \"$BATCH_ID\", \"entity_type\": \"batch\"},
   \"ready_essays\": [{\"essay_id\": \"$E1\", \"text_storage_id\": \"s-1\"}, {\"essay_id\": \"$E2\", \"text_storage_id\": \"s-2\"}]}" | jq -c '{status}'
-EXPECT=202 call POST "/v1/batches/$BATCH_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "spellcheck"}' | jq -c '{status}'
+EXPECT=202 call POST "/v1/batches/$BATCH_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "nlp"}' | jq -c '{status}'
 
 step "the history shows every step"
 call GET "/v1/batches/$BATCH_ID/history" "$TEACHER_TOKEN" | jq -r '.history[] | "\(.seq)\t\(.outcome)\t\(.event_type)\t\(.from_state // "-") -> \(.to_state // "-")"'
 
-step "GUEST: no class, no student validation"
+step "the pipeline's first phase, spellcheck, is commanded; the batch stays ready"
+call GET '/v1/outbox?limit=1000' "$SERVICE_TOKEN" |
+  jq -c --arg b "$BATCH_ID" '.events[] | select(.batch_id == $b and .topic == "huleedu.els.spellcheck.initiate.command.v1")
+    | .envelope.data | {event_name, entity_id, language, essays: (.essays_to_process | length)}'
+
+step "GUEST: no class, no student validation, ready on provisioning"
 GUEST_ID=$(call POST /v1/batches "$TEACHER_TOKEN" '{"course_code": "SV1", "expected_essay_count": 1}' | jq -r .batch_id)
 G1=$(uuid)
 event huleedu.batch.content.provisioning.completed.v1 "{\"batch_id\": \"$GUEST_ID\", \"provisioned_count\": 1, \"expected_count\": 1,
   \"course_code\": \"SV1\", \"user_id\": \"teacher-a\", \"essays_for_processing\": [{\"essay_id\": \"$G1\", \"text_storage_id\": \"g-1\"}]}" | jq -c '{status}'
-EXPECT=409 call POST "/v1/batches/$GUEST_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "spellcheck"}' | jq -c '{status, state}'
-event huleedu.els.batch.essays.ready.v1 "{\"batch_id\": \"$GUEST_ID\", \"course_code\": \"SV1\", \"course_language\": \"sv\", \"class_type\": \"GUEST\",
-  \"ready_essays\": [{\"essay_id\": \"$G1\", \"text_storage_id\": \"g-1\"}]}" | jq -c '{status}'
-EXPECT=202 call POST "/v1/batches/$GUEST_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "spellcheck"}' | jq -c '{status}'
+EXPECT=202 call POST "/v1/batches/$GUEST_ID/pipelines" "$TEACHER_TOKEN" '{"pipeline": "nlp"}' | jq -c '{status}'
 call GET "/v1/batches/$GUEST_ID/history" "$TEACHER_TOKEN" | jq -r '.history[] | "\(.seq)\t\(.outcome)\t\(.event_type)\t\(.from_state // "-") -> \(.to_state // "-")"'
 echo; echo "walk-through complete"

@@ -520,7 +520,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       name: 'pipelines: an unknown field',
       status: 400,
       names: 'priority',
-      send: () => h.api('POST', `/v1/batches/${registeredBatch}/pipelines`, { ...asA(), body: { pipeline: 'spellcheck', priority: 1 } }),
+      send: () => h.api('POST', `/v1/batches/${registeredBatch}/pipelines`, { ...asA(), body: { pipeline: 'nlp', priority: 1 } }),
     },
     {
       name: 'pipelines: pipeline as a number',
@@ -532,7 +532,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       name: 'pipelines: a non-UUID batch id in the path',
       status: 400,
       paths: [/(^|\.)batch_id$/],
-      send: () => h.api('POST', '/v1/batches/not-a-uuid/pipelines', { ...asA(), body: { pipeline: 'spellcheck' } }),
+      send: () => h.api('POST', '/v1/batches/not-a-uuid/pipelines', { ...asA(), body: { pipeline: 'nlp' } }),
     },
     {
       name: 'cancel: a non-UUID batch id in the path',
@@ -609,7 +609,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
         path: `/v1/batches/${batchId}/student-associations/confirm`,
         body: { associations: [{ essay_id: essayId, confirmed: true }] },
       },
-      { name: 'POST pipelines', method: 'POST', path: `/v1/batches/${batchId}/pipelines`, body: { pipeline: 'spellcheck' } },
+      { name: 'POST pipelines', method: 'POST', path: `/v1/batches/${batchId}/pipelines`, body: { pipeline: 'nlp' } },
       { name: 'POST cancel', method: 'POST', path: `/v1/batches/${batchId}/cancel`, body: { reason: 'not mine' } },
     ];
 
@@ -819,7 +819,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       const viewBefore = await batchView(teacherA, batchId);
       const before = await rowCounts(h);
 
-      const res = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacherA, body: { pipeline: 'spellcheck' } });
+      const res = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacherA, body: { pipeline: 'nlp' } });
       expectProblem(res, 409);
       expect(res.body.state).toBe('awaiting_content_validation');
       expect(res.body.event).toEqual(expect.any(String));
@@ -837,7 +837,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       const { batchId } = await regular(teacherA, klassA, 'suggested');
       const viewBefore = await batchView(teacherA, batchId);
       expect(viewBefore.validation.due_at).toEqual(expect.any(String));
-      const event = envelope(TOPICS.pipelineRequest, { batch_id: batchId, requested_pipeline: 'spellcheck', user_id: 'teacher-a' });
+      const event = envelope(TOPICS.pipelineRequest, { batch_id: batchId, requested_pipeline: 'nlp', user_id: 'teacher-a' });
       const before = await rowCounts(h);
 
       const res = await postEvent(h, event);

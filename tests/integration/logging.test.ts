@@ -52,7 +52,7 @@ describe('structured logs', () => {
       batch_id: batchId,
       event_type: TOPICS.contentProvisioned,
       from_state: 'awaiting_content_validation',
-      to_state: 'awaiting_pipeline_configuration',
+      to_state: 'ready_for_pipeline_execution',
       outcome: 'applied',
     });
     expect(typeof line!.apply_duration_ms).toBe('number');

@@ -65,7 +65,7 @@ describe('GET /metrics', () => {
     expect(sampleValue(before, APPLIED, provisionedLabels)).toBe(0);
     expect(sampleValue(after, APPLIED, provisionedLabels)).toBe(1);
     expect(sampleValue(after, APPLIED, { event: 'TEACHER_DECISIONS', to_state: 'ready_for_pipeline_execution' })).toBe(1);
-    expect(sampleValue(after, APPLIED, { event: TOPICS.pipelineRequest, to_state: 'processing_pipelines' })).toBe(1);
+    expect(sampleValue(after, APPLIED, { event: TOPICS.pipelineRequest, to_state: 'ready_for_pipeline_execution' })).toBe(1);
     // The flow asks for a pipeline twice too early: once before the essays, once before validation ended.
     expect(sampleValue(after, REFUSED, { machine: 'batch', event: TOPICS.pipelineRequest, state: 'awaiting_content_validation' })).toBe(1);
     expect(sampleSum(after, REFUSED, { event: TOPICS.pipelineRequest })).toBe(2);

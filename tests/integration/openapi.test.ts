@@ -131,7 +131,7 @@ describe('OpenAPI document and docs page', () => {
     expect((await r.api('GET', '/v1/batches', { token: teacher })).status).toBe(200);
     expect((await r.api('GET', `/v1/batches/${batchId}`, { token: teacher })).status).toBe(200);
 
-    const early = await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spellcheck' } });
+    const early = await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
     expect(early.status).toBe(409);
     expect(spec.errorsAt(['components', 'schemas', 'TransitionRefused'], early.body)).toEqual([]);
 
@@ -171,7 +171,7 @@ describe('OpenAPI document and docs page', () => {
       },
     });
     expect(decided.body.status).toBe('ready_for_pipeline_execution');
-    expect((await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spellcheck' } })).status).toBe(202);
+    expect((await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } })).status).toBe(202);
     expect((await r.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).status).toBe(200);
 
     const guestId = await registerBatch(r, teacher, { course_code: 'ENG6', expected_essay_count: 1 });

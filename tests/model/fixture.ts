@@ -154,6 +154,9 @@ export function batchGuardKey(snapshot: BatchSnapshot): string {
 export function batchKey(snapshot: BatchSnapshot): string {
   const parts = keyParts(snapshot);
   if (parts.state === 'awaiting_student_validation.awaiting_teacher') parts.deadline_moved = snapshot.context.deadline_version > 1;
+  // Self-loops no guard reads: a non-critical validation report, and a GUEST batch's essays-ready.
+  parts.errors_reported = snapshot.context.validation_errors > 0;
+  if (parts.state === 'ready_for_pipeline_execution' && parts.class_type === 'GUEST') parts.essays_stored = snapshot.context.essays_stored;
   return JSON.stringify(parts);
 }
 

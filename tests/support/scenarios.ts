@@ -24,7 +24,7 @@ export async function regularFlow(h: Harness) {
   expect(batch0.body).toMatchObject({ status: 'awaiting_content_validation', class_id: klass.classId, course_code: 'SV2', language: 'sv' });
   const correlationId = batch0.body.correlation_id as string;
 
-  const early = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spellcheck' } });
+  const early = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
   expect(early.status).toBe(409);
   expect(early.body.allowed_events).toContain(TOPICS.contentProvisioned);
 
@@ -35,7 +35,13 @@ export async function regularFlow(h: Harness) {
 
   const commands = (await outboxEvents(h, TOPICS.studentMatchingCommand)).filter((e) => e.batch_id === batchId);
   expect(commands).toHaveLength(1);
-  expect(commands[0]!.envelope.data).toMatchObject({ batch_id: batchId, class_id: klass.classId, course_code: 'SV2' });
+  expect(commands[0]!.envelope.data).toMatchObject({
+    event_name: 'batch.student.matching.initiate.command',
+    entity_id: batchId,
+    entity_type: 'batch',
+    class_id: klass.classId,
+    course_code: 'SV2',
+  });
   expect(commands[0]!.envelope.data.essays_to_process).toEqual(list);
 
   const [s0, s1, s2] = klass.students;
@@ -58,7 +64,7 @@ export async function regularFlow(h: Harness) {
 
   const tooEarly = await postEvent(h, essaysReady(batchId, list, 'REGULAR', 'SV2'));
   expect(tooEarly.status).toBe(200); // remembered, but the pipeline still waits for validation
-  const stillRefused = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spellcheck' } });
+  const stillRefused = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
   expect(stillRefused.status).toBe(409);
 
   const confirm = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
@@ -89,9 +95,13 @@ export async function regularFlow(h: Harness) {
   expect(event.data.associations.every((a: any) => a.validation_method === 'human' && a.validated_by === 'teacher-a')).toBe(true);
   expect(event.data.associations.find((a: any) => a.essay_id === list[2]!.essay_id).student_id).toBe(s1!.student_id);
 
-  const started = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spellcheck' } });
+  const started = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
   expect(started.status).toBe(202);
-  expect(started.body.status).toBe('processing_pipelines');
+  expect(started.body.status).toBe('ready_for_pipeline_execution');
+  const spellcheck = (await outboxEvents(h, TOPICS.spellcheckCommand)).filter((e) => e.batch_id === batchId);
+  expect(spellcheck.map((e) => e.envelope.data)).toEqual([
+    expect.objectContaining({ entity_id: batchId, essays_to_process: list, language: 'sv' }),
+  ]);
 
   const history = await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
   const applied = (history.body.history as any[]).filter((r) => r.outcome === 'applied');
@@ -101,31 +111,44 @@ export async function regularFlow(h: Harness) {
     'awaiting_student_validation.awaiting_teacher',
     'awaiting_student_validation.awaiting_teacher',
     'ready_for_pipeline_execution',
-    'processing_pipelines',
+    'ready_for_pipeline_execution',
   ]);
   expect((history.body.history as any[]).filter((r) => r.outcome === 'refused')).toHaveLength(2);
   return { batchId, teacher, klass };
 }
 
+/**
+ * A GUEST batch driven only by what the real services send: content provisioning, then the
+ * client's pipeline request. A BatchEssaysReady that arrives anyway is accepted and changes nothing.
+ */
 export async function guestFlow(h: Harness) {
   const teacher = await h.teacher('teacher-guest');
   const batchId = await registerBatch(h, teacher, { course_code: 'ENG6', expected_essay_count: 2 });
   const list = essays(2);
   const prov = await postEvent(h, provisioned(batchId, list, 'ENG6'));
-  expect(prov.body.status).toBe('awaiting_pipeline_configuration');
+  expect(prov.body.status).toBe('ready_for_pipeline_execution');
   expect((await outboxEvents(h, TOPICS.studentMatchingCommand)).filter((e) => e.batch_id === batchId)).toHaveLength(0);
-  const early = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
-  expect(early.status).toBe(409);
-  const ready = await postEvent(h, essaysReady(batchId, list, 'GUEST', 'ENG6'));
-  expect(ready.body.status).toBe('ready_for_pipeline_execution');
-  const started = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
+  const started = await h.api('POST', `/v1/batches/${batchId}/pipelines`, {
+    token: teacher,
+    body: { pipeline: 'nlp', prompt_payload: { assignment_id: 'assignment-9' } },
+  });
   expect(started.status).toBe(202);
+  const spellcheck = (await outboxEvents(h, TOPICS.spellcheckCommand)).filter((e) => e.batch_id === batchId);
+  expect(spellcheck.map((e) => e.envelope.data)).toEqual([
+    expect.objectContaining({ event_name: 'batch.spellcheck.initiate.command', entity_id: batchId, essays_to_process: list, language: 'en' }),
+  ]);
+  const anyway = await postEvent(h, essaysReady(batchId, list, 'GUEST', 'ENG6'));
+  expect(anyway.status).toBe(200);
+  expect(anyway.body.status).toBe('ready_for_pipeline_execution');
+  const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
+  expect(batch.body.prompt_payload).toEqual({ assignment_id: 'assignment-9' });
+  expect(batch.body.student_prompt_ref).toEqual({ references: { student_prompt_text: { storage_id: `prompt-${batchId.slice(0, 8)}` } } });
   const history = await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
-  expect((history.body.history as any[]).filter((r) => r.outcome === 'applied').map((r) => r.to_state)).toEqual([
-    'awaiting_content_validation',
-    'awaiting_pipeline_configuration',
-    'ready_for_pipeline_execution',
-    'processing_pipelines',
+  expect((history.body.history as any[]).filter((r) => r.outcome === 'applied').map((r) => [r.event_type, r.to_state])).toEqual([
+    ['BATCH_REGISTERED', 'awaiting_content_validation'],
+    [TOPICS.contentProvisioned, 'ready_for_pipeline_execution'],
+    [TOPICS.pipelineRequest, 'ready_for_pipeline_execution'],
+    [TOPICS.essaysReady, 'ready_for_pipeline_execution'],
   ]);
   return { batchId, teacher };
 }

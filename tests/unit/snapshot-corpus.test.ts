@@ -122,3 +122,52 @@ describe('batch snapshot migrations', () => {
     expect(Object.values(next.context.associations).map((a) => a.validation_status)).toEqual(['timeout_confirmed', 'no_match']);
   });
 });
+
+describe('batch snapshot migration v1 → v2', () => {
+  const v1 = (state: string) => {
+    const found = corpus.find((f) => f.machine_id === BATCH_MACHINE_ID && f.machine_version === 1 && f.state === state);
+    if (!found) throw new Error(`no v1 fixture of ${state}`);
+    return found.snapshot;
+  };
+  const restoreV1 = (state: string) => restoreBatchSnapshot({ snapshot: v1(state), machine_version: 1 });
+  const labelled = (snapshot: BatchSnapshot, label: string) => batchSamples(snapshot).find((s) => s.label === label)!.event;
+
+  it('moves a GUEST batch waiting in awaiting_pipeline_configuration to ready, where its pipeline starts', () => {
+    const restored = restoreV1('awaiting_pipeline_configuration');
+    expect(restored.context.class_type).toBe('GUEST');
+    expect(stateString(restored.value)).toBe('ready_for_pipeline_execution');
+    const [next, actions] = transition(batchMachine, restored, labelled(restored, 'request pipeline'));
+    expect(next).not.toBe(restored);
+    const emitted = (actions as Array<{ type: string; params?: { event: { type: string } } }>).filter((a) => a.type === 'xstate.emit');
+    expect(emitted.map((a) => a.params!.event.type)).toEqual(['huleedu.els.spellcheck.initiate.command.v1']);
+  });
+
+  it('moves a batch in processing_pipelines to ready with its pipeline kept, so it can no longer be cancelled', () => {
+    const restored = restoreV1('processing_pipelines');
+    expect(stateString(restored.value)).toBe('ready_for_pipeline_execution');
+    expect(restored.context.pipeline).not.toBeNull();
+    expect(transition(batchMachine, restored, labelled(restored, 'cancel'))[0]).toBe(restored);
+  });
+
+  it('turns the one stored suggestion into the list of suggestions, without a filename, and starts the new fields empty', () => {
+    const restored = restoreV1('awaiting_student_validation.awaiting_teacher');
+    const before = (v1('awaiting_student_validation.awaiting_teacher') as BatchSnapshot).context;
+    for (const [essayId, a] of Object.entries(restored.context.associations)) {
+      const old = before.associations[essayId]!;
+      expect(a.filename).toBeNull();
+      expect(a.suggestions).toEqual(
+        old.suggested_student_id === null
+          ? []
+          : [{ student_id: old.suggested_student_id, student_name: '', student_email: null, confidence_score: old.confidence_score, match_reasons: old.match_reasons }],
+      );
+    }
+    expect(restored.context).toMatchObject({ prompt_payload: null, student_prompt_ref: null, validation_errors: 0 });
+  });
+
+  it('keeps every other v1 state as it was', () => {
+    for (const f of corpus.filter((f) => f.machine_id === BATCH_MACHINE_ID && f.machine_version === 1)) {
+      if (f.state === 'awaiting_pipeline_configuration' || f.state === 'processing_pipelines') continue;
+      expect(stateString(restoreV1(f.state).value), f.state).toBe(f.state);
+    }
+  });
+});
