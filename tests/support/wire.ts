@@ -24,16 +24,28 @@ export const WIRE_TOPICS: TopicEntry[] = JSON.parse(readFileSync(new URL('topics
 const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
 const load = (file: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(new URL(file, DIR), 'utf8')));
 const envelopeSchema = load('schemas/envelope.json');
-const dataSchemas = new Map(WIRE_TOPICS.map((t) => [t.topic, { ...t, validate: load(t.schema) }]));
+const schemaOf = (file: string) => JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as { properties?: Record<string, unknown> };
+const dataSchemas = new Map(
+  WIRE_TOPICS.map((t) => [t.topic, { ...t, validate: load(t.schema), hasEntityId: 'entity_id' in (schemaOf(t.schema).properties ?? {}) }]),
+);
 
-/** The problems a real consumer would have with this envelope; empty when it parses. */
-export function wireProblems(envelope: unknown, direction?: 'inbound' | 'outbound'): string[] {
+/**
+ * The problems a real consumer would have with this envelope; empty when it parses. With the
+ * batch it belongs to, also what the real consumers read beyond the model: the batch id from
+ * `entity_id` (the model lets it be null; the essay lifecycle service drops a matching command
+ * without it), so every body whose model has `entity_id` must carry the batch id there.
+ */
+export function wireProblems(envelope: unknown, direction?: 'inbound' | 'outbound', batchId?: string): string[] {
   if (!envelopeSchema(envelope)) return envelopeSchema.errors!.map((e) => `envelope${e.instancePath} ${e.message}`);
   const { event_type: topic, data } = envelope as { event_type: string; data: unknown };
   const entry = dataSchemas.get(topic);
   if (!entry) return [`${topic}: no real HuleEdu model has this topic`];
   if (direction && entry.direction !== direction) return [`${topic} is ${entry.direction} for this service, not ${direction}`];
   if (!entry.validate(data)) return entry.validate.errors!.map((e) => `${topic} (${entry.model}) data${e.instancePath} ${e.message}`);
+  const entityId = (data as { entity_id?: unknown }).entity_id;
+  if (batchId !== undefined && entry.hasEntityId && entityId !== batchId) {
+    return [`${topic} (${entry.model}) data.entity_id is ${JSON.stringify(entityId)}, not the batch id the real consumer reads from it`];
+  }
   return [];
 }
 

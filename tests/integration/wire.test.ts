@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validationTimeout } from '../../app/commands.ts';
+import { TOPICS } from '../../machines/events.ts';
+import {
+  createClassWithStudents,
+  essays,
+  essaysReady,
+  outboxEvents,
+  pipelineRequest,
+  postEvent,
+  provisioned,
+  registerBatch,
+  suggested,
+  validationErrors,
+} from '../support/flow.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import { guestFlow, regularFlow } from '../support/scenarios.ts';
+import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
+
+/**
+ * The wire contract: every event this service writes to the outbox, in every flow below, parses
+ * as a real HuleEdu consumer parses it: the envelope against envelope.json, then `data` against
+ * its topic's schema (generated from the real pydantic models). A topic no real model has fails.
+ */
+describe('the real HuleEdu wire format', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ label: 'wire', validationTimeoutMs: 24 * 3_600_000 });
+  });
+  afterAll(() => h?.close());
+
+  const ready = (batchId: string, status: string) => expect(status, `batch ${batchId}`).toBe('ready_for_pipeline_execution');
+
+  async function deadlinePasses(batchId: string) {
+    const outcome = await h.service.apply(validationTimeout(batchId, 1, 'sweep'));
+    expect(outcome.kind).toBe('applied');
+  }
+
+  it('REGULAR, the teacher decides (associations confirmed before the essays are ready)', async () => {
+    await regularFlow(h);
+  });
+
+  it('REGULAR, the deadline decides, and the essays are ready after it: the pipeline starts', async () => {
+    const teacher = await h.teacher('teacher-a');
+    const klass = await createClassWithStudents(h, teacher, 'ENG5', 2);
+    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
+    const list = essays(2);
+    await postEvent(h, provisioned(batchId, list));
+    await postEvent(h, suggested(batchId, klass.classId, [
+      { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 },
+      { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.3 },
+    ]));
+    await deadlinePasses(batchId);
+    ready(batchId, (await postEvent(h, essaysReady(batchId, list, 'REGULAR'))).body.status);
+    expect((await postEvent(h, pipelineRequest(batchId, 'cj_assessment'))).status).toBe(200);
+    const topics = (await outboxEvents(h)).filter((e) => e.batch_id === batchId).map((e) => e.topic);
+    expect(topics).toEqual([
+      TOPICS.essaysRegistered,
+      TOPICS.studentMatchingCommand,
+      TOPICS.associationUpdated,
+      TOPICS.associationUpdated,
+      TOPICS.timeoutProcessed,
+      TOPICS.associationsConfirmed,
+      TOPICS.spellcheckCommand,
+    ]);
+  });
+
+  it('REGULAR, mixed: the teacher decides one, the deadline the rest, the essays were ready first', async () => {
+    const teacher = await h.teacher('teacher-a');
+    const klass = await createClassWithStudents(h, teacher, 'SV1', 2);
+    const batchId = await registerBatch(h, teacher, { course_code: 'SV1', class_id: klass.classId, expected_essay_count: 3 });
+    const list = essays(3);
+    await postEvent(h, provisioned(batchId, list, 'SV1'));
+    await postEvent(h, validationErrors(batchId, [list[2]!.essay_id], false));
+    await postEvent(h, essaysReady(batchId, list, 'REGULAR', 'SV1'));
+    await postEvent(h, suggested(batchId, klass.classId, [
+      { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.95 },
+      { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.75 },
+      { essay: list[2]!, score: 0 },
+    ], 'SV1'));
+    const decided = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
+      token: teacher,
+      body: { associations: [{ essay_id: list[0]!.essay_id, student_id: klass.students[1]!.student_id, confirmed: true }] },
+    });
+    expect(decided.status).toBe(200);
+    await deadlinePasses(batchId);
+    const started = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'ai_feedback' } });
+    expect(started.status).toBe(202);
+  });
+
+  it('GUEST, driven only by provisioning and the pipeline request', async () => {
+    await guestFlow(h);
+  });
+
+  it('cancel, and the failures: nothing provisioned, and a critical validation failure', async () => {
+    const teacher = await h.teacher('teacher-a');
+    const cancelled = await registerBatch(h, teacher, { course_code: 'ENG7', expected_essay_count: 1 });
+    expect((await h.api('POST', `/v1/batches/${cancelled}/cancel`, { token: teacher, body: {} })).status).toBe(200);
+    const empty = await registerBatch(h, teacher, { course_code: 'ENG7', expected_essay_count: 1 });
+    expect((await postEvent(h, provisioned(empty, [], 'ENG7'))).body.status).toBe('content_ingestion_failed');
+    const broken = await registerBatch(h, teacher, { course_code: 'ENG7', expected_essay_count: 2 });
+    const failed = await postEvent(h, validationErrors(broken, [crypto.randomUUID(), crypto.randomUUID()], true));
+    expect(failed.body.status).toBe('failed_critically');
+    const history = await h.api('GET', `/v1/batches/${broken}/history`, { token: teacher });
+    expect(history.body.history.at(-1)).toMatchObject({
+      event_type: TOPICS.validationErrors,
+      to_state: 'failed_critically',
+      detail: { critical_failure: true, total_errors: 2 },
+    });
+  });
+
+  it('every outbound event of every flow above parses as the real consumer parses it', async () => {
+    const events = await outboxEvents(h);
+    const outbound = new Set(WIRE_TOPICS.filter((t) => t.direction === 'outbound').map((t) => t.topic));
+    const seen = new Set(events.map((e) => e.topic));
+    // Every outbound topic is exercised, except the refusal no flow here produces.
+    expect([...outbound].filter((t) => !seen.has(t))).toEqual(['huleedu.pipeline.denied.v1']);
+    const problems = events.flatMap((e) => wireProblems(e.envelope, 'outbound', e.batch_id).map((p) => `${e.topic}: ${p}`));
+    expect(problems).toEqual([]);
+    expect(events.length).toBeGreaterThan(20);
+  });
+
+  it('names a missing required field, an unknown topic and a bad envelope (the check can fail)', () => {
+    const command = {
+      event_type: TOPICS.studentMatchingCommand,
+      source_service: 's',
+      data: { essays_to_process: [], class_id: 'c', course_code: 'ENG5' },
+    };
+    expect(wireProblems(command)).toEqual([
+      `${TOPICS.studentMatchingCommand} (BatchServiceStudentMatchingInitiateCommandDataV1) data must have required property 'event_name'`,
+    ]);
+    expect(wireProblems({ ...command, event_type: 'huleedu.batch.pipeline.execution.started.v1' })).toEqual([
+      'huleedu.batch.pipeline.execution.started.v1: no real HuleEdu model has this topic',
+    ]);
+    expect(wireProblems({ event_type: 'x', data: {} })).toEqual(["envelope must have required property 'source_service'"]);
+    const withoutEntity = { ...command, data: { ...command.data, event_name: 'batch.student.matching.initiate.command' } };
+    expect(wireProblems(withoutEntity, 'outbound', 'b-1')).toEqual([
+      `${TOPICS.studentMatchingCommand} (BatchServiceStudentMatchingInitiateCommandDataV1) data.entity_id is undefined, not the batch id the real consumer reads from it`,
+    ]);
+  });
+});
