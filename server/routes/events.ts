@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
-import { INBOUND_TOPICS, InboundEnvelope, TOPICS } from '../../machines/events.ts';
+import { INBOUND_TOPICS, InboundEnvelope, TOPICS, TOPIC_MODELS } from '../../machines/events.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
@@ -16,7 +16,7 @@ const postEventRoute = createRoute({
   path: '/v1/events',
   tags: ['Inbound events'],
   summary: 'Apply one event from another service',
-  description: `Takes one event envelope as the original services publish it. \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\``).join(', ')}; any other answers 400. The same \`event_id\` sent again answers 200 with \`duplicate: true\` and the first answer's body, and is applied once.`,
+  description: `Takes one event envelope as the real HuleEdu services publish it (EventEnvelope). \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\` (${TOPIC_MODELS[t]})`).join(', ')}; any other answers 400. Fields the real producers send that Phase 1 does not use are accepted. \`metadata.traceparent\`/\`tracestate\` (or the HTTP \`traceparent\` header) are continued into the events this one causes. The same \`event_id\` sent again answers 200 with \`duplicate: true\` and the first answer's body, and is applied once.`,
   security: asService,
   request: {
     body: jsonBody(InboundEnvelope, {

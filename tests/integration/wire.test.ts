@@ -36,7 +36,7 @@ describe('the real HuleEdu wire format', () => {
     expect(outcome.kind).toBe('applied');
   }
 
-  it('REGULAR, the teacher decides (associations confirmed before the essays are ready)', async () => {
+  it('REGULAR, the teacher decides; the essays were ready before the confirmation', async () => {
     await regularFlow(h);
   });
 
