@@ -12,6 +12,7 @@ import {
   provisioned,
   registerBatch,
   rowCounts,
+  pipelineRequest,
   suggested,
   uuid,
 } from '../support/flow.ts';
@@ -837,7 +838,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       const { batchId } = await regular(teacherA, klassA, 'suggested');
       const viewBefore = await batchView(teacherA, batchId);
       expect(viewBefore.validation.due_at).toEqual(expect.any(String));
-      const event = envelope(TOPICS.pipelineRequest, { batch_id: batchId, requested_pipeline: 'nlp', user_id: 'teacher-a' });
+      const event = pipelineRequest(batchId, 'nlp');
       const before = await rowCounts(h);
 
       const res = await postEvent(h, event);

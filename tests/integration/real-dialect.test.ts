@@ -126,13 +126,13 @@ describe('the real HuleEdu dialect at the edges', () => {
     const { teacher, klass, batchId } = await readyRegular();
     const [essay] = essays(1);
     await postEvent(h, provisioned(batchId, [essay!]));
-    await postEvent(h, envelope(TOPICS.authorMatchesSuggested, {
+    await postEvent(h, assertRealInbound(envelope(TOPICS.authorMatchesSuggested, {
       batch_id: batchId,
       class_id: klass.classId,
       course_code: 'ENG5',
       match_results: [{ essay_id: essay!.essay_id, text_storage_id: essay!.text_storage_id, filename: 'e.docx', suggestions: [] }],
       processing_summary: {},
-    }));
+    })));
     const corrected = klass.students[2]!;
     await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,

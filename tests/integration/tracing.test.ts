@@ -15,6 +15,7 @@ import {
   registerBatch,
 } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { assertRealInbound } from '../support/wire.ts';
 
 const traceIdOf = (traceparent: string) => traceparent.split('-')[1];
 const spanIdOf = (traceparent: string) => traceparent.split('-')[2];
@@ -67,7 +68,7 @@ describe('W3C trace context and OpenTelemetry spans', () => {
     const header = { traceparent: `00-${traceId}-b7ad6b7169203331-01`, tracestate: 'huleedu=1' };
     const created = await h.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'ENG5', expected_essay_count: 1 }, headers: header });
     const batchId = created.body.batch_id as string;
-    await postEvent(h, envelope(TOPICS.contentProvisioned, provisioned(batchId, essays(1)).data)); // no trace of its own
+    await postEvent(h, assertRealInbound(envelope(TOPICS.contentProvisioned, provisioned(batchId, essays(1)).data))); // no trace of its own
     exporter.reset();
     const started = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' }, headers: header });
     expect(started.status).toBe(202);
@@ -83,7 +84,7 @@ describe('W3C trace context and OpenTelemetry spans', () => {
   it('starts a new trace for an event that carries none, and still puts it into the metadata', async () => {
     const teacher = await h.teacher('teacher-a');
     const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', expected_essay_count: 1 });
-    await postEvent(h, envelope(TOPICS.contentProvisioned, provisioned(batchId, essays(1)).data));
+    await postEvent(h, assertRealInbound(envelope(TOPICS.contentProvisioned, provisioned(batchId, essays(1)).data)));
     exporter.reset();
     await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
     const [span] = exporter.getFinishedSpans();

@@ -8,6 +8,7 @@ import { createSweep } from '../../jobs/sweep.ts';
 import type { BatchContext } from '../../machines/batch.ts';
 import { type BatchEvent, TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, envelope, validationErrorsData } from '../support/flow.ts';
+import { assertRealInbound } from '../support/wire.ts';
 import type { Harness } from '../support/harness.ts';
 import { type ClassType, MODEL } from './fixture.ts';
 
@@ -105,7 +106,9 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
     return JSON.parse(JSON.stringify(value), (_key, v) => (typeof v === 'string' ? (ids.toReal.get(v) ?? v) : v));
   }
 
-  const serviceEvent = (type: string, data: Record<string, unknown>) => h.api('POST', '/v1/events', { body: envelope(type, data) });
+  // Every event the model sends is one a real producer could have sent.
+  const serviceEvent = (type: string, data: Record<string, unknown>) =>
+    h.api('POST', '/v1/events', { body: assertRealInbound(envelope(type, data)) });
   const teacherCommand = (batchId: string, route: string, body: unknown) =>
     h.api('POST', `/v1/batches/${batchId}/${route}`, { token: teacher, body });
 
