@@ -2,6 +2,7 @@ import { assign, emit, enqueueActions, setup } from 'xstate';
 import { type AssociationRecord, newAssociation, stepAssociation } from './association.ts';
 import { type ClassType, type CourseCode, courseOf } from './domain.ts';
 import type { BatchEvent, EssayRef, PromptPayload } from './events.ts';
+import { pendingCount, timeoutHours, toAssociationEvent } from './batch-rules.ts';
 import {
   type BatchEmitted,
   associationUpdated,
@@ -54,12 +55,6 @@ export interface BatchContext extends BatchInput {
 }
 
 export { type BatchEmitted, type ValidationSummary, validationSummary } from './outbound.ts';
-
-export function pendingCount(associations: Record<string, AssociationRecord>): number {
-  let n = 0;
-  for (const a of Object.values(associations)) if (a.validation_status === 'pending_validation') n++;
-  return n;
-}
 
 export const batchMachine = setup({
   types: {} as {
@@ -347,18 +342,4 @@ export const batchMachine = setup({
   },
 });
 
-/** Hours from the suggestions to the deadline's decision, as ValidationTimeoutProcessedV1 reports them. */
-function timeoutHours(associations: Record<string, AssociationRecord>, at: string): number {
-  const created = Object.values(associations)[0]?.created_at;
-  return created === undefined ? 0 : Math.max(0, Math.round((Date.parse(at) - Date.parse(created)) / 3_600_000));
-}
-
-function toAssociationEvent(
-  d: { confirmed: boolean; student_id?: string; student_in_class: boolean },
-  event: { at: string; teacher_id: string },
-) {
-  return d.confirmed
-    ? { type: 'CONFIRM' as const, at: event.at, by: event.teacher_id, student_id: d.student_id, student_in_class: d.student_in_class }
-    : { type: 'REJECT' as const, at: event.at, by: event.teacher_id };
-}
-export { toAssociationEvent };
+export { pendingCount, toAssociationEvent } from './batch-rules.ts';
