@@ -18,8 +18,12 @@ export interface BenchConfig {
   durationMs: number;
   lowClients: number;
   highClients: number;
-  /** Essays per batch in the event mix and in the deadline batches. */
+  /** Essays per batch of a real class: the second size of the mixes, memory (M) and C-half. */
   essaysPerBatch: number;
+  /** The small batch size of the mixes, and of the deadline batches (T) as in earlier runs. */
+  smallEssays: number;
+  /** Named prepared statements in the project's and the baselines' postgres.js clients. */
+  preparedStatements: boolean;
   /** Deadlines due at one instant (T), and no-op jobs due at one instant (Q). */
   burst: number;
   latenessRatePerS: number;
@@ -49,6 +53,14 @@ function safeName(raw: string, name: string): string {
   return raw;
 }
 
+/** The service's own switch (app/config.ts), so one variable runs the bench either way. */
+function preparedStatements(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.DATABASE_PREPARED_STATEMENTS;
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`DATABASE_PREPARED_STATEMENTS must be on or off, got ${raw}`);
+}
+
 export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const tiny = env.BENCH_SCALE === 'tiny';
   if (env.BENCH_SCALE !== undefined && env.BENCH_SCALE !== '' && !tiny && env.BENCH_SCALE !== 'full') {
@@ -68,7 +80,9 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     durationMs: int(env, 'BENCH_DURATION_MS', tiny ? 250 : 2_500),
     lowClients: 1,
     highClients: 8,
-    essaysPerBatch: int(env, 'BENCH_ESSAYS', 4),
+    essaysPerBatch: int(env, 'BENCH_ESSAYS', 30),
+    smallEssays: int(env, 'BENCH_SMALL_ESSAYS', 4),
+    preparedStatements: preparedStatements(env),
     burst,
     latenessRatePerS: int(env, 'BENCH_LATENESS_RATE', tiny ? 20 : 10),
     latenessDurationMs: int(env, 'BENCH_LATENESS_MS', tiny ? 300 : 4_000),
@@ -79,6 +93,6 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     memoryWarmup: tiny ? 20 : 10_000,
     queueConcurrency: 16,
     startedAt: performance.now(),
-    budgetMs: int(env, 'BENCH_BUDGET_S', 280) * 1000,
+    budgetMs: int(env, 'BENCH_BUDGET_S', 330) * 1000,
   };
 }
