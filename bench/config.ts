@@ -35,6 +35,14 @@ export interface BenchConfig {
   memoryWarmup: number;
   /** Worker concurrency of the bare BullMQ baseline; the project's worker keeps its own default. */
   queueConcurrency: number;
+  /**
+   * BENCH_ONLY: run just these points (comma-separated names, e.g. C@8/30), no memory run, and
+   * report only their lines, unjudged: for profiling. Points that need another's result (C-half
+   * needs C@8) must be listed after it.
+   */
+  only: string[] | null;
+  /** BENCH_CPU_PROFILE_DIR: write a CPU profile of each measured run there (bench/profile.ts). */
+  cpuProfileDir: string | undefined;
   /** When the run started (performance.now()), and how long it may take in all. */
   startedAt: number;
   budgetMs: number;
@@ -92,6 +100,8 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     // then stays flat to 40 000), so the readings start after that.
     memoryWarmup: tiny ? 20 : 10_000,
     queueConcurrency: 16,
+    only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim()) : null,
+    cpuProfileDir: env.BENCH_CPU_PROFILE_DIR || undefined,
     startedAt: performance.now(),
     budgetMs: int(env, 'BENCH_BUDGET_S', 330) * 1000,
   };

@@ -108,9 +108,11 @@ function lineName(spec: LineSpec, results: Map<string, Figures>): string {
 export function resultLines(
   results: Map<string, Figures>,
   config: Pick<BenchConfig, 'smallEssays' | 'essaysPerBatch'>,
-  judge = true,
+  { judge = true, partial = false } = {},
 ): ResultLine[] {
-  return lineSpecs(config).map((spec) => {
+  // A partial run (BENCH_ONLY) reports the lines it has; a full run must have them all.
+  const specs = !partial ? lineSpecs(config) : lineSpecs(config).filter((s) => results.has(s.figuresOf ?? s.name) && (!s.ratioTo || results.has(s.ratioTo)));
+  return specs.map((spec) => {
     const own = results.get(spec.figuresOf ?? spec.name);
     if (!own) throw new Error(`no result for ${spec.figuresOf ?? spec.name}`);
     const base = spec.ratioTo ? results.get(spec.ratioTo) : undefined;

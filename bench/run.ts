@@ -13,6 +13,7 @@ import { serveOnLoopback, startHonoBaseline } from './hono-baseline.ts';
 import { memoryGrowth } from './memory.ts';
 import { BatchPool } from './mix.ts';
 import { definePoints } from './points.ts';
+import { profiled } from './profile.ts';
 import { startPgBoss } from './pgboss-baseline.ts';
 import { createBaselineTables } from './postgres-baselines.ts';
 import { humanTable, resultLines } from './report.ts';
@@ -101,25 +102,29 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
   });
 
   log('warm-up: every throughput point once, briefly, unrecorded');
-  for (const point of points.filter((p) => p.throughput)) await point.run(0, Math.min(500, config.durationMs));
+  const chosen = points.filter((p) => config.only === null || config.only.includes(p.name));
+  for (const point of chosen.filter((p) => p.throughput)) await point.run(0, Math.min(500, config.durationMs));
   for (let r = 1; r <= config.rounds; r++) {
     const roundStart = performance.now();
     log(`round ${r}/${config.rounds}`);
-    for (const point of points) {
+    for (const point of chosen) {
       const t0 = performance.now();
-      const figures = await point.run(r, config.durationMs);
+      const figures = await profiled(config.cpuProfileDir, `${point.name}.r${r}`, () => point.run(r, config.durationMs));
       record(point.name, figures, performance.now() - t0);
     }
     // The whole run must stay within its budget (330 s by default) even on a busy machine:
     // rather than overrun, keep the rounds done so far (the median of fewer runs) and say so.
     const roundMs = performance.now() - roundStart;
-    const memoryMs = roundMs / 3;
+    // M applies one CONTENT_PROVISIONED per batch over HTTP, about twice C's mean rate per event.
+    const cRate = results.get(`C@${config.highClients}/${config.essaysPerBatch}`)?.at(-1)?.ops_per_s ?? 100;
+    const memoryMs = ((config.memoryWarmup + config.memoryBatches.at(-1)!) / (2 * cRate)) * 1000;
     if (r < config.rounds && performance.now() - config.startedAt + roundMs + memoryMs > config.budgetMs) {
       log(`budget: stopping after ${r} of ${config.rounds} rounds; another would overrun ${config.budgetMs / 1000} s`);
       break;
     }
   }
 
+  if (config.only !== null) return new Map([...results].map(([name, runs]) => [name, medianFigures(runs)]));
   log(`M: server RSS after events to ${config.memoryBatches.join(' and then ')} batches (after ${config.memoryWarmup} warm-up events)`);
   const t0 = performance.now();
   const memory = await memoryGrowth(url, pools.get(config.essaysPerBatch)!, config.memoryBatches, config.memoryWarmup, config.essaysPerBatch);
@@ -146,7 +151,7 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     const results = await bench(config, closers);
-    const report = resultLines(results, config, !config.tiny);
+    const report = resultLines(results, config, { judge: !config.tiny && config.only === null, partial: config.only !== null });
     log(`\n${humanTable(report)}\n\nbench finished in ${round((performance.now() - started) / 1000, 1)} s`);
     lines = report.map((line) => JSON.stringify(line));
   } catch (error) {
