@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 interface Profile {
@@ -35,13 +35,32 @@ const total = [...self.values()].reduce((a, b) => a + b, 0);
 const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
 
 const add = (map: Map<string, number>, key: string, t: number) => map.set(key, (map.get(key) ?? 0) + t);
+const label = (node: ProfileNode) => {
+  const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+  const where = url ? `${url.replace(/^.*\//, '')}:${lineNumber + 1}:${columnNumber + 1}` : '';
+  return `${functionName || '(anonymous)'} ${where}`.trim();
+};
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const packages = new Map<string, number>();
 const functions = new Map<string, number>();
+/** Inclusive time: every function on the sampled stack, each counted once per sample. */
+const inclusive = new Map<string, number>();
 for (const [id, t] of self) {
-  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  add(packages, owner(url), t);
-  const where = url ? `${url.replace(/^.*\/(node_modules\/)?/, '')}:${lineNumber + 1}` : '';
-  add(functions, `${functionName || '(anonymous)'} ${where}`.trim(), t);
+  const node = byId.get(id)!;
+  if (node.callFrame.functionName === '(idle)') continue;
+  add(packages, owner(node.callFrame.url), t);
+  add(functions, label(node), t);
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const frame = byId.get(at)!;
+    if (!frame.callFrame.functionName || frame.callFrame.functionName.startsWith('(')) continue;
+    const key = `${frame.callFrame.functionName} [${owner(frame.callFrame.url)}]`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      add(inclusive, key, t);
+    }
+  }
 }
 const pct = (t: number, of = total) => `${((100 * t) / of).toFixed(1).padStart(5)} %`;
 const top = Number(topArg ?? 15);
@@ -54,3 +73,4 @@ const print = (title: string, map: Map<string, number>) => {
 process.stdout.write(`${file}: ${(total / 1e6).toFixed(2)} s sampled, ${pct(idle)} idle (waiting on PostgreSQL, sockets)\n`);
 print('self time by package / project folder:', packages);
 print('top functions (self time):', functions);
+print('top named functions (inclusive time):', inclusive);
