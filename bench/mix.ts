@@ -125,7 +125,12 @@ export function httpTransport(client: HttpClient, serviceToken: string, teacherT
     async decide(cls, batchId, decisions) {
       const token = teacherTokens.get(cls.ownerId);
       if (!token) throw new Error(`no token for ${cls.ownerId}`);
-      await client.post(`/v1/batches/${batchId}/student-associations/confirm`, { associations: decisions }, token);
+      // A 200 can still carry a refused decision per essay: only applied ones are data points.
+      const answer = (await client.post(`/v1/batches/${batchId}/student-associations/confirm`, { associations: decisions }, token)) as {
+        results: Array<{ outcome: string }>;
+      };
+      const refused = answer.results.filter((r) => r.outcome !== 'applied');
+      if (refused.length > 0) throw new Error(`teacher decisions: ${refused.length} not applied: ${JSON.stringify(refused).slice(0, 300)}`);
     },
   };
 }
