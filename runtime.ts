@@ -27,7 +27,7 @@ export type { Logger } from './ops/logger.ts';
  */
 export async function startRuntime(config: Config, secrets: Secrets, logger: PinoLogger = createLogger({ level: config.logLevel })) {
   const log = logFunction(logger);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements });
   const upgraded = await upgradeBatchSnapshots(database.db, new Date().toISOString());
   if (upgraded > 0) log('info', 'batch snapshots migrated to the current machine version', { count: upgraded });
   const tracing = startTracing(config.otel);

@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
+  DATABASE_PREPARED_STATEMENTS: withDefault(z.enum(['on', 'off']), 'on'),
   DATA_DIR: withDefault(z.string().min(1), './.data'),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
   ROLE: withDefault(z.enum(['all', 'api', 'worker']), 'all'),
@@ -31,6 +32,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
   databaseUrl: string | undefined;
+  /** Named prepared statements on PostgreSQL; off behind PgBouncer in transaction pooling. */
+  preparedStatements: boolean;
   dataDir: string;
   redisUrl: string | undefined;
   role: 'all' | 'api' | 'worker';
@@ -67,6 +70,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    preparedStatements: e.DATABASE_PREPARED_STATEMENTS === 'on',
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     role: e.ROLE,

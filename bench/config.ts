@@ -18,8 +18,12 @@ export interface BenchConfig {
   durationMs: number;
   lowClients: number;
   highClients: number;
-  /** Essays per batch in the event mix and in the deadline batches. */
+  /** Essays per batch of a real class: the second size of the mixes, memory (M) and C-half. */
   essaysPerBatch: number;
+  /** The small batch size of the mixes, and of the deadline batches (T) as in earlier runs. */
+  smallEssays: number;
+  /** Named prepared statements in the project's and the baselines' postgres.js clients. */
+  preparedStatements: boolean;
   /** Deadlines due at one instant (T), and no-op jobs due at one instant (Q). */
   burst: number;
   latenessRatePerS: number;
@@ -31,6 +35,14 @@ export interface BenchConfig {
   memoryWarmup: number;
   /** Worker concurrency of the bare BullMQ baseline; the project's worker keeps its own default. */
   queueConcurrency: number;
+  /**
+   * BENCH_ONLY: run just these points (comma-separated names, e.g. C@8/30), no memory run, and
+   * report only their lines, unjudged: for profiling. Points that need another's result (C-half
+   * needs C@8) must be listed after it.
+   */
+  only: string[] | null;
+  /** BENCH_CPU_PROFILE_DIR: write a CPU profile of each measured run there (bench/profile.ts). */
+  cpuProfileDir: string | undefined;
   /** When the run started (performance.now()), and how long it may take in all. */
   startedAt: number;
   budgetMs: number;
@@ -47,6 +59,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 function safeName(raw: string, name: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`${name} must be a lowercase SQL identifier, got ${raw}`);
   return raw;
+}
+
+/** The service's own switch (app/config.ts), so one variable runs the bench either way. */
+function preparedStatements(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.DATABASE_PREPARED_STATEMENTS;
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`DATABASE_PREPARED_STATEMENTS must be on or off, got ${raw}`);
 }
 
 export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -68,7 +88,9 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     durationMs: int(env, 'BENCH_DURATION_MS', tiny ? 250 : 2_500),
     lowClients: 1,
     highClients: 8,
-    essaysPerBatch: int(env, 'BENCH_ESSAYS', 4),
+    essaysPerBatch: int(env, 'BENCH_ESSAYS', 30),
+    smallEssays: int(env, 'BENCH_SMALL_ESSAYS', 4),
+    preparedStatements: preparedStatements(env),
     burst,
     latenessRatePerS: int(env, 'BENCH_LATENESS_RATE', tiny ? 20 : 10),
     latenessDurationMs: int(env, 'BENCH_LATENESS_MS', tiny ? 300 : 4_000),
@@ -78,7 +100,9 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     // then stays flat to 40 000), so the readings start after that.
     memoryWarmup: tiny ? 20 : 10_000,
     queueConcurrency: 16,
+    only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim()) : null,
+    cpuProfileDir: env.BENCH_CPU_PROFILE_DIR || undefined,
     startedAt: performance.now(),
-    budgetMs: int(env, 'BENCH_BUDGET_S', 280) * 1000,
+    budgetMs: int(env, 'BENCH_BUDGET_S', 330) * 1000,
   };
 }

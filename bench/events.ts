@@ -96,3 +96,8 @@ export function teacherDecisions(cls: ClassFixture, essays: EssayRef[], sitting:
     student_id: cls.studentIds[(half + i + 7) % cls.studentIds.length]!,
   }));
 }
+
+/** The same decisions as the two sittings, one essay per request, as a teacher going down the list. */
+export function oneDecisionPerRequest(cls: ClassFixture, essays: EssayRef[]): Decision[][] {
+  return [...teacherDecisions(cls, essays, 1), ...teacherDecisions(cls, essays, 2)].map((decision) => [decision]);
+}

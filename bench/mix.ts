@@ -13,6 +13,7 @@ import {
   contentProvisioned,
   essaysReady,
   freshEssays,
+  oneDecisionPerRequest,
   teacherDecisions,
 } from './events.ts';
 import { type BatchCopy, type Template, cloneBatches } from './fixtures.ts';
@@ -21,10 +22,16 @@ import type { Operation } from './load.ts';
 
 /**
  * The realistic event mix: every client walks registered batches through their life, one event
- * per operation — content provisioned, author matches suggested, the teacher's two sittings of
- * decisions, essays ready. Two of five events are teacher commands, three come from services.
+ * per operation — content provisioned, author matches suggested, the teacher's decisions, essays
+ * ready. In `two-sittings` the teacher decides half the essays per request (five events a batch,
+ * two of them teacher commands); in `one-per-request` they decide one essay per request, as
+ * teachers often do (3 + essays events a batch).
  */
-export const EVENTS_PER_BATCH = 5;
+export type DecisionStyle = 'two-sittings' | 'one-per-request';
+
+export function eventsPerBatch(style: DecisionStyle, essays: number): number {
+  return style === 'two-sittings' ? 5 : 3 + essays;
+}
 
 export interface MixTransport {
   inbound(envelope: Record<string, unknown>): Promise<void>;
@@ -63,31 +70,31 @@ export class BatchPool {
 interface Walk {
   batch: BatchCopy;
   essays: EssayRef[];
+  decisions: Decision[][];
   step: number;
 }
 
-export function eventMix(pool: BatchPool, transport: MixTransport, essaysPerBatch: number): Operation {
+export function eventMix(pool: BatchPool, transport: MixTransport, essaysPerBatch: number, style: DecisionStyle = 'two-sittings'): Operation {
   const walks = new Map<number, Walk>();
   return async (client) => {
     let walk = walks.get(client);
-    if (!walk || walk.step === EVENTS_PER_BATCH) {
-      walk = { batch: await pool.take(), essays: freshEssays(essaysPerBatch), step: 0 };
+    if (!walk || walk.step === 3 + walk.decisions.length) {
+      const batch = await pool.take();
+      const essays = freshEssays(essaysPerBatch);
+      const decisions =
+        style === 'two-sittings'
+          ? [teacherDecisions(batch.cls, essays, 1), teacherDecisions(batch.cls, essays, 2)]
+          : oneDecisionPerRequest(batch.cls, essays);
+      walk = { batch, essays, decisions, step: 0 };
       walks.set(client, walk);
     }
-    const { batch, essays } = walk;
+    const { batch, essays, decisions } = walk;
     const cls = batch.cls;
-    switch (walk.step++) {
-      case 0:
-        return transport.inbound(contentProvisioned(batch.batchId, cls, essays));
-      case 1:
-        return transport.inbound(authorMatchesSuggested(batch.batchId, cls, essays));
-      case 2:
-        return transport.decide(cls, batch.batchId, teacherDecisions(cls, essays, 1));
-      case 3:
-        return transport.decide(cls, batch.batchId, teacherDecisions(cls, essays, 2));
-      default:
-        return transport.inbound(essaysReady(batch.batchId, cls, essays));
-    }
+    const step = walk.step++;
+    if (step === 0) return transport.inbound(contentProvisioned(batch.batchId, cls, essays));
+    if (step === 1) return transport.inbound(authorMatchesSuggested(batch.batchId, cls, essays));
+    if (step < 2 + decisions.length) return transport.decide(cls, batch.batchId, decisions[step - 2]!);
+    return transport.inbound(essaysReady(batch.batchId, cls, essays));
   };
 }
 
@@ -118,7 +125,12 @@ export function httpTransport(client: HttpClient, serviceToken: string, teacherT
     async decide(cls, batchId, decisions) {
       const token = teacherTokens.get(cls.ownerId);
       if (!token) throw new Error(`no token for ${cls.ownerId}`);
-      await client.post(`/v1/batches/${batchId}/student-associations/confirm`, { associations: decisions }, token);
+      // A 200 can still carry a refused decision per essay: only applied ones are data points.
+      const answer = (await client.post(`/v1/batches/${batchId}/student-associations/confirm`, { associations: decisions }, token)) as {
+        results: Array<{ outcome: string }>;
+      };
+      const refused = answer.results.filter((r) => r.outcome !== 'applied');
+      if (refused.length > 0) throw new Error(`teacher decisions: ${refused.length} not applied: ${JSON.stringify(refused).slice(0, 300)}`);
     },
   };
 }

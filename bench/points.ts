@@ -7,13 +7,16 @@ import { type DeadlineRig, burstWithBullmq, burstWithSweep, lightLoadLateness } 
 import type { HttpServerHandle } from './hono-baseline.ts';
 import { httpClient } from './http-client.ts';
 import { type Operation, closedLoop, fixedRate } from './load.ts';
-import { type BatchPool, EVENTS_PER_BATCH, directTransport, eventMix, httpTransport } from './mix.ts';
+import { type BatchPool, type DecisionStyle, directTransport, eventMix, eventsPerBatch, httpTransport } from './mix.ts';
+import { type PgBossRig, pgBossBurst } from './pgboss-baseline.ts';
 import { p2Operation, p3Operation, rowPicker } from './postgres-baselines.ts';
 import { type Figures, type Sample, summarise } from './stats.ts';
 
 /** A measurement the rounds visit in turn; it returns one run's figures. */
 export interface Point {
   name: string;
+  /** A closed-loop throughput point, which the warm-up visits once. */
+  throughput?: boolean;
   /** `durationMs` bounds a throughput point; bursts and fixed-size runs ignore it. */
   run(round: number, durationMs: number): Promise<Figures>;
 }
@@ -34,7 +37,9 @@ export interface Rig {
   honoBaseline: HttpServerHandle;
   serviceToken: string;
   teacherTokens: Map<string, string>;
-  pool: BatchPool;
+  /** Registered batches for the mixes, by essays per batch (the small size and the class size). */
+  pools: Map<number, BatchPool>;
+  pgBoss: PgBossRig;
   waiting: DeadlineRig;
   provisioned: DeadlineRig;
   /** Every run's figures so far, by measurement name. */
@@ -51,21 +56,51 @@ const burstFigures = (r: Sample & { totalMs: number }): Figures => ({
   count: r.ops,
 });
 
-export const THROUGHPUT_KINDS = ['P2', 'P3', 'H', 'A', 'C'] as const;
-type Kind = (typeof THROUGHPUT_KINDS)[number];
+/** Where a mix point sends its events: the application layer (A) or HTTP (C, and D for one decision a request). */
+type Kind = 'P2' | 'P3' | 'H' | 'A' | 'C' | 'D';
 
-/** Every measurement, in the order a round visits them: low concurrency, high, then the rest. */
+interface ThroughputSpec {
+  kind: Kind;
+  clients: number;
+  /** Essays per batch of a mix point; none for the baselines. */
+  essays?: number;
+}
+
+export const throughputName = (t: ThroughputSpec) => `${t.kind}@${t.clients}${t.essays === undefined ? '' : `/${t.essays}`}`;
+
+/** The throughput points of a round, low concurrency first, then 8 clients at both batch sizes. */
+export function throughputSpecs(config: BenchConfig): ThroughputSpec[] {
+  const { lowClients: low, highClients: high, smallEssays: small, essaysPerBatch: large } = config;
+  return [
+    ...(['P2', 'P3', 'H'] as const).map((kind) => ({ kind, clients: low })),
+    { kind: 'A', clients: low, essays: large },
+    { kind: 'C', clients: low, essays: large },
+    ...(['P2', 'P3', 'H'] as const).map((kind) => ({ kind, clients: high })),
+    // Each kind at both sizes back to back, so a change in the machine's other load between the two
+    // (it is shared) skews their ratio as little as possible.
+    ...(['A', 'C', 'D'] as const).flatMap((kind) => [small, large].map((essays) => ({ kind, clients: high, essays }))),
+  ];
+}
+
+/** Every measurement, in the order a round visits them: throughput, then C-half, then bursts. */
 export function definePoints(rig: Rig): Point[] {
-  const { config, pool } = rig;
+  const { config } = rig;
   const picker = rowPicker(config.highClients);
   const p2 = p2Operation(rig.sql, picker);
   const p3 = p3Operation(rig.sql, config.highClients);
-  const a = eventMix(pool, directTransport(rig.service), config.essaysPerBatch);
+  const poolOf = (essays: number) => {
+    const pool = rig.pools.get(essays);
+    if (!pool) throw new Error(`bench: no batch pool of ${essays} essays`);
+    return pool;
+  };
+  const large = poolOf(config.essaysPerBatch);
+  const styleOf = (kind: Kind): DecisionStyle => (kind === 'D' ? 'one-per-request' : 'two-sittings');
 
   /** Enough registered batches for a mix point, from the last rate seen, so copying stays out of the timing. */
-  const stockFor = async (name: string, durationMs: number) => {
+  const stockFor = async (name: string, kind: Kind, essays: number, durationMs: number) => {
     const rate = rig.results.get(name)?.at(-1)?.ops_per_s ?? 3000;
-    await pool.ensure(Math.ceil((rate * 1.5 * durationMs) / 1000 / EVENTS_PER_BATCH) + 2 * config.highClients);
+    const batches = (rate * 1.5 * durationMs) / 1000 / eventsPerBatch(styleOf(kind), essays);
+    await poolOf(essays).ensure(Math.ceil(batches) + 2 * config.highClients);
   };
   const overHttp = async (origin: string, connections: number, run: (client: ReturnType<typeof httpClient>) => Promise<Sample>) => {
     const client = httpClient(origin, connections);
@@ -75,8 +110,8 @@ export function definePoints(rig: Rig): Point[] {
       await client.close();
     }
   };
-  const httpMix = (client: ReturnType<typeof httpClient>) =>
-    eventMix(pool, httpTransport(client, rig.serviceToken, rig.teacherTokens), config.essaysPerBatch);
+  const httpMix = (client: ReturnType<typeof httpClient>, essays: number, style: DecisionStyle) =>
+    eventMix(poolOf(essays), httpTransport(client, rig.serviceToken, rig.teacherTokens), essays, style);
   const honoOp =
     (client: ReturnType<typeof httpClient>): Operation =>
     async (c) => {
@@ -84,8 +119,10 @@ export function definePoints(rig: Rig): Point[] {
       await client.post('/transition', { id, from, to }, null);
     };
 
-  const throughput = (kind: Kind, clients: number): Point => {
-    const name = `${kind}@${clients}`;
+  const throughput = (spec: ThroughputSpec): Point => {
+    const name = throughputName(spec);
+    const { kind, clients } = spec;
+    const essays = spec.essays ?? 0;
     const measure = async (d: number): Promise<Sample> => {
       switch (kind) {
         case 'P2':
@@ -95,32 +132,36 @@ export function definePoints(rig: Rig): Point[] {
         case 'H':
           return overHttp(rig.honoBaseline.origin, clients, (client) => closedLoop(clients, d, honoOp(client)));
         case 'A':
-          await stockFor(name, d);
-          return closedLoop(clients, d, a);
+          await stockFor(name, kind, essays, d);
+          return closedLoop(clients, d, eventMix(poolOf(essays), directTransport(rig.service), essays));
         case 'C':
-          await stockFor(name, d);
-          return overHttp(rig.server.origin, clients, (client) => closedLoop(clients, d, httpMix(client)));
+        case 'D':
+          await stockFor(name, kind, essays, d);
+          return overHttp(rig.server.origin, clients, (client) => closedLoop(clients, d, httpMix(client, essays, styleOf(kind))));
       }
     };
-    return { name, run: async (_round, d) => summarise(await measure(d)) };
+    return { name, throughput: true, run: async (_round, d) => summarise(await measure(d)) };
   };
 
+  const fullC = throughputName({ kind: 'C', clients: config.highClients, essays: config.essaysPerBatch });
   return [
-    ...THROUGHPUT_KINDS.map((k) => throughput(k, config.lowClients)),
-    ...THROUGHPUT_KINDS.map((k) => throughput(k, config.highClients)),
+    ...throughputSpecs(config).map(throughput),
     {
       name: 'C-half',
       async run(_round, d) {
-        // Half of the maximum this round found, open loop, so queueing shows in the p99.
-        const rate = rig.results.get(`C@${config.highClients}`)!.at(-1)!.ops_per_s / 2;
-        await pool.ensure(Math.ceil((rate * d) / 1000 / EVENTS_PER_BATCH) + 64);
-        return summarise(await overHttp(rig.server.origin, 16, (client) => fixedRate(rate, d, 64, httpMix(client))));
+        // Half of the maximum this round found at a real class size, open loop, so queueing shows in the p99.
+        const rate = rig.results.get(fullC)!.at(-1)!.ops_per_s / 2;
+        await large.ensure(Math.ceil((rate * d) / 1000 / eventsPerBatch('two-sittings', config.essaysPerBatch)) + 64);
+        return summarise(
+          await overHttp(rig.server.origin, 16, (client) => fixedRate(rate, d, 64, httpMix(client, config.essaysPerBatch, 'two-sittings'))),
+        );
       },
     },
     {
       name: 'Q',
       run: async (r) => burstFigures(await bareQueueBurst(config.redisUrl, config.redisPrefix, config.burst, config.queueConcurrency, r)),
     },
+    { name: 'PB', run: async (r) => burstFigures(await pgBossBurst(rig.pgBoss, config.burst, r)) },
     { name: 'T-bullmq', run: async () => burstFigures(await burstWithBullmq(rig.waiting, rig.service, rig.timers, config.burst)) },
     {
       name: 'T-sweep',

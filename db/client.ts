@@ -21,10 +21,15 @@ export interface DatabaseOptions {
   url?: string | undefined;
   dataDir: string;
   poolSize?: number;
+  /**
+   * Named prepared statements on PostgreSQL (the default). Off for PgBouncer in transaction
+   * pooling, where a statement prepared on one server connection is missing on the next.
+   */
+  preparedStatements?: boolean;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.url ? await openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options.dataDir);
+  const database = options.url ? await openPostgres(options.url, options.poolSize ?? 10, options.preparedStatements ?? true) : await openPglite(options.dataDir);
   try {
     await migrate(database, options.url);
   } catch (error) {
@@ -34,10 +39,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return database;
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+async function openPostgres(url: string, max: number, prepare: boolean): Promise<Database> {
   const { default: postgres } = await import('postgres');
   const { drizzle } = await import('drizzle-orm/postgres-js');
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+  // postgres.js's client-wide `prepare: false` wins over the per-query `prepare: true` in rows().
+  const client = postgres(url, { max, prepare, onnotice: () => {}, connect_timeout: 10 });
   return {
     db: drizzle(client, { schema }) as unknown as Db,
     kind: 'postgres',
@@ -91,7 +97,8 @@ interface PreparingDriver {
 export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
   // postgres.js: a named prepared statement, cached per connection. drizzle's execute() sends an
   // unnamed one, which postgres.js describes first: two round trips and a fresh parse and plan on
-  // every call (measured by npm run bench: about a third of the time per event).
+  // every call (measured by npm run bench: about a third of the time per event). With prepared
+  // statements switched off (openDatabase), the client sends every query unnamed instead.
   const driver = db as unknown as PreparingDriver;
   if (typeof driver.session?.client?.unsafe === 'function') {
     const { sql: text, params } = driver.dialect.sqlToQuery(query);

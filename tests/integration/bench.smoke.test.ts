@@ -10,8 +10,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every measurement of contract section 7, by the name its JSON line carries in tiny mode. */
 const EXPECTED = [
-  'P2@1', 'P2@8', 'P3@1', 'P3@8', 'H@1', 'H@8', 'A@1', 'A@8', 'C@1', 'C@8', 'C-half',
-  'Q', 'T-bullmq', 'T-sweep', 'T-lateness', 'M@20', 'M@60',
+  'P2@1', 'P2@8', 'P3@1', 'P3@8', 'H@1', 'H@8', 'A@1/30', 'C@1/30',
+  'A@8/4', 'C@8/4', 'D@8/4', 'A@8/30', 'C@8/30', 'D@8/30', 'C-flat', 'D-flat', 'C-half',
+  'Q', 'PB', 'T-bullmq', 'T-sweep', 'T-lateness', 'M@20', 'M@60',
 ];
 
 function runBench(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -55,10 +56,18 @@ describe('npm run bench in tiny mode', () => {
         expect(line.ratio).toBeGreaterThan(0);
       }
     }
-    expect(parsed.find((p) => p.name === 'A@8')).toMatchObject({ ratio_to: 'P3@8' });
-    expect(parsed.find((p) => p.name === 'C@8')).toMatchObject({ ratio_to: 'P3@8' });
+    for (const essays of [4, 30]) {
+      expect(parsed.find((p) => p.name === `A@8/${essays}`)).toMatchObject({ ratio_to: 'P3@8' });
+      expect(parsed.find((p) => p.name === `C@8/${essays}`)).toMatchObject({ ratio_to: 'P3@8' });
+    }
     expect(parsed.find((p) => p.name === 'H@8')).toMatchObject({ ratio_to: 'P2@8' });
-    expect(parsed.find((p) => p.name === 'T-bullmq')).toMatchObject({ ratio_to: 'Q', deadlines: 60 });
+    // The flatness lines carry the 30-essay figures, compared with the 4-essay point of the same run.
+    const byName = (name: string) => parsed.find((p) => p.name === name)!;
+    expect(byName('C-flat')).toMatchObject({ ratio_to: 'C@8/4', ops_per_s: byName('C@8/30').ops_per_s });
+    expect(byName('D-flat')).toMatchObject({ ratio_to: 'D@8/4', ops_per_s: byName('D@8/30').ops_per_s });
+    expect(byName('PB')).toMatchObject({ jobs: 60, total_ms: expect.any(Number) });
+    expect(byName('T-bullmq')).toMatchObject({ ratio_to: 'PB', deadlines: 60 });
+    expect(byName('T-sweep')).toMatchObject({ ratio_to: 'PB', deadlines: 60 });
     expect(parsed.find((p) => p.name === 'M@60')).toMatchObject({ ratio_to: 'M@20', rss_mb: expect.any(Number) });
 
     const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type ServiceDeps, createService } from '../../app/service.ts';
 import { teacherToken } from '../../app/secrets.ts';
-import { type Database, openDatabase } from '../../db/client.ts';
+import { type Database, type DatabaseOptions, openDatabase } from '../../db/client.ts';
 import { type HttpOptions, createHttpApp } from '../../server/app.ts';
 import { createTestDatabase } from './db.ts';
 
@@ -29,12 +29,14 @@ export interface HarnessOptions extends Partial<Omit<ServiceDeps, 'db'>> {
   label: string;
   /** More HTTP options (operations, readiness, draining), given the generated service token. */
   http?: (secrets: { serviceToken: string }) => Omit<HttpOptions, 'auth'>;
+  /** Driver settings of the PostgreSQL connection pool (prepared statements, pool size). */
+  database?: Pick<DatabaseOptions, 'preparedStatements' | 'poolSize'>;
 }
 
 /** The real application and HTTP adapter over a real database; requests go through app.fetch. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const testDb = options.pglite ? null : await createTestDatabase(options.label);
-  const database = await openDatabase({ url: testDb?.url, dataDir: 'memory://' });
+  const database = await openDatabase({ url: testDb?.url, dataDir: 'memory://', ...options.database });
   const service = createService({ validationTimeoutMs: 60_000, ...options, db: database.db });
   const serviceToken = `svc_${randomBytes(12).toString('hex')}`;
   const jwtSecret = randomBytes(32).toString('hex');
