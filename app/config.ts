@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu'),
   STREAM_PREFIX: withDefault(z.string().regex(/^[\w.:-]*$/, 'letters, digits, _ . : - only'), ''),
+  STUCK_AFTER_MS: withDefault(positiveInt, 3_600_000),
+  STREAM_POLL_MS: withDefault(positiveInt, 500),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
@@ -38,6 +40,10 @@ export interface Config {
   queuePrefix: string;
   /** Prepended to each topic to name its Redis stream (empty: the stream is the topic). */
   streamPrefix: string;
+  /** A batch waiting for another service longer than this counts as stuck. */
+  stuckAfterMs: number;
+  /** How often an open batch stream (SSE) looks for committed rows. */
+  streamPollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -70,5 +76,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
     streamPrefix: e.STREAM_PREFIX,
+    stuckAfterMs: e.STUCK_AFTER_MS,
+    streamPollMs: e.STREAM_POLL_MS,
   };
 }

@@ -1,0 +1,92 @@
+import { expect } from 'vitest';
+import { TOPICS } from '../../machines/events.ts';
+import { createClassWithStudents, envelope, essays, postEvent, provisioned, registerBatch } from './flow.ts';
+import type { Harness } from './harness.ts';
+
+/**
+ * A REGULAR batch driven by the services' events, as the README walk-through does: a class of
+ * three, three essays provisioned, and the matcher's suggestions with file names (one high, one
+ * medium and one low confidence, each with a runner-up). `suggest: false` stops before them.
+ */
+export async function reviewBatch(h: Harness, teacher: string, options: { suggest?: boolean } = {}) {
+  const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
+  const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 3 });
+  const list = essays(3);
+  expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
+  const files = ['astrid.docx', 'bertil.docx', 'cecilia.docx'];
+  const scores = [0.95, 0.8, 0.4];
+  const suggestion = suggestionsEvent(batchId, klass, list, files, scores);
+  if (options.suggest !== false) expect((await postEvent(h, suggestion)).status).toBe(200);
+  return { batchId, klass, essays: list, files, suggestion };
+}
+
+export function suggestionsEvent(
+  batchId: string,
+  klass: Awaited<ReturnType<typeof createClassWithStudents>>,
+  list: ReturnType<typeof essays>,
+  files: string[],
+  scores: number[],
+) {
+  const name = (i: number) => `${klass.students[i]!.first_name} ${klass.students[i]!.last_name}`;
+  return envelope(TOPICS.authorMatchesSuggested, {
+    batch_id: batchId,
+    class_id: klass.classId,
+    course_code: klass.courseCode,
+    match_results: list.map((essay, i) => ({
+      essay_id: essay.essay_id,
+      text_storage_id: essay.text_storage_id,
+      filename: files[i],
+      suggestions: [
+        { student_id: klass.students[i]!.student_id, student_name: name(i), confidence_score: scores[i], match_reasons: ['name in header'] },
+        { student_id: klass.students[(i + 1) % 3]!.student_id, student_name: name((i + 1) % 3), confidence_score: 0.2, match_reasons: ['similar style'] },
+      ],
+    })),
+    processing_summary: { total_essays: list.length },
+  });
+}
+
+/** The stream of a batch as raw SSE text, read until `until` holds or `timeoutMs` passes. */
+export async function readStream(response: Response, until: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (!until(text)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`stream condition not met; got:\n${text}`);
+      const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
+      if (next === null) continue;
+      if (next.done) break;
+      text += next.value;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text;
+}
+
+export interface SseMessage {
+  event: string;
+  id: string | null;
+  data: any;
+}
+
+export function parseSse(text: string): SseMessage[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '' && !block.startsWith(':'))
+    .map((block) => {
+      const message: SseMessage = { event: 'message', id: null, data: '' };
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        const [field, ...rest] = line.split(':');
+        const value = rest.join(':').replace(/^ /, '');
+        if (field === 'event') message.event = value;
+        if (field === 'id') message.id = value;
+        if (field === 'data') data.push(value);
+      }
+      const joined = data.join('\n');
+      message.data = joined.startsWith('{') ? JSON.parse(joined) : joined;
+      return message;
+    });
+}
