@@ -30,7 +30,8 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
   const disabled = !pending || busy.has(a.essay_id);
   const suggestions = suggestionsOf(a);
   const top = suggestions[0];
-  const suggestedName = top?.student_name ?? (a.suggested_student_id !== null && a.student_id === a.suggested_student_id ? a.student?.name : null);
+  const rostered = context.detail?.roster.find((s) => s.student_id === a.suggested_student_id);
+  const suggestedName = top?.student_name ?? (rostered ? `${rostered.first_name} ${rostered.last_name}` : null);
   const others = suggestions.slice(1);
   const decision = a.if_no_decision === 'keep_suggestion' ? 'keeps the suggestion' : a.if_no_decision === 'unknown_student' ? 'UNKNOWN student' : '—';
   const selectId = `correct-to-${a.essay_id}`;
