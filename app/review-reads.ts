@@ -46,13 +46,14 @@ export interface StreamHistoryRow {
   detail: unknown;
 }
 
-/** History rows of one batch after `after`, plus its newest rows (see STREAM_OVERLAP_ROWS), by seq. */
-export async function historySince(db: Db, batchId: string, after: number): Promise<StreamHistoryRow[]> {
+/** History rows of one owned batch after `after`, plus its newest rows (see STREAM_OVERLAP_ROWS), by seq. */
+export async function historySince(db: Db, ownerId: string, batchId: string, after: number): Promise<StreamHistoryRow[]> {
   const found = await rows<StreamHistoryRow>(
     db,
     sql`SELECT seq, at, event_type, event_id, actor, from_state, to_state, outcome, reason, version, detail
         FROM history
         WHERE batch_id = ${batchId}
+          AND EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = ${batchId} AND b.owner_id = ${ownerId})
           AND (seq > ${after} OR seq IN (SELECT seq FROM history WHERE batch_id = ${batchId} ORDER BY seq DESC LIMIT ${STREAM_OVERLAP_ROWS}))
         ORDER BY seq`,
   );

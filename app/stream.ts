@@ -51,7 +51,7 @@ export function createBatchStreams(options: BatchStreamsOptions) {
       let cursor = after;
       let first = true;
       while (!closed && !reader.aborted) {
-        const found = await historySince(db, batchId, cursor);
+        const found = await historySince(db, ownerId, batchId, cursor);
         const fresh = found.filter((h) => !seen.has(h.seq));
         for (const row of fresh) {
           seen.add(row.seq);

@@ -45,24 +45,42 @@ export function suggestionsEvent(
   });
 }
 
-/** The stream of a batch as raw SSE text, read until `until` holds or `timeoutMs` passes. */
-export async function readStream(response: Response, until: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+/** Reads an SSE response as it arrives; `until` waits for a condition on everything read so far. */
+export function sseReader(response: Response) {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = '';
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (!until(text)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`stream condition not met; got:\n${text}`);
-      const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
-      if (next === null) continue;
-      if (next.done) break;
-      text += next.value;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return text;
+  let ended = false;
+  return {
+    get ended() {
+      return ended;
+    },
+    messages: () => parseSse(text),
+    async until(check: (messages: SseMessage[]) => boolean, timeoutMs = 10_000): Promise<SseMessage[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (!check(parseSse(text))) {
+        if (ended) throw new Error(`stream ended before the condition held; got:\n${text}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`stream condition not met within ${timeoutMs} ms; got:\n${text}`);
+        const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
+        if (next === null) continue;
+        if (next.done) ended = true;
+        else text += next.value;
+      }
+      return parseSse(text);
+    },
+    /** Resolves when the server ends the stream. */
+    async end(timeoutMs = 10_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!ended) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('the stream did not end');
+        const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
+        if (next?.done) ended = true;
+        else if (next) text += next.value;
+      }
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
 }
 
 export interface SseMessage {
@@ -86,7 +104,7 @@ export function parseSse(text: string): SseMessage[] {
         if (field === 'data') data.push(value);
       }
       const joined = data.join('\n');
-      message.data = joined.startsWith('{') ? JSON.parse(joined) : joined;
+      message.data = joined.startsWith('{') ? (JSON.parse(joined) as unknown) : joined;
       return message;
     });
 }
