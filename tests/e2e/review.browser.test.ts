@@ -36,7 +36,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     const app = createHttpApp(harness.service, {
       auth: { serviceToken: harness.serviceToken, jwtSecret: harness.jwtSecret },
       streams: hub,
-      review: { developmentTeachers: async () => [{ teacher_id: 'teacher-a', token: await harness.teacher('teacher-a') }] },
+      // Every batch waiting for another service counts as stuck after 1 ms, so the mark shows.
+      review: { stuckAfterMs: 1, developmentTeachers: async () => [{ teacher_id: 'teacher-a', token: await harness.teacher('teacher-a') }] },
     });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((resolve) => server.once('listening', resolve));
@@ -173,6 +174,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     const { batchId, essays, suggestion } = await reviewBatch(harness, teacher, { suggest: false });
     const page = await newPage();
     await signIn(page, teacher);
+    // Waiting for the matcher's suggestions longer than the stuck threshold: marked on My batches.
+    await page.waitForSelector(`tr[data-batch="${batchId}"].stuck .badge-stuck`);
     await openBatch(page, batchId);
     await page.waitForSelector('#batch-state:text("awaiting_student_validation.awaiting_suggestions")');
     const posted = await shortApp.request('/v1/events', {

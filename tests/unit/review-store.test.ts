@@ -3,6 +3,7 @@ import { rowOrder } from '../../web/review/batch-view.ts';
 import { acceptedNow, highlighted, mermaidId, pathTaken } from '../../web/review/chart.ts';
 import { answersByEssay, busyEssays, createReviewStore } from '../../web/review/store.ts';
 import type { Association, BatchView, HistoryRow } from '../../web/review/types.ts';
+import { marksOf } from '../../web/review/views.ts';
 import batchGraph from '../../visualizations/batch.json' with { type: 'json' };
 
 const BATCH = '11111111-1111-4111-8111-111111111111';
@@ -147,5 +148,23 @@ describe('what the page derives for the chart and the rows', () => {
     const row = (essay_id: string, filename: string | undefined, status: string) => ({ essay_id, filename, validation_status: status }) as Association;
     const order = rowOrder([row('c', 'b.docx', 'confirmed'), row('b', 'a.docx', 'pending_validation'), row('a', 'b.docx', 'rejected')]);
     expect(order.map((a) => a.essay_id)).toEqual(['b', 'a', 'c']);
+  });
+});
+
+describe('the marks on My batches', () => {
+  const at = (iso: string) => Date.parse(iso);
+  it('marks a batch overdue when its deadline passed with essays still pending, and never once nothing is pending', () => {
+    const b = batch();
+    expect(marksOf(b, at('2026-03-03T07:59:59.000Z'), 3_600_000).overdue).toBe(false);
+    expect(marksOf(b, at('2026-03-03T08:00:00.000Z'), 3_600_000).overdue).toBe(true);
+    const settled = batch({ validation: { ...b.validation, pending: 0 } });
+    expect(marksOf(settled, at('2026-03-04T00:00:00.000Z'), 3_600_000).overdue).toBe(false);
+  });
+
+  it('marks a batch stuck when it waits for another service longer than the threshold, but not while it waits for the teacher', () => {
+    const waiting = batch({ state: 'awaiting_student_validation.awaiting_suggestions' });
+    expect(marksOf(waiting, at('2026-03-02T09:00:00.000Z'), 3_600_000).stuck).toBe(false);
+    expect(marksOf(waiting, at('2026-03-02T09:00:00.001Z'), 3_600_000).stuck).toBe(true);
+    expect(marksOf(batch(), at('2026-03-05T00:00:00.000Z'), 3_600_000).stuck).toBe(false);
   });
 });
