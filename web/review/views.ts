@@ -137,7 +137,7 @@ export function operatorView(context: ReviewContext, intents: Intents): HTMLElem
           item('op-stuck', `Batches stuck waiting longer than ${Math.round(n.stuck_after_ms / 60000)} min`, String(n.batches_stuck)),
           item('op-outbox', 'Oldest unpublished outbox row', `${n.oldest_unpublished_outbox_age_seconds.toFixed(1)} s`),
         ),
-    h('p', {}, 'The same figures are gauges on ', h('a', { href: '/metrics' }, '/metrics'), '.'),
+    h('p', {}, 'The same figures are gauges on ', h('a', { href: '/metrics' }, '/metrics'), '. Only the Redis relay marks outbox rows published, so without REDIS_URL the outbox age only grows.'),
     h('button', { type: 'button', id: 'op-refresh', onclick: () => intents.refreshOperator() }, 'Refresh'),
   );
 }
