@@ -144,6 +144,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     await page.focus(`#correct-${e2}`);
     await page.keyboard.press('Enter');
     await page.waitForSelector(`#answer-${e2}:text("applied: confirmed")`);
+    // The keyboard user's place is kept: focus moved from the now disabled button to the row's answer.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe(`answer-${e2}`);
     await page.click(`#reject-${e3}`);
     await page.waitForSelector(`#answer-${e3}:text("applied: rejected")`);
 

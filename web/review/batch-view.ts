@@ -66,7 +66,7 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
       ),
       h('button', { type: 'button', id: `reject-${a.essay_id}`, 'aria-label': `Reject ${label}`, disabled, onclick: () => intents.reject(a.essay_id) }, 'Reject'),
     ),
-    h('td', { class: 'answer', id: `answer-${a.essay_id}` }, answer ?? ''),
+    h('td', { class: 'answer', id: `answer-${a.essay_id}`, tabindex: -1, 'aria-live': 'polite' }, answer ?? ''),
   );
 }
 

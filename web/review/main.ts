@@ -201,7 +201,19 @@ function draw() {
   const error = context.error ? h('p', { role: 'alert', id: 'error', class: 'error' }, context.error) : null;
   root.replaceChildren(header(context), ...(error ? [error] : []), view);
   if (context.view.name === 'batch') fillChart(root, context, redraw);
-  if (focused) document.getElementById(focused)?.focus();
+  restoreFocus(focused);
+}
+
+/**
+ * Keyboard users keep their place across redraws. A row's button that just became disabled
+ * (its action is in flight or done) hands focus to the row's answer cell, which then reads out.
+ */
+function restoreFocus(id: string | undefined) {
+  if (!id) return;
+  const target = document.getElementById(id) as HTMLButtonElement | null;
+  if (target && !target.disabled) return target.focus();
+  const essay = /^(?:confirm|reject|correct|correct-to)-(.+)$/.exec(id)?.[1];
+  if (essay) document.getElementById(`answer-${essay}`)?.focus();
 }
 
 function redraw() {
