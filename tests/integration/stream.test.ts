@@ -129,35 +129,3 @@ describe('the batch event stream on PostgreSQL, served by two API processes', ()
     await refused.body?.cancel();
   });
 });
-
-describe('the batch event stream on PGlite', () => {
-  let h: Harness;
-  let hub: BatchStreams;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'stream-pglite', pglite: true });
-    hub = createBatchStreams({ db: h.database.db, pollMs: 50 });
-  });
-  afterAll(async () => {
-    hub?.close();
-    await h?.close();
-  });
-
-  it('follows a batch from suggestions to a decision', async () => {
-    const app = createHttpApp(h.service, { auth: { serviceToken: h.serviceToken, jwtSecret: h.jwtSecret }, streams: hub });
-    const teacher = await h.teacher('teacher-a');
-    const { batchId, suggestion, essays } = await reviewBatch(h, teacher, { suggest: false });
-    const live = sseReader(await stream(app, batchId, teacher));
-    await live.until((m) => states(m).includes('awaiting_student_validation.awaiting_suggestions'));
-    expect((await postEvent(h, suggestion)).status).toBe(200);
-    await live.until((m) => states(m).includes('awaiting_student_validation.awaiting_teacher'));
-    const decided = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
-      token: teacher,
-      body: { associations: essays.map((e) => ({ essay_id: e.essay_id, confirmed: false })) },
-    });
-    expect(decided.status).toBe(200);
-    const messages = await live.until((m) => states(m).includes('student_validation_completed'));
-    const final = messages.filter((m) => m.event === 'batch').at(-1)!;
-    expect(final.data.associations.map((a: any) => a.validation_status)).toEqual(['rejected', 'rejected', 'rejected']);
-    await live.cancel();
-  });
-});

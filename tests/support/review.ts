@@ -1,5 +1,7 @@
 import { expect } from 'vitest';
+import { createBatchStreams } from '../../app/stream.ts';
 import { TOPICS } from '../../machines/events.ts';
+import { createHttpApp } from '../../server/app.ts';
 import { createClassWithStudents, envelope, essays, postEvent, provisioned, registerBatch } from './flow.ts';
 import type { Harness } from './harness.ts';
 
@@ -107,4 +109,32 @@ export function parseSse(text: string): SseMessage[] {
       message.data = joined.startsWith('{') ? (JSON.parse(joined) as unknown) : joined;
       return message;
     });
+}
+
+/** A batch's event stream follows it from awaiting suggestions to a decision (run on PGlite too). */
+export async function streamFollowsDecisions(h: Harness) {
+  const hub = createBatchStreams({ db: h.database.db, pollMs: 50 });
+  try {
+    const app = createHttpApp(h.service, { auth: { serviceToken: h.serviceToken, jwtSecret: h.jwtSecret }, streams: hub });
+    const teacher = await h.teacher('teacher-stream');
+    const { batchId, suggestion, essays: list } = await reviewBatch(h, teacher, { suggest: false });
+    const response = await app.request(`/v1/batches/${batchId}/stream`, { headers: { authorization: `Bearer ${teacher}` } });
+    expect(response.status).toBe(200);
+    const live = sseReader(response);
+    const states = (m: SseMessage[]) => m.filter((x) => x.event === 'batch').map((x) => x.data.batch.state as string);
+    await live.until((m) => states(m).includes('awaiting_student_validation.awaiting_suggestions'));
+    expect((await postEvent(h, suggestion)).status).toBe(200);
+    await live.until((m) => states(m).includes('awaiting_student_validation.awaiting_teacher'));
+    const decided = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
+      token: teacher,
+      body: { associations: list.map((e) => ({ essay_id: e.essay_id, confirmed: false })) },
+    });
+    expect(decided.status).toBe(200);
+    const messages = await live.until((m) => states(m).includes('student_validation_completed'));
+    const final = messages.filter((m) => m.event === 'batch').at(-1)!;
+    expect(final.data.associations.map((a: any) => a.validation_status)).toEqual(['rejected', 'rejected', 'rejected']);
+    await live.cancel();
+  } finally {
+    hub.close();
+  }
 }
