@@ -67,6 +67,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
 
   async function newPage(): Promise<Page> {
     const page = await context.newPage();
+    // Fail at the step that did not happen, well inside the test's own timeout.
+    page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;
   }
@@ -106,8 +108,11 @@ describe('the review page in Chromium, on PostgreSQL', () => {
 
   it('takes a teacher from sign-in to a settled batch; a second tab follows through the stream', async () => {
     const teacher = await harness.teacher('teacher-a');
-    const { batchId, essays, klass } = await reviewBatch(harness, teacher);
-    const [e1, e2, e3] = essays.map((e) => e.essay_id) as [string, string, string];
+    const { batchId, essays, klass } = await reviewBatch(harness, teacher, {
+      files: ['astrid.docx', 'bertil.docx', 'cecilia.docx', 'david.docx'],
+      scores: [0.95, 0.8, 0.4, 0.97],
+    });
+    const [e1, e2, e3, e4] = essays.map((e) => e.essay_id) as [string, string, string, string];
 
     const page = await newPage();
     await signIn(page, teacher);
@@ -139,6 +144,17 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     await page.waitForSelector(`#answer-${e1}:text("applied: confirmed")`);
     await second.waitForSelector(`tr[data-essay="${e1}"][data-status="confirmed"]`);
 
+    // The deadline moves a day on; then one request confirms what is left with high confidence (e4).
+    const dueBefore = await page.locator('#deadline .countdown').getAttribute('data-due');
+    await page.dblclick('#extend');
+    await page.waitForSelector('#batch-answers:has-text("Extend: applied")');
+    await expect.poll(() => page.locator('#deadline .countdown').getAttribute('data-due')).not.toBe(dueBefore);
+    expect(await page.locator('#deadline .countdown').textContent()).toMatch(/^in 1 d 0 h/);
+    expect(await page.locator('#confirm-high').textContent()).toBe('Confirm all with high confidence (1)');
+    await page.click('#confirm-high');
+    await page.waitForSelector(`#answer-${e4}:text("applied: confirmed")`);
+    await second.waitForSelector(`tr[data-essay="${e4}"][data-status="confirmed"]`);
+
     await page.focus(`#correct-to-${e2}`);
     await page.selectOption(`#correct-to-${e2}`, klass.students[2]!.student_id);
     await page.focus(`#correct-${e2}`);
@@ -161,8 +177,10 @@ describe('the review page in Chromium, on PostgreSQL', () => {
 
     const history = await harness.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
     const decisions = (history.body.history as any[]).filter((r) => r.event_type === 'TEACHER_DECISIONS');
-    expect(decisions.filter((r) => r.outcome === 'applied')).toHaveLength(3);
+    expect(decisions.filter((r) => r.outcome === 'applied')).toHaveLength(4);
     expect(decisions.filter((r) => r.outcome === 'refused')).toHaveLength(0);
+    const moves = (history.body.history as any[]).filter((r) => r.event_type === 'DEADLINE_CHANGED');
+    expect(moves.map((r) => r.outcome)).toEqual(['applied']); // the double click moved it once
     await page.screenshot({ path: join(SHOTS, 'batch-settled.png'), fullPage: true });
     await second.close();
     await page.close();

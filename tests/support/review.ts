@@ -10,18 +10,19 @@ import type { Harness } from './harness.ts';
  * three, three essays provisioned, and the matcher's suggestions with file names (one high, one
  * medium and one low confidence, each with a runner-up). `suggest: false` stops before them.
  */
-export async function reviewBatch(h: Harness, teacher: string, options: { suggest?: boolean } = {}) {
+export async function reviewBatch(h: Harness, teacher: string, options: { suggest?: boolean; files?: string[]; scores?: number[] } = {}) {
+  const files = options.files ?? ['astrid.docx', 'bertil.docx', 'cecilia.docx'];
+  const scores = options.scores ?? [0.95, 0.8, 0.4];
   const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-  const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 3 });
-  const list = essays(3);
+  const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: files.length });
+  const list = essays(files.length);
   expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
-  const files = ['astrid.docx', 'bertil.docx', 'cecilia.docx'];
-  const scores = [0.95, 0.8, 0.4];
   const suggestion = suggestionsEvent(batchId, klass, list, files, scores);
   if (options.suggest !== false) expect((await postEvent(h, suggestion)).status).toBe(200);
   return { batchId, klass, essays: list, files, suggestion };
 }
 
+/** Suggestions for students 0, 1, 2, 0, … of the class, each with the next student as runner-up. */
 export function suggestionsEvent(
   batchId: string,
   klass: Awaited<ReturnType<typeof createClassWithStudents>>,
@@ -39,7 +40,7 @@ export function suggestionsEvent(
       text_storage_id: essay.text_storage_id,
       filename: files[i],
       suggestions: [
-        { student_id: klass.students[i]!.student_id, student_name: name(i), confidence_score: scores[i], match_reasons: ['name in header'] },
+        { student_id: klass.students[i % 3]!.student_id, student_name: name(i % 3), confidence_score: scores[i], match_reasons: ['name in header'] },
         { student_id: klass.students[(i + 1) % 3]!.student_id, student_name: name((i + 1) % 3), confidence_score: 0.2, match_reasons: ['similar style'] },
       ],
     })),

@@ -1,7 +1,7 @@
 import { ApiError, call, subjectOf } from './api.ts';
 import { batchView, fillChart } from './batch-view.ts';
 import { loadChart } from './chart.ts';
-import { h, timeLeft as countdownText } from './dom.ts';
+import { h, localTime, timeLeft as countdownText } from './dom.ts';
 import { openStream } from './sse.ts';
 import { type ActionKind, type Auth, type ReviewContext, type View, createReviewStore } from './store.ts';
 import type { Association, BatchView, ChartGraph, ClassSummary, Deadline, HistoryRow, OperatorNumbers, Student } from './types.ts';
@@ -125,7 +125,7 @@ async function act(kind: ActionKind, essayIds: string[], path: string, body: unk
     );
     const results: Record<string, string> = {};
     for (const r of answer.results ?? []) results[r.essay_id] = r.outcome === 'applied' ? `applied: ${r.validation_status}` : `refused: ${r.reason}`;
-    const message = answer.due_at ? `applied: new deadline ${new Date(answer.due_at).toLocaleString()}` : kind === 'confirm_high' ? `applied to ${essayIds.length}` : null;
+    const message = answer.due_at ? `applied: new deadline ${localTime(answer.due_at)}` : kind === 'confirm_high' ? `applied to ${essayIds.length}` : null;
     store.trigger.actionAnswered({ key, results, message });
   } catch (error) {
     store.trigger.actionFailed({ key, message: error instanceof ApiError ? error.message : String(error) });
