@@ -7,6 +7,8 @@ import { type Secrets, teacherToken } from './app/secrets.ts';
 import { createService } from './app/service.ts';
 import { upgradeBatchSnapshots } from './app/upgrade.ts';
 import { startTracing } from './ops/tracing.ts';
+import { operatorNumbers } from './app/review-reads.ts';
+import { createBatchStreams } from './app/stream.ts';
 import { openDatabase } from './db/client.ts';
 import { createRelay, outboxBacklog } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
@@ -20,6 +22,11 @@ import { createHttpApp } from './server/app.ts';
 import { operations } from './server/operations.ts';
 
 export type { Logger } from './ops/logger.ts';
+
+/** The development teachers `npm start` prints and /review offers. */
+const DEVELOPMENT_TEACHERS = ['teacher-a', 'teacher-b'];
+const developmentTeachers = (jwtSecret: string) =>
+  Promise.all(DEVELOPMENT_TEACHERS.map(async (teacher_id) => ({ teacher_id, token: await teacherToken(jwtSecret, teacher_id) })));
 
 /**
  * The composition root: one process runs the API, the timeout worker, or both (ROLE), over the
@@ -41,6 +48,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
           return Object.entries(counts).map(([state, count]) => ({ queue: DEADLINE_QUEUE, state, count }));
         })
       : undefined,
+    operatorNumbers: () => operatorNumbers(database.db, config.stuckAfterMs),
     onCollectError: (error) => log('warn', 'a metric could not be collected', { err: String(error) }),
   });
   const service = createService({
@@ -82,6 +90,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     : null;
   relay?.start();
 
+  const streams = createBatchStreams({ db: database.db, pollMs: config.streamPollMs });
   let draining = false;
   let server: Server | null = null;
   let address = '';
@@ -91,6 +100,11 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       draining: () => draining,
       log: (message, fields) => log('error', message, fields),
       readiness: timers ? { redis: queueAnswers(timers.queue) } : {},
+      streams,
+      review: {
+        stuckAfterMs: config.stuckAfterMs,
+        developmentTeachers: secrets.development ? () => developmentTeachers(secrets.jwtSecret) : undefined,
+      },
       operations: operations({
         logger,
         metrics,
@@ -115,14 +129,14 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     if (!runsApi) return;
     console.log(`\nhuleedu phase-1 state service on ${address}`);
     console.log(`  API docs   ${address}/docs            (OpenAPI: ${address}/openapi.json)`);
+    console.log(`  review     ${address}/review             (sign in with a teacher token below)`);
     console.log(`  diagrams   ${address}/visualizations`);
     console.log(`  health     ${address}/healthz   readiness ${address}/readyz   metrics ${address}/metrics`);
     if (timers) console.log(`  queues     ${address}/admin/queues      (service token)`);
     if (secrets.development) {
       console.log('  development credentials (set JWT_SECRET and SERVICE_TOKEN to replace them):');
       console.log(`    service token        ${secrets.serviceToken}`);
-      console.log(`    teacher "teacher-a"  ${await teacherToken(secrets.jwtSecret, 'teacher-a')}`);
-      console.log(`    teacher "teacher-b"  ${await teacherToken(secrets.jwtSecret, 'teacher-b')}`);
+      for (const t of await developmentTeachers(secrets.jwtSecret)) console.log(`    teacher "${t.teacher_id}"  ${t.token}`);
       console.log('    another teacher      npm run token -- <teacher-id>');
     }
     console.log('');
@@ -131,6 +145,8 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   /** Graceful stop: refuse new work, let in-flight requests and jobs finish, then close pools. */
   async function stop(): Promise<void> {
     draining = true;
+    // Open event streams would keep their connections, and so server.close(), waiting forever.
+    streams.close();
     const closing = server
       ? new Promise<void>((resolve) => {
           server!.close(() => resolve());

@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   OTEL_TRACES_EXPORTER: optional(z.string()),
   OTEL_SDK_DISABLED: optional(z.string()),
   OTEL_SERVICE_NAME: withDefault(z.string().min(1), 'huleedu-phase1-state-service'),
+  STUCK_AFTER_MS: withDefault(positiveInt, 3_600_000),
+  STREAM_POLL_MS: withDefault(positiveInt, 500),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
@@ -48,6 +50,10 @@ export interface Config {
   streamPrefix: string;
   /** OpenTelemetry: spans exported over OTLP/HTTP when an OTLP endpoint is configured. */
   otel: { enabled: boolean; serviceName: string };
+  /** A batch waiting for another service longer than this counts as stuck. */
+  stuckAfterMs: number;
+  /** How often an open batch stream (SSE) looks for committed rows. */
+  streamPollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -91,5 +97,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           e.OTEL_TRACES_EXPORTER?.toLowerCase() === 'otlp'),
       serviceName: e.OTEL_SERVICE_NAME,
     },
+    stuckAfterMs: e.STUCK_AFTER_MS,
+    streamPollMs: e.STREAM_POLL_MS,
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { confidenceLevel } from '../machines/domain.ts';
+import { TIMEOUT_CONFIDENCE_THRESHOLD, confidenceLevel } from '../machines/domain.ts';
 import { type Db, rows } from '../db/client.ts';
 
 /** Read side: projections only, never snapshots. Teachers see only what they own. */
@@ -142,7 +142,15 @@ export async function listAssociations(db: Db, ownerId: string, batchId: string)
     validated_by: a.validated_by,
     validated_at: iso(a.validated_at),
     due_at: a.validation_status === 'pending_validation' ? iso(batch.due_at) : null,
+    if_no_decision: ifNoDecision(a),
   }));
+}
+
+/** What the deadline would do to a pending association (as machines/association.ts decides it). */
+function ifNoDecision(a: Pick<AssociationRow, 'validation_status' | 'suggested_student_id' | 'confidence_score'>) {
+  if (a.validation_status !== 'pending_validation') return null;
+  const keeps = a.suggested_student_id !== null && a.confidence_score !== null && a.confidence_score >= TIMEOUT_CONFIDENCE_THRESHOLD;
+  return keeps ? ('keep_suggestion' as const) : ('unknown_student' as const);
 }
 
 interface HistoryRow {

@@ -4,6 +4,7 @@ import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type NewStudent, addStudents, createClass, listStudents } from './classes.ts';
 import { teacherDeadlines } from './deadlines.ts';
+import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import type { CourseCode } from '../machines/domain.ts';
 import type { Tracer } from '@opentelemetry/api';
@@ -82,6 +83,8 @@ export function createService(deps: ServiceDeps) {
     history: (ownerId: string, batchId: string) => batchHistory(db, ownerId, batchId),
     outbox: (after: number, limit: number) => outboxAfter(db, after, limit),
     deadlines: (ownerId: string, before?: string) => teacherDeadlines(db, ownerId, before),
+    listClasses: (ownerId: string) => listClasses(db, ownerId),
+    operatorNumbers: (stuckAfterMs: number) => operatorNumbers(db, stuckAfterMs),
   };
 }
 

@@ -5,6 +5,8 @@ export interface MetricsSources {
   outboxBacklog?: () => Promise<number>;
   /** Jobs per queue and state; read on each scrape. */
   queueDepth?: () => Promise<Array<{ queue: string; state: string; count: number }>>;
+  /** The operators' three numbers (deadlines overdue, batches stuck, oldest unpublished outbox row); read on each scrape. */
+  operatorNumbers?: () => Promise<{ deadlines_overdue: number; batches_stuck: number; oldest_unpublished_outbox_age_seconds: number }>;
   /** Node process metrics (memory, event loop, GC). Off in tests: they start monitors per registry. */
   processMetrics?: boolean;
   /** A source failed during a scrape; the gauge keeps its last value. */
@@ -96,9 +98,45 @@ export function createMetrics(sources: MetricsSources = {}) {
         }
       },
     }),
+    ...operatorGauges(sources, registers),
   };
   if (sources.processMetrics) collectDefaultMetrics({ register: registry });
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** One read of the three numbers per scrape, shared by their three gauges. */
+function operatorGauges(sources: MetricsSources, registers: Registry[]) {
+  let reading: Promise<Awaited<ReturnType<NonNullable<MetricsSources['operatorNumbers']>>> | null> | null = null;
+  const read = () => {
+    reading ??= (sources.operatorNumbers?.() ?? Promise.resolve(null)).catch((error: unknown) => {
+      sources.onCollectError?.(error);
+      return null;
+    });
+    const current = reading;
+    // Forget the read once this scrape's gauges have all had it.
+    void current.finally(() => setTimeout(() => (reading === current ? (reading = null) : null), 0));
+    return current;
+  };
+  const gauge = (name: string, help: string, pick: (n: NonNullable<Awaited<ReturnType<typeof read>>>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        if (!sources.operatorNumbers) return;
+        const numbers = await read();
+        if (numbers) this.set(pick(numbers));
+      },
+    });
+  return {
+    deadlinesOverdue: gauge('huleedu_deadlines_overdue', 'Validation deadlines due and not yet applied.', (n) => n.deadlines_overdue),
+    batchesStuck: gauge('huleedu_batches_stuck', 'Batches waiting for another service longer than STUCK_AFTER_MS.', (n) => n.batches_stuck),
+    outboxOldestAge: gauge(
+      'huleedu_outbox_oldest_unpublished_age_seconds',
+      'Age of the oldest outbox row not yet published (0 when none waits).',
+      (n) => n.oldest_unpublished_outbox_age_seconds,
+    ),
+  };
+}

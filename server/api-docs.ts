@@ -7,6 +7,10 @@ import type { Env } from 'hono';
 import { answer } from './documented.ts';
 import { Problem } from './openapi-problems.ts';
 import { Health, Ready, SECURITY } from './openapi-schemas.ts';
+import { CourseCode, courseOf } from '../machines/domain.ts';
+
+/** The course codes a class or batch may name, listed where a newcomer reads first. */
+const COURSES = CourseCode.options.map((code) => `\`${code}\` (${courseOf(code).name}, ${courseOf(code).language})`).join(', ');
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
@@ -19,7 +23,8 @@ const API_INFO = {
     title: 'HuleEdu batch state service',
     version: '0.1.0',
     description:
-      'Batch and student-association state of HuleEdu phase 1. Services post the events they publish to `/v1/events` and read what this service emits from `/v1/outbox`; teachers manage classes, batches and association decisions under `/v1/classes` and `/v1/batches`. Every error is `application/problem+json`.',
+      'Batch and student-association state of HuleEdu phase 1. Services post the events they publish to `/v1/events` and read what this service emits from `/v1/outbox`; teachers manage classes, batches and association decisions under `/v1/classes` and `/v1/batches`. Every error is `application/problem+json`. Course codes: ' +
+      `${COURSES}; the code sets the batch's language.`,
   },
 };
 

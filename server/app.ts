@@ -12,8 +12,12 @@ import { classRoutes } from './routes/classes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { visualizationRoutes } from './routes/visualizations.ts';
+import { type BatchStreams, createBatchStreams } from '../app/stream.ts';
+import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
+import { streamRoutes } from './routes/stream.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_STUCK_AFTER_MS = 3_600_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -26,6 +30,10 @@ export interface HttpOptions {
   readiness?: Record<string, () => Promise<unknown>>;
   /** The operator surface (request logs, /metrics, /admin/queues), mounted before every route. */
   operations?: (app: Hono<AuthEnv>) => void;
+  /** Live batch streams; the runtime passes its own so shutdown can end them. */
+  streams?: BatchStreams;
+  /** The review page: development teachers and what counts as stuck. */
+  review?: Partial<Pick<ReviewOptions, 'developmentTeachers' | 'stuckAfterMs'>>;
 }
 
 /** The HTTP adapter: parse, call the application layer, map the result. No SQL and no rules here. */
@@ -57,6 +65,13 @@ export function createHttpApp(service: Service, options: HttpOptions) {
     return c.json({ status: 'ready' });
   });
   app.route('/', visualizationRoutes());
+  const stuckAfterMs = options.review?.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
+  const review: ReviewOptions = {
+    ...options.review,
+    stuckAfterMs,
+    operatorNumbers: () => service.operatorNumbers(stuckAfterMs),
+  };
+  app.route('/', reviewPages(review));
 
   app.use(
     '/v1/*',
@@ -71,6 +86,8 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', classRoutes(service));
   app.route('/', batchRoutes(service));
   app.route('/', outboxRoutes(service));
+  app.route('/', streamRoutes(service, options.streams ?? createBatchStreams({ db: service.db, pollMs: 500 })));
+  app.route('/', operatorRoutes(review));
   mountApiDocs(app);
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));

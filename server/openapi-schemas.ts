@@ -159,6 +159,10 @@ const Association = z
     validated_by: z.string().nullable().openapi({ description: 'A teacher id, or `SYSTEM_TIMEOUT`.' }),
     validated_at: instant.nullable(),
     due_at: instant.nullable().openapi({ description: 'The deadline, while the association is pending.' }),
+    if_no_decision: z
+      .enum(['keep_suggestion', 'unknown_student'])
+      .nullable()
+      .openapi({ description: "While pending: what the deadline will do (keep the suggestion at confidence ≥ 0.7, else the class's UNKNOWN student)." }),
   })
   .openapi('Association');
 
@@ -191,6 +195,7 @@ export const AssociationList = z
           validated_by: null,
           validated_at: null,
           due_at: EXAMPLE.dueAt,
+          if_no_decision: 'keep_suggestion',
         },
       ],
     },

@@ -4,6 +4,7 @@ import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { ClassView, Roster } from '../openapi-schemas.ts';
+import { ClassList } from './class-list.ts';
 import { notFound, problem } from '../problem.ts';
 import { AddStudentsBody, ClassParams, CreateClassBody } from '../schemas.ts';
 import { parseJsonBody, parseValue } from '../validate.ts';
@@ -29,6 +30,19 @@ const createClassRoute = createRoute({
   responses: {
     201: answer('Created.', ClassView),
     ...problems(bodyErrors),
+  },
+});
+
+const listClassesRoute = createRoute({
+  method: 'get',
+  path: '/v1/classes',
+  tags,
+  summary: "The caller's classes",
+  description: 'By name, at most 1000, each with its number of students (the UNKNOWN student not counted).',
+  security: asTeacher,
+  responses: {
+    200: answer("The caller's classes.", ClassList),
+    ...problems([400, ...callerErrors]),
   },
 });
 
@@ -76,6 +90,7 @@ export function classRoutes(service: Service) {
       201,
     );
   });
+  documented(app, listClassesRoute, async (c) => c.json({ classes: await service.listClasses(teacherId(c)) }));
   documented(app, addStudentsRoute, async (c) => {
     const params = parseValue(c, ClassParams, c.req.param(), 'params');
     if (!params.ok) return params.response;

@@ -14,10 +14,17 @@ describe('the service process', () => {
   });
   afterAll(() => db?.drop());
 
-  it('finishes an in-flight request after SIGTERM, then exits 0 and refuses new connections', async () => {
+  it('finishes an in-flight request after SIGTERM, ends open event streams, then exits 0 and refuses new connections', async () => {
     const svc = await startService({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'svc-')) });
     try {
       const token = svc.serviceToken;
+      // An open SSE stream never finishes by itself; shutdown must end it or server.close() waits forever.
+      const teacher = { authorization: `Bearer ${svc.teacherToken}`, 'content-type': 'application/json' };
+      const registered = await fetch(new URL('/v1/batches', svc.base), { method: 'POST', headers: teacher, body: JSON.stringify({ course_code: 'ENG5', expected_essay_count: 1 }) });
+      const { batch_id } = (await registered.json()) as { batch_id: string };
+      const live = await fetch(new URL(`/v1/batches/${batch_id}/stream`, svc.base), { headers: teacher });
+      expect(live.status).toBe(200);
+      const streamEnded = live.text().catch((error: unknown) => `stream broke: ${String(error)}`);
       const url = new URL('/v1/events', svc.base);
       // Headers and half a body now; the rest after SIGTERM. The request is in flight throughout.
       const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -37,6 +44,7 @@ describe('the service process', () => {
       expect(status).toBe(400);
       expect(JSON.parse(body)).toMatchObject({ status: 400, title: 'Invalid request' });
       expect(await svc.exited).toBe(0);
+      expect(await streamEnded).toContain('event: batch');
       expect(svc.output()).toContain('"msg":"stopped"');
       await expect(fetch(new URL('/healthz', svc.base))).rejects.toThrow();
     } finally {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { streamFollowsDecisions } from '../support/review.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 
 describe('phase 1 flows on embedded PGlite (the no-DATABASE_URL default)', () => {
@@ -15,5 +16,9 @@ describe('phase 1 flows on embedded PGlite (the no-DATABASE_URL default)', () =>
 
   it('takes a GUEST batch to ready', async () => {
     await guestFlow(h);
+  });
+
+  it("streams a batch's committed changes (the review page's live updates)", async () => {
+    await streamFollowsDecisions(h);
   });
 });

@@ -1,0 +1,87 @@
+/** The API's shapes as the page reads them (see /openapi.json); fields the page does not use are left out. */
+
+export interface Suggestion {
+  student_id: string;
+  student_name: string;
+  student_email?: string | null;
+  confidence_score: number;
+  match_reasons?: string[];
+}
+
+export interface Association {
+  essay_id: string;
+  student_id: string | null;
+  student: { name: string; email: string | null } | null;
+  suggested_student_id: string | null;
+  confidence_score: number | null;
+  confidence_level: 'high' | 'medium' | 'low' | 'no_match';
+  match_reasons: string[] | null;
+  validation_status: string;
+  validation_method: string | null;
+  validated_by: string | null;
+  due_at: string | null;
+  if_no_decision?: 'keep_suggestion' | 'unknown_student' | null;
+  /** From the matcher (issue 9); absent on older servers. */
+  filename?: string | null;
+  suggestions?: Suggestion[];
+}
+
+export interface BatchView {
+  batch_id: string;
+  class_id: string | null;
+  class_type: string;
+  course_code: string;
+  status: string;
+  state: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  validation: { due_at: string | null; pending: number; confirmed: number; rejected: number; timeout_confirmed: number; no_match: number };
+}
+
+export interface Deadline {
+  batch_id: string;
+  due_at: string;
+  pending_associations: number;
+  will_keep_suggestion: number;
+  will_link_unknown_student: number;
+}
+
+export interface ClassSummary {
+  class_id: string;
+  name: string;
+  course_code: string;
+  student_count: number;
+}
+
+export interface Student {
+  student_id: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  is_unknown: boolean;
+}
+
+export interface HistoryRow {
+  seq: number;
+  at: string | null;
+  event_type: string;
+  actor: string;
+  from_state: string | null;
+  to_state: string | null;
+  outcome: string;
+  reason: string | null;
+}
+
+export interface OperatorNumbers {
+  deadlines_overdue: number;
+  batches_stuck: number;
+  stuck_after_ms: number;
+  oldest_unpublished_outbox_age_seconds: number;
+}
+
+export interface ChartGraph {
+  id: string;
+  nodes: Array<{ id: string; parent: string | null }>;
+  edges: Array<{ source: string; target: string | null; event: string | null; guard: string | null }>;
+}
