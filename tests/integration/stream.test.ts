@@ -85,7 +85,7 @@ describe('the batch event stream on PostgreSQL, served by two API processes', ()
     const { batchId } = await reviewBatch(h, teacher, { suggest: false });
     // Refused pipeline requests: history rows that change no state, enough to pass the overlap.
     for (let i = 0; i < STREAM_OVERLAP_ROWS + 4; i++) {
-      const refused = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spellcheck' } });
+      const refused = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
       expect(refused.status).toBe(409);
     }
     const all = ((await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).body.history as Array<{ seq: number }>).map((r) => r.seq);
