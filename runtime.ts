@@ -15,6 +15,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { observeApplications } from './ops/observe.ts';
 import { queueAnswers, withinMs } from './ops/readiness.ts';
 import { createHttpApp } from './server/app.ts';
+import { answerClientErrors } from './server/client-errors.ts';
 import { operations } from './server/operations.ts';
 
 export type { Logger } from './ops/logger.ts';
@@ -96,6 +97,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
         address = `http://localhost:${info.port}`;
         resolve();
       }) as Server;
+      answerClientErrors(server);
     });
   }
 

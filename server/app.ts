@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
 import { mountApiDocs } from './api-docs.ts';
@@ -28,10 +29,25 @@ export interface HttpOptions {
   operations?: (app: Hono<AuthEnv>) => void;
 }
 
+/**
+ * An answer given before the body was read (401, 403, 404, 413, 415, a bad path parameter) leaves
+ * the rest of the body on a kept-alive socket. @hono/node-server then drains it for a while and
+ * destroys the socket, under a client that is already reusing it. Saying `Connection: close`
+ * makes the client open a fresh connection for its next request instead.
+ */
+const closeWhenBodyUnread: MiddlewareHandler = async (c, next) => {
+  await next();
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && !incoming.readableEnded && (incoming.headers['content-length'] !== undefined || incoming.headers['transfer-encoding'] !== undefined)) {
+    c.header('connection', 'close');
+  }
+};
+
 /** The HTTP adapter: parse, call the application layer, map the result. No SQL and no rules here. */
 export function createHttpApp(service: Service, options: HttpOptions) {
   const app = new OpenAPIHono<AuthEnv>();
 
+  app.use('*', closeWhenBodyUnread);
   app.use('*', async (c, next) => {
     const given = c.req.header('x-correlation-id');
     c.set('correlationId', given && UUID.test(given) ? given : randomUUID());
