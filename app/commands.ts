@@ -14,6 +14,8 @@ export interface TeacherCall {
   batchId: string;
   /** Idempotency key of the call, namespaced by teacher and batch by the caller. */
   eventId: string;
+  /** What the teacher asked (app/idempotency.ts), stored with the key. */
+  fingerprint?: string;
   correlationId: string | null;
 }
 
@@ -22,6 +24,7 @@ function asTeacher(call: TeacherCall) {
   return {
     batchId: call.batchId,
     eventId: call.eventId,
+    ...(call.fingerprint === undefined ? {} : { fingerprint: call.fingerprint }),
     actor: call.teacherId,
     correlationId: call.correlationId,
     ownerId: call.teacherId,

@@ -19,6 +19,9 @@ const EnvSchema = z.object({
   SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu'),
   STREAM_PREFIX: withDefault(z.string().regex(/^[\w.:-]*$/, 'letters, digits, _ . : - only'), ''),
+  JWT_MAX_LIFETIME_S: withDefault(positiveInt, 30 * 24 * 3600),
+  DEADLINE_CLOCK_SKEW_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 5_000),
+  QUEUE_DASHBOARD: withDefault(z.enum(['read-only', 'read-write']), 'read-only'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
@@ -34,6 +37,12 @@ export interface Config {
   jwtSecret: string | undefined;
   serviceToken: string | undefined;
   logLevel: string;
+  /** Teacher JWTs must carry `exp`, at most this far from `iat` (or from now). */
+  jwtMaxLifetimeSeconds: number;
+  /** How early a deadline may be applied: clocks of the API, worker and database drift this much. */
+  deadlineClockSkewMs: number;
+  /** `read-only` hides the queue dashboard's promote, retry and remove buttons. */
+  queueDashboard: 'read-only' | 'read-write';
   /** BullMQ key prefix, so several deployments can share one Redis. */
   queuePrefix: string;
   /** Prepended to each topic to name its Redis stream (empty: the stream is the topic). */
@@ -68,6 +77,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtSecret: e.JWT_SECRET,
     serviceToken: e.SERVICE_TOKEN,
     logLevel: e.LOG_LEVEL,
+    jwtMaxLifetimeSeconds: e.JWT_MAX_LIFETIME_S,
+    deadlineClockSkewMs: e.DEADLINE_CLOCK_SKEW_MS,
+    queueDashboard: e.QUEUE_DASHBOARD,
     queuePrefix: e.QUEUE_PREFIX,
     streamPrefix: e.STREAM_PREFIX,
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClassType, CourseCode } from './domain.ts';
+import { pgTimestamp, storable } from './storable.ts';
 
 /**
  * Wire schemas of the events this service consumes (snake_case, as the original services publish
@@ -16,7 +17,7 @@ export const TOPICS = {
   pipelineStarted: 'huleedu.batch.pipeline.execution.started.v1',
 } as const;
 
-const isoTime = z.iso.datetime({ offset: true });
+const isoTime = pgTimestamp;
 const nonEmpty = z.string().trim().min(1);
 
 export const EssayRef = z.object({ essay_id: z.uuid(), text_storage_id: nonEmpty });
@@ -90,12 +91,12 @@ const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) 
     metadata: z.record(z.string(), z.unknown()).nullish(),
   });
 
-export const InboundEnvelope = z.discriminatedUnion('event_type', [
+export const InboundEnvelope = storable(z.discriminatedUnion('event_type', [
   envelope(TOPICS.contentProvisioned, ContentProvisionedData),
   envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
   envelope(TOPICS.essaysReady, EssaysReadyData),
   envelope(TOPICS.pipelineRequest, PipelineRequestData),
-]);
+]));
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_type.value);
 

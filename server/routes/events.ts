@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { requestFingerprint } from '../../app/idempotency.ts';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { INBOUND_TOPICS, InboundEnvelope, TOPICS } from '../../machines/events.ts';
@@ -15,7 +16,7 @@ const postEventRoute = createRoute({
   path: '/v1/events',
   tags: ['Inbound events'],
   summary: 'Apply one event from another service',
-  description: `Takes one event envelope as the original services publish it. \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\``).join(', ')}; any other answers 400. The same \`event_id\` sent again answers 200 with \`duplicate: true\` and the first answer's body, and is applied once.`,
+  description: `Takes one event envelope as the original services publish it. \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\``).join(', ')}; any other answers 400. The same \`event_id\` sent again with the same envelope answers 200 with \`duplicate: true\` and the first answer's body, and is applied once; with a different envelope or batch it answers 422.`,
   security: asService,
   request: {
     body: jsonBody(InboundEnvelope, {
@@ -43,7 +44,7 @@ const postEventRoute = createRoute({
       version: 2,
       duplicate: false,
     }),
-    ...problems([...bodyErrors, 404], { refused: true }),
+    ...problems([...bodyErrors, 404, 422], { refused: true }),
   },
 });
 
@@ -63,7 +64,11 @@ export function eventRoutes(service: Service) {
     const parsed = parseValue(c, InboundEnvelope, raw.data, '');
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
-    return sendOutcome(c, await service.apply(inboundRequest(envelope, service.validationTimeoutMs)), envelope.data.batch_id);
+    const request = {
+      ...inboundRequest(envelope, service.validationTimeoutMs),
+      fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
+    };
+    return sendOutcome(c, await service.apply(request), envelope.data.batch_id);
   });
   return app;
 }
