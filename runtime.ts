@@ -42,6 +42,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const service = createService({
     db: database.db,
     validationTimeoutMs: config.validationTimeoutMs,
+    deadlineClockSkewMs: config.deadlineClockSkewMs,
     onOutcome: observeApplications({ metrics, logger }),
     onDeadlineChange: timers?.listener((error) => log('warn', 'deadline timer not scheduled; the sweep will fire it', { err: String(error) })),
   });
@@ -82,14 +83,14 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   let address = '';
   if (runsApi) {
     const app = createHttpApp(service, {
-      auth: secrets,
+      auth: { ...secrets, maxTokenLifetimeSeconds: config.jwtMaxLifetimeSeconds },
       draining: () => draining,
       log: (message, fields) => log('error', message, fields),
       readiness: timers ? { redis: queueAnswers(timers.queue) } : {},
       operations: operations({
         logger,
         metrics,
-        dashboard: timers ? { queues: [timers.queue], serviceToken: secrets.serviceToken } : undefined,
+        dashboard: timers ? { queues: [timers.queue], serviceToken: secrets.serviceToken, readOnly: config.queueDashboard === 'read-only' } : undefined,
       }),
     });
     await new Promise<void>((resolve) => {
@@ -113,7 +114,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     console.log(`  API docs   ${address}/docs            (OpenAPI: ${address}/openapi.json)`);
     console.log(`  diagrams   ${address}/visualizations`);
     console.log(`  health     ${address}/healthz   readiness ${address}/readyz   metrics ${address}/metrics`);
-    if (timers) console.log(`  queues     ${address}/admin/queues      (service token)`);
+    if (timers) console.log(`  queues     ${address}/admin/queues      (service token; ${config.queueDashboard}, QUEUE_DASHBOARD)`);
     if (secrets.development) {
       console.log('  development credentials (set JWT_SECRET and SERVICE_TOKEN to replace them):');
       console.log(`    service token        ${secrets.serviceToken}`);

@@ -51,7 +51,9 @@ export interface EventRequest {
 
 export type Prepared =
   | { ok: true; event: BatchEvent; newStudents?: StudentRow[] }
-  | { ok: false; errors: Array<{ path: string; message: string }> };
+  | { ok: false; errors: Array<{ path: string; message: string }> }
+  /** A timer fired before its deadline (an operator promoted the job, a clock ran ahead). */
+  | { ok: false; notDueUntil: string };
 
 export interface AppliedBody {
   event_id: string;
@@ -67,6 +69,7 @@ export type ApplyOutcome =
   | { kind: 'applied'; body: AppliedBody; deadline: DeadlineWrite; event_type: string; from_state: string }
   | { kind: 'duplicate'; body: AppliedBody }
   | { kind: 'key_reused'; event_id: string }
+  | { kind: 'not_due'; due_at: string }
   | { kind: 'not_found' }
   | { kind: 'invalid'; errors: Array<{ path: string; message: string }> }
   | { kind: 'conflict'; detail: string }
@@ -112,7 +115,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
   const before = restoreBatchSnapshot(loaded);
   const at = options.now().toISOString();
   const prepared = await request.build(before.context, db, at);
-  if (!prepared.ok) return { kind: 'invalid', errors: prepared.errors };
+  if (!prepared.ok) return 'notDueUntil' in prepared ? { kind: 'not_due', due_at: prepared.notDueUntil } : { kind: 'invalid', errors: prepared.errors };
   const event = prepared.event;
   const [after, actions] = transition(batchMachine, before, event);
   const fromState = stateString(before.value);

@@ -2,6 +2,7 @@ import type { AssociationRecord } from '../machines/association.ts';
 import type { BatchContext } from '../machines/batch.ts';
 import type { TeacherDecision } from '../machines/events.ts';
 import type { EventRequest } from './apply.ts';
+import { deadlineDueAt } from './deadlines.ts';
 import { studentsOfClass, unknownStudentFor } from './students.ts';
 
 /**
@@ -124,8 +125,12 @@ export function changeDeadline(call: TeacherCall, change: DeadlineRequest): Even
   };
 }
 
-/** The deadline firing. Its event id is the timer's, so a second firing is a duplicate. */
-export function validationTimeout(batchId: string, deadlineVersion: number, firedBy: 'bullmq' | 'sweep'): EventRequest {
+/**
+ * The deadline firing. Its event id is the timer's, so a second firing is a duplicate. It applies
+ * only once its deadline is due (less `clockSkewMs`, for clocks that drift apart): a job promoted
+ * by hand or fired by a clock running ahead changes nothing and answers `not_due`.
+ */
+export function validationTimeout(batchId: string, deadlineVersion: number, firedBy: 'bullmq' | 'sweep', clockSkewMs = 0): EventRequest {
   return {
     batchId,
     eventId: timeoutEventId(batchId, deadlineVersion),
@@ -133,6 +138,9 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
     correlationId: null,
     auditDetail: { fired_by: firedBy },
     build: async (context, db, at) => {
+      // The deadlines row is what the timers and the sweep schedule by; it moves with the snapshot.
+      const dueAt = context.deadline?.version === deadlineVersion ? await deadlineDueAt(db, batchId, deadlineVersion) : null;
+      if (dueAt !== null && Date.parse(at) < Date.parse(dueAt) - clockSkewMs) return { ok: false, notDueUntil: dueAt };
       if (context.class_id === null) {
         return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '' } };
       }

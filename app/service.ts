@@ -26,6 +26,8 @@ export type ApplyObserver = (observation: ApplyObservation) => void;
 export interface ServiceDeps {
   db: Db;
   validationTimeoutMs: number;
+  /** How early a deadline may be applied (clocks drift); earlier firings change nothing. */
+  deadlineClockSkewMs?: number;
   now?: () => Date;
   onDeadlineChange?: DeadlineListener;
   onOutcome?: ApplyObserver;
@@ -45,6 +47,7 @@ export function createService(deps: ServiceDeps) {
     db,
     now,
     validationTimeoutMs: deps.validationTimeoutMs,
+    deadlineClockSkewMs: deps.deadlineClockSkewMs ?? 5_000,
     async apply(request: EventRequest): Promise<ApplyOutcome> {
       const started = performance.now();
       const outcome = await applyEvent(db, request, { now });

@@ -15,6 +15,8 @@ export function sendOutcome(c: Context, outcome: ApplyOutcome, batchId: string, 
         title: 'Idempotency key reused',
         detail: `The id ${outcome.event_id.slice(0, 200)} was used before for a different request; nothing was applied. Send a new key for a new request.`,
       });
+    case 'not_due':
+      return problem(c, { status: 409, title: 'Not due', detail: `The deadline is not due before ${outcome.due_at}; nothing changed.` });
     case 'not_found':
       return notFound(c, `Batch ${batchId}`);
     case 'invalid':
