@@ -26,7 +26,7 @@ export type { Logger } from './ops/logger.ts';
  */
 export async function startRuntime(config: Config, secrets: Secrets, logger: PinoLogger = createLogger({ level: config.logLevel })) {
   const log = logFunction(logger);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, lockLabel: `ROLE=${config.role}` });
   const timers: DeadlineTimers | null = config.redisUrl ? createDeadlineTimers({ redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
   const metrics = createMetrics({
     processMetrics: true,

@@ -61,6 +61,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.ROLE === 'api' && e.DATABASE_URL === undefined) {
+    // The embedded database takes one process, so no worker could ever fire this API's deadlines.
+    throw new ConfigError(
+      'invalid configuration:\n  ROLE: ROLE=api needs DATABASE_URL: on the embedded database no worker can run beside it, so no deadline would fire; use ROLE=all (the default) or point it at PostgreSQL.',
+    );
+  }
   if (e.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0) throw new ConfigError(`invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
