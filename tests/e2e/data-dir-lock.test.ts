@@ -13,10 +13,13 @@ import { ROOT, type RunningService, startService } from '../support/process.ts';
 
 const EMBEDDED = { DATABASE_URL: undefined, REDIS_URL: undefined, JWT_SECRET: undefined, SERVICE_TOKEN: undefined, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
 
+const spawned: Array<ReturnType<typeof spawn>> = [];
+
 /** Runs main.ts to its end (it should refuse to start) and returns its exit code and output. */
 function runToExit(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   const clean = Object.fromEntries(Object.entries({ ...process.env, PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
   const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.push(child);
   let output = '';
   child.stdout.on('data', (d) => (output += String(d)));
   child.stderr.on('data', (d) => (output += String(d)));
@@ -34,6 +37,7 @@ describe('one process per embedded DATA_DIR', () => {
   const started: RunningService[] = [];
   afterAll(async () => {
     for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
