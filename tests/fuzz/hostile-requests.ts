@@ -161,8 +161,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await postEvent(h, suggested(probeBatch, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }]));
     const probeBefore = await probeState(h, probeBatch);
 
+    // The target: the same for the teacher the fuzzer acts as, so near-miss bodies reach the writes.
+    const fuzzTeacher = await h.teacher('fuzz-teacher');
+    const targetClass = await createClassWithStudents(h, fuzzTeacher);
+    const target = await registerBatch(h, fuzzTeacher, { course_code: 'ENG5', class_id: targetClass.classId, expected_essay_count: 1 });
+    const targetEssays = essays(1);
+    await postEvent(h, provisioned(target, targetEssays));
+    await postEvent(h, suggested(target, targetClass.classId, [{ essay: targetEssays[0]!, student_id: targetClass.students[0]!.student_id, score: 0.9 }]));
+
     const tokens = await tokenKinds(h);
-    const validBodies = sampleBodies(probeBatch, klass.classId, list[0]!.essay_id);
+    const validBodies = sampleBodies(target, targetClass.classId, targetEssays[0]!.essay_id);
     // Mostly callers who get past authentication, so the bodies and parameters are what is tested.
     const tokenArb = fc.oneof(
       { weight: 10, arbitrary: fc.constant('right') },
@@ -173,19 +181,28 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const param = fc.oneof(
       fc.constant(probeBatch),
       fc.constant(klass.classId),
+      fc.constant(target),
+      fc.constant(target),
+      fc.constant(targetClass.classId),
       fc.uuid(),
       hostileString.map(pctEncode),
       fc.constantFrom('..%2F..%2Fadmin', '%00', 'null', '00000000-0000-0000-0000-000000000000', '%E0%A4%A'),
     );
-    const bodyArb = fc.oneof(
-      { weight: 400, arbitrary: fc.tuple(fc.constantFrom(...validBodies), fc.nat(), hostileJson).map(([b, spot, v]) => JSON.stringify(replaceAt(b, spot, v))) },
-      { weight: 200, arbitrary: hostileJson.map((v) => JSON.stringify(v)) },
-      { weight: 200, arbitrary: rawBodies },
-      { weight: 100, arbitrary: fc.constantFrom(...validBodies).map((b) => JSON.stringify(b)) },
-      { weight: 100, arbitrary: fc.constant(undefined) },
-      // Heavy: about one request in a hundred and fifty.
-      { weight: 7, arbitrary: nearLimitBody },
-    );
+    // A near-miss is the route's own valid body with one hostile value at one spot.
+    const mutation = fc.oneof({ weight: 3, arbitrary: hostileString }, { weight: 1, arbitrary: hostileJson });
+    const bodyFor = (route: Route) => {
+      const own = validBodies.filter((b) => b.route.test(`${route.method} ${route.path}`)).map((b) => b.body);
+      const samples = own.length > 0 ? own : validBodies.map((b) => b.body);
+      return fc.oneof(
+        { weight: 400, arbitrary: fc.tuple(fc.constantFrom(...samples), fc.nat(), mutation).map(([b, spot, v]) => JSON.stringify(replaceAt(b, spot, v))) },
+        { weight: 150, arbitrary: hostileJson.map((v) => JSON.stringify(v)) },
+        { weight: 150, arbitrary: rawBodies },
+        { weight: 100, arbitrary: fc.constantFrom(...samples).map((b) => JSON.stringify(b)) },
+        { weight: 100, arbitrary: fc.constant(undefined) },
+        // Heavy: about one request in a hundred and thirty.
+        { weight: 7, arbitrary: nearLimitBody },
+      );
+    };
     const contentType = fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', undefined, 'application/problem+json', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', '*/*');
     const query = fc.oneof(
       fc.constant(''),
@@ -200,7 +217,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       { requiredKeys: [] },
     );
 
-    const request = fc.record({ pad: fc.nat(59), route: routeArb, method: methodArb, params: fc.array(param, { minLength: 2, maxLength: 2 }), query, token: tokenArb, contentType, body: bodyArb, headers: extraHeaders });
+    const request = routeArb.chain((route) =>
+      fc.record({ pad: fc.nat(59), route: fc.constant(route), method: methodArb, params: fc.array(param, { minLength: 2, maxLength: 2 }), query, token: tokenArb, contentType, body: bodyFor(route), headers: extraHeaders }),
+    );
 
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
@@ -294,7 +313,7 @@ async function tokenKinds(h: Harness) {
 }
 
 /** Bodies each route accepts, for mutation: one hostile value at one spot makes a near-miss. */
-function sampleBodies(batchId: string, classId: string, essayId: string): unknown[] {
+function sampleBodies(batchId: string, classId: string, essayId: string): Array<{ route: RegExp; body: unknown }> {
   const envelope = (eventType: string, data: unknown) => ({
     event_id: randomUUID(),
     event_type: eventType,
@@ -305,25 +324,27 @@ function sampleBodies(batchId: string, classId: string, essayId: string): unknow
     metadata: { note: 'n' },
   });
   const other = randomUUID();
+  const events = /^POST \/v1\/events$/;
   return [
-    { name: '9B', course_code: 'ENG5' },
-    { students: [{ first_name: 'A', last_name: 'B', email: 'a@b.example' }] },
-    { course_code: 'ENG5', class_id: classId, expected_essay_count: 1 },
-    { associations: [{ essay_id: essayId, confirmed: true, student_id: randomUUID() }] },
-    { pipeline: 'spellcheck' },
-    { reason: 'because' },
-    { extend_by_ms: 1000 },
-    { due_at: new Date(Date.now() + 3_600_000).toISOString() },
-    envelope(TOPICS.contentProvisioned, { batch_id: other, provisioned_count: 1, expected_count: 1, course_code: 'ENG5', user_id: 'u', essays_for_processing: [{ essay_id: randomUUID(), text_storage_id: 's' }] }),
-    envelope(TOPICS.authorMatchesSuggested, {
+    { route: /^POST \/v1\/classes$/, body: { name: '9B', course_code: 'ENG5' } },
+    { route: /students$/, body: { students: [{ first_name: 'A', last_name: 'B', email: 'a@b.example' }] } },
+    { route: /^POST \/v1\/batches$/, body: { course_code: 'ENG5', class_id: classId, expected_essay_count: 1 } },
+    { route: /^POST \/v1\/batches$/, body: { course_code: 'SV1', expected_essay_count: 2, batch_id: randomUUID() } },
+    { route: /confirm$/, body: { associations: [{ essay_id: essayId, confirmed: true, student_id: randomUUID() }] } },
+    { route: /pipelines$/, body: { pipeline: 'spellcheck' } },
+    { route: /cancel$/, body: { reason: 'because' } },
+    { route: /deadline$/, body: { extend_by_ms: 1000 } },
+    { route: /deadline$/, body: { due_at: new Date(Date.now() + 3_600_000).toISOString() } },
+    { route: events, body: envelope(TOPICS.contentProvisioned, { batch_id: other, provisioned_count: 1, expected_count: 1, course_code: 'ENG5', user_id: 'u', essays_for_processing: [{ essay_id: randomUUID(), text_storage_id: 's' }] }) },
+    { route: events, body: envelope(TOPICS.authorMatchesSuggested, {
       batch_id: batchId,
       class_id: classId,
       course_code: 'ENG5',
       match_results: [{ essay_id: essayId, text_storage_id: 's', filename: 'f', suggestions: [{ student_id: randomUUID(), student_name: 'n', confidence_score: 0.5, match_reasons: ['r'], extraction_metadata: { k: 'v' } }] }],
       processing_summary: { a: 1 },
-    }),
-    envelope(TOPICS.essaysReady, { batch_id: batchId, ready_essays: [{ essay_id: essayId, text_storage_id: 's' }], course_code: 'ENG5', course_language: 'en', class_type: 'REGULAR', metadata: {} }),
-    envelope(TOPICS.pipelineRequest, { batch_id: other, requested_pipeline: 'p', user_id: 'u', is_retry: false }),
+    }) },
+    { route: events, body: envelope(TOPICS.essaysReady, { batch_id: batchId, ready_essays: [{ essay_id: essayId, text_storage_id: 's' }], course_code: 'ENG5', course_language: 'en', class_type: 'REGULAR', metadata: {} }) },
+    { route: events, body: envelope(TOPICS.pipelineRequest, { batch_id: other, requested_pipeline: 'p', user_id: 'u', is_retry: false }) },
   ];
 }
 
