@@ -6,6 +6,7 @@ import { pendingDeadlines } from './app/deadlines.ts';
 import { type Secrets, teacherToken } from './app/secrets.ts';
 import { createService } from './app/service.ts';
 import { openDatabase } from './db/client.ts';
+import { loggableError } from './db/errors.ts';
 import { createRelay, outboxBacklog } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
@@ -50,11 +51,11 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const runsApi = config.role !== 'worker';
 
   const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
-  worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, err: error.message }));
+  worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, ...loggableError(error) }));
   const sweep = runsWorker
     ? createSweep(service, {
         intervalMs: config.sweepIntervalMs,
-        onError: (error) => log('error', 'sweep failed', { err: String(error) }),
+        onError: (error) => log('error', 'sweep failed', loggableError(error)),
         onFired: (batchId, outcome) => log('info', 'deadline fired by sweep', { batch_id: batchId, outcome }),
       })
     : null;

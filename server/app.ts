@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
+import { loggableError } from '../db/errors.ts';
 import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
 import { problem } from './problem.ts';
@@ -91,7 +92,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));
   app.onError((error, c) => {
-    options.log?.('request failed', { err: error.message, stack: error.stack, path: c.req.path });
+    options.log?.('request failed', { ...loggableError(error), path: c.req.path });
     return problem(c, { status: 500, title: 'Internal error', detail: 'The request failed on our side; it has been logged.' });
   });
   return app;
