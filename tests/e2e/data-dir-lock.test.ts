@@ -67,11 +67,11 @@ describe('one process per embedded DATA_DIR', () => {
     expect(roster.status).toBe(200);
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
-  });
+  }, 180_000);
 
   it('refuses ROLE=api on the embedded database with one sentence', async () => {
     const api = await runToExit({ DATA_DIR: join(dataDir, 'api'), ROLE: 'api' });
     expect(api.code).not.toBe(0);
     expect(api.output).toMatch(/ROLE=api needs DATABASE_URL/);
-  });
+  }, 60_000);
 });
