@@ -39,7 +39,8 @@ export interface HttpOptions {
 const closeWhenBodyUnread: MiddlewareHandler = async (c, next) => {
   await next();
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming && !incoming.readableEnded && (incoming.headers['content-length'] !== undefined || incoming.headers['transfer-encoding'] !== undefined)) {
+  const hasBody = Number(incoming?.headers['content-length'] ?? 0) > 0 || incoming?.headers['transfer-encoding'] !== undefined;
+  if (incoming && hasBody && !incoming.readableEnded) {
     c.header('connection', 'close');
   }
 };
