@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './app/config.ts';
 import { resolveSecrets } from './app/secrets.ts';
+import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger, logFunction } from './ops/logger.ts';
 import { startRuntime } from './runtime.ts';
 
@@ -34,6 +35,7 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  const sentence = error instanceof ConfigError || error instanceof DataDirLockedError;
+  console.error(sentence ? (error as Error).message : `failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -10,6 +10,7 @@ import { startTracing } from './ops/tracing.ts';
 import { operatorNumbers } from './app/review-reads.ts';
 import { createBatchStreams } from './app/stream.ts';
 import { openDatabase } from './db/client.ts';
+import { loggableError } from './db/errors.ts';
 import { createRelay, outboxBacklog } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
@@ -19,6 +20,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { observeApplications } from './ops/observe.ts';
 import { queueAnswers, withinMs } from './ops/readiness.ts';
 import { createHttpApp } from './server/app.ts';
+import { answerClientErrors } from './server/client-errors.ts';
 import { operations } from './server/operations.ts';
 
 export type { Logger } from './ops/logger.ts';
@@ -34,7 +36,7 @@ const developmentTeachers = (jwtSecret: string) =>
  */
 export async function startRuntime(config: Config, secrets: Secrets, logger: PinoLogger = createLogger({ level: config.logLevel })) {
   const log = logFunction(logger);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements, lockLabel: `ROLE=${config.role}` });
   const upgraded = await upgradeBatchSnapshots(database.db, new Date().toISOString());
   if (upgraded > 0) log('info', 'batch snapshots migrated to the current machine version', { count: upgraded });
   const tracing = startTracing(config.otel);
@@ -54,6 +56,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const service = createService({
     db: database.db,
     validationTimeoutMs: config.validationTimeoutMs,
+    deadlineClockSkewMs: config.deadlineClockSkewMs,
     onOutcome: observeApplications({ metrics, logger }),
     ...(tracing ? { tracer: tracing.tracer } : {}),
     onDeadlineChange: timers?.listener((error) => log('warn', 'deadline timer not scheduled; the sweep will fire it', { err: String(error) })),
@@ -62,11 +65,11 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const runsApi = config.role !== 'worker';
 
   const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
-  worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, err: error.message }));
+  worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, ...loggableError(error) }));
   const sweep = runsWorker
     ? createSweep(service, {
         intervalMs: config.sweepIntervalMs,
-        onError: (error) => log('error', 'sweep failed', { err: String(error) }),
+        onError: (error) => log('error', 'sweep failed', loggableError(error)),
         onFired: (batchId, outcome) => log('info', 'deadline fired by sweep', { batch_id: batchId, outcome }),
       })
     : null;
@@ -96,7 +99,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   let address = '';
   if (runsApi) {
     const app = createHttpApp(service, {
-      auth: secrets,
+      auth: { ...secrets, maxTokenLifetimeSeconds: config.jwtMaxLifetimeSeconds },
       draining: () => draining,
       log: (message, fields) => log('error', message, fields),
       readiness: timers ? { redis: queueAnswers(timers.queue) } : {},
@@ -108,7 +111,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       operations: operations({
         logger,
         metrics,
-        dashboard: timers ? { queues: [timers.queue], serviceToken: secrets.serviceToken } : undefined,
+        dashboard: timers ? { queues: [timers.queue], serviceToken: secrets.serviceToken, readOnly: config.queueDashboard === 'read-only' } : undefined,
       }),
     });
     await new Promise<void>((resolve) => {
@@ -116,6 +119,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
         address = `http://localhost:${info.port}`;
         resolve();
       }) as Server;
+      answerClientErrors(server);
     });
   }
 
@@ -132,7 +136,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     console.log(`  review     ${address}/review             (sign in with a teacher token below)`);
     console.log(`  diagrams   ${address}/visualizations`);
     console.log(`  health     ${address}/healthz   readiness ${address}/readyz   metrics ${address}/metrics`);
-    if (timers) console.log(`  queues     ${address}/admin/queues      (service token)`);
+    if (timers) console.log(`  queues     ${address}/admin/queues      (service token; ${config.queueDashboard}, QUEUE_DASHBOARD)`);
     if (secrets.development) {
       console.log('  development credentials (set JWT_SECRET and SERVICE_TOKEN to replace them):');
       console.log(`    service token        ${secrets.serviceToken}`);

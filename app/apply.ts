@@ -32,6 +32,11 @@ export interface EventRequest {
   batchId: string;
   /** Idempotency key: an inbound event id, a job id, or a namespaced Idempotency-Key. */
   eventId: string;
+  /**
+   * What was asked, hashed (app/idempotency.ts): the same event id with another fingerprint is a
+   * reused key, refused instead of answered with the first request's result. Timers have none.
+   */
+  fingerprint?: string;
   /** Who caused it, for the history: `service`, a teacher id, or `timeout`. */
   actor: string;
   correlationId: string | null;
@@ -49,7 +54,9 @@ export interface EventRequest {
 
 export type Prepared =
   | { ok: true; event: BatchEvent; newStudents?: StudentRow[] }
-  | { ok: false; errors: Array<{ path: string; message: string }> };
+  | { ok: false; errors: Array<{ path: string; message: string }> }
+  /** A timer fired before its deadline (an operator promoted the job, a clock ran ahead). */
+  | { ok: false; notDueUntil: string };
 
 export interface AppliedBody {
   event_id: string;
@@ -64,6 +71,8 @@ export interface AppliedBody {
 export type ApplyOutcome =
   | { kind: 'applied'; body: AppliedBody; deadline: DeadlineWrite; event_type: string; from_state: string }
   | { kind: 'duplicate'; body: AppliedBody }
+  | { kind: 'key_reused'; event_id: string }
+  | { kind: 'not_due'; due_at: string }
   | { kind: 'not_found' }
   | { kind: 'invalid'; errors: Array<{ path: string; message: string }> }
   | { kind: 'conflict'; detail: string }
@@ -106,12 +115,12 @@ export async function applyEvent(db: Db, request: EventRequest, options: ApplyOp
 async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions, lock: boolean): Promise<ApplyOutcome | 'retry'> {
   const loaded = await loadBatchActor(db, request.batchId, request.eventId, lock);
   if (!loaded || (request.ownerId !== undefined && loaded.owner_id !== request.ownerId)) return { kind: 'not_found' };
-  if (loaded.prior_response) return duplicateOf(loaded.prior_response);
+  if (loaded.prior_response) return duplicateOf(request, loaded.prior_response, loaded.prior_fingerprint);
 
   const before = restoreBatchSnapshot(loaded);
   const at = options.now().toISOString();
   const prepared = await request.build(before.context, db, at);
-  if (!prepared.ok) return { kind: 'invalid', errors: prepared.errors };
+  if (!prepared.ok) return 'notDueUntil' in prepared ? { kind: 'not_due', due_at: prepared.notDueUntil } : { kind: 'invalid', errors: prepared.errors };
   const event = prepared.event;
   const [after, actions] = transition(batchMachine, before, event);
   const fromState = stateString(before.value);
@@ -148,7 +157,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
       dueAt: after.context.deadline?.due_at ?? null,
       promptPayload: after.context.prompt_payload,
       studentPromptRef: after.context.student_prompt_ref,
-      processed: { eventId: request.eventId, response: body },
+      processed: { eventId: request.eventId, response: body, fingerprint: request.fingerprint ?? null },
       history: auditRow(request, event, before.context, at, {
         from_state: fromState,
         to_state: toState,
@@ -166,7 +175,8 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
   } catch (error) {
     const pg = pgErrorOf(error);
     if (pg?.code === UNIQUE_VIOLATION && pg.constraint === 'processed_events_pkey') {
-      return duplicateOf(await priorResponse(db, request.eventId));
+      const prior = await priorResponse(db, request.eventId);
+      return duplicateOf(request, prior.response, prior.fingerprint);
     }
     if (pg?.code === UNIQUE_VIOLATION && pg.constraint === 'essay_student_associations_essay_id_key') {
       return { kind: 'conflict', detail: 'An essay of this event is already associated with a student in another batch.' };
@@ -195,6 +205,7 @@ async function refuse(
 ): Promise<ApplyOutcome | 'retry'> {
   const state = stateString(before.value);
   const late = event.type === 'VALIDATION_TIMEOUT';
+  const allowed = eventsAcceptedIn(before).map((t) => WIRE_NAME[t as BatchEvent['type']] ?? t);
   const history = auditRow(request, event, before.context, at, {
     from_state: state,
     to_state: null,
@@ -203,7 +214,9 @@ async function refuse(
       ? before.context.deadline === null
         ? 'validation already completed; nothing left to time out'
         : `stale deadline version ${event.deadline_version} (current ${before.context.deadline.version})`
-      : `state ${state} does not accept ${WIRE_NAME[event.type]}`,
+      : allowed.includes(WIRE_NAME[event.type])
+        ? `state ${state} accepts ${WIRE_NAME[event.type]}, but its conditions do not hold for this one`
+        : `state ${state} does not accept ${WIRE_NAME[event.type]}`,
     detail: undefined,
   });
   if (!(await recordRefusal(db, request.batchId, loaded.version, history))) return 'retry';
@@ -212,7 +225,7 @@ async function refuse(
     state,
     status: batchStatusOf(before.value),
     event: WIRE_NAME[event.type],
-    allowed_events: eventsAcceptedIn(before).map((t) => WIRE_NAME[t as BatchEvent['type']] ?? t),
+    allowed_events: allowed,
     version: loaded.version,
     late,
     extra: request.respond?.(before.context, before.context) ?? {},
@@ -265,7 +278,12 @@ function withAudit(detail: unknown, audit: Record<string, unknown> | undefined):
   return { ...(detail as Record<string, unknown> | undefined), ...audit };
 }
 
-function duplicateOf(response: unknown): ApplyOutcome {
+/** The first answer again, unless the event id (or Idempotency-Key) now names another request. */
+function duplicateOf(request: EventRequest, response: unknown, priorFingerprint: string | null): ApplyOutcome {
+  const reused =
+    (request.fingerprint !== undefined && priorFingerprint !== null && request.fingerprint !== priorFingerprint) ||
+    (response as AppliedBody).batch_id !== request.batchId;
+  if (reused) return { kind: 'key_reused', event_id: request.eventId };
   return { kind: 'duplicate', body: { ...(response as AppliedBody), duplicate: true } };
 }
 

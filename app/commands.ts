@@ -2,6 +2,7 @@ import type { AssociationRecord } from '../machines/association.ts';
 import type { BatchContext } from '../machines/batch.ts';
 import type { PromptPayload, RequestedPipeline, TeacherDecision } from '../machines/events.ts';
 import type { EventRequest } from './apply.ts';
+import { deadlineDueAt } from './deadlines.ts';
 import type { TraceCarrier } from './tracing.ts';
 import { rosterOf, studentsOfClass, unknownStudentFor } from './students.ts';
 
@@ -15,6 +16,8 @@ export interface TeacherCall {
   batchId: string;
   /** Idempotency key of the call, namespaced by teacher and batch by the caller. */
   eventId: string;
+  /** What the teacher asked (app/idempotency.ts), stored with the key. */
+  fingerprint?: string;
   correlationId: string | null;
   /** The W3C trace context of the HTTP request (`traceparent` header), if it had one. */
   trace?: TraceCarrier;
@@ -25,6 +28,7 @@ function asTeacher(call: TeacherCall) {
   return {
     batchId: call.batchId,
     eventId: call.eventId,
+    ...(call.fingerprint === undefined ? {} : { fingerprint: call.fingerprint }),
     actor: call.teacherId,
     correlationId: call.correlationId,
     ownerId: call.teacherId,
@@ -128,8 +132,12 @@ export function changeDeadline(call: TeacherCall, change: DeadlineRequest): Even
   };
 }
 
-/** The deadline firing. Its event id is the timer's, so a second firing is a duplicate. */
-export function validationTimeout(batchId: string, deadlineVersion: number, firedBy: 'bullmq' | 'sweep'): EventRequest {
+/**
+ * The deadline firing. Its event id is the timer's, so a second firing is a duplicate. It applies
+ * only once its deadline is due (less `clockSkewMs`, for clocks that drift apart): a job promoted
+ * by hand or fired by a clock running ahead changes nothing and answers `not_due`.
+ */
+export function validationTimeout(batchId: string, deadlineVersion: number, firedBy: 'bullmq' | 'sweep', clockSkewMs = 0): EventRequest {
   return {
     batchId,
     eventId: timeoutEventId(batchId, deadlineVersion),
@@ -137,6 +145,9 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
     correlationId: null,
     auditDetail: { fired_by: firedBy },
     build: async (context, db, at) => {
+      // The deadlines row is what the timers and the sweep schedule by; it moves with the snapshot.
+      const dueAt = context.deadline?.version === deadlineVersion ? await deadlineDueAt(db, batchId, deadlineVersion) : null;
+      if (dueAt !== null && Date.parse(at) < Date.parse(dueAt) - clockSkewMs) return { ok: false, notDueUntil: dueAt };
       if (context.class_id === null) {
         return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '', students: {} } };
       }

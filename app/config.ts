@@ -27,6 +27,9 @@ const EnvSchema = z.object({
   OTEL_SERVICE_NAME: withDefault(z.string().min(1), 'huleedu-phase1-state-service'),
   STUCK_AFTER_MS: withDefault(positiveInt, 3_600_000),
   STREAM_POLL_MS: withDefault(positiveInt, 500),
+  JWT_MAX_LIFETIME_S: withDefault(positiveInt, 30 * 24 * 3600),
+  DEADLINE_CLOCK_SKEW_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 5_000),
+  QUEUE_DASHBOARD: withDefault(z.enum(['read-only', 'read-write']), 'read-only'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
@@ -44,6 +47,12 @@ export interface Config {
   jwtSecret: string | undefined;
   serviceToken: string | undefined;
   logLevel: string;
+  /** Teacher JWTs must carry `exp`, at most this far from `iat` (or from now). */
+  jwtMaxLifetimeSeconds: number;
+  /** How early a deadline may be applied: clocks of the API, worker and database drift this much. */
+  deadlineClockSkewMs: number;
+  /** `read-only` hides the queue dashboard's promote, retry and remove buttons. */
+  queueDashboard: 'read-only' | 'read-write';
   /** BullMQ key prefix, so several deployments can share one Redis. */
   queuePrefix: string;
   /** Prepended to each topic to name its Redis stream (empty: the stream is the topic). */
@@ -68,6 +77,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.ROLE === 'api' && e.DATABASE_URL === undefined) {
+    // The embedded database takes one process, so no worker could ever fire this API's deadlines.
+    throw new ConfigError(
+      'invalid configuration:\n  ROLE: ROLE=api needs DATABASE_URL: on the embedded database no worker can run beside it, so no deadline would fire; use ROLE=all (the default) or point it at PostgreSQL.',
+    );
+  }
   if (e.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0) throw new ConfigError(`invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
@@ -85,6 +100,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtSecret: e.JWT_SECRET,
     serviceToken: e.SERVICE_TOKEN,
     logLevel: e.LOG_LEVEL,
+    jwtMaxLifetimeSeconds: e.JWT_MAX_LIFETIME_S,
+    deadlineClockSkewMs: e.DEADLINE_CLOCK_SKEW_MS,
+    queueDashboard: e.QUEUE_DASHBOARD,
     queuePrefix: e.QUEUE_PREFIX,
     streamPrefix: e.STREAM_PREFIX,
     otel: {

@@ -24,6 +24,12 @@ export async function claimDueDeadlines(db: Db, limit: number, leaseMs: number):
   return claimed.map((d) => ({ ...d, due_at: new Date(d.due_at).toISOString() }));
 }
 
+/** When this version of a batch's deadline is due, or null when it is no longer pending. */
+export async function deadlineDueAt(db: Db, batchId: string, version: number): Promise<string | null> {
+  const [row] = await rows<{ due_at: string }>(db, sql`SELECT due_at FROM deadlines WHERE batch_id = ${batchId} AND version = ${version}`);
+  return row ? new Date(row.due_at).toISOString() : null;
+}
+
 /** Every pending deadline, for re-scheduling timers after Redis lost them. */
 export async function pendingDeadlines(db: Db, limit: number): Promise<DueDeadline[]> {
   const found = await rows<DueDeadline>(db, sql`SELECT batch_id, version, due_at FROM deadlines ORDER BY due_at LIMIT ${limit}`);

@@ -13,26 +13,30 @@ export interface Secrets {
 
 /**
  * JWT_SECRET and SERVICE_TOKEN from the environment; outside production, missing ones are
- * generated once and kept in DATA_DIR/dev-secrets.json so tokens survive a restart.
+ * generated once and kept in DATA_DIR/dev-secrets.json so tokens survive a restart. A secret given
+ * by the environment is used as it is and never written anywhere; the stored development values
+ * stay as they were, so setting one variable for a while does not invalidate earlier tokens.
  */
 export function resolveSecrets(config: Config): Secrets {
   if (config.jwtSecret && config.serviceToken) {
     return { jwtSecret: config.jwtSecret, serviceToken: config.serviceToken, development: false };
   }
   const file = join(config.dataDir, 'dev-secrets.json');
-  let stored: Partial<Secrets> = {};
+  let stored: Partial<Pick<Secrets, 'jwtSecret' | 'serviceToken'>> = {};
   try {
-    stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>;
+    stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
   } catch {
     stored = {};
   }
-  const secrets = {
-    jwtSecret: config.jwtSecret ?? stored.jwtSecret ?? randomBytes(32).toString('base64url'),
-    serviceToken: config.serviceToken ?? stored.serviceToken ?? `svc_${randomBytes(24).toString('base64url')}`,
+  const kept = {
+    jwtSecret: stored.jwtSecret ?? (config.jwtSecret ? undefined : randomBytes(32).toString('base64url')),
+    serviceToken: stored.serviceToken ?? (config.serviceToken ? undefined : `svc_${randomBytes(24).toString('base64url')}`),
   };
-  mkdirSync(config.dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  return { ...secrets, development: true };
+  if (kept.jwtSecret !== stored.jwtSecret || kept.serviceToken !== stored.serviceToken) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(kept, null, 2), { mode: 0o600 });
+  }
+  return { jwtSecret: config.jwtSecret ?? kept.jwtSecret!, serviceToken: config.serviceToken ?? kept.serviceToken!, development: true };
 }
 
 export function teacherToken(jwtSecret: string, sub: string, ttlSeconds = 30 * 24 * 3600): Promise<string> {

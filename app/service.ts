@@ -29,6 +29,8 @@ export type ApplyObserver = (observation: ApplyObservation) => void;
 export interface ServiceDeps {
   db: Db;
   validationTimeoutMs: number;
+  /** How early a deadline may be applied (clocks drift); earlier firings change nothing. */
+  deadlineClockSkewMs?: number;
   now?: () => Date;
   onDeadlineChange?: DeadlineListener;
   onOutcome?: ApplyObserver;
@@ -51,6 +53,7 @@ export function createService(deps: ServiceDeps) {
     db,
     now,
     validationTimeoutMs: deps.validationTimeoutMs,
+    deadlineClockSkewMs: deps.deadlineClockSkewMs ?? 5_000,
     async apply(request: EventRequest): Promise<ApplyOutcome> {
       const started = performance.now();
       const outcome = await withSpan(tracer, 'batch.apply', request.trace, { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor }, async (trace, span) => {

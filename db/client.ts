@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { lockDataDir } from './data-dir-lock.ts';
 import * as schema from './schema.ts';
 import { COURSE_CODES_SEED } from './seed.ts';
 
@@ -26,10 +27,14 @@ export interface DatabaseOptions {
    * pooling, where a statement prepared on one server connection is missing on the next.
    */
   preparedStatements?: boolean;
+  /** Who holds the DATA_DIR lock of the embedded database, as a second process is told (e.g. `role all`). */
+  lockLabel?: string;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.url ? await openPostgres(options.url, options.poolSize ?? 10, options.preparedStatements ?? true) : await openPglite(options.dataDir);
+  const database = options.url
+    ? await openPostgres(options.url, options.poolSize ?? 10, options.preparedStatements ?? true)
+    : await openPglite(options.dataDir, options.lockLabel ?? `pid ${process.pid}`);
   try {
     await migrate(database, options.url);
   } catch (error) {
@@ -51,15 +56,29 @@ async function openPostgres(url: string, max: number, prepare: boolean): Promise
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, lockLabel: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
-  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const onDisk = !dataDir.startsWith('memory://');
+  if (onDisk) mkdirSync(dataDir, { recursive: true });
+  const lock = onDisk ? lockDataDir(dataDir, lockLabel) : null;
+  let client: Awaited<ReturnType<typeof PGlite.create>>;
+  try {
+    client = await PGlite.create(dataDir);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   return {
     db: drizzle(client, { schema }) as unknown as Db,
     kind: 'pglite',
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 

@@ -132,6 +132,8 @@ export const processedEvents = pgTable('processed_events', {
   event_id: text('event_id').primaryKey(),
   batch_id: uuid('batch_id').notNull(),
   response: jsonb('response').notNull(),
+  /** Hash of what was asked (method, route, batch, canonical body); a key reused for another request is refused. Null for timers and rows written before it existed. */
+  fingerprint: text('fingerprint'),
   created_at: createdAt(),
 });
 

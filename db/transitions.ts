@@ -53,7 +53,7 @@ export interface TransitionWrite {
   dueAt: string | null;
   promptPayload: unknown;
   studentPromptRef: unknown;
-  processed: { eventId: string; response: unknown } | null;
+  processed: { eventId: string; response: unknown; fingerprint: string | null } | null;
   history: HistoryRow;
   outbox: OutboxRow[];
   deadline: DeadlineWrite;
@@ -68,6 +68,8 @@ export interface LoadedActor {
   machine_version: number;
   owner_id: string;
   prior_response: unknown;
+  /** The fingerprint stored with the earlier answer to this event id (null when none was kept). */
+  prior_fingerprint: string | null;
 }
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
@@ -84,7 +86,8 @@ export async function loadBatchActor(
   const [row] = await rows<LoadedActor>(
     db,
     sql`SELECT s.snapshot, s.version, s.machine_version, b.owner_id,
-          ${eventId === null ? sql`NULL` : sql`(SELECT p.response FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_response
+          ${eventId === null ? sql`NULL` : sql`(SELECT p.response FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_response,
+          ${eventId === null ? sql`NULL` : sql`(SELECT p.fingerprint FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_fingerprint
         FROM actor_snapshots s JOIN batches b ON b.batch_id = ${batchId}
         WHERE s.actor_id = ${batchActorId(batchId)}
         ${forUpdate ? sql`FOR UPDATE OF s` : sql``}`,
@@ -92,9 +95,12 @@ export async function loadBatchActor(
   return row ?? null;
 }
 
-export async function priorResponse(db: Db, eventId: string): Promise<unknown> {
-  const [row] = await rows<{ response: unknown }>(db, sql`SELECT response FROM processed_events WHERE event_id = ${eventId}`);
-  return row?.response ?? null;
+export async function priorResponse(db: Db, eventId: string): Promise<{ response: unknown; fingerprint: string | null }> {
+  const [row] = await rows<{ response: unknown; fingerprint: string | null }>(
+    db,
+    sql`SELECT response, fingerprint FROM processed_events WHERE event_id = ${eventId}`,
+  );
+  return { response: row?.response ?? null, fingerprint: row?.fingerprint ?? null };
 }
 
 const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
@@ -123,8 +129,8 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
   ];
   if (w.processed) {
     ctes.push(sql`proc AS (
-      INSERT INTO processed_events (event_id, batch_id, response)
-      SELECT ${w.processed.eventId}, ${w.batchId}, ${json(w.processed.response)} FROM snap)`);
+      INSERT INTO processed_events (event_id, batch_id, response, fingerprint)
+      SELECT ${w.processed.eventId}, ${w.batchId}, ${json(w.processed.response)}, ${w.processed.fingerprint} FROM snap)`);
   }
   if (w.outbox.length > 0) {
     ctes.push(sql`outb AS (

@@ -32,7 +32,8 @@ export function createSweep(service: Service, options: SweepOptions) {
       while (next < claimed.length) {
         const d = claimed[next++]!;
         try {
-          const outcome = await service.apply(validationTimeout(d.batch_id, d.version, 'sweep'));
+          // A deadline the database finds due but this clock does not is left to its lease: the next pass takes it.
+          const outcome = await service.apply(validationTimeout(d.batch_id, d.version, 'sweep', service.deadlineClockSkewMs));
           options.onFired?.(d.batch_id, outcome.kind);
         } catch (error) {
           // The claim expires after the lease and the next sweep tries again.

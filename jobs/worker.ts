@@ -1,4 +1,4 @@
-import { type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import { validationTimeout } from '../app/commands.ts';
 import type { Service } from '../app/service.ts';
 import { DEADLINE_QUEUE, type DeadlineJobData, type RedisOptions, redisConnection } from './timers.ts';
@@ -15,10 +15,15 @@ export function startDeadlineWorker(
   const connection = redisConnection(options.redisUrl);
   const worker = new Worker<DeadlineJobData>(
     DEADLINE_QUEUE,
-    async (job) => {
+    async (job, token) => {
       const { batch_id, deadline_version } = job.data;
-      const outcome = await service.apply(validationTimeout(batch_id, deadline_version, 'bullmq'));
+      const outcome = await service.apply(validationTimeout(batch_id, deadline_version, 'bullmq', service.deadlineClockSkewMs));
       options.onFired?.(job, outcome.kind);
+      if (outcome.kind === 'not_due' && token !== undefined) {
+        // Promoted early (or a clock ran ahead): wait again until the deadline, without a retry.
+        await job.moveToDelayed(Date.parse(outcome.due_at), token);
+        throw new DelayedError();
+      }
       return { outcome: outcome.kind };
     },
     { connection, prefix: options.prefix ?? 'huleedu', concurrency: options.concurrency ?? 16 },

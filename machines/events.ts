@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClassType, CourseCode } from './domain.ts';
+import { pgTimestamp, storable } from './storable.ts';
 
 /**
  * Wire schemas of the events this service consumes (snake_case, as the original services publish
@@ -43,7 +44,7 @@ export const PIPELINES = ['nlp', 'cj_assessment', 'ai_feedback'] as const;
 export const RequestedPipeline = z.enum(PIPELINES, { error: `requested pipeline must be one of ${PIPELINES.join(', ')}` });
 export type RequestedPipeline = z.infer<typeof RequestedPipeline>;
 
-const isoTime = z.iso.datetime({ offset: true });
+const isoTime = pgTimestamp;
 const nonEmpty = z.string().trim().min(1);
 
 export const EssayRef = z.object({ essay_id: z.uuid(), text_storage_id: nonEmpty });
@@ -142,13 +143,13 @@ const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) 
     metadata: z.record(z.string(), z.unknown()).nullish(),
   });
 
-export const InboundEnvelope = z.discriminatedUnion('event_type', [
+export const InboundEnvelope = storable(z.discriminatedUnion('event_type', [
   envelope(TOPICS.contentProvisioned, ContentProvisionedData),
   envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
   envelope(TOPICS.essaysReady, EssaysReadyData),
   envelope(TOPICS.pipelineRequest, PipelineRequestData),
   envelope(TOPICS.validationErrors, ValidationErrorsData),
-]);
+]));
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_type.value);
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
+import { loggableError } from '../db/errors.ts';
 import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
 import { problem } from './problem.ts';
@@ -36,10 +38,26 @@ export interface HttpOptions {
   review?: Partial<Pick<ReviewOptions, 'developmentTeachers' | 'stuckAfterMs'>>;
 }
 
+/**
+ * An answer given before the body was read (401, 403, 404, 413, 415, a bad path parameter) leaves
+ * the rest of the body on a kept-alive socket. @hono/node-server then drains it for a while and
+ * destroys the socket, under a client that is already reusing it. Saying `Connection: close`
+ * makes the client open a fresh connection for its next request instead.
+ */
+const closeWhenBodyUnread: MiddlewareHandler = async (c, next) => {
+  await next();
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const hasBody = Number(incoming?.headers['content-length'] ?? 0) > 0 || incoming?.headers['transfer-encoding'] !== undefined;
+  if (incoming && hasBody && !incoming.readableEnded) {
+    c.header('connection', 'close');
+  }
+};
+
 /** The HTTP adapter: parse, call the application layer, map the result. No SQL and no rules here. */
 export function createHttpApp(service: Service, options: HttpOptions) {
   const app = new OpenAPIHono<AuthEnv>();
 
+  app.use('*', closeWhenBodyUnread);
   app.use('*', async (c, next) => {
     const given = c.req.header('x-correlation-id');
     c.set('correlationId', given && UUID.test(given) ? given : randomUUID());
@@ -92,7 +110,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));
   app.onError((error, c) => {
-    options.log?.('request failed', { err: error.message, stack: error.stack, path: c.req.path });
+    options.log?.('request failed', { ...loggableError(error), path: c.req.path });
     return problem(c, { status: 500, title: 'Internal error', detail: 'The request failed on our side; it has been logged.' });
   });
   return app;

@@ -1,14 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { verify } from 'hono/jwt';
-import { problem } from './problem.ts';
+import { unstorableText } from '../machines/storable.ts';
+import { problem, validationProblem } from './problem.ts';
 
 export type Caller = { kind: 'service' } | { kind: 'teacher'; id: string };
 
 export interface AuthConfig {
   serviceToken: string;
   jwtSecret: string;
+  /** Teacher JWTs living longer than this (from `iat`, or from now) are refused. Default 30 days. */
+  maxTokenLifetimeSeconds?: number;
 }
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_S = 30 * 24 * 3600;
 
 export type AuthEnv = { Variables: { caller: Caller; correlationId: string } };
 
@@ -31,13 +36,29 @@ export function authenticate(config: AuthConfig): MiddlewareHandler<AuthEnv> {
       c.set('caller', { kind: 'service' });
       return next();
     }
+    let sub: string;
     try {
       const claims = await verify(token, config.jwtSecret, 'HS256');
       if (typeof claims.sub !== 'string' || claims.sub.trim() === '') throw new Error('no sub');
-      c.set('caller', { kind: 'teacher', id: claims.sub });
+      sub = claims.sub;
+      // Without exp a token never expires; a far exp is nearly as bad.
+      const now = Math.floor(Date.now() / 1000);
+      const maxLifetime = config.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_S;
+      if (typeof claims.exp !== 'number') {
+        return problem(c, { status: 401, title: 'Unauthorized', detail: 'The token has no exp claim; teacher tokens must expire.' });
+      }
+      const issued = typeof claims.iat === 'number' ? Math.min(claims.iat, now) : now;
+      if (claims.exp - issued > maxLifetime || claims.exp - now > maxLifetime) {
+        return problem(c, { status: 401, title: 'Unauthorized', detail: `The token lives longer than the allowed ${maxLifetime} seconds.` });
+      }
     } catch {
       return problem(c, { status: 401, title: 'Unauthorized', detail: 'The token is invalid or expired.' });
     }
+    // The teacher id is stored as text: a NUL or a lone surrogate would fail the query.
+    const unstorable = unstorableText(sub);
+    if (unstorable) return validationProblem(c, [{ path: 'authorization.sub', message: unstorable }], 'The token names a teacher id that cannot be stored.');
+    if (sub.length > 200) return validationProblem(c, [{ path: 'authorization.sub', message: 'at most 200 characters' }], 'The token names a teacher id that is too long.');
+    c.set('caller', { kind: 'teacher', id: sub });
     return next();
   };
 }

@@ -107,6 +107,14 @@ const PROBLEMS = {
     description: 'The body is larger than 1 MiB.',
     content: problemContent(Problem, plain(413, 'payload-too-large', 'Payload too large', 'Bodies are limited to 1048576 bytes.')),
   },
+  422: {
+    description:
+      'The event_id or Idempotency-Key was used before for a different request (another body, batch or command). Nothing was applied; send a new key.',
+    content: problemContent(
+      Problem,
+      plain(422, 'idempotency-key-reused', 'Idempotency key reused', 'The key confirm-1 was used for a different request.'),
+    ),
+  },
   415: {
     description: 'The body is not sent as application/json.',
     content: problemContent(Problem, plain(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json, not text/plain.')),

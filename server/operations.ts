@@ -11,7 +11,7 @@ export interface OperationsOptions {
   logger: PinoLogger;
   metrics: Metrics;
   /** With Redis: the BullMQ dashboard at /admin/queues, behind the service token. */
-  dashboard?: { queues: Queue[]; serviceToken: string };
+  dashboard?: { queues: Queue[]; serviceToken: string; readOnly?: boolean };
 }
 
 /**

@@ -23,8 +23,8 @@ const TYPES: Partial<Record<number, string>> = {
 };
 
 export function problem(c: Context, p: Problem): Response {
-  const { status, title, detail, ...extensions } = p;
-  const body = { type: `/problems/${TYPES[status] ?? 'error'}`, title, status, detail, ...extensions };
+  const { status, title, detail, type, ...extensions } = p;
+  const body = { type: typeof type === 'string' ? type : `/problems/${TYPES[status] ?? 'error'}`, title, status, detail, ...extensions };
   return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' });
 }
 

@@ -43,11 +43,13 @@ function requireServiceToken(serviceToken: string): MiddlewareHandler {
   };
 }
 
-/** bull-board over the given BullMQ queues at /admin/queues; its assets come from @bull-board/ui on disk. */
-export function mountQueueDashboard(app: Hono<any>, options: { queues: Queue[]; serviceToken: string }): void {
+/** bull-board over the given BullMQ queues (read-only unless `readOnly: false`) at /admin/queues; its assets come from @bull-board/ui on disk. */
+export function mountQueueDashboard(app: Hono<any>, options: { queues: Queue[]; serviceToken: string; readOnly?: boolean }): void {
   const adapter = new HonoAdapter(serveStatic).setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
-    queues: options.queues.map((q) => new BullMQAdapter(q)),
+    // Read-only unless configured otherwise: a "Promote" on a deadline job would otherwise ask for
+    // the timeout a day early (the application layer refuses it, but the buttons invite the mistake).
+    queues: options.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: options.readOnly ?? true })),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'huleedu queues' } },
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { type TeacherCall, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
+import { idempotencyScope, requestFingerprint } from '../../app/idempotency.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, teacherId } from '../auth.ts';
@@ -21,7 +22,7 @@ export function batchParams(c: Ctx) {
 
 const IdempotencyHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().openapi({
-    description: 'Sending the same key again (same teacher, batch and command) replays the first answer instead of acting twice.',
+    description: 'Sending the same key again with the same request (same teacher, batch, command and body) replays the first answer instead of acting twice; the key with a different request answers 422.',
     example: 'confirm-2026-03-02-1',
   }),
 });
@@ -30,7 +31,7 @@ const IdempotencyHeaders = z.object({
  * A teacher command's event id: the Idempotency-Key when sent (scoped to teacher, batch and
  * command, so keys never collide across them), otherwise a fresh one.
  */
-function teacherCall(c: Ctx, batchId: string, command: string): Parsed<TeacherCall> {
+function teacherCall(c: Ctx, batchId: string, command: string, body: unknown): Parsed<TeacherCall> {
   const header = c.req.header('idempotency-key');
   let eventId = `cmd-${randomUUID()}`;
   if (header !== undefined) {
@@ -38,14 +39,18 @@ function teacherCall(c: Ctx, batchId: string, command: string): Parsed<TeacherCa
     if (!key.success) {
       return { ok: false, response: validationProblem(c, [{ path: 'headers.idempotency-key', message: key.error.issues[0]!.message }]) };
     }
-    eventId = `idem-${command}-${teacherId(c)}-${batchId}-${key.data}`;
+    eventId = idempotencyScope(command, teacherId(c), batchId, key.data);
   }
   const trace = traceOfRequest(c);
-  return { ok: true, data: { teacherId: teacherId(c), batchId, eventId, correlationId: c.get('correlationId'), ...(trace ? { trace } : {}) } };
+  const fingerprint = requestFingerprint(c.req.method, c.req.routePath, batchId, body);
+  return {
+    ok: true,
+    data: { teacherId: teacherId(c), batchId, eventId, fingerprint, correlationId: c.get('correlationId'), ...(trace ? { trace } : {}) },
+  };
 }
 
 const tags = ['Batch commands'];
-const commandErrors = problems([...bodyErrors, 404], { refused: true });
+const commandErrors = problems([...bodyErrors, 404, 422], { refused: true });
 
 const confirmRoute = createRoute({
   method: 'post',
@@ -136,7 +141,7 @@ export function batchCommandRoutes(service: Service) {
     if (!params.ok) return params.response;
     const body = await parseJsonBody(c, ConfirmBody);
     if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'confirm');
+    const call = teacherCall(c, params.data.batch_id, 'confirm', body.data);
     if (!call.ok) return call.response;
     return sendOutcome(c, await service.apply(decideAssociations(call.data, body.data.associations)), params.data.batch_id);
   });
@@ -145,7 +150,7 @@ export function batchCommandRoutes(service: Service) {
     if (!params.ok) return params.response;
     const body = await parseJsonBody(c, PipelineBody);
     if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'pipeline');
+    const call = teacherCall(c, params.data.batch_id, 'pipeline', body.data);
     if (!call.ok) return call.response;
     return sendOutcome(c, await service.apply(requestPipeline(call.data, body.data.pipeline, body.data.prompt_payload ?? null)), params.data.batch_id, 202);
   });
@@ -154,7 +159,7 @@ export function batchCommandRoutes(service: Service) {
     if (!params.ok) return params.response;
     const body = await parseJsonBody(c, CancelBody);
     if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'cancel');
+    const call = teacherCall(c, params.data.batch_id, 'cancel', body.data);
     if (!call.ok) return call.response;
     return sendOutcome(c, await service.apply(cancelBatch(call.data, body.data.reason ?? null)), params.data.batch_id);
   });
@@ -163,7 +168,7 @@ export function batchCommandRoutes(service: Service) {
     if (!params.ok) return params.response;
     const body = await parseJsonBody(c, DeadlineBody);
     if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'deadline');
+    const call = teacherCall(c, params.data.batch_id, 'deadline', body.data);
     if (!call.ok) return call.response;
     return sendOutcome(c, await service.apply(changeDeadline(call.data, body.data)), params.data.batch_id);
   });

@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { requestFingerprint } from '../../app/idempotency.ts';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
@@ -16,7 +17,7 @@ const postEventRoute = createRoute({
   path: '/v1/events',
   tags: ['Inbound events'],
   summary: 'Apply one event from another service',
-  description: `Takes one event envelope as the real HuleEdu services publish it (EventEnvelope). \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\` (${TOPIC_MODELS[t]})`).join(', ')}; any other answers 400. Fields the real producers send that Phase 1 does not use are accepted. \`metadata.traceparent\`/\`tracestate\` (or the HTTP \`traceparent\` header) are continued into the events this one causes. The same \`event_id\` sent again answers 200 with \`duplicate: true\` and the first answer's body, and is applied once.`,
+  description: `Takes one event envelope as the real HuleEdu services publish it (EventEnvelope). \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\` (${TOPIC_MODELS[t]})`).join(', ')}; any other answers 400. Fields the real producers send that Phase 1 does not use are accepted. \`metadata.traceparent\`/\`tracestate\` (or the HTTP \`traceparent\` header) are continued into the events this one causes. The same \`event_id\` sent again with the same envelope answers 200 with \`duplicate: true\` and the first answer's body, and is applied once; with a different envelope or batch it answers 422.`,
   security: asService,
   request: {
     body: jsonBody(InboundEnvelope, {
@@ -44,7 +45,7 @@ const postEventRoute = createRoute({
       version: 2,
       duplicate: false,
     }),
-    ...problems([...bodyErrors, 404], { refused: true }),
+    ...problems([...bodyErrors, 404, 422], { refused: true }),
   },
 });
 
@@ -64,7 +65,10 @@ export function eventRoutes(service: Service) {
     const parsed = parseValue(c, InboundEnvelope, raw.data, '');
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
-    const request = inboundRequest(envelope, service.validationTimeoutMs);
+    const request = {
+      ...inboundRequest(envelope, service.validationTimeoutMs),
+      fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
+    };
     // The envelope's metadata carries the producer's trace; the HTTP header is the fallback.
     request.trace ??= traceOfRequest(c);
     return sendOutcome(c, await service.apply(request), envelope.data.batch_id);

@@ -155,6 +155,9 @@ describe('validation deadline with BullMQ and the sweep', () => {
       const one = essays(1);
       await postEvent(h, provisioned(second, one));
       await postEvent(h, suggested(second, first.klass.classId, [{ essay: one[0]! }]));
+      // A timeout applies only once due (the deadline guard): both deadlines are moved into the past.
+      await pastDue(h, first.batchId);
+      await pastDue(h, second);
       const outcomes = await Promise.all([
         h.service.apply(validationTimeout(first.batchId, 1, 'sweep')),
         h.service.apply(validationTimeout(second, 1, 'bullmq')),

@@ -16,6 +16,8 @@ export interface Harness {
   /** The PostgreSQL URL of this harness's own database (undefined on PGlite). */
   url: string | undefined;
   service: ReturnType<typeof createService>;
+  /** The Hono app itself, for tests that serve it over a real socket (tests/support/served.ts). */
+  app: ReturnType<typeof createHttpApp>;
   serviceToken: string;
   jwtSecret: string;
   teacher(sub: string): Promise<string>;
@@ -45,6 +47,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     database,
     url: testDb?.url,
     service,
+    app,
     serviceToken,
     jwtSecret,
     teacher: (sub) => teacherToken(jwtSecret, sub),

@@ -23,7 +23,7 @@ export interface Observed {
 export async function startObservedHarness(
   options: HarnessOptions & {
     sources?: MetricsSources | ((h: () => Harness) => MetricsSources);
-    dashboard?: { queues: Queue[] };
+    dashboard?: { queues: Queue[]; readOnly?: boolean };
     httpExtra?: Omit<HttpOptions, 'auth' | 'operations'>;
     logLevel?: string;
   },

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timeoutEventId, validationTimeout } from '../../app/commands.ts';
+import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
+import { startDeadlineWorker } from '../../jobs/worker.ts';
+import { REDIS_URL } from '../support/env.ts';
+import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, rowCounts, suggested } from '../support/flow.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import { startObservedHarness } from '../support/observed.ts';
+import { eventually } from '../support/poll.ts';
+
+/**
+ * Issue 10 item 5: a deadline applies only when due (less the configured clock skew). A timer that
+ * fires early, e.g. promoted by hand on the dashboard, changes nothing and waits again; the
+ * dashboard is read-only unless configured otherwise.
+ */
+
+const HOUR = 3_600_000;
+
+async function pendingBatch(h: Harness, teacher: string, klass: ClassFixture) {
+  const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
+  const list = essays(1);
+  expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
+  expect((await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }]))).status).toBe(200);
+  return batchId;
+}
+
+describe.each([
+  { label: 'PostgreSQL', pglite: false },
+  { label: 'PGlite', pglite: true },
+])('the deadline guard in the application layer on $label', ({ pglite }) => {
+  let h: Harness;
+  let teacher: string;
+  let klass: ClassFixture;
+  beforeAll(async () => {
+    h = await startHarness({ label: 'guard', pglite, validationTimeoutMs: HOUR, deadlineClockSkewMs: 5_000 });
+    teacher = await h.teacher('teacher-guard');
+    klass = await createClassWithStudents(h, teacher);
+  });
+  afterAll(async () => h?.close());
+
+  it('a timeout an hour early is not_due and changes no row; within the skew it applies', async () => {
+    const batchId = await pendingBatch(h, teacher, klass);
+    const before = await rowCounts(h);
+    for (const firedBy of ['bullmq', 'sweep'] as const) {
+      const early = await h.service.apply(validationTimeout(batchId, 1, firedBy, h.service.deadlineClockSkewMs));
+      expect(early.kind).toBe('not_due');
+    }
+    expect(await rowCounts(h)).toEqual(before);
+    await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() + interval '2 seconds' WHERE batch_id = ${batchId}`);
+    const inSkew = await h.service.apply(validationTimeout(batchId, 1, 'sweep', h.service.deadlineClockSkewMs));
+    expect(inSkew.kind).toBe('applied');
+  });
+});
+
+describe('a BullMQ deadline job promoted early', () => {
+  let h: Harness;
+  let timers: DeadlineTimers;
+  let worker: ReturnType<typeof startDeadlineWorker>;
+  let teacher: string;
+  let klass: ClassFixture;
+  const prefix = `test-guard-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
+    h = await startHarness({ label: 'guard_bullmq', validationTimeoutMs: HOUR, onDeadlineChange: timers.listener((e) => console.error(e)) });
+    worker = startDeadlineWorker(h.service, { redisUrl: REDIS_URL, prefix });
+    teacher = await h.teacher('teacher-guard');
+    klass = await createClassWithStudents(h, teacher);
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await timers?.close();
+    await h?.close();
+  });
+
+  it('changes nothing and goes back to waiting until its deadline; promoted once due, it applies', async () => {
+    const batchId = await pendingBatch(h, teacher, klass);
+    const jobId = timeoutEventId(batchId, 1);
+    const job = await eventually(() => timers.queue.getJob(jobId));
+    expect(await job.getState()).toBe('delayed');
+    const before = await rowCounts(h);
+    await job.promote();
+    // The worker takes it, finds it not due, and delays it again to the deadline.
+    await eventually(async () => {
+      const again = await timers.queue.getJob(jobId);
+      return again && again.processedOn !== undefined && (await again.getState()) === 'delayed' ? again : null;
+    });
+    const again = (await timers.queue.getJob(jobId))!;
+    const due = Date.parse((await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.validation.due_at);
+    // Scheduled for the deadline (BullMQ keeps the time to the millisecond it computed it), not for now.
+    expect(Math.abs(again.timestamp + again.delay - due)).toBeLessThan(5_000);
+    expect(again.attemptsMade).toBe(0);
+    expect(await rowCounts(h)).toEqual(before);
+    expect((await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.status).toBe('awaiting_student_validation');
+
+    await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 second' WHERE batch_id = ${batchId}`);
+    await again.promote();
+    await eventually(async () => {
+      const b = (await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body;
+      return b.status === 'student_validation_completed' ? b : null;
+    });
+  });
+});
+
+describe('the queue dashboard mode', () => {
+  let timers: DeadlineTimers;
+  const prefix = `test-guard-dash-${randomBytes(4).toString('hex')}`;
+  beforeAll(() => {
+    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
+  });
+  afterAll(async () => timers?.close());
+
+  it('is read-only by default: promoting a job is refused and the job stays delayed', async () => {
+    const { h } = await startObservedHarness({ label: 'guard_dash_ro', dashboard: { queues: [timers.queue] } });
+    try {
+      await timers.schedule('00000000-0000-4000-8000-000000000001', 1, new Date(Date.now() + HOUR).toISOString());
+      const id = timeoutEventId('00000000-0000-4000-8000-000000000001', 1);
+      const res = await h.api('PUT', `/admin/queues/api/queues/${DEADLINE_QUEUE}/${id}/promote`);
+      expect(res.status).toBe(405);
+      expect(await (await timers.queue.getJob(id))!.getState()).toBe('delayed');
+      const queues = await h.api('GET', '/admin/queues/api/queues');
+      expect(queues.body.queues.find((q: { name: string }) => q.name === DEADLINE_QUEUE).readOnlyMode).toBe(true);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('allows promoting when configured read-write', async () => {
+    const { h } = await startObservedHarness({ label: 'guard_dash_rw', dashboard: { queues: [timers.queue], readOnly: false } });
+    try {
+      await timers.schedule('00000000-0000-4000-8000-000000000002', 1, new Date(Date.now() + HOUR).toISOString());
+      const id = timeoutEventId('00000000-0000-4000-8000-000000000002', 1);
+      const res = await h.api('PUT', `/admin/queues/api/queues/${DEADLINE_QUEUE}/${id}/promote`);
+      expect(res.status).toBe(204);
+      expect(await (await timers.queue.getJob(id))!.getState()).toBe('waiting');
+    } finally {
+      await h.close();
+    }
+  });
+});

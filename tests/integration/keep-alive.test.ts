@@ -1,0 +1,99 @@
+import { Pool } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuid } from '../support/flow.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import { type Served, serveHarness } from '../support/served.ts';
+
+/**
+ * Item 1 of issue 10: an answer given before the body is read must not poison the pooled
+ * keep-alive connection it came on. One pool with ONE connection, so the follow-up requests are
+ * sent on the very socket (or its replacement) that carried the early answer.
+ */
+
+const BIG = 'x'.repeat(600 * 1024);
+const TOO_BIG = 'x'.repeat(2 * 1024 * 1024);
+
+describe('early answers on a pooled keep-alive connection', () => {
+  let h: Harness;
+  let served: Served;
+  let pool: Pool;
+  let teacher: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ label: 'keepalive' });
+    served = await serveHarness(h);
+    teacher = await h.teacher('teacher-keepalive');
+  });
+  afterAll(async () => {
+    await served?.close();
+    await h?.close();
+  });
+
+  const json = { 'content-type': 'application/json' };
+  const cases: Array<{ name: string; status: number; path: () => string; headers: () => Record<string, string>; body: () => string | AsyncIterable<Buffer> }> = [
+    { name: '401 without a token', status: 401, path: () => '/v1/events', headers: () => json, body: () => JSON.stringify({ pad: BIG }) },
+    { name: '403 for the wrong kind of caller', status: 403, path: () => '/v1/events', headers: () => ({ ...json, authorization: `Bearer ${teacher}` }), body: () => JSON.stringify({ pad: BIG }) },
+    { name: '413 by content-length', status: 413, path: () => '/v1/events', headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }), body: () => TOO_BIG },
+    {
+      name: '413 while streaming a chunked body',
+      status: 413,
+      path: () => '/v1/events',
+      headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }),
+      body: () =>
+        (async function* () {
+          for (let i = 0; i < 40; i++) yield Buffer.alloc(64 * 1024, 'x');
+        })(),
+    },
+    { name: '415 for a body that is not JSON', status: 415, path: () => '/v1/events', headers: () => ({ 'content-type': 'text/plain', authorization: `Bearer ${h.serviceToken}` }), body: () => BIG },
+    { name: '400 for a bad path parameter', status: 400, path: () => '/v1/batches/not-a-uuid/cancel', headers: () => ({ ...json, authorization: `Bearer ${teacher}` }), body: () => JSON.stringify({ reason: BIG }) },
+    { name: '404 for an unknown route', status: 404, path: () => `/v1/nothing/${uuid()}`, headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }), body: () => JSON.stringify({ pad: BIG }) },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: the answer is problem+json and the next requests on the pool all succeed`, async () => {
+      pool = new Pool(served.base, { connections: 1, pipelining: 1 });
+      try {
+        const early = await pool.request({ method: 'POST', path: c.path(), headers: c.headers(), body: c.body() as never });
+        expect(early.statusCode).toBe(c.status);
+        expect(String(early.headers['content-type'])).toMatch(/^application\/problem\+json/);
+        expect(JSON.parse(await early.body.text())).toMatchObject({ status: c.status });
+        // Sent at once, and again after the server's drain window (500 ms) would have closed the socket.
+        for (const pause of [0, 0, 700, 0]) {
+          if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+          const next = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}` } });
+          expect(next.statusCode).toBe(200);
+          await next.body.text();
+        }
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+
+  it('a body the handler read keeps the connection open', async () => {
+    pool = new Pool(served.base, { connections: 1 });
+    try {
+      const res = await pool.request({ method: 'POST', path: '/v1/classes', headers: { ...json, authorization: `Bearer ${teacher}` }, body: JSON.stringify({ name: 1 }) });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers.connection).not.toBe('close');
+      await res.body.text();
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a header block over 16 KiB answers 431 problem+json, and the pool recovers', async () => {
+    pool = new Pool(served.base, { connections: 1 });
+    try {
+      const res = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}`, 'x-pad': 'y'.repeat(20 * 1024) } });
+      expect(res.statusCode).toBe(431);
+      expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(await res.body.text())).toMatchObject({ status: 431, title: expect.any(String), detail: expect.any(String) });
+      const next = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}` } });
+      expect(next.statusCode).toBe(200);
+      await next.body.text();
+    } finally {
+      await pool.close();
+    }
+  });
+});
