@@ -131,8 +131,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         const body = withBody ? protectProbe(r.body!, probeBatch, tokenKind) : undefined;
         requests++;
         const res = await pool.request({ method, path, headers, body });
-        const text = await res.body.text();
         byStatus[res.statusCode] = (byStatus[res.statusCode] ?? 0) + 1;
+        // An open event stream never ends by itself: its answer is the status and headers.
+        if (res.statusCode === 200 && String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+          res.body.destroy();
+          return;
+        }
+        const text = await res.body.text();
         const where = `${method} ${path.slice(0, 200)} (${tokenKind}, ${r.contentType ?? 'no content-type'}, body ${String(body ?? '').length} bytes)`;
         if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${where}: ${text.slice(0, 500)}`);
         if (res.statusCode >= 400 && !(method === 'HEAD')) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
 import {
@@ -32,6 +33,8 @@ describe('the real HuleEdu wire format', () => {
   const ready = (batchId: string, status: string) => expect(status, `batch ${batchId}`).toBe('ready_for_pipeline_execution');
 
   async function deadlinePasses(batchId: string) {
+    // The deadline guard applies a timeout only once it is due: the clock moves on, in SQL.
+    await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId}`);
     const outcome = await h.service.apply(validationTimeout(batchId, 1, 'sweep'));
     expect(outcome.kind).toBe('applied');
   }
