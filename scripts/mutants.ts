@@ -96,9 +96,8 @@ function runSuite(): Promise<{ code: number; output: string }> {
   });
 }
 
-/** The first failing test's name, so a kill says what caught it. */
+/** The first failing test's name (colours stripped), so a kill says what caught it. */
 const firstFailure = (output: string) =>
-  // biome-ignore lint: ANSI escapes
   /(?:FAIL|×)\s+(.+)/.exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]?.trim().slice(0, 160) ?? 'suite failed';
 
 async function main() {
