@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents, postEvent, registerBatch, suggested } from '../support/flow.ts';
+import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents, postEvent, registerBatch, rowCounts, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 /**
@@ -19,6 +19,18 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
   });
   afterAll(async () => {
     await h?.close();
+  });
+
+  it('refuses a class batch whose course is not the class\'s, and creates nothing', async () => {
+    const klass = await createClassWithStudents(h, teacher, 'SV2', 1);
+    const before = await rowCounts(h);
+    const wrong = await h.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'SV3', class_id: klass.classId, expected_essay_count: 1 } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.headers.get('content-type')).toContain('application/problem+json');
+    expect(await rowCounts(h)).toEqual(before);
+    const right = await h.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'SV2', class_id: klass.classId, expected_essay_count: 1 } });
+    expect(right.status).toBe(201);
+    expect(right.body).toMatchObject({ course_code: 'SV2', language: 'sv' });
   });
 
   it('goes on with the essays it has when fewer are provisioned than expected', async () => {
