@@ -15,13 +15,16 @@ import {
   batchSamples,
 } from '../tests/model/fixture.ts';
 import { type ModelPath, shortestPaths } from '../tests/model/support.ts';
+import { type MachineShape, committedFiles, shapeFile, shapeOf } from './machine-shapes.ts';
 
 /**
  * `npm run snapshots:corpus`: one persisted snapshot per reachable state of each machine, under
  * tests/fixtures/snapshots/<machine>/v<version>/<state>.json, reached by the model's shortest path
- * from fixed ids and times, so the files only change when the machines do. Only the current
- * version's directory is rewritten: older versions stay, because their snapshots live on in
- * databases and must keep restoring. `--check` writes nothing and fails on any difference.
+ * from fixed ids and times, so the files only change when the machines do. It also writes the
+ * version's shape (state names and context keys) to tests/fixtures/machine-shapes/<machine>.v<n>.json.
+ * Fixtures and shapes of a version that is already committed are released: their snapshots live on
+ * in databases, so the script refuses to change them, and a changed machine needs a new version
+ * (a new directory) and a migration. `--check` writes nothing and fails on any difference.
  */
 
 export const CORPUS_DIR = fileURLToPath(new URL('../tests/fixtures/snapshots/', import.meta.url));
@@ -87,30 +90,83 @@ export function committedCorpus(): Array<CorpusFixture & { file: string }> {
     .map((name) => ({ ...(JSON.parse(readFileSync(join(CORPUS_DIR, name), 'utf8')) as CorpusFixture), file: name }));
 }
 
+/** The shape of each current machine version, from the contexts of every reachable state. */
+export function currentShapes(fixtures = currentCorpus()): MachineShape[] {
+  const contexts = (id: string) => fixtures.filter((f) => f.machine_id === id).map((f) => (f.snapshot as { context: unknown }).context);
+  return [
+    shapeOf(batchMachine, BATCH_MACHINE_VERSION, contexts(batchMachine.id)),
+    shapeOf(associationMachine, ASSOCIATION_MACHINE_VERSION, contexts(associationMachine.id)),
+  ];
+}
+
+export const serializeShape = (s: MachineShape) => `${JSON.stringify(s, null, 2)}\n`;
+
+/** One version's files: what the machines produce now, and what is on disk under its names. */
+interface VersionFiles {
+  label: string;
+  dir: string;
+  expected: Map<string, string>;
+  /** Files on disk that belong to this version (a directory's files, or the one shape file). */
+  present: string[];
+}
+
+function versionFiles(fixtures: CorpusFixture[], shapes: MachineShape[]): VersionFiles[] {
+  const byDir = new Map<string, VersionFiles>();
+  for (const f of fixtures) {
+    const dir = join(CORPUS_DIR, f.machine_id, `v${f.machine_version}`);
+    const entry = byDir.get(dir) ?? { label: `${f.machine_id} v${f.machine_version} fixtures`, dir, expected: new Map(), present: [] };
+    entry.expected.set(fixtureFile(f), serializeFixture(f));
+    byDir.set(dir, entry);
+  }
+  for (const entry of byDir.values()) entry.present = existsSync(entry.dir) ? readdirSync(entry.dir).map((n) => join(entry.dir, n)) : [];
+  const shapeEntries = shapes.map((s) => {
+    const file = shapeFile(s.machine_id, s.machine_version);
+    return { label: `${s.machine_id} v${s.machine_version} shape`, dir: file, expected: new Map([[file, serializeShape(s)]]), present: existsSync(file) ? [file] : [] };
+  });
+  return [...byDir.values(), ...shapeEntries];
+}
+
+const driftOf = (v: VersionFiles) => [
+  ...[...v.expected].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => file),
+  ...v.present.filter((file) => !v.expected.has(file)),
+];
+
 function main() {
   const check = process.argv.includes('--check');
   const fixtures = currentCorpus();
-  const dirs = [...new Set(fixtures.map((f) => join(CORPUS_DIR, f.machine_id, `v${f.machine_version}`)))];
+  const versions = versionFiles(fixtures, currentShapes(fixtures));
+  const stale = versions.filter((v) => driftOf(v).length > 0);
   if (check) {
-    const expected = new Map(fixtures.map((f) => [fixtureFile(f), serializeFixture(f)]));
-    const present = dirs.flatMap((d) => (existsSync(d) ? readdirSync(d).map((n) => join(d, n)) : []));
-    const drift = [
-      ...[...expected].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => file),
-      ...present.filter((file) => !expected.has(file)),
-    ];
-    if (drift.length > 0) {
-      console.error(`snapshot corpus is stale; run npm run snapshots:corpus:\n  ${drift.join('\n  ')}`);
+    if (stale.length > 0) {
+      console.error(`snapshot corpus is stale; run npm run snapshots:corpus:\n  ${stale.flatMap(driftOf).join('\n  ')}`);
       process.exit(1);
     }
     console.log(`snapshot corpus up to date (${fixtures.length} fixtures)`);
     return;
   }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  for (const f of fixtures) {
-    mkdirSync(join(fixtureFile(f), '..'), { recursive: true });
-    writeFileSync(fixtureFile(f), serializeFixture(f));
+  const released = stale.filter((v) => committedFiles(v.dir).length > 0);
+  if (released.length > 0) {
+    console.error(
+      `refusing to rewrite released fixtures: ${released.map((v) => v.label).join(', ')} are committed, and snapshots of ` +
+        `those versions live on in databases. The machines changed:\n  ${released.flatMap(driftOf).join('\n  ')}\n` +
+        'Bump the machine version (e.g. BATCH_MACHINE_VERSION), register a snapshot migration from the old version ' +
+        '(BATCH_SNAPSHOT_MIGRATIONS in app/snapshots.ts), and run this again: the new version gets a new directory. ' +
+        'If the change was a mistake, undo it instead.',
+    );
+    process.exit(1);
   }
-  console.log(`wrote ${fixtures.length} fixtures to ${dirs.join(', ')}`);
+  for (const v of stale) {
+    for (const file of v.present) rmSync(file, { force: true });
+    for (const [file, text] of v.expected) {
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(file, text);
+    }
+  }
+  console.log(
+    stale.length === 0
+      ? `snapshot corpus up to date (${fixtures.length} fixtures)`
+      : `wrote ${stale.map((v) => v.label).join(', ')} (${fixtures.length} fixtures in all)`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

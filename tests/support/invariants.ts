@@ -1,0 +1,186 @@
+import { sql } from 'drizzle-orm';
+import type { Service } from '../../app/service.ts';
+import { rows } from '../../db/client.ts';
+import { TOPICS } from '../../machines/events.ts';
+
+/**
+ * Invariants of one batch, read through the application's own read side plus the outbox table,
+ * checked after every step by the property tests (and meant for the model tests' oracle). Each
+ * check returns the violations as sentences, so a failure says what broke; [] means all hold.
+ * The rules are written from the domain, not taken from the code under test.
+ */
+
+export interface OutboxFact {
+  topic: string;
+  correlation_id: string;
+  envelope: { correlation_id: string; data: Record<string, any> };
+}
+
+export interface BatchFacts {
+  batch: NonNullable<Awaited<ReturnType<Service['getBatch']>>>;
+  associations: NonNullable<Awaited<ReturnType<Service['listAssociations']>>>;
+  history: NonNullable<Awaited<ReturnType<Service['history']>>>;
+  outbox: OutboxFact[];
+}
+
+/** States at or after the end of student validation, on the way to a pipeline (not cancelled). */
+const VALIDATED_STATES = ['student_validation_completed', 'ready_for_pipeline_execution', 'processing_pipelines'];
+const READY_STATES = ['ready_for_pipeline_execution', 'processing_pipelines'];
+const SETTLED = ['confirmed', 'rejected', 'timeout_confirmed', 'no_match'];
+/** The wire value of `validated_by` for the deadline's decisions (common_core). */
+const SYSTEM_TIMEOUT = 'SYSTEM_TIMEOUT';
+
+export async function readBatchFacts(service: Service, ownerId: string, batchId: string): Promise<BatchFacts> {
+  const [batch, associations, history] = await Promise.all([
+    service.getBatch(ownerId, batchId),
+    service.listAssociations(ownerId, batchId),
+    service.history(ownerId, batchId),
+  ]);
+  if (!batch || !associations || !history) throw new Error(`batch ${batchId} of ${ownerId} not found`);
+  const outbox = await rows<OutboxFact>(
+    service.db,
+    sql`SELECT topic, correlation_id, envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`,
+  );
+  return { batch, associations, history, outbox };
+}
+
+/** The confidence level as the original defines it: above 0.9 high, from 0.7 medium, else low. */
+export function expectedConfidenceLevel(suggested: string | null, score: number | null): string {
+  if (suggested === null || score === null) return 'no_match';
+  if (score > 0.9) return 'high';
+  if (score >= 0.7) return 'medium';
+  return 'low';
+}
+
+export function batchInvariants(f: BatchFacts): string[] {
+  const v: string[] = [];
+  const { batch } = f;
+  const pending = f.associations.filter((a) => a.validation_status === 'pending_validation');
+  const count = (status: string) => f.associations.filter((a) => a.validation_status === status).length;
+
+  if (batch.language !== (batch.course_code.startsWith('ENG') ? 'en' : 'sv')) v.push(`language ${batch.language} for ${batch.course_code}`);
+  for (const status of ['pending', 'confirmed', 'rejected', 'timeout_confirmed', 'no_match'] as const) {
+    const rowsOf = count(status === 'pending' ? 'pending_validation' : status);
+    if (batch.validation[status] !== rowsOf) v.push(`validation.${status} is ${batch.validation[status]} but ${rowsOf} rows are ${status}`);
+  }
+
+  for (const a of f.associations) {
+    const id = `association ${a.essay_id}`;
+    if (a.confidence_level !== expectedConfidenceLevel(a.suggested_student_id, a.confidence_score)) {
+      v.push(`${id}: confidence ${a.confidence_score} is ${a.confidence_level}`);
+    }
+    if (a.validation_status === 'pending_validation') {
+      if (a.validation_method !== null || a.validated_by !== null || a.validated_at !== null) v.push(`${id}: pending but has a decision`);
+      if (a.due_at !== batch.validation.due_at) v.push(`${id}: pending with due_at ${a.due_at}, batch ${batch.validation.due_at}`);
+      if (a.due_at === null && batch.status !== 'cancelled') v.push(`${id}: pending without a deadline`);
+      continue;
+    }
+    if (!SETTLED.includes(a.validation_status)) v.push(`${id}: unknown status ${a.validation_status}`);
+    if (!a.validation_method || !a.validated_by || !a.validated_at) v.push(`${id}: settled without method, author and time`);
+    // Exactly one decider: a teacher (human) or the deadline (timeout, SYSTEM_TIMEOUT).
+    const byTeacher = a.validation_method === 'human' && a.validated_by !== SYSTEM_TIMEOUT;
+    const byDeadline = a.validation_method === 'timeout' && a.validated_by === SYSTEM_TIMEOUT;
+    if (byTeacher === byDeadline) v.push(`${id}: decided by ${a.validation_method}/${a.validated_by}`);
+    const teacherStatus = ['confirmed', 'rejected'].includes(a.validation_status);
+    if (teacherStatus !== byTeacher) v.push(`${id}: ${a.validation_status} but method ${a.validation_method}`);
+    if (a.validation_status === 'rejected' && a.student_id !== null) v.push(`${id}: rejected but linked to ${a.student_id}`);
+    if (['confirmed', 'timeout_confirmed', 'no_match'].includes(a.validation_status) && a.student_id === null) v.push(`${id}: ${a.validation_status} without a student`);
+    if (a.validation_status === 'timeout_confirmed' && a.student_id !== a.suggested_student_id) v.push(`${id}: timeout kept another student than the suggestion`);
+    if (a.validation_status === 'no_match') {
+      const unknown = a.student?.name === 'UNKNOWN STUDENT' && a.student.email === `unknown.${batch.class_id}@huleedu.system`;
+      if (!unknown) v.push(`${id}: no_match linked to ${JSON.stringify(a.student)}, not the class's UNKNOWN student`);
+    }
+  }
+
+  const confirmations = f.outbox.filter((o) => o.topic === TOPICS.associationsConfirmed);
+  if (confirmations.length > 1) v.push(`${confirmations.length} StudentAssociationsConfirmedV1 in the outbox`);
+  if (VALIDATED_STATES.includes(batch.status)) {
+    if (pending.length > 0) v.push(`${batch.state} with ${pending.length} associations pending`);
+    if (f.associations.length > 0 && confirmations.length !== 1) v.push(`${batch.state} with ${confirmations.length} StudentAssociationsConfirmedV1`);
+    if (batch.validation.due_at !== null) v.push(`${batch.state} with a pending deadline`);
+  }
+  if (confirmations.length === 1 && pending.length > 0) v.push('StudentAssociationsConfirmedV1 sent while associations are pending');
+  if (batch.status === 'cancelled' && batch.validation.due_at !== null) v.push('cancelled with a pending deadline');
+
+  const appliedTypes = f.history.filter((h) => h.outcome === 'applied').map((h) => h.event_type);
+  const stored = batch.class_type === 'GUEST' ? TOPICS.contentProvisioned : TOPICS.essaysReady;
+  if (READY_STATES.includes(batch.status) && !appliedTypes.includes(stored)) v.push(`${batch.state} before ${stored} was applied`);
+
+  let last = 0;
+  for (const h of f.history) {
+    if (h.outcome === 'applied' ? h.version <= last : h.version !== last) v.push(`history version ${h.version} (${h.outcome}) after ${last}`);
+    if (h.outcome === 'applied') last = h.version;
+  }
+  if (last !== batch.version) v.push(`last applied history version ${last}, batch version ${batch.version}`);
+
+  for (const o of f.outbox) {
+    const data = o.envelope.data;
+    if (o.correlation_id !== batch.correlation_id || o.envelope.correlation_id !== batch.correlation_id) v.push(`${o.topic}: another correlation_id`);
+    if (data.batch_id !== batch.batch_id) v.push(`${o.topic}: data.batch_id ${data.batch_id}`);
+    if ('course_code' in data && data.course_code !== batch.course_code) v.push(`${o.topic}: course_code ${data.course_code} of a ${batch.course_code} batch`);
+  }
+  for (const c of confirmations) v.push(...confirmationViolations(c.envelope.data, f));
+  return v;
+}
+
+/** StudentAssociationsConfirmedV1 must say what the association rows say. */
+function confirmationViolations(data: Record<string, any>, f: BatchFacts): string[] {
+  const v: string[] = [];
+  const byEssay = new Map(f.associations.map((a) => [a.essay_id, a]));
+  const sent = data.associations as Array<Record<string, any>>;
+  if (sent.length !== f.associations.length) v.push(`confirmation lists ${sent.length} of ${f.associations.length} associations`);
+  for (const s of sent) {
+    const a = byEssay.get(s.essay_id);
+    if (!a) {
+      v.push(`confirmation names unknown essay ${s.essay_id}`);
+      continue;
+    }
+    for (const key of ['student_id', 'validation_method', 'validated_by'] as const) {
+      if (s[key] !== a[key]) v.push(`confirmation ${s.essay_id}: ${key} ${s[key]}, row ${a[key]}`);
+    }
+    if (Date.parse(s.validated_at) !== Date.parse(a.validated_at!)) v.push(`confirmation ${s.essay_id}: validated_at differs`);
+    const score = a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0);
+    if (s.confidence_score !== score) v.push(`confirmation ${s.essay_id}: confidence ${s.confidence_score}, expected ${score}`);
+  }
+  const byDeadline = f.associations.some((a) => a.validation_method === 'timeout');
+  if (data.timeout_triggered !== byDeadline) v.push(`confirmation timeout_triggered ${data.timeout_triggered}`);
+  const method = (m: string) => f.associations.filter((a) => a.validation_method === m).length;
+  const expected = {
+    total_associations: f.associations.length,
+    confirmed: f.associations.filter((a) => a.validation_status === 'confirmed').length,
+    rejected: f.associations.filter((a) => a.validation_status === 'rejected').length,
+    timeout_confirmed: f.associations.filter((a) => a.validation_status === 'timeout_confirmed').length,
+    no_match: f.associations.filter((a) => a.validation_status === 'no_match').length,
+    human_validated: method('human'),
+    timeout_validated: method('timeout'),
+  };
+  const summary = (data.validation_summary ?? {}) as Record<string, unknown>;
+  const keys = new Set([...Object.keys(summary), ...Object.keys(expected)]);
+  for (const key of keys) {
+    const want = expected[key as keyof typeof expected];
+    if (summary[key] !== want) v.push(`confirmation summary ${key} is ${summary[key]}, expected ${want}`);
+  }
+  return v;
+}
+
+/** A refused, duplicate or invalid step changes nothing a client can see, beyond a refusal's audit row. */
+export function unchangedViolations(before: BatchFacts, after: BatchFacts): string[] {
+  const v: string[] = [];
+  if (after.batch.version !== before.batch.version) v.push(`version ${before.batch.version} → ${after.batch.version}`);
+  if (after.batch.state !== before.batch.state) v.push(`state ${before.batch.state} → ${after.batch.state}`);
+  if (after.batch.validation.due_at !== before.batch.validation.due_at) v.push('due_at moved');
+  const applied = (f: BatchFacts) => f.history.filter((h) => h.outcome === 'applied').length;
+  if (applied(after) !== applied(before)) v.push(`applied history rows ${applied(before)} → ${applied(after)}`);
+  if (after.outbox.length !== before.outbox.length) v.push(`outbox rows ${before.outbox.length} → ${after.outbox.length}`);
+  if (JSON.stringify(after.associations) !== JSON.stringify(before.associations)) v.push('associations changed');
+  return v;
+}
+
+/** A settled association stays as it was decided: nobody decides it a second time. */
+export function decidedOnceViolations(before: BatchFacts, after: BatchFacts): string[] {
+  const now = new Map(after.associations.map((a) => [a.essay_id, a]));
+  return before.associations
+    .filter((a) => a.validation_status !== 'pending_validation')
+    .filter((a) => JSON.stringify(now.get(a.essay_id)) !== JSON.stringify(a))
+    .map((a) => `association ${a.essay_id} was ${a.validation_status} by ${a.validated_by} and changed again`);
+}
