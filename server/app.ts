@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { IncomingMessage } from 'node:http';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
-import { loggableError } from '../db/errors.ts';
+import { loggableError } from '../ops/loggable-error.ts';
 import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
 import { problem } from './problem.ts';
@@ -14,7 +13,7 @@ import { classRoutes } from './routes/classes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { visualizationRoutes } from './routes/visualizations.ts';
-import { type BatchStreams, createBatchStreams } from '../app/stream.ts';
+import type { BatchStreams } from '../app/stream.ts';
 import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
 import { streamRoutes } from './routes/stream.ts';
 
@@ -28,7 +27,10 @@ export interface HttpOptions {
   /** True once SIGTERM arrived: readiness fails so load balancers stop sending. */
   draining?: () => boolean;
   log?: (message: string, fields: Record<string, unknown>) => void;
-  /** Readiness beyond the database, by name (e.g. Redis); a rejection answers 503 naming it. */
+  /**
+   * What must answer before this instance takes traffic, by name and in order (the database, then
+   * Redis, as runtime.ts injects them); a rejection answers 503 naming it.
+   */
   readiness?: Record<string, () => Promise<unknown>>;
   /** The operator surface (request logs, /metrics, /admin/queues), mounted before every route. */
   operations?: (app: Hono<AuthEnv>) => void;
@@ -69,11 +71,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (options.draining?.()) return problem(c, { status: 503, title: 'Draining', detail: 'The service is shutting down.' });
-    const checks: Array<[string, () => Promise<unknown>]> = [
-      ['database', () => service.db.execute(sql`SELECT 1`)],
-      ...Object.entries(options.readiness ?? {}),
-    ];
-    for (const [name, check] of checks) {
+    for (const [name, check] of Object.entries(options.readiness ?? {})) {
       try {
         await check();
       } catch (error) {
@@ -104,7 +102,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', classRoutes(service));
   app.route('/', batchRoutes(service));
   app.route('/', outboxRoutes(service));
-  app.route('/', streamRoutes(service, options.streams ?? createBatchStreams({ db: service.db, pollMs: 500 })));
+  app.route('/', streamRoutes(service, options.streams ?? service.openBatchStreams(500)));
   app.route('/', operatorRoutes(review));
   mountApiDocs(app);
 

@@ -1,6 +1,5 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { requestFingerprint } from '../../app/idempotency.ts';
-import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { INBOUND_TOPICS, InboundEnvelope, TOPICS, TOPIC_MODELS } from '../../machines/events.ts';
@@ -65,13 +64,11 @@ export function eventRoutes(service: Service) {
     const parsed = parseValue(c, InboundEnvelope, raw.data, '');
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
-    const request = {
-      ...inboundRequest(envelope, service.validationTimeoutMs),
+    const outcome = await service.applyInbound(envelope, {
       fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
-    };
-    // The envelope's metadata carries the producer's trace; the HTTP header is the fallback.
-    request.trace ??= traceOfRequest(c);
-    return sendOutcome(c, await service.apply(request), envelope.data.batch_id);
+      fallbackTrace: traceOfRequest(c),
+    });
+    return sendOutcome(c, outcome, envelope.data.batch_id);
   });
   return app;
 }
