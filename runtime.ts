@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Redis } from 'ioredis';
-import type { Config } from './app/config.ts';
+import type { Config } from './config.ts';
 import { pendingDeadlines } from './app/deadlines.ts';
-import { type Secrets, teacherToken } from './app/secrets.ts';
+import type { Secrets } from './secrets.ts';
 import { createService } from './app/service.ts';
 import { upgradeBatchSnapshots } from './app/upgrade.ts';
 import { startTracing } from './ops/tracing.ts';
@@ -20,6 +20,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { observeApplications } from './ops/observe.ts';
 import { queueAnswers, withinMs } from './ops/readiness.ts';
 import { createHttpApp } from './server/app.ts';
+import { teacherToken } from './server/auth.ts';
 import { answerClientErrors } from './server/client-errors.ts';
 import { operations } from './server/operations.ts';
 

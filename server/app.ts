@@ -7,7 +7,9 @@ import type { Service } from '../app/service.ts';
 import { loggableError } from '../ops/loggable-error.ts';
 import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
-import { problem } from './problem.ts';
+import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from './problem.ts';
+
+export { MAX_BODY_BYTES } from './problem.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -17,7 +19,6 @@ import type { BatchStreams } from '../app/stream.ts';
 import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
 import { streamRoutes } from './routes/stream.ts';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_STUCK_AFTER_MS = 3_600_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -94,7 +95,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) =>
-        problem(c, { status: 413, title: 'Payload too large', detail: `Bodies are limited to ${MAX_BODY_BYTES} bytes.` }),
+        problem(c, { status: 413, title: PROBLEM_KINDS[413].title, detail: BODY_TOO_LARGE_DETAIL }),
     }),
   );
   app.use('/v1/*', authenticate(options.auth));

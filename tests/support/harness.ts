@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ServiceDeps, createService } from '../../app/service.ts';
-import { teacherToken } from '../../app/secrets.ts';
+import { teacherToken } from '../../server/auth.ts';
 import { type Database, type DatabaseOptions, databaseAnswers, openDatabase } from '../../db/client.ts';
 import { type HttpOptions, createHttpApp } from '../../server/app.ts';
 import { createTestDatabase } from './db.ts';
