@@ -38,7 +38,8 @@ const appliedShape = {
   duplicate: z.boolean().openapi({ description: 'True when this event id was applied before; the body is then the first answer.' }),
 };
 
-const appliedExample = {
+/** The answer of an applied event, as the examples show it. */
+export const appliedExample = {
   event_id: EXAMPLE.eventId,
   batch_id: EXAMPLE.batchId,
   state: 'awaiting_student_validation.awaiting_suggestions',

@@ -9,7 +9,7 @@ import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
-import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE } from '../openapi-schemas.ts';
+import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { validationProblem } from '../problem.ts';
 import { BatchParams, CancelBody, ConfirmBody, DeadlineBody, IdempotencyKey, PipelineBody } from '../schemas.ts';
@@ -86,14 +86,13 @@ const confirmRoute = commandRoute(
   { 200: answer('Applied; per-item results.', DecisionsApplied) },
 );
 
-/** The answer of an accepted command, as the example of `state` shows it. */
-const appliedExample = (state: string, version: number) => ({
+/** The answer of an accepted command that leaves the batch in `state` (a top-level one). */
+const commandApplied = (state: string, version: number) => ({
+  ...appliedExample,
   event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
-  batch_id: EXAMPLE.batchId,
   state,
   status: state,
   version,
-  duplicate: false,
 });
 
 const pipelineRoute = commandRoute(
@@ -104,14 +103,14 @@ const pipelineRoute = commandRoute(
       '`pipeline` is one the real HuleEdu system runs: `nlp`, `cj_assessment` or `ai_feedback` (anything else is 400, naming them). Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409. An accepted request publishes the first phase\'s command, `huleedu.els.spellcheck.initiate.command.v1`, and the batch stays `ready_for_pipeline_execution`, as in the real orchestrator. `prompt_payload` is kept with the batch for later phases.',
   },
   jsonBody(PipelineBody, { pipeline: 'nlp' }),
-  { 202: answer('The pipeline was requested.', AppliedEvent, appliedExample('ready_for_pipeline_execution', 6)) },
+  { 202: answer('The pipeline was requested.', AppliedEvent, commandApplied('ready_for_pipeline_execution', 6)) },
 );
 
 const cancelRoute = commandRoute(
   '/v1/batches/{batch_id}/cancel',
   { summary: 'Cancel a batch', description: 'Clears a pending deadline. Refused (409) once the batch is finished.' },
   jsonBody(CancelBody, { reason: 'Uploaded the wrong essays' }),
-  { 200: answer('Cancelled.', AppliedEvent, appliedExample('cancelled', 3)) },
+  { 200: answer('Cancelled.', AppliedEvent, commandApplied('cancelled', 3)) },
 );
 
 const deadlineRoute = commandRoute(

@@ -3,12 +3,12 @@ import type { MiddlewareHandler } from 'hono';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
-import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
+import { answer, asTeacher, documented, jsonBody, queryRoute } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { AssociationList, BatchList, BatchView, DeadlineList, EXAMPLE, History } from '../openapi-schemas.ts';
 import { notFound, problem, validationProblem } from '../problem.ts';
 import { BatchListQuery, BatchParams, DeadlinesQuery, RegisterBatchBody } from '../schemas.ts';
-import { parseJsonBody, parseValue } from '../validate.ts';
+import { parseJsonBody, parseQuery } from '../validate.ts';
 import { batchCommandRoutes, batchParams } from './batch-commands.ts';
 
 const tags = ['Batches'];
@@ -30,18 +30,14 @@ const registerRoute = createRoute({
   },
 });
 
-const listRoute = createRoute({
-  method: 'get',
+const listRoute = queryRoute({
   path: '/v1/batches',
   tags,
   summary: "The caller's batches",
   description: 'Newest first, at most 1000; `status` filters by status.',
   security: asTeacher,
-  request: { query: BatchListQuery },
-  responses: {
-    200: answer("The caller's batches.", BatchList),
-    ...problems([400, ...callerErrors]),
-  },
+  query: BatchListQuery,
+  ok: answer("The caller's batches.", BatchList),
 });
 
 /** A GET of one of the caller's batches: 400 for a bad id, 404 when the batch is not theirs. */
@@ -84,18 +80,14 @@ function batchRead<T>(read: (ownerId: string, batchId: string) => Promise<T | nu
   };
 }
 
-const deadlinesRoute = createRoute({
-  method: 'get',
+const deadlinesRoute = queryRoute({
   path: '/v1/deadlines',
   tags: ['Deadlines'],
   summary: "The caller's pending validation deadlines",
   description: 'Soonest first, with what the timeout will decide for each batch; `before` limits to deadlines before an instant.',
   security: asTeacher,
-  request: { query: DeadlinesQuery },
-  responses: {
-    200: answer('Pending deadlines.', DeadlineList),
-    ...problems([400, ...callerErrors]),
-  },
+  query: DeadlinesQuery,
+  ok: answer('Pending deadlines.', DeadlineList),
 });
 
 export function batchRoutes(service: Service) {
@@ -120,7 +112,7 @@ export function batchRoutes(service: Service) {
     }
   });
   documented(app, listRoute, async (c) => {
-    const query = parseValue(c, BatchListQuery, c.req.query(), 'query');
+    const query = parseQuery(c, BatchListQuery);
     if (!query.ok) return query.response;
     return c.json({ batches: await service.listBatches(teacherId(c), query.data.status) });
   });
@@ -128,7 +120,7 @@ export function batchRoutes(service: Service) {
   documented(app, associationsRoute, batchRead(service.listAssociations, (batch_id, associations) => ({ batch_id, associations })));
   app.route('/', batchCommandRoutes(service));
   documented(app, deadlinesRoute, requireCaller('teacher'), async (c) => {
-    const query = parseValue(c, DeadlinesQuery, c.req.query(), 'query');
+    const query = parseQuery(c, DeadlinesQuery);
     if (!query.ok) return query.response;
     const deadlines = await service.deadlines(teacherId(c), query.data.before);
     return c.json({

@@ -6,7 +6,7 @@ import { INBOUND_TOPICS, InboundEnvelope, TOPICS, TOPIC_MODELS } from '../../mac
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
-import { AppliedEvent, EXAMPLE } from '../openapi-schemas.ts';
+import { AppliedEvent, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { validationProblem } from '../problem.ts';
 import { parseValue, readJson } from '../validate.ts';
@@ -36,14 +36,7 @@ const postEventRoute = createRoute({
     }),
   },
   responses: {
-    200: answer('Applied, or applied before (`duplicate: true`).', AppliedEvent, {
-      event_id: EXAMPLE.eventId,
-      batch_id: EXAMPLE.batchId,
-      state: 'awaiting_student_validation.awaiting_suggestions',
-      status: 'awaiting_student_validation',
-      version: 2,
-      duplicate: false,
-    }),
+    200: answer('Applied, or applied before (`duplicate: true`).', AppliedEvent, appliedExample),
     ...problems([...bodyErrors, 404, 422], { refused: true }),
   },
 });
