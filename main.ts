@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from './app/config.ts';
-import { resolveSecrets } from './app/secrets.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { resolveSecrets } from './secrets.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger, logFunction } from './ops/logger.ts';
 import { startRuntime } from './runtime.ts';

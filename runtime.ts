@@ -1,17 +1,17 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Redis } from 'ioredis';
-import type { Config } from './app/config.ts';
+import type { Config } from './config.ts';
 import { pendingDeadlines } from './app/deadlines.ts';
-import { type Secrets, teacherToken } from './app/secrets.ts';
+import type { Secrets } from './secrets.ts';
 import { createService } from './app/service.ts';
 import { upgradeBatchSnapshots } from './app/upgrade.ts';
 import { startTracing } from './ops/tracing.ts';
 import { operatorNumbers } from './app/review-reads.ts';
-import { createBatchStreams } from './app/stream.ts';
-import { openDatabase } from './db/client.ts';
-import { loggableError } from './db/errors.ts';
-import { createRelay, outboxBacklog } from './jobs/relay.ts';
+import { databaseAnswers, openDatabase } from './db/client.ts';
+import { outboxBacklog, relayOutbox } from './db/outbox.ts';
+import { loggableError } from './ops/loggable-error.ts';
+import { createRelay } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
 import { startDeadlineWorker } from './jobs/worker.ts';
@@ -20,6 +20,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { observeApplications } from './ops/observe.ts';
 import { queueAnswers, withinMs } from './ops/readiness.ts';
 import { createHttpApp } from './server/app.ts';
+import { teacherToken } from './server/auth.ts';
 import { answerClientErrors } from './server/client-errors.ts';
 import { operations } from './server/operations.ts';
 
@@ -84,7 +85,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   // The relay's own connection fails fast, so a Redis outage ends a pass (and its transaction) quickly.
   const relayRedis = runsWorker && config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: 10_000 }) : null;
   const relay = relayRedis
-    ? createRelay(database.db, {
+    ? createRelay(relayOutbox(database.db), {
         redis: relayRedis,
         streamPrefix: config.streamPrefix,
         onError: (error) => log('warn', 'outbox relay pass failed; it retries', { err: String(error) }),
@@ -93,7 +94,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     : null;
   relay?.start();
 
-  const streams = createBatchStreams({ db: database.db, pollMs: config.streamPollMs });
+  const streams = service.openBatchStreams(config.streamPollMs);
   let draining = false;
   let server: Server | null = null;
   let address = '';
@@ -102,7 +103,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       auth: { ...secrets, maxTokenLifetimeSeconds: config.jwtMaxLifetimeSeconds },
       draining: () => draining,
       log: (message, fields) => log('error', message, fields),
-      readiness: timers ? { redis: queueAnswers(timers.queue) } : {},
+      readiness: { database: databaseAnswers(database.db), ...(timers ? { redis: queueAnswers(timers.queue) } : {}) },
       streams,
       review: {
         stuckAfterMs: config.stuckAfterMs,

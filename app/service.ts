@@ -6,6 +6,9 @@ import { type NewStudent, addStudents, createClass, listStudents } from './class
 import { teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
+import { inboundRequest } from './inbound.ts';
+import { createBatchStreams } from './stream.ts';
+import type { InboundEnvelope } from '../machines/events.ts';
 import type { CourseCode } from '../machines/domain.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { type TraceCarrier, defaultTracer, withSpan } from './tracing.ts';
@@ -44,35 +47,59 @@ function transitionOf(outcome: ApplyOutcome) {
   return { event_type: null, from_state: null, to_state: null };
 }
 
-/** The application layer's face: what adapters (HTTP, jobs, CLI) may call. */
+/** What an adapter knows about an inbound envelope beyond the envelope itself. */
+export interface InboundCall {
+  /** The request's hash (app/idempotency.ts), so a reused event id with another body is refused. */
+  fingerprint?: string;
+  /** The transport's trace context (the HTTP traceparent header), used when the envelope's metadata has none. */
+  fallbackTrace?: TraceCarrier;
+}
+
+/**
+ * The application layer's face: verbs adapters (HTTP, jobs, CLI) may call, and nothing to reach
+ * past them (no database handle, no clock, no configuration to ferry back in).
+ */
 export function createService(deps: ServiceDeps) {
   const now = deps.now ?? (() => new Date());
   const { db } = deps;
   const tracer = deps.tracer ?? defaultTracer();
-  return {
-    db,
-    now,
-    validationTimeoutMs: deps.validationTimeoutMs,
-    deadlineClockSkewMs: deps.deadlineClockSkewMs ?? 5_000,
-    async apply(request: EventRequest): Promise<ApplyOutcome> {
-      const started = performance.now();
-      const outcome = await withSpan(tracer, 'batch.apply', request.trace, { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor }, async (trace, span) => {
-        const result = await applyEvent(db, request, { now, trace });
-        const seen = transitionOf(result);
-        span.setAttributes({
-          'huleedu.outcome': result.kind,
-          ...(seen.event_type ? { 'huleedu.event_type': seen.event_type } : {}),
-          ...(seen.from_state ? { 'huleedu.from_state': seen.from_state } : {}),
-          ...(seen.to_state ? { 'huleedu.to_state': seen.to_state } : {}),
-        });
-        return result;
+  async function apply(request: EventRequest): Promise<ApplyOutcome> {
+    const started = performance.now();
+    const outcome = await withSpan(tracer, 'batch.apply', request.trace, { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor }, async (trace, span) => {
+      const result = await applyEvent(db, request, { now, trace });
+      const seen = transitionOf(result);
+      span.setAttributes({
+        'huleedu.outcome': result.kind,
+        ...(seen.event_type ? { 'huleedu.event_type': seen.event_type } : {}),
+        ...(seen.from_state ? { 'huleedu.from_state': seen.from_state } : {}),
+        ...(seen.to_state ? { 'huleedu.to_state': seen.to_state } : {}),
       });
-      if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
-        deps.onDeadlineChange?.(request.batchId, outcome.deadline);
-      }
-      deps.onOutcome?.({ request, outcome, ...transitionOf(outcome), duration_ms: performance.now() - started });
-      return outcome;
+      return result;
+    });
+    if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
+      deps.onDeadlineChange?.(request.batchId, outcome.deadline);
+    }
+    deps.onOutcome?.({ request, outcome, ...transitionOf(outcome), duration_ms: performance.now() - started });
+    return outcome;
+  }
+  return {
+    /**
+     * TEMPORARY, remove at the merge of iss11b: only jobs/sweep.ts reads it (claimDueDeadlines),
+     * until the sweep calls the service's own verb for firing due deadlines.
+     */
+    db,
+    /** How early a deadline may be applied; the worker and the sweep build their timeouts with it. */
+    deadlineClockSkewMs: deps.deadlineClockSkewMs ?? 5_000,
+    apply,
+    /** One validated inbound envelope, with the deadline length this service was configured with. */
+    applyInbound(envelope: InboundEnvelope, call: InboundCall = {}): Promise<ApplyOutcome> {
+      const request = { ...inboundRequest(envelope, deps.validationTimeoutMs), ...(call.fingerprint ? { fingerprint: call.fingerprint } : {}) };
+      // The envelope's metadata carries the producer's trace; the transport's is the fallback.
+      request.trace ??= call.fallbackTrace;
+      return apply(request);
     },
+    /** Live streams of committed batch changes, polled every `pollMs`. */
+    openBatchStreams: (pollMs: number) => createBatchStreams({ db, pollMs }),
     registerBatch: (ownerId: string, input: RegisterBatchInput, correlationId: string, trace?: TraceCarrier) =>
       withSpan(tracer, 'batch.register', trace, { 'huleedu.actor': ownerId }, (outbound) =>
         registerBatch(db, ownerId, input, correlationId, now().toISOString(), outbound),

@@ -61,7 +61,7 @@ function safeName(raw: string, name: string): string {
   return raw;
 }
 
-/** The service's own switch (app/config.ts), so one variable runs the bench either way. */
+/** The service's own switch (config.ts), so one variable runs the bench either way. */
 function preparedStatements(env: NodeJS.ProcessEnv): boolean {
   const raw = env.DATABASE_PREPARED_STATEMENTS;
   if (raw === undefined || raw === '' || raw === 'on') return true;

@@ -1,5 +1,4 @@
 import type postgres from 'postgres';
-import { inboundRequest } from '../app/inbound.ts';
 import type { Service } from '../app/service.ts';
 import { createSweep } from '../jobs/sweep.ts';
 import type { DeadlineTimers } from '../jobs/timers.ts';
@@ -145,7 +144,7 @@ function burstResult(latencies: number[], count: number): BurstResult {
 
 /**
  * Lateness at a light steady rate: suggestions arrive at `ratePerS`, each starting a deadline of
- * `service.validationTimeoutMs`; the worker fires them. Lateness is what the history row records:
+ * the service's validation timeout; the worker fires them. Lateness is what the history row records:
  * from the deadline's due_at to the timeout's `at`.
  */
 export async function lightLoadLateness(
@@ -168,7 +167,7 @@ export async function lightLoadLateness(
       const batch = batches[next++];
       if (!batch) return;
       const envelope = InboundEnvelope.parse(authorMatchesSuggested(batch.batchId, batch.cls, batch.essays));
-      const outcome = await service.apply(inboundRequest(envelope, service.validationTimeoutMs));
+      const outcome = await service.applyInbound(envelope);
       if (outcome.kind !== 'applied') throw new Error(`lateness: suggestions not applied (${outcome.kind})`);
     });
     const started = Math.min(next, count);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { validationTimeout } from '../app/commands.ts';
-import { inboundRequest } from '../app/inbound.ts';
 import type { Service } from '../app/service.ts';
 import { InboundEnvelope } from '../machines/events.ts';
 import type { CourseCode } from '../machines/domain.ts';
@@ -42,7 +41,7 @@ export interface Template {
 }
 
 async function applyInbound(service: Service, raw: unknown): Promise<void> {
-  const outcome = await service.apply(inboundRequest(InboundEnvelope.parse(raw), service.validationTimeoutMs));
+  const outcome = await service.applyInbound(InboundEnvelope.parse(raw));
   if (outcome.kind !== 'applied') throw new Error(`bench fixture: event not applied (${JSON.stringify(outcome)})`);
 }
 

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { ApplyOutcome } from '../app/apply.ts';
 import { decideAssociations } from '../app/commands.ts';
-import { inboundRequest } from '../app/inbound.ts';
 import type { Service } from '../app/service.ts';
 import { InboundEnvelope } from '../machines/events.ts';
 import {
@@ -107,7 +106,7 @@ export function directTransport(service: Service): MixTransport {
   return {
     async inbound(envelope) {
       const parsed = InboundEnvelope.parse(envelope);
-      expectApplied(await service.apply(inboundRequest(parsed, service.validationTimeoutMs)), parsed.event_type);
+      expectApplied(await service.applyInbound(parsed), parsed.event_type);
     },
     async decide(cls, batchId, decisions) {
       const call = { teacherId: cls.ownerId, batchId, eventId: `cmd-${randomUUID()}`, correlationId: null };

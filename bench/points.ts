@@ -46,7 +46,7 @@ export interface Rig {
   results: Map<string, Figures[]>;
 }
 
-/** The sweep interval of the runtime without Redis (app/config.ts). */
+/** The sweep interval of the runtime without Redis (config.ts). */
 const EMBEDDED_SWEEP_INTERVAL_MS = 1000;
 
 const burstFigures = (r: Sample & { totalMs: number }): Figures => ({

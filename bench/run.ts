@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
-import { teacherToken } from '../app/secrets.ts';
+import { teacherToken } from '../server/auth.ts';
 import { createService } from '../app/service.ts';
 import { openDatabase } from '../db/client.ts';
 import { createDeadlineTimers } from '../jobs/timers.ts';

@@ -15,6 +15,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Readiness: one round trip, so /readyz fails while the database does not answer. */
+export function databaseAnswers(db: Db): () => Promise<unknown> {
+  return () => db.execute(sql`SELECT 1`);
+}
+
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 export interface DatabaseOptions {

@@ -1,10 +1,5 @@
-import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import { type Db, rows } from '../db/client.ts';
 import { repeatEvery } from './repeat.ts';
-
-/** Only one relay publishes at a time, whatever the number of worker processes. */
-const RELAY_LOCK = 7253111;
 
 export interface RelayOptions {
   /** A connection of the relay's own; it should fail fast (bounded retries), see runtime.ts. */
@@ -31,10 +26,13 @@ interface PendingRow {
   envelope: unknown;
 }
 
-/** Rows no relay has published yet: the backlog gauge. */
-export async function outboxBacklog(db: Db): Promise<number> {
-  const [row] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`);
-  return row?.n ?? 0;
+/**
+ * The outbox's side of a pass, written in db/outbox.ts (`relayOutbox`): one transaction under an
+ * advisory lock that hands `work` the unpublished rows by seq and a way to mark them published.
+ * Declared here so this adapter knows the port, not the database.
+ */
+export interface RelayOutboxPort {
+  pass(batchSize: number, work: (pending: PendingRow[], markPublished: (seqs: number[]) => Promise<void>) => Promise<number>): Promise<number>;
 }
 
 /**
@@ -52,7 +50,7 @@ export async function outboxBacklog(db: Db): Promise<number> {
  * The pass runs in one transaction under an advisory lock, so two relays never publish the same
  * rows concurrently or out of order; the lock and row reads are released at commit.
  */
-export function createRelay(db: Db, options: RelayOptions) {
+export function createRelay(outbox: RelayOutboxPort, options: RelayOptions) {
   const prefix = options.streamPrefix ?? '';
   const batchSize = options.batchSize ?? 200;
   const intervalMs = options.intervalMs ?? 250;
@@ -85,22 +83,11 @@ export function createRelay(db: Db, options: RelayOptions) {
   }
 
   /** One locked pass of up to batchSize rows; answers how many it published (0 if another relay holds the lock). */
-  async function passOnce(): Promise<number> {
-    return db.transaction(async (tx) => {
-      const t = tx as unknown as Db;
-      const [lock] = await rows<{ locked: boolean }>(t, sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`);
-      if (!lock?.locked) return 0;
-      const pending = await rows<PendingRow>(
-        t,
-        sql`SELECT seq, event_id, topic, batch_id, correlation_id, envelope FROM outbox
-            WHERE published_at IS NULL ORDER BY seq LIMIT ${batchSize}`,
-      );
-      if (pending.length === 0) return 0;
-      const published = pending.map((r) => ({ ...r, seq: Number(r.seq) }));
+  function passOnce(): Promise<number> {
+    return outbox.pass(batchSize, async (published, markPublished) => {
       await publish(published);
       await options.beforeMark?.(published);
-      const seqs = published.map((r) => r.seq);
-      await t.execute(sql`UPDATE outbox SET published_at = now() WHERE seq IN (${sql.join(seqs.map((s) => sql`${s}`), sql`, `)})`);
+      await markPublished(published.map((r) => r.seq));
       options.onPublished?.(published);
       return published.length;
     });

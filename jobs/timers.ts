@@ -23,12 +23,22 @@ export function redisConnection(url: string): Redis {
 }
 
 /**
+ * The producer's connection fails fast: with the offline queue off, a command while Redis is
+ * unreachable is rejected at once instead of waiting for a reconnect, so an after-commit enqueue
+ * never hangs behind a dead Redis (the sweep fires what it missed). Commands sent before the
+ * first connect still wait, because BullMQ awaits the connection being ready first.
+ */
+export function producerConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, enableOfflineQueue: false });
+}
+
+/**
  * Delayed BullMQ jobs: the on-time accelerator for deadlines that live in Postgres. The job id is
  * the batch and deadline version (and doubles as the event id), so scheduling twice is a no-op and a
  * job for a moved or met deadline can only be a duplicate or a late no-op.
  */
 export function createDeadlineTimers(options: RedisOptions & { now?: () => number }) {
-  const connection = redisConnection(options.redisUrl);
+  const connection = producerConnection(options.redisUrl);
   const queue = new Queue<DeadlineJobData>(DEADLINE_QUEUE, { connection, prefix: options.prefix ?? 'huleedu' });
   const now = options.now ?? Date.now;
 

@@ -1,4 +1,4 @@
-import { assign, initialTransition, setup, transition } from 'xstate';
+import { assertEvent, assign, initialTransition, setup, transition } from 'xstate';
 import {
   type AssociationStatus,
   type ConfidenceLevel,
@@ -60,8 +60,10 @@ export const associationMachine = setup({
     events: AssociationEvent;
   },
   guards: {
-    namesStudentOfClass: ({ context, event }) =>
-      event.type === 'CONFIRM' && event.student_in_class && (event.student_id ?? context.suggested_student_id) !== null,
+    namesStudentOfClass: ({ context, event }) => {
+      assertEvent(event, 'CONFIRM');
+      return event.student_in_class && (event.student_id ?? context.suggested_student_id) !== null;
+    },
     suggestionConfidentEnough: ({ context }) =>
       context.suggested_student_id !== null &&
       context.confidence_score !== null &&
@@ -69,7 +71,7 @@ export const associationMachine = setup({
   },
   actions: {
     recordTeacherConfirmation: assign(({ context, event }) => {
-      if (event.type !== 'CONFIRM') return {};
+      assertEvent(event, 'CONFIRM');
       return {
         student_id: event.student_id ?? context.suggested_student_id,
         validation_method: 'human' as const,
@@ -78,11 +80,11 @@ export const associationMachine = setup({
       };
     }),
     recordTeacherRejection: assign(({ event }) => {
-      if (event.type !== 'REJECT') return {};
+      assertEvent(event, 'REJECT');
       return { student_id: null, validation_method: 'human' as const, validated_by: event.by, validated_at: event.at };
     }),
     keepSuggestedStudent: assign(({ context, event }) => {
-      if (event.type !== 'TIMEOUT') return {};
+      assertEvent(event, 'TIMEOUT');
       return {
         student_id: context.suggested_student_id,
         validation_method: 'timeout' as const,
@@ -91,7 +93,7 @@ export const associationMachine = setup({
       };
     }),
     linkUnknownStudent: assign(({ event }) => {
-      if (event.type !== 'TIMEOUT') return {};
+      assertEvent(event, 'TIMEOUT');
       return {
         student_id: event.unknown_student_id,
         validation_method: 'timeout' as const,

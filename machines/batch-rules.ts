@@ -1,4 +1,5 @@
-import type { AssociationRecord } from './association.ts';
+import { type AssociationEvent, type AssociationRecord, newAssociation, stepAssociation } from './association.ts';
+import type { BatchEvent, EssayRef } from './events.ts';
 
 /** Pure helpers of the batch machine's guards and actions, kept apart so the chart file stays a chart. */
 
@@ -21,4 +22,59 @@ export function toAssociationEvent(
   return d.confirmed
     ? { type: 'CONFIRM' as const, at: event.at, by: event.teacher_id, student_id: d.student_id, student_in_class: d.student_in_class }
     : { type: 'REJECT' as const, at: event.at, by: event.teacher_id };
+}
+
+/**
+ * The associations the matcher's suggestions make: one pending association per provisioned essay
+ * and per essay the matcher names (its storage id wins), each with its suggestions best first and
+ * the best one as the suggested student. An essay without a match gets no suggestion.
+ */
+export function associationsFromSuggestions(
+  batch: { batch_id: string; essays: EssayRef[] },
+  event: Extract<BatchEvent, { type: 'AUTHOR_MATCHES_SUGGESTED' }>,
+): Record<string, AssociationRecord> {
+  const associations: Record<string, AssociationRecord> = {};
+  const storageIds = new Map(batch.essays.map((e) => [e.essay_id, e.text_storage_id]));
+  for (const m of event.matches) storageIds.set(m.essay_id, m.text_storage_id);
+  for (const [essay_id, text_storage_id] of storageIds) {
+    const match = event.matches.find((m) => m.essay_id === essay_id);
+    const suggestions = [...(match?.suggestions ?? [])].sort((a, b) => b.confidence_score - a.confidence_score);
+    const best = suggestions[0];
+    associations[essay_id] = newAssociation(
+      {
+        essay_id,
+        batch_id: batch.batch_id,
+        class_id: event.class_id,
+        text_storage_id,
+        created_by_user_id: event.created_by,
+        created_at: event.at,
+        suggested_student_id: best?.student_id ?? null,
+        confidence_score: best?.confidence_score ?? null,
+        match_reasons: best?.match_reasons ?? null,
+      },
+      { filename: match?.filename ?? null, suggestions },
+    );
+  }
+  return associations;
+}
+
+/**
+ * Steps each named association by its event, in order (a later event for the same essay sees the
+ * earlier one's result); refused steps change nothing. Answers the new map and every accepted record.
+ */
+export function stepAssociations(
+  associations: Record<string, AssociationRecord>,
+  steps: Array<[essayId: string, event: AssociationEvent]>,
+): { associations: Record<string, AssociationRecord>; decided: AssociationRecord[] } {
+  const next = { ...associations };
+  const decided: AssociationRecord[] = [];
+  for (const [essayId, event] of steps) {
+    const current = next[essayId];
+    if (!current) continue;
+    const stepped = stepAssociation(current, event);
+    if (!stepped.accepted) continue;
+    next[essayId] = stepped.record;
+    decided.push(stepped.record);
+  }
+  return { associations: next, decided };
 }

@@ -1,8 +1,9 @@
-import { assign, emit, enqueueActions, setup } from 'xstate';
-import { type AssociationRecord, newAssociation, stepAssociation } from './association.ts';
-import { type ClassType, type CourseCode, courseOf } from './domain.ts';
-import type { BatchEvent, EssayRef, PromptPayload } from './events.ts';
-import { pendingCount, timeoutHours, toAssociationEvent } from './batch-rules.ts';
+import { and, assertEvent, assign, emit, enqueueActions, not, setup } from 'xstate';
+import { type AssociationEvent, stepAssociation } from './association.ts';
+import type { BatchContext, BatchInput } from './batch-context.ts';
+import { courseOf } from './domain.ts';
+import type { BatchEvent } from './events.ts';
+import { associationsFromSuggestions, pendingCount, stepAssociations, timeoutHours, toAssociationEvent } from './batch-rules.ts';
 import {
   type BatchEmitted,
   associationUpdated,
@@ -20,41 +21,8 @@ export const BATCH_MACHINE_ID = 'batch';
  */
 export const BATCH_MACHINE_VERSION = 2;
 
-export interface BatchInput {
-  batch_id: string;
-  owner_id: string;
-  class_id: string | null;
-  course_code: CourseCode;
-  expected_essay_count: number;
-  correlation_id: string;
-}
-
-export interface Deadline {
-  due_at: string;
-  /** Grows with every new or moved deadline, so a stale timer can tell it is stale. */
-  version: number;
-}
-
-export interface BatchContext extends BatchInput {
-  class_type: ClassType;
-  language: 'en' | 'sv';
-  essays: EssayRef[];
-  associations: Record<string, AssociationRecord>;
-  deadline: Deadline | null;
-  deadline_version: number;
-  timeout_triggered: boolean;
-  essays_stored: boolean;
-  /** The last pipeline requested; null until one is. */
-  pipeline: string | null;
-  /** The client's prompt payload of the last pipeline request, kept for later phases. */
-  prompt_payload: PromptPayload | null;
-  /** BatchEssaysReady's student_prompt_ref, kept for later phases. */
-  student_prompt_ref: unknown;
-  /** Essays the essay lifecycle service reported as failing validation (non-critical reports). */
-  validation_errors: number;
-}
-
-export { type BatchEmitted, type ValidationSummary, validationSummary } from './outbound.ts';
+export type { BatchContext, BatchInput, Deadline } from './batch-context.ts';
+export type { BatchEmitted } from './outbound.ts';
 
 export const batchMachine = setup({
   types: {} as {
@@ -64,92 +32,76 @@ export const batchMachine = setup({
     emitted: BatchEmitted;
   },
   guards: {
-    nothingProvisioned: ({ event }) => event.type === 'CONTENT_PROVISIONED' && event.provisioned_count === 0,
+    nothingProvisioned: ({ event }) => {
+      assertEvent(event, 'CONTENT_PROVISIONED');
+      return event.provisioned_count === 0;
+    },
     isRegularBatch: ({ context }) => context.class_id !== null,
-    suggestionsAreForThisClass: ({ context, event }) =>
-      event.type === 'AUTHOR_MATCHES_SUGGESTED' && event.class_id === context.class_id,
-    someDecisionApplies: ({ context, event }) =>
-      event.type === 'TEACHER_DECISIONS' &&
-      event.decisions.some((d) => {
+    isGuestBatch: ({ context }) => context.class_type === 'GUEST',
+    suggestionsAreForThisClass: ({ context, event }) => {
+      assertEvent(event, 'AUTHOR_MATCHES_SUGGESTED');
+      return event.class_id === context.class_id;
+    },
+    someDecisionApplies: ({ context, event }) => {
+      assertEvent(event, 'TEACHER_DECISIONS');
+      return event.decisions.some((d) => {
         const current = context.associations[d.essay_id];
         return current !== undefined && stepAssociation(current, toAssociationEvent(d, event)).accepted;
-      }),
+      });
+    },
     noAssociationPending: ({ context }) => pendingCount(context.associations) === 0,
-    deadlineIsCurrent: ({ context, event }) =>
-      event.type === 'VALIDATION_TIMEOUT' && context.deadline?.version === event.deadline_version,
-    newDeadlineIsInTheFuture: ({ event }) =>
-      event.type === 'DEADLINE_CHANGED' && Date.parse(event.due_at) > Date.parse(event.at),
-    essaysNotYetStoredAndClassTypeMatches: ({ context, event }) =>
-      event.type === 'ESSAYS_READY' && !context.essays_stored && event.class_type === context.class_type,
-    classTypeMatches: ({ context, event }) => event.type === 'ESSAYS_READY' && event.class_type === context.class_type,
-    isGuestEssaysReady: ({ context, event }) =>
-      event.type === 'ESSAYS_READY' && context.class_type === 'GUEST' && event.class_type === 'GUEST',
+    deadlineIsCurrent: ({ context, event }) => {
+      assertEvent(event, 'VALIDATION_TIMEOUT');
+      return context.deadline?.version === event.deadline_version;
+    },
+    newDeadlineIsInTheFuture: ({ event }) => {
+      assertEvent(event, 'DEADLINE_CHANGED');
+      return Date.parse(event.due_at) > Date.parse(event.at);
+    },
+    classTypeMatches: ({ context, event }) => {
+      assertEvent(event, 'ESSAYS_READY');
+      return event.class_type === context.class_type;
+    },
     essaysStored: ({ context }) => context.essays_stored,
+    /** ESSAYS_READY while the authors are still being validated, the first time. */
+    essaysArriveEarly: and(['classTypeMatches', not('essaysStored')]),
+    /** ESSAYS_READY of a GUEST batch, which was ready without it. */
+    guestEssaysReady: and(['isGuestBatch', 'classTypeMatches']),
     noPipelineRequested: ({ context }) => context.pipeline === null,
-    criticalFailure: ({ event }) => event.type === 'VALIDATION_ERRORS' && event.critical,
-    notCriticalFailure: ({ event }) => event.type === 'VALIDATION_ERRORS' && !event.critical,
+    criticalFailure: ({ event }) => {
+      assertEvent(event, 'VALIDATION_ERRORS');
+      return event.critical;
+    },
+    notCriticalFailure: not('criticalFailure'),
   },
   actions: {
-    recordProvisionedEssays: assign(({ event }) =>
-      event.type === 'CONTENT_PROVISIONED' ? { essays: event.essays } : {},
-    ),
+    recordProvisionedEssays: assign(({ event }) => {
+      assertEvent(event, 'CONTENT_PROVISIONED');
+      return { essays: event.essays };
+    }),
     emitStudentMatchingCommand: emit(({ context, event }) => studentMatchingCommand(context, context.essays, event.at)),
     storeSuggestionsAndStartDeadline: assign(({ context, event }) => {
-      if (event.type !== 'AUTHOR_MATCHES_SUGGESTED') return {};
-      const associations: Record<string, AssociationRecord> = {};
-      const storageIds = new Map(context.essays.map((e) => [e.essay_id, e.text_storage_id]));
-      for (const m of event.matches) storageIds.set(m.essay_id, m.text_storage_id);
-      for (const [essay_id, text_storage_id] of storageIds) {
-        const match = event.matches.find((m) => m.essay_id === essay_id);
-        const suggestions = [...(match?.suggestions ?? [])].sort((a, b) => b.confidence_score - a.confidence_score);
-        const best = suggestions[0];
-        associations[essay_id] = newAssociation(
-          {
-            essay_id,
-            batch_id: context.batch_id,
-            class_id: event.class_id,
-            text_storage_id,
-            created_by_user_id: event.created_by,
-            created_at: event.at,
-            suggested_student_id: best?.student_id ?? null,
-            confidence_score: best?.confidence_score ?? null,
-            match_reasons: best?.match_reasons ?? null,
-          },
-          { filename: match?.filename ?? null, suggestions },
-        );
-      }
+      assertEvent(event, 'AUTHOR_MATCHES_SUGGESTED');
       const version = context.deadline_version + 1;
-      return { associations, deadline: { due_at: event.due_at, version }, deadline_version: version };
+      return { associations: associationsFromSuggestions(context, event), deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
     applyTeacherDecisions: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'TEACHER_DECISIONS') return;
-      const associations = { ...context.associations };
-      for (const d of event.decisions) {
-        const current = associations[d.essay_id];
-        if (!current) continue;
-        const stepped = stepAssociation(current, toAssociationEvent(d, event));
-        if (!stepped.accepted) continue;
-        associations[d.essay_id] = stepped.record;
-        enqueue.emit(associationUpdated(context, stepped.record, event.students, event.at));
-      }
+      assertEvent(event, 'TEACHER_DECISIONS');
+      const steps = event.decisions.map((d): [string, AssociationEvent] => [d.essay_id, toAssociationEvent(d, event)]);
+      const { associations, decided } = stepAssociations(context.associations, steps);
+      for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
       enqueue.assign({ associations });
     }),
     applyTimeoutToPending: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'VALIDATION_TIMEOUT') return;
-      const associations = { ...context.associations };
-      const decided: AssociationRecord[] = [];
-      for (const [essayId, current] of Object.entries(associations)) {
-        const stepped = stepAssociation(current, { type: 'TIMEOUT', at: event.at, unknown_student_id: event.unknown_student_id });
-        if (!stepped.accepted) continue;
-        associations[essayId] = stepped.record;
-        decided.push(stepped.record);
-        enqueue.emit(associationUpdated(context, stepped.record, event.students, event.at));
-      }
+      assertEvent(event, 'VALIDATION_TIMEOUT');
+      const timeout = { type: 'TIMEOUT' as const, at: event.at, unknown_student_id: event.unknown_student_id };
+      const { associations, decided } = stepAssociations(context.associations, Object.keys(context.associations).map((id) => [id, timeout]));
+      for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
       enqueue.emit(timeoutProcessed(context, decided, event.students, timeoutHours(context.associations, event.at), event.at));
       enqueue.assign({ associations, timeout_triggered: true });
     }),
     moveDeadline: assign(({ context, event }) => {
-      if (event.type !== 'DEADLINE_CHANGED') return {};
+      assertEvent(event, 'DEADLINE_CHANGED');
       const version = context.deadline_version + 1;
       return { deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
@@ -157,16 +109,19 @@ export const batchMachine = setup({
     emitAssociationsConfirmed: emit(({ context, event }) =>
       associationsConfirmed(context, context.associations, context.timeout_triggered, event.at),
     ),
-    recordEssaysStored: assign(({ event }) =>
-      event.type === 'ESSAYS_READY' ? { essays_stored: true, student_prompt_ref: event.student_prompt_ref ?? null } : {},
-    ),
-    recordPipeline: assign(({ event }) =>
-      event.type === 'PIPELINE_REQUESTED' ? { pipeline: event.pipeline, prompt_payload: event.prompt_payload } : {},
-    ),
+    recordEssaysStored: assign(({ event }) => {
+      assertEvent(event, 'ESSAYS_READY');
+      return { essays_stored: true, student_prompt_ref: event.student_prompt_ref ?? null };
+    }),
+    recordPipeline: assign(({ event }) => {
+      assertEvent(event, 'PIPELINE_REQUESTED');
+      return { pipeline: event.pipeline, prompt_payload: event.prompt_payload };
+    }),
     emitSpellcheckCommand: emit(({ context, event }) => spellcheckCommand(context, context.essays, event.at)),
-    recordValidationErrors: assign(({ context, event }) =>
-      event.type === 'VALIDATION_ERRORS' ? { validation_errors: context.validation_errors + event.total_errors } : {},
-    ),
+    recordValidationErrors: assign(({ context, event }) => {
+      assertEvent(event, 'VALIDATION_ERRORS');
+      return { validation_errors: context.validation_errors + event.total_errors };
+    }),
   },
 }).createMachine({
   id: BATCH_MACHINE_ID,
@@ -238,9 +193,10 @@ export const batchMachine = setup({
     awaiting_student_validation: {
       description: 'REGULAR batch: the essays\' authors are being matched and confirmed.',
       initial: 'awaiting_suggestions',
+      exit: 'clearDeadline', // however validation ends (settled or cancelled), its deadline ends with it
       on: {
         ESSAYS_READY: {
-          guard: 'essaysNotYetStoredAndClassTypeMatches',
+          guard: 'essaysArriveEarly',
           actions: 'recordEssaysStored',
           description: 'Essays stored early are remembered; the pipeline still waits for validation.',
         },
@@ -249,7 +205,7 @@ export const batchMachine = setup({
           actions: 'recordValidationErrors',
           description: 'A late report of essays that failed validation is recorded.',
         },
-        CANCEL: { target: 'cancelled', actions: 'clearDeadline', description: 'The owner cancels the batch.' },
+        CANCEL: { target: 'cancelled', description: 'The owner cancels the batch.' },
       },
       states: {
         awaiting_suggestions: {
@@ -268,7 +224,7 @@ export const batchMachine = setup({
           always: {
             guard: 'noAssociationPending',
             target: '#batch.student_validation_completed',
-            actions: ['clearDeadline', 'emitAssociationsConfirmed'],
+            actions: 'emitAssociationsConfirmed',
             description: 'Nothing is left pending: StudentAssociationsConfirmedV1 goes out.',
           },
           on: {
@@ -322,7 +278,7 @@ export const batchMachine = setup({
           description: 'The client starts a pipeline: its first phase, spellcheck, is commanded.',
         },
         ESSAYS_READY: {
-          guard: 'isGuestEssaysReady',
+          guard: 'guestEssaysReady',
           actions: 'recordEssaysStored',
           description: 'A BatchEssaysReady for a GUEST batch changes nothing but is recorded.',
         },
@@ -341,5 +297,3 @@ export const batchMachine = setup({
     cancelled: { type: 'final', description: 'The owner cancelled the batch.' },
   },
 });
-
-export { pendingCount, toAssociationEvent } from './batch-rules.ts';

@@ -23,6 +23,16 @@ function baseFields(eventName: string, batch: BatchFacts, at: string) {
   return { event_name: eventName, entity_id: batch.batch_id, entity_type: 'batch', parent_id: null, timestamp: at };
 }
 
+/**
+ * The class of a batch that asks for matching or announces confirmed associations. Only a REGULAR
+ * batch does (a GUEST batch is ready at provisioning), so a batch without a class here is a bug in
+ * the chart, and it throws rather than publish an empty class id.
+ */
+function classIdOf(batch: BatchFacts): string {
+  if (batch.class_id === null) throw new Error(`invariant broken: GUEST batch ${batch.batch_id} cannot announce a class's student associations`);
+  return batch.class_id;
+}
+
 export interface ValidationSummary {
   total_associations: number;
   confirmed: number;
@@ -58,7 +68,7 @@ export function studentMatchingCommand(batch: BatchFacts, essays: EssayRef[], at
     data: {
       ...baseFields('batch.student.matching.initiate.command', batch, at),
       essays_to_process: essays,
-      class_id: batch.class_id ?? '',
+      class_id: classIdOf(batch),
       course_code: batch.course_code,
     },
   } as const;
@@ -70,7 +80,7 @@ export function associationsConfirmed(batch: BatchFacts, associations: Record<st
     data: {
       ...baseFields('student.associations.confirmed', batch, at),
       batch_id: batch.batch_id,
-      class_id: batch.class_id ?? '',
+      class_id: classIdOf(batch),
       course_code: batch.course_code,
       associations: Object.values(associations).map((a) => ({
         essay_id: a.essay_id,

@@ -1,5 +1,8 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 
+// Just over 300 lines: the graph walk and its three renderings (Mermaid, JSON, HTML table) share
+// one edge list, and splitting them would make each rendering re-derive it.
+
 /** One machine to draw: `name` is the file stem under visualizations/. */
 export interface Chart {
   name: string;

@@ -13,8 +13,8 @@ import {
   associationSamples,
   batchKey,
   batchSamples,
-} from '../tests/model/fixture.ts';
-import { type ModelPath, shortestPaths } from '../tests/model/support.ts';
+} from '../model/fixture.ts';
+import { type ModelPath, shortestPaths } from '../model/paths.ts';
 import { type MachineShape, committedFiles, shapeFile, shapeOf } from './machine-shapes.ts';
 
 /**

@@ -1,5 +1,6 @@
-import { loadConfig } from '../app/config.ts';
-import { resolveSecrets, teacherToken } from '../app/secrets.ts';
+import { loadConfig } from '../config.ts';
+import { resolveSecrets } from '../secrets.ts';
+import { teacherToken } from '../server/auth.ts';
 
 /** `npm run token -- <teacher-id>`: a teacher JWT for the secret the service uses here. */
 const sub = process.argv[2];

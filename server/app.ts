@@ -1,24 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { IncomingMessage } from 'node:http';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
-import { loggableError } from '../db/errors.ts';
+import { loggableError } from '../ops/loggable-error.ts';
 import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
-import { problem } from './problem.ts';
+import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from './problem.ts';
+
+export { MAX_BODY_BYTES } from './problem.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { visualizationRoutes } from './routes/visualizations.ts';
-import { type BatchStreams, createBatchStreams } from '../app/stream.ts';
+import type { BatchStreams } from '../app/stream.ts';
 import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
 import { streamRoutes } from './routes/stream.ts';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_STUCK_AFTER_MS = 3_600_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -28,7 +28,10 @@ export interface HttpOptions {
   /** True once SIGTERM arrived: readiness fails so load balancers stop sending. */
   draining?: () => boolean;
   log?: (message: string, fields: Record<string, unknown>) => void;
-  /** Readiness beyond the database, by name (e.g. Redis); a rejection answers 503 naming it. */
+  /**
+   * What must answer before this instance takes traffic, by name and in order (the database, then
+   * Redis, as runtime.ts injects them); a rejection answers 503 naming it.
+   */
   readiness?: Record<string, () => Promise<unknown>>;
   /** The operator surface (request logs, /metrics, /admin/queues), mounted before every route. */
   operations?: (app: Hono<AuthEnv>) => void;
@@ -69,11 +72,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (options.draining?.()) return problem(c, { status: 503, title: 'Draining', detail: 'The service is shutting down.' });
-    const checks: Array<[string, () => Promise<unknown>]> = [
-      ['database', () => service.db.execute(sql`SELECT 1`)],
-      ...Object.entries(options.readiness ?? {}),
-    ];
-    for (const [name, check] of checks) {
+    for (const [name, check] of Object.entries(options.readiness ?? {})) {
       try {
         await check();
       } catch (error) {
@@ -96,7 +95,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) =>
-        problem(c, { status: 413, title: 'Payload too large', detail: `Bodies are limited to ${MAX_BODY_BYTES} bytes.` }),
+        problem(c, { status: 413, title: PROBLEM_KINDS[413].title, detail: BODY_TOO_LARGE_DETAIL }),
     }),
   );
   app.use('/v1/*', authenticate(options.auth));
@@ -104,7 +103,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', classRoutes(service));
   app.route('/', batchRoutes(service));
   app.route('/', outboxRoutes(service));
-  app.route('/', streamRoutes(service, options.streams ?? createBatchStreams({ db: service.db, pollMs: 500 })));
+  app.route('/', streamRoutes(service, options.streams ?? service.openBatchStreams(500)));
   app.route('/', operatorRoutes(review));
   mountApiDocs(app);
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import { verify } from 'hono/jwt';
+import type { Context, MiddlewareHandler } from 'hono';
+import { sign, verify } from 'hono/jwt';
 import { unstorableText } from '../machines/storable.ts';
 import { problem, validationProblem } from './problem.ts';
 
@@ -23,13 +23,25 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** A teacher's HS256 JWT, as `authenticate` verifies it: `sub` the teacher id, expiring after `ttlSeconds`. */
+export function teacherToken(jwtSecret: string, sub: string, ttlSeconds = 30 * 24 * 3600): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign({ sub, iat: now, exp: now + ttlSeconds }, jwtSecret, 'HS256');
+}
+
+/** A 401 with the challenge RFC 6750 asks for, so a client can tell it must send a bearer token. */
+function unauthorized(c: Context, detail: string): Response {
+  c.header('WWW-Authenticate', 'Bearer');
+  return problem(c, { status: 401, title: 'Unauthorized', detail });
+}
+
 /** Service token or HS256 teacher JWT; anything else is 401. */
 export function authenticate(config: AuthConfig): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) {
-      return problem(c, { status: 401, title: 'Unauthorized', detail: 'Send Authorization: Bearer <service token or teacher JWT>.' });
+      return unauthorized(c, 'Send Authorization: Bearer <service token or teacher JWT>.');
     }
     const token = match[1]!;
     if (sameSecret(token, config.serviceToken)) {
@@ -45,14 +57,14 @@ export function authenticate(config: AuthConfig): MiddlewareHandler<AuthEnv> {
       const now = Math.floor(Date.now() / 1000);
       const maxLifetime = config.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_S;
       if (typeof claims.exp !== 'number') {
-        return problem(c, { status: 401, title: 'Unauthorized', detail: 'The token has no exp claim; teacher tokens must expire.' });
+        return unauthorized(c, 'The token has no exp claim; teacher tokens must expire.');
       }
       const issued = typeof claims.iat === 'number' ? Math.min(claims.iat, now) : now;
       if (claims.exp - issued > maxLifetime || claims.exp - now > maxLifetime) {
-        return problem(c, { status: 401, title: 'Unauthorized', detail: `The token lives longer than the allowed ${maxLifetime} seconds.` });
+        return unauthorized(c, `The token lives longer than the allowed ${maxLifetime} seconds.`);
       }
     } catch {
-      return problem(c, { status: 401, title: 'Unauthorized', detail: 'The token is invalid or expired.' });
+      return unauthorized(c, 'The token is invalid or expired.');
     }
     // The teacher id is stored as text: a NUL or a lone surrogate would fail the query.
     const unstorable = unstorableText(sub);

@@ -1,6 +1,7 @@
-import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
+import { type OpenAPIHono, type RouteConfig, createRoute } from '@hono/zod-openapi';
 import type { Env, MiddlewareHandler } from 'hono';
 import type { ZodType } from 'zod';
+import { callerErrors, problems } from './openapi-problems.ts';
 import { SECURITY } from './openapi-schemas.ts';
 
 /**
@@ -24,3 +25,24 @@ const jsonContent = (schema: ZodType, example?: unknown) => ({
 export const jsonBody = (schema: ZodType, example: unknown) => ({ required: true, content: jsonContent(schema, example) });
 
 export const answer = (description: string, schema: ZodType, example?: unknown) => ({ description, content: jsonContent(schema, example) });
+
+/** A GET of a list filtered by its query string: 400 for a bad query, 401/403 for the wrong caller. */
+export const queryRoute = (route: {
+  path: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  security: typeof asService | typeof asTeacher;
+  query: NonNullable<NonNullable<RouteConfig['request']>['query']>;
+  ok: ReturnType<typeof answer>;
+}) =>
+  createRoute({
+    method: 'get',
+    path: route.path,
+    tags: route.tags,
+    summary: route.summary,
+    description: route.description,
+    security: route.security,
+    request: { query: route.query },
+    responses: { 200: route.ok, ...problems([400, ...callerErrors]) },
+  });

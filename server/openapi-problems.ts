@@ -3,6 +3,7 @@ import type { ZodType } from 'zod';
 import { BatchStatus } from '../machines/domain.ts';
 import { TOPICS } from '../machines/events.ts';
 import { EXAMPLE } from './openapi-schemas.ts';
+import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, type ProblemStatus, problemType } from './problem.ts';
 
 /**
  * The error answers as the OpenAPI document shows them: problem+json (RFC 9457) with the 400
@@ -77,47 +78,49 @@ export const REFUSED_EXAMPLE = {
 
 const problemContent = (schema: ZodType, example: Record<string, unknown>) => ({ 'application/problem+json': { schema, example } });
 
-const plain = (status: number, type: string, title: string, detail: string) => ({ type: `/problems/${type}`, title, status, detail });
+/** An example answer as problem.ts builds it: the slug and title come from its catalogue. */
+const plain = (status: ProblemStatus, detail: string) => ({ type: problemType(status), title: PROBLEM_KINDS[status].title, status, detail });
 
 const PROBLEMS = {
   400: {
     description: 'The body, a parameter or a header does not fit its schema, or the body is not JSON.',
     content: problemContent(ValidationProblem, {
-      ...plain(400, 'validation-error', 'Invalid request', 'The request is not valid.'),
+      ...plain(400, 'The request is not valid.'),
       errors: [{ path: 'params.batch_id', message: 'Invalid UUID' }],
     }),
   },
   401: {
     description: 'No token, or a bad or expired one.',
-    content: problemContent(Problem, plain(401, 'unauthorized', 'Unauthorized', 'The token is invalid or expired.')),
+    headers: { 'WWW-Authenticate': { description: 'The scheme to authenticate with (RFC 6750).', schema: { type: 'string', example: 'Bearer' } } },
+    content: problemContent(Problem, plain(401, 'The token is invalid or expired.')),
   },
   403: {
     description: 'A teacher calling a service route, or a service calling a teacher route.',
-    content: problemContent(Problem, plain(403, 'forbidden', 'Forbidden', 'This route is for teachers only.')),
+    content: problemContent(Problem, plain(403, 'This route is for teachers only.')),
   },
   404: {
     description: "No such batch or class, or it belongs to another teacher (answered as 404 so ids do not leak).",
-    content: problemContent(Problem, plain(404, 'not-found', 'Not found', `Batch ${EXAMPLE.batchId} does not exist.`)),
+    content: problemContent(Problem, plain(404, `Batch ${EXAMPLE.batchId} does not exist.`)),
   },
   409: {
     description: 'A conflict with what exists, e.g. a batch_id or a student e-mail already taken.',
-    content: problemContent(Problem, plain(409, 'conflict', 'Conflict', `Batch ${EXAMPLE.batchId} already exists.`)),
+    content: problemContent(Problem, plain(409, `Batch ${EXAMPLE.batchId} already exists.`)),
   },
   413: {
-    description: 'The body is larger than 1 MiB.',
-    content: problemContent(Problem, plain(413, 'payload-too-large', 'Payload too large', 'Bodies are limited to 1048576 bytes.')),
+    description: `The body is larger than ${MAX_BODY_BYTES} bytes (${MAX_BODY_BYTES / 1024 / 1024} MiB).`,
+    content: problemContent(Problem, plain(413, BODY_TOO_LARGE_DETAIL)),
   },
   422: {
     description:
       'The event_id or Idempotency-Key was used before for a different request (another body, batch or command). Nothing was applied; send a new key.',
     content: problemContent(
       Problem,
-      plain(422, 'idempotency-key-reused', 'Idempotency key reused', 'The key confirm-1 was used for a different request.'),
+      plain(422, 'The key confirm-1 was used for a different request.'),
     ),
   },
   415: {
     description: 'The body is not sent as application/json.',
-    content: problemContent(Problem, plain(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json, not text/plain.')),
+    content: problemContent(Problem, plain(415, 'Send the body as application/json, not text/plain.')),
   },
 } as const;
 
@@ -130,14 +133,14 @@ const REFUSED = {
   },
 } as const;
 
-type ProblemStatus = keyof typeof PROBLEMS;
+type DocumentedStatus = keyof typeof PROBLEMS;
 
 /** Error answers of a route, by status; `refused` documents the 409 with the transition extensions. */
-export function problems(statuses: ProblemStatus[], options: { refused?: boolean } = {}) {
+export function problems(statuses: DocumentedStatus[], options: { refused?: boolean } = {}) {
   const picked = Object.fromEntries(statuses.map((s) => [s, PROBLEMS[s]]));
   return options.refused ? { ...picked, ...REFUSED } : picked;
 }
 
 /** The errors every route under /v1 can answer: by the auth middleware, and for a body, by validate.ts and the body limit. */
-export const callerErrors: ProblemStatus[] = [401, 403];
-export const bodyErrors: ProblemStatus[] = [400, 401, 403, 413, 415];
+export const callerErrors: DocumentedStatus[] = [401, 403];
+export const bodyErrors: DocumentedStatus[] = [400, 401, 403, 413, 415];

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ApplyOutcome } from '../app/apply.ts';
-import { notFound, problem, validationProblem } from './problem.ts';
+import { PROBLEM_KINDS, notFound, problem, validationProblem } from './problem.ts';
 
 /** Maps the application layer's outcome to HTTP: the one translation of domain results. */
 export function sendOutcome(c: Context, outcome: ApplyOutcome, batchId: string, okStatus: 200 | 202 = 200): Response {
@@ -11,8 +11,7 @@ export function sendOutcome(c: Context, outcome: ApplyOutcome, batchId: string, 
     case 'key_reused':
       return problem(c, {
         status: 422,
-        type: '/problems/idempotency-key-reused',
-        title: 'Idempotency key reused',
+        title: PROBLEM_KINDS[422].title,
         detail: `The id ${outcome.event_id.slice(0, 200)} was used before for a different request; nothing was applied. Send a new key for a new request.`,
       });
     case 'not_due':

@@ -9,22 +9,32 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-const TYPES: Partial<Record<number, string>> = {
-  400: 'validation-error',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not-found',
-  405: 'method-not-allowed',
-  409: 'conflict',
-  413: 'payload-too-large',
-  415: 'unsupported-media-type',
-  500: 'internal-error',
-  503: 'unavailable',
-};
+/** Each kind of problem by status: the slug of its `type` URI and its usual title (the OpenAPI document shows these). */
+export const PROBLEM_KINDS = {
+  400: { slug: 'validation-error', title: 'Invalid request' },
+  401: { slug: 'unauthorized', title: 'Unauthorized' },
+  403: { slug: 'forbidden', title: 'Forbidden' },
+  404: { slug: 'not-found', title: 'Not found' },
+  405: { slug: 'method-not-allowed', title: 'Method not allowed' },
+  409: { slug: 'conflict', title: 'Conflict' },
+  413: { slug: 'payload-too-large', title: 'Payload too large' },
+  415: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
+  422: { slug: 'idempotency-key-reused', title: 'Idempotency key reused' },
+  500: { slug: 'internal-error', title: 'Internal error' },
+  503: { slug: 'unavailable', title: 'Unavailable' },
+} as const satisfies Record<number, { slug: string; title: string }>;
+
+export type ProblemStatus = keyof typeof PROBLEM_KINDS;
+
+export const problemType = (status: number) => `/problems/${PROBLEM_KINDS[status as ProblemStatus]?.slug ?? 'error'}`;
+
+/** The largest request body /v1 accepts; server/app.ts enforces it. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+export const BODY_TOO_LARGE_DETAIL = `Bodies are limited to ${MAX_BODY_BYTES} bytes.`;
 
 export function problem(c: Context, p: Problem): Response {
   const { status, title, detail, type, ...extensions } = p;
-  const body = { type: typeof type === 'string' ? type : `/problems/${TYPES[status] ?? 'error'}`, title, status, detail, ...extensions };
+  const body = { type: typeof type === 'string' ? type : problemType(status), title, status, detail, ...extensions };
   return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' });
 }
 

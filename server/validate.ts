@@ -41,6 +41,9 @@ export async function readJson(c: Context): Promise<Parsed<unknown>> {
   }
 }
 
+/** The query string, by its schema; errors are reported under `query.`. */
+export const parseQuery = <S extends z.ZodType>(c: Context, schema: S): Parsed<z.infer<S>> => parseValue(c, schema, c.req.query(), 'query');
+
 export function parseValue<S extends z.ZodType>(c: Context, schema: S, value: unknown, prefix: string): Parsed<z.infer<S>> {
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, data: result.data };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { EventRequest } from '../../app/apply.ts';
 import { type TeacherCall, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
 import { idempotencyScope, requestFingerprint } from '../../app/idempotency.ts';
 import type { Service } from '../../app/service.ts';
@@ -8,7 +9,7 @@ import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
-import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE } from '../openapi-schemas.ts';
+import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { validationProblem } from '../problem.ts';
 import { BatchParams, CancelBody, ConfirmBody, DeadlineBody, IdempotencyKey, PipelineBody } from '../schemas.ts';
@@ -52,125 +53,108 @@ function teacherCall(c: Ctx, batchId: string, command: string, body: unknown): P
 const tags = ['Batch commands'];
 const commandErrors = problems([...bodyErrors, 404, 422], { refused: true });
 
-const confirmRoute = createRoute({
-  method: 'post',
-  path: '/v1/batches/{batch_id}/student-associations/confirm',
-  tags,
-  summary: "Decide a batch's pending associations",
-  description:
-    '`confirmed: true` confirms the suggestion, or with a `student_id` corrects it to another student of the class; `false` rejects. Only pending associations can be decided; others are refused per item in `results`. When none is left pending, validation completes.',
-  security: asTeacher,
-  request: {
-    params: BatchParams,
-    headers: IdempotencyHeaders,
-    body: jsonBody(ConfirmBody, {
-      associations: [
-        { essay_id: EXAMPLE.essayId, confirmed: true },
-        { essay_id: 'e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b', student_id: EXAMPLE.studentId, confirmed: true },
-      ],
-    }),
+/** A teacher command's route: POST on one batch, with the Idempotency-Key header and a JSON body. */
+const commandRoute = (
+  path: string,
+  about: { summary: string; description: string },
+  body: ReturnType<typeof jsonBody>,
+  ok: Record<200 | 202, ReturnType<typeof answer>> | Record<200, ReturnType<typeof answer>> | Record<202, ReturnType<typeof answer>>,
+) =>
+  createRoute({
+    method: 'post',
+    path,
+    tags,
+    ...about,
+    security: asTeacher,
+    request: { params: BatchParams, headers: IdempotencyHeaders, body },
+    responses: { ...ok, ...commandErrors },
+  });
+
+const confirmRoute = commandRoute(
+  '/v1/batches/{batch_id}/student-associations/confirm',
+  {
+    summary: "Decide a batch's pending associations",
+    description:
+      '`confirmed: true` confirms the suggestion, or with a `student_id` corrects it to another student of the class; `false` rejects. Only pending associations can be decided; others are refused per item in `results`. When none is left pending, validation completes.',
   },
-  responses: {
-    200: answer('Applied; per-item results.', DecisionsApplied),
-    ...commandErrors,
-  },
+  jsonBody(ConfirmBody, {
+    associations: [
+      { essay_id: EXAMPLE.essayId, confirmed: true },
+      { essay_id: 'e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b', student_id: EXAMPLE.studentId, confirmed: true },
+    ],
+  }),
+  { 200: answer('Applied; per-item results.', DecisionsApplied) },
+);
+
+/** The answer of an accepted command that leaves the batch in `state` (a top-level one). */
+const commandApplied = (state: string, version: number) => ({
+  ...appliedExample,
+  event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
+  state,
+  status: state,
+  version,
 });
 
-const pipelineRoute = createRoute({
-  method: 'post',
-  path: '/v1/batches/{batch_id}/pipelines',
-  tags,
-  summary: 'Start a pipeline',
-  description:
-    '`pipeline` is one the real HuleEdu system runs: `nlp`, `cj_assessment` or `ai_feedback` (anything else is 400, naming them). Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409. An accepted request publishes the first phase\'s command, `huleedu.els.spellcheck.initiate.command.v1`, and the batch stays `ready_for_pipeline_execution`, as in the real orchestrator. `prompt_payload` is kept with the batch for later phases.',
-  security: asTeacher,
-  request: { params: BatchParams, headers: IdempotencyHeaders, body: jsonBody(PipelineBody, { pipeline: 'nlp' }) },
-  responses: {
-    202: answer('The pipeline was requested.', AppliedEvent, {
-      event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
-      batch_id: EXAMPLE.batchId,
-      state: 'ready_for_pipeline_execution',
-      status: 'ready_for_pipeline_execution',
-      version: 6,
-      duplicate: false,
-    }),
-    ...commandErrors,
+const pipelineRoute = commandRoute(
+  '/v1/batches/{batch_id}/pipelines',
+  {
+    summary: 'Start a pipeline',
+    description:
+      '`pipeline` is one the real HuleEdu system runs: `nlp`, `cj_assessment` or `ai_feedback` (anything else is 400, naming them). Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409. An accepted request publishes the first phase\'s command, `huleedu.els.spellcheck.initiate.command.v1`, and the batch stays `ready_for_pipeline_execution`, as in the real orchestrator. `prompt_payload` is kept with the batch for later phases.',
   },
-});
+  jsonBody(PipelineBody, { pipeline: 'nlp' }),
+  { 202: answer('The pipeline was requested.', AppliedEvent, commandApplied('ready_for_pipeline_execution', 6)) },
+);
 
-const cancelRoute = createRoute({
-  method: 'post',
-  path: '/v1/batches/{batch_id}/cancel',
-  tags,
-  summary: 'Cancel a batch',
-  description: 'Clears a pending deadline. Refused (409) once the batch is finished.',
-  security: asTeacher,
-  request: { params: BatchParams, headers: IdempotencyHeaders, body: jsonBody(CancelBody, { reason: 'Uploaded the wrong essays' }) },
-  responses: {
-    200: answer('Cancelled.', AppliedEvent, {
-      event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
-      batch_id: EXAMPLE.batchId,
-      state: 'cancelled',
-      status: 'cancelled',
-      version: 3,
-      duplicate: false,
-    }),
-    ...commandErrors,
-  },
-});
+const cancelRoute = commandRoute(
+  '/v1/batches/{batch_id}/cancel',
+  { summary: 'Cancel a batch', description: 'Clears a pending deadline. Refused (409) once the batch is finished.' },
+  jsonBody(CancelBody, { reason: 'Uploaded the wrong essays' }),
+  { 200: answer('Cancelled.', AppliedEvent, commandApplied('cancelled', 3)) },
+);
 
-const deadlineRoute = createRoute({
-  method: 'post',
-  path: '/v1/batches/{batch_id}/deadline',
-  tags,
-  summary: 'Move the validation deadline',
-  description: 'Later by `extend_by_ms`, or to `due_at`; never into the past (400). Refused (409) when no deadline is pending.',
-  security: asTeacher,
-  request: { params: BatchParams, headers: IdempotencyHeaders, body: jsonBody(DeadlineBody, { extend_by_ms: 86_400_000 }) },
-  responses: {
-    200: answer('The deadline moved.', DeadlineChanged),
-    ...commandErrors,
+const deadlineRoute = commandRoute(
+  '/v1/batches/{batch_id}/deadline',
+  {
+    summary: 'Move the validation deadline',
+    description: 'Later by `extend_by_ms`, or to `due_at`; never into the past (400). Refused (409) when no deadline is pending.',
   },
-});
+  jsonBody(DeadlineBody, { extend_by_ms: 86_400_000 }),
+  { 200: answer('The deadline moved.', DeadlineChanged) },
+);
+
+/**
+ * Every teacher command has one shape: the batch id, the JSON body, the call's event id (from the
+ * Idempotency-Key), then the application layer. Only the body's schema and the request it makes differ.
+ */
+function teacherCommand<S extends z.ZodType>(
+  service: Service,
+  command: string,
+  schema: S,
+  toRequest: (call: TeacherCall, body: z.infer<S>) => EventRequest,
+  okStatus: 200 | 202 = 200,
+): MiddlewareHandler<AuthEnv> {
+  return async (c) => {
+    const params = batchParams(c);
+    if (!params.ok) return params.response;
+    const body = await parseJsonBody(c, schema);
+    if (!body.ok) return body.response;
+    const call = teacherCall(c, params.data.batch_id, command, body.data);
+    if (!call.ok) return call.response;
+    return sendOutcome(c, await service.apply(toRequest(call.data, body.data)), params.data.batch_id, okStatus);
+  };
+}
 
 /** Teacher commands on a batch; the caller check is the batch routes' middleware. */
 export function batchCommandRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  documented(app, confirmRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const body = await parseJsonBody(c, ConfirmBody);
-    if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'confirm', body.data);
-    if (!call.ok) return call.response;
-    return sendOutcome(c, await service.apply(decideAssociations(call.data, body.data.associations)), params.data.batch_id);
-  });
-  documented(app, pipelineRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const body = await parseJsonBody(c, PipelineBody);
-    if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'pipeline', body.data);
-    if (!call.ok) return call.response;
-    return sendOutcome(c, await service.apply(requestPipeline(call.data, body.data.pipeline, body.data.prompt_payload ?? null)), params.data.batch_id, 202);
-  });
-  documented(app, cancelRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const body = await parseJsonBody(c, CancelBody);
-    if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'cancel', body.data);
-    if (!call.ok) return call.response;
-    return sendOutcome(c, await service.apply(cancelBatch(call.data, body.data.reason ?? null)), params.data.batch_id);
-  });
-  documented(app, deadlineRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const body = await parseJsonBody(c, DeadlineBody);
-    if (!body.ok) return body.response;
-    const call = teacherCall(c, params.data.batch_id, 'deadline', body.data);
-    if (!call.ok) return call.response;
-    return sendOutcome(c, await service.apply(changeDeadline(call.data, body.data)), params.data.batch_id);
-  });
+  documented(app, confirmRoute, teacherCommand(service, 'confirm', ConfirmBody, (call, body) => decideAssociations(call, body.associations)));
+  documented(
+    app,
+    pipelineRoute,
+    teacherCommand(service, 'pipeline', PipelineBody, (call, body) => requestPipeline(call, body.pipeline, body.prompt_payload ?? null), 202),
+  );
+  documented(app, cancelRoute, teacherCommand(service, 'cancel', CancelBody, (call, body) => cancelBatch(call, body.reason ?? null)));
+  documented(app, deadlineRoute, teacherCommand(service, 'deadline', DeadlineBody, changeDeadline));
   return app;
 }

@@ -1,13 +1,14 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
-import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
+import { answer, asTeacher, documented, jsonBody, queryRoute } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { AssociationList, BatchList, BatchView, DeadlineList, EXAMPLE, History } from '../openapi-schemas.ts';
 import { notFound, problem, validationProblem } from '../problem.ts';
 import { BatchListQuery, BatchParams, DeadlinesQuery, RegisterBatchBody } from '../schemas.ts';
-import { parseJsonBody, parseValue } from '../validate.ts';
+import { parseJsonBody, parseQuery } from '../validate.ts';
 import { batchCommandRoutes, batchParams } from './batch-commands.ts';
 
 const tags = ['Batches'];
@@ -29,73 +30,64 @@ const registerRoute = createRoute({
   },
 });
 
-const listRoute = createRoute({
-  method: 'get',
+const listRoute = queryRoute({
   path: '/v1/batches',
   tags,
   summary: "The caller's batches",
   description: 'Newest first, at most 1000; `status` filters by status.',
   security: asTeacher,
-  request: { query: BatchListQuery },
-  responses: {
-    200: answer("The caller's batches.", BatchList),
-    ...problems([400, ...callerErrors]),
-  },
+  query: BatchListQuery,
+  ok: answer("The caller's batches.", BatchList),
 });
 
-const getRoute = createRoute({
-  method: 'get',
-  path: '/v1/batches/{batch_id}',
-  tags,
-  summary: 'One batch',
-  security: asTeacher,
-  request: { params: BatchParams },
-  responses: {
-    200: answer('The batch, with its validation counts and deadline.', BatchView),
-    ...problems([400, ...callerErrors, 404]),
-  },
-});
+/** A GET of one of the caller's batches: 400 for a bad id, 404 when the batch is not theirs. */
+const batchReadRoute = (path: string, about: { summary: string; description?: string }, ok: ReturnType<typeof answer>) =>
+  createRoute({
+    method: 'get',
+    path,
+    tags,
+    ...about,
+    security: asTeacher,
+    request: { params: BatchParams },
+    responses: { 200: ok, ...problems([400, ...callerErrors, 404]) },
+  });
 
-const associationsRoute = createRoute({
-  method: 'get',
-  path: '/v1/batches/{batch_id}/student-associations',
-  tags,
-  summary: "A batch's essay–student associations",
-  description: 'One row per essay: the suggestion, its confidence, and the decision once taken.',
-  security: asTeacher,
-  request: { params: BatchParams },
-  responses: {
-    200: answer('One association per essay.', AssociationList),
-    ...problems([400, ...callerErrors, 404]),
-  },
-});
+const getRoute = batchReadRoute(
+  '/v1/batches/{batch_id}',
+  { summary: 'One batch' },
+  answer('The batch, with its validation counts and deadline.', BatchView),
+);
 
-const historyRoute = createRoute({
-  method: 'get',
-  path: '/v1/batches/{batch_id}/history',
-  tags,
-  summary: "A batch's audit log",
-  description: 'Append-only: every applied event, and every refused or late one with the reason.',
-  security: asTeacher,
-  request: { params: BatchParams },
-  responses: {
-    200: answer('The audit log, oldest first.', History),
-    ...problems([400, ...callerErrors, 404]),
-  },
-});
+const associationsRoute = batchReadRoute(
+  '/v1/batches/{batch_id}/student-associations',
+  { summary: "A batch's essay–student associations", description: 'One row per essay: the suggestion, its confidence, and the decision once taken.' },
+  answer('One association per essay.', AssociationList),
+);
 
-const deadlinesRoute = createRoute({
-  method: 'get',
+const historyRoute = batchReadRoute(
+  '/v1/batches/{batch_id}/history',
+  { summary: "A batch's audit log", description: 'Append-only: every applied event, and every refused or late one with the reason.' },
+  answer('The audit log, oldest first.', History),
+);
+
+/** The handler of a batchReadRoute: reads as the caller, and answers what `view` makes of it. */
+function batchRead<T>(read: (ownerId: string, batchId: string) => Promise<T | null>, view: (batchId: string, found: T) => object): MiddlewareHandler<AuthEnv> {
+  return async (c) => {
+    const params = batchParams(c);
+    if (!params.ok) return params.response;
+    const found = await read(teacherId(c), params.data.batch_id);
+    return found ? c.json(view(params.data.batch_id, found)) : notFound(c, `Batch ${params.data.batch_id}`);
+  };
+}
+
+const deadlinesRoute = queryRoute({
   path: '/v1/deadlines',
   tags: ['Deadlines'],
   summary: "The caller's pending validation deadlines",
   description: 'Soonest first, with what the timeout will decide for each batch; `before` limits to deadlines before an instant.',
   security: asTeacher,
-  request: { query: DeadlinesQuery },
-  responses: {
-    200: answer('Pending deadlines.', DeadlineList),
-    ...problems([400, ...callerErrors]),
-  },
+  query: DeadlinesQuery,
+  ok: answer('Pending deadlines.', DeadlineList),
 });
 
 export function batchRoutes(service: Service) {
@@ -120,26 +112,15 @@ export function batchRoutes(service: Service) {
     }
   });
   documented(app, listRoute, async (c) => {
-    const query = parseValue(c, BatchListQuery, c.req.query(), 'query');
+    const query = parseQuery(c, BatchListQuery);
     if (!query.ok) return query.response;
     return c.json({ batches: await service.listBatches(teacherId(c), query.data.status) });
   });
-  documented(app, getRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const view = await service.getBatch(teacherId(c), params.data.batch_id);
-    return view ? c.json(view) : notFound(c, `Batch ${params.data.batch_id}`);
-  });
-  documented(app, associationsRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const associations = await service.listAssociations(teacherId(c), params.data.batch_id);
-    if (!associations) return notFound(c, `Batch ${params.data.batch_id}`);
-    return c.json({ batch_id: params.data.batch_id, associations });
-  });
+  documented(app, getRoute, batchRead(service.getBatch, (_batchId, view) => view));
+  documented(app, associationsRoute, batchRead(service.listAssociations, (batch_id, associations) => ({ batch_id, associations })));
   app.route('/', batchCommandRoutes(service));
   documented(app, deadlinesRoute, requireCaller('teacher'), async (c) => {
-    const query = parseValue(c, DeadlinesQuery, c.req.query(), 'query');
+    const query = parseQuery(c, DeadlinesQuery);
     if (!query.ok) return query.response;
     const deadlines = await service.deadlines(teacherId(c), query.data.before);
     return c.json({
@@ -147,12 +128,6 @@ export function batchRoutes(service: Service) {
       pending_associations: deadlines.reduce((n, d) => n + d.pending_associations, 0),
     });
   });
-  documented(app, historyRoute, async (c) => {
-    const params = batchParams(c);
-    if (!params.ok) return params.response;
-    const history = await service.history(teacherId(c), params.data.batch_id);
-    if (!history) return notFound(c, `Batch ${params.data.batch_id}`);
-    return c.json({ batch_id: params.data.batch_id, history });
-  });
+  documented(app, historyRoute, batchRead(service.history, (batch_id, history) => ({ batch_id, history })));
   return app;
 }

@@ -1,13 +1,12 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { requestFingerprint } from '../../app/idempotency.ts';
-import { inboundRequest } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { INBOUND_TOPICS, InboundEnvelope, TOPICS, TOPIC_MODELS } from '../../machines/events.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
-import { AppliedEvent, EXAMPLE } from '../openapi-schemas.ts';
+import { AppliedEvent, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { validationProblem } from '../problem.ts';
 import { parseValue, readJson } from '../validate.ts';
@@ -37,14 +36,7 @@ const postEventRoute = createRoute({
     }),
   },
   responses: {
-    200: answer('Applied, or applied before (`duplicate: true`).', AppliedEvent, {
-      event_id: EXAMPLE.eventId,
-      batch_id: EXAMPLE.batchId,
-      state: 'awaiting_student_validation.awaiting_suggestions',
-      status: 'awaiting_student_validation',
-      version: 2,
-      duplicate: false,
-    }),
+    200: answer('Applied, or applied before (`duplicate: true`).', AppliedEvent, appliedExample),
     ...problems([...bodyErrors, 404, 422], { refused: true }),
   },
 });
@@ -65,13 +57,11 @@ export function eventRoutes(service: Service) {
     const parsed = parseValue(c, InboundEnvelope, raw.data, '');
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
-    const request = {
-      ...inboundRequest(envelope, service.validationTimeoutMs),
+    const outcome = await service.applyInbound(envelope, {
       fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
-    };
-    // The envelope's metadata carries the producer's trace; the HTTP header is the fallback.
-    request.trace ??= traceOfRequest(c);
-    return sendOutcome(c, await service.apply(request), envelope.data.batch_id);
+      fallbackTrace: traceOfRequest(c),
+    });
+    return sendOutcome(c, outcome, envelope.data.batch_id);
   });
   return app;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents, postEvent, registerBatch, rowCounts, suggested } from '../support/flow.ts';

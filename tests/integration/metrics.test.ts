@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { rows } from '../../db/client.ts';
-import { outboxBacklog } from '../../jobs/relay.ts';
+import { outboxBacklog } from '../../db/outbox.ts';
 import { createSweep } from '../../jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
 import { TOPICS } from '../../machines/events.ts';

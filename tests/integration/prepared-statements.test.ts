@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../app/config.ts';
+import { loadConfig } from '../../config.ts';
 import { rows } from '../../db/client.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { regularFlow } from '../support/scenarios.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loggableError } from '../../db/errors.ts';
+import { loggableError } from '../../ops/loggable-error.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 /** Issue 10 item 9: a failed query's log fields carry the PostgreSQL error code, never the parameters. */

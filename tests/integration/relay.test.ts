@@ -3,7 +3,8 @@ import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, rows } from '../../db/client.ts';
-import { type RelayOptions, createRelay, outboxBacklog } from '../../jobs/relay.ts';
+import { type RelayOptions, createRelay } from '../../jobs/relay.ts';
+import { outboxBacklog, relayOutbox } from '../../db/outbox.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { outboxEvents } from '../support/flow.ts';
@@ -69,7 +70,7 @@ describe('the outbox relay to Redis Streams', () => {
   const relayWith = (options: Omit<RelayOptions, 'redis'>) => {
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
     opened.push(connection);
-    return createRelay(h.database.db, { intervalMs: 20, ...options, redis: connection });
+    return createRelay(relayOutbox(h.database.db), { intervalMs: 20, ...options, redis: connection });
   };
 
   beforeAll(async () => {

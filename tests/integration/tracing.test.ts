@@ -1,6 +1,6 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../app/config.ts';
+import { loadConfig } from '../../config.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { startTracing } from '../../ops/tracing.ts';
 import {

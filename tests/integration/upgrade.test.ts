@@ -7,7 +7,7 @@ import { TOPICS } from '../../machines/events.ts';
 import { committedCorpus } from '../../scripts/snapshot-corpus.ts';
 import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { MODEL } from '../model/fixture.ts';
+import { MODEL } from '../../model/fixture.ts';
 
 /** A batch as a v1 process left it: its snapshot of the v1 corpus, machine_version 1, the v1 projection. */
 async function plantV1(h: Harness, batchId: string, owner: string, state: string) {

@@ -17,8 +17,8 @@ import {
   associationKey,
   associationSamples,
   batchSamples,
-} from './fixture.ts';
-import { Coverage, type ModelPath, generatePaths, transitionsTaken } from './support.ts';
+} from '../../model/fixture.ts';
+import { Coverage, type ModelPath, generatePaths, transitionsTaken } from '../../model/paths.ts';
 
 type AssociationSnapshot = SnapshotFrom<typeof associationMachine>;
 

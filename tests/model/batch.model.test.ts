@@ -6,8 +6,8 @@ import { type BatchEvent, WIRE_NAME } from '../../machines/events.ts';
 import { createClassWithStudents } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { type BoundBatch, createBatchDriver, expectedAssociations, refusalStatus } from './driver.ts';
-import { BATCH_INPUTS, type BatchSnapshot, MODEL, batchGuardKey, batchKey, batchSamples } from './fixture.ts';
-import { Coverage, type ModelPath, generatePaths, transitionsTaken } from './support.ts';
+import { BATCH_INPUTS, type BatchSnapshot, MODEL, batchGuardKey, batchKey, batchSamples } from '../../model/fixture.ts';
+import { Coverage, type ModelPath, generatePaths, transitionsTaken } from '../../model/paths.ts';
 
 /**
  * The bound of the search. The context is unbounded (deadline versions, times), so vertices are

@@ -10,7 +10,7 @@ import { type BatchEvent, TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, envelope, validationErrorsData } from '../support/flow.ts';
 import { assertRealInbound } from '../support/wire.ts';
 import type { Harness } from '../support/harness.ts';
-import { type ClassType, MODEL } from './fixture.ts';
+import { type ClassType, MODEL } from '../../model/fixture.ts';
 
 /**
  * Replays batch machine events against the real system: service events as envelopes on

@@ -129,7 +129,7 @@ describe('REGULAR batch interleavings through the application layer (property-ba
       inbound(TOPICS.contentProvisioned, { batch_id: batchId, provisioned_count: essays.length, expected_count: essays.length + (run.partial ? 1 : 0), course_code: run.course, user_id: TEACHER, essays_for_processing: essays }, correlationId),
     );
     expect(kindOf(provision)).toBe('applied');
-    let prev = await readBatchFacts(h.service, TEACHER, batchId);
+    let prev = await readBatchFacts(h, TEACHER, batchId);
     expect(prev.batch.state).toBe(STATE_OF.suggestions);
     const commands = prev.outbox.filter((o) => o.topic === TOPICS.studentMatchingCommand);
     expect(commands.map((c) => c.envelope.data.essays_to_process)).toEqual([essays]);
@@ -228,7 +228,7 @@ describe('REGULAR batch interleavings through the application layer (property-ba
       const outcome = await h.service.apply(next.request);
       const where = `step ${index} (${JSON.stringify(step)}) in ${prev.batch.state}`;
       expect(kindOf(outcome), where).toBe(expected);
-      const facts = await readBatchFacts(h.service, TEACHER, batchId);
+      const facts = await readBatchFacts(h, TEACHER, batchId);
       const violations = [...batchInvariants(facts), ...decidedOnceViolations(prev, facts), ...(expected === 'applied' ? [] : unchangedViolations(prev, facts))];
       if (violations.length > 0) throw new Error(`${where}: invariants broken:\n  ${violations.join('\n  ')}`);
       expectMatchesReference(facts, ref, where);

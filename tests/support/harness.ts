@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type ServiceDeps, createService } from '../../app/service.ts';
-import { teacherToken } from '../../app/secrets.ts';
-import { type Database, type DatabaseOptions, openDatabase } from '../../db/client.ts';
+import { teacherToken } from '../../server/auth.ts';
+import { type Database, type DatabaseOptions, databaseAnswers, openDatabase } from '../../db/client.ts';
 import { type HttpOptions, createHttpApp } from '../../server/app.ts';
 import { createTestDatabase } from './db.ts';
 
@@ -42,7 +42,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const service = createService({ validationTimeoutMs: 60_000, ...options, db: database.db });
   const serviceToken = `svc_${randomBytes(12).toString('hex')}`;
   const jwtSecret = randomBytes(32).toString('hex');
-  const app = createHttpApp(service, { ...options.http?.({ serviceToken }), auth: { serviceToken, jwtSecret } });
+  const http = options.http?.({ serviceToken });
+  // Readiness as runtime.ts composes it: the database first, then whatever the test adds.
+  const readiness = { database: databaseAnswers(database.db), ...http?.readiness };
+  const app = createHttpApp(service, { ...http, readiness, auth: { serviceToken, jwtSecret } });
   return {
     database,
     url: testDb?.url,

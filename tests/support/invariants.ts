@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Service } from '../../app/service.ts';
-import { rows } from '../../db/client.ts';
+import { type Db, rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 
 /**
@@ -30,7 +30,8 @@ const SETTLED = ['confirmed', 'rejected', 'timeout_confirmed', 'no_match'];
 /** The wire value of `validated_by` for the deadline's decisions (common_core). */
 const SYSTEM_TIMEOUT = 'SYSTEM_TIMEOUT';
 
-export async function readBatchFacts(service: Service, ownerId: string, batchId: string): Promise<BatchFacts> {
+export async function readBatchFacts(h: { service: Service; database: { db: Db } }, ownerId: string, batchId: string): Promise<BatchFacts> {
+  const { service } = h;
   const [batch, associations, history] = await Promise.all([
     service.getBatch(ownerId, batchId),
     service.listAssociations(ownerId, batchId),
@@ -38,7 +39,7 @@ export async function readBatchFacts(service: Service, ownerId: string, batchId:
   ]);
   if (!batch || !associations || !history) throw new Error(`batch ${batchId} of ${ownerId} not found`);
   const outbox = await rows<OutboxFact>(
-    service.db,
+    h.database.db,
     sql`SELECT topic, correlation_id, envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`,
   );
   return { batch, associations, history, outbox };

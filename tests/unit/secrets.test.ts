@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../app/config.ts';
-import { resolveSecrets } from '../../app/secrets.ts';
+import { loadConfig } from '../../config.ts';
+import { resolveSecrets } from '../../secrets.ts';
 
 /** Issue 10 item 6: secrets given by the environment are never written, and stored ones survive. */
 describe('development secrets in DATA_DIR', () => {

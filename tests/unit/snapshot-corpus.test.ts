@@ -5,8 +5,8 @@ import { ASSOCIATION_MACHINE_ID, ASSOCIATION_MACHINE_VERSION, associationMachine
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../../machines/batch.ts';
 import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
 import { committedCorpus, currentCorpus } from '../../scripts/snapshot-corpus.ts';
-import { type BatchSnapshot, associationSamples, batchSamples } from '../model/fixture.ts';
-import type { Sample } from '../model/support.ts';
+import { type BatchSnapshot, associationSamples, batchSamples } from '../../model/fixture.ts';
+import type { Sample } from '../../model/paths.ts';
 
 const corpus = committedCorpus();
 const V = BATCH_MACHINE_VERSION;

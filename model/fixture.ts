@@ -1,9 +1,9 @@
 import type { SnapshotFrom } from 'xstate';
-import type { AssociationEvent, AssociationInput } from '../../machines/association.ts';
-import type { BatchInput, batchMachine } from '../../machines/batch.ts';
-import { stateString } from '../../machines/describe.ts';
-import type { BatchEvent } from '../../machines/events.ts';
-import type { Sample } from './support.ts';
+import type { AssociationEvent, AssociationInput } from '../machines/association.ts';
+import type { BatchInput, batchMachine } from '../machines/batch.ts';
+import { stateString } from '../machines/describe.ts';
+import type { BatchEvent } from '../machines/events.ts';
+import type { Sample } from './paths.ts';
 
 /**
  * The model's fixture: one class with two students, one batch of two essays, fixed ids and times.

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sign } from 'hono/jwt';
 import type { Config } from './config.ts';
 
 export interface Secrets {
@@ -37,9 +36,4 @@ export function resolveSecrets(config: Config): Secrets {
     writeFileSync(file, JSON.stringify(kept, null, 2), { mode: 0o600 });
   }
   return { jwtSecret: config.jwtSecret ?? kept.jwtSecret!, serviceToken: config.serviceToken ?? kept.serviceToken!, development: true };
-}
-
-export function teacherToken(jwtSecret: string, sub: string, ttlSeconds = 30 * 24 * 3600): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return sign({ sub, iat: now, exp: now + ttlSeconds }, jwtSecret, 'HS256');
 }

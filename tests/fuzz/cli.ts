@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import { runFuzz } from '../tests/fuzz/hostile-requests.ts';
+import { runFuzz } from './hostile-requests.ts';
 
 /**
- * The long fuzz run: `npm run fuzz -- --runs 20000 [--seed N] [--pglite]`. It uses DATABASE_URL
+ * Test tooling, not a production script, so it lives with the test it lengthens (it runs the test
+ * harness over a database of its own). The long fuzz run: `npm run fuzz -- --runs 20000 [--seed N] [--pglite]`. It uses DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/test) for a database of its own, or embedded PGlite.
  */
 const { values } = parseArgs({

@@ -8,7 +8,7 @@ import {
   transition,
 } from 'xstate';
 import { getShortestPaths, getSimplePaths, getStateNodes } from 'xstate/graph';
-import { stateString } from '../../machines/describe.ts';
+import { stateString } from '../machines/describe.ts';
 
 /**
  * Path generation and coverage for model-based tests: xstate/graph walks a machine over concrete

@@ -1,0 +1,42 @@
+import type { AssociationRecord } from './association.ts';
+import type { ClassType, CourseCode } from './domain.ts';
+import type { EssayRef, PromptPayload } from './events.ts';
+
+/**
+ * What a batch snapshot holds. Its keys are part of the released machine versions
+ * (tests/fixtures/machine-shapes): a change here is a new BATCH_MACHINE_VERSION and a migration.
+ */
+
+export interface BatchInput {
+  batch_id: string;
+  owner_id: string;
+  class_id: string | null;
+  course_code: CourseCode;
+  expected_essay_count: number;
+  correlation_id: string;
+}
+
+export interface Deadline {
+  due_at: string;
+  /** Grows with every new or moved deadline, so a stale timer can tell it is stale. */
+  version: number;
+}
+
+export interface BatchContext extends BatchInput {
+  class_type: ClassType;
+  language: 'en' | 'sv';
+  essays: EssayRef[];
+  associations: Record<string, AssociationRecord>;
+  deadline: Deadline | null;
+  deadline_version: number;
+  timeout_triggered: boolean;
+  essays_stored: boolean;
+  /** The last pipeline requested; null until one is. */
+  pipeline: string | null;
+  /** The client's prompt payload of the last pipeline request, kept for later phases. */
+  prompt_payload: PromptPayload | null;
+  /** BatchEssaysReady's student_prompt_ref, kept for later phases. */
+  student_prompt_ref: unknown;
+  /** Essays the essay lifecycle service reported as failing validation (non-critical reports). */
+  validation_errors: number;
+}
