@@ -40,6 +40,8 @@ export class Reference {
   /** The current deadline's version; 0 before the first deadline. */
   deadlineVersion = 0;
   timeoutTriggered = false;
+  /** Batch v2 refuses CANCEL once a pipeline was requested. */
+  pipelineRequested = false;
   /** StudentAssociationsConfirmedV1 went out (exactly once, when nothing was left pending). */
   confirmed = false;
   associations = new Map<string, RefAssociation>();
@@ -148,7 +150,7 @@ export class Reference {
 
   cancel(eventId: string): Expect {
     return this.once(eventId, () => {
-      if (this.phase === 'processing' || this.phase === 'cancelled') return 'refused';
+      if (this.phase === 'processing' || this.phase === 'cancelled' || this.pipelineRequested) return 'refused';
       this.phase = 'cancelled';
       this.dueAt = null;
       return 'applied';
@@ -158,7 +160,8 @@ export class Reference {
   pipeline(eventId: string): Expect {
     return this.once(eventId, () => {
       if (this.phase !== 'ready') return 'refused';
-      this.phase = 'processing';
+      // Batch v2: the batch stays ready while pipelines run, as in the real orchestrator.
+      this.pipelineRequested = true;
       return 'applied';
     });
   }

@@ -116,7 +116,9 @@ export function batchInvariants(f: BatchFacts): string[] {
   for (const o of f.outbox) {
     const data = o.envelope.data;
     if (o.correlation_id !== batch.correlation_id || o.envelope.correlation_id !== batch.correlation_id) v.push(`${o.topic}: another correlation_id`);
-    if (data.batch_id !== batch.batch_id) v.push(`${o.topic}: data.batch_id ${data.batch_id}`);
+    // The real wire names the batch `batch_id` in most events and `entity_id` in the batch-level ones.
+    const namedBatch = data.batch_id ?? data.entity_id;
+    if (namedBatch !== batch.batch_id) v.push(`${o.topic}: data.batch_id/entity_id ${namedBatch}`);
     if ('course_code' in data && data.course_code !== batch.course_code) v.push(`${o.topic}: course_code ${data.course_code} of a ${batch.course_code} batch`);
   }
   for (const c of confirmations) v.push(...confirmationViolations(c.envelope.data, f));
