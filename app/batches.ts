@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { initialTransition } from 'xstate';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, type BatchInput, batchMachine } from '../machines/batch.ts';
 import { batchStatusOf, stateString } from '../machines/describe.ts';
 import { type CourseCode, courseOf } from '../machines/domain.ts';
-import { type Db, rows } from '../db/client.ts';
-import { batchActorId } from '../db/transitions.ts';
+import type { Db } from '../db/client.ts';
+import { writeFirstSnapshot } from '../db/transitions.ts';
 import { findOwnedClass } from './classes.ts';
 import { outboxEnvelope } from './envelope.ts';
 import type { TraceCarrier } from './tracing.ts';
@@ -44,7 +43,7 @@ export type RegisterOutcome =
   | { kind: 'invalid'; errors: Array<{ path: string; message: string }> }
   | { kind: 'exists' };
 
-/** Creates the batch actor: its first snapshot, projection and history row in one statement. */
+/** Creates the batch actor: its first snapshot, projection, history and outbox rows in one statement. */
 export async function registerBatch(
   db: Db,
   ownerId: string,
@@ -82,29 +81,38 @@ export async function registerBatch(
     at,
     trace,
   );
-  const created = await rows<{ batch_id: string }>(
-    db,
-    sql`WITH b AS (
-        INSERT INTO batches (batch_id, owner_id, class_id, class_type, course_code, language, expected_essay_count,
-          correlation_id, status, state, version, created_at, updated_at)
-        VALUES (${machineInput.batch_id}, ${ownerId}, ${machineInput.class_id}, ${classType}, ${input.course_code},
-          ${courseOf(input.course_code).language}, ${input.expected_essay_count}, ${correlationId}, ${status}, ${state}, 1,
-          ${at}::timestamptz, ${at}::timestamptz)
-        ON CONFLICT (batch_id) DO NOTHING
-        RETURNING batch_id),
-      s AS (
-        INSERT INTO actor_snapshots (actor_id, machine_id, machine_version, version, snapshot)
-        SELECT ${batchActorId(machineInput.batch_id)}, ${BATCH_MACHINE_ID}, ${BATCH_MACHINE_VERSION}, 1,
-          ${JSON.stringify(batchMachine.getPersistedSnapshot(snapshot))}::jsonb FROM b),
-      h AS (
-        INSERT INTO history (batch_id, at, event_type, actor, from_state, to_state, correlation_id, outcome, version)
-        SELECT batch_id, ${at}::timestamptz, 'BATCH_REGISTERED', ${ownerId}, NULL, ${state}, ${correlationId}, 'applied', 1 FROM b),
-      o AS (
-        INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
-        SELECT ${announced.event_id}::uuid, ${announced.topic}, batch_id, ${correlationId}::uuid, ${JSON.stringify(announced.envelope)}::jsonb FROM b)
-      SELECT batch_id FROM b`,
-  );
-  if (created.length === 0) return { kind: 'exists' };
+  const created = await writeFirstSnapshot(db, {
+    batch: {
+      batch_id: machineInput.batch_id,
+      owner_id: ownerId,
+      class_id: machineInput.class_id,
+      class_type: classType,
+      course_code: input.course_code,
+      language: courseOf(input.course_code).language,
+      expected_essay_count: input.expected_essay_count,
+      correlation_id: correlationId,
+      status,
+      state,
+      created_at: at,
+      updated_at: at,
+    },
+    machineId: BATCH_MACHINE_ID,
+    machineVersion: BATCH_MACHINE_VERSION,
+    snapshot: batchMachine.getPersistedSnapshot(snapshot),
+    history: {
+      event_type: 'BATCH_REGISTERED',
+      event_id: null,
+      actor: ownerId,
+      from_state: null,
+      to_state: state,
+      correlation_id: correlationId,
+      outcome: 'applied',
+      reason: null,
+      at,
+    },
+    outbox: [announced],
+  });
+  if (!created) return { kind: 'exists' };
   return {
     kind: 'registered',
     batch: { batch_id: machineInput.batch_id, status, state, version: 1, class_type: classType, correlation_id: correlationId },

@@ -2,9 +2,7 @@ import type { AssociationRecord } from '../machines/association.ts';
 import type { BatchContext } from '../machines/batch.ts';
 import type { PromptPayload, RequestedPipeline, TeacherDecision } from '../machines/events.ts';
 import type { EventRequest } from './apply.ts';
-import { deadlineDueAt } from './deadlines.ts';
 import type { TraceCarrier } from './tracing.ts';
-import { rosterOf, studentsOfClass, unknownStudentFor } from './students.ts';
 
 /**
  * Builders of the requests that teachers and timers make. Each only translates intent into a
@@ -43,11 +41,11 @@ export type DecisionResult =
 export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
   return {
     ...asTeacher(call),
-    build: async (context, db, at) => {
+    build: async (context, lookups, at) => {
       const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
-      const inClass = await studentsOfClass(db, context.class_id, [...new Set(named)]);
+      const inClass = await lookups.studentsOfClass(context.class_id, [...new Set(named)]);
       const suggested = decisions.flatMap((d) => context.associations[d.essay_id]?.suggested_student_id ?? []);
-      const students = await rosterOf(db, context.class_id, [...named, ...suggested]);
+      const students = await lookups.rosterOf(context.class_id, [...named, ...suggested]);
       return {
         ok: true,
         event: {
@@ -90,7 +88,7 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
 export function requestPipeline(call: TeacherCall, pipeline: RequestedPipeline, promptPayload: PromptPayload | null): EventRequest {
   return {
     ...asTeacher(call),
-    build: (_context, _db, at) => ({
+    build: (_context, _lookups, at) => ({
       ok: true,
       event: { type: 'PIPELINE_REQUESTED', at, pipeline, requested_by: call.teacherId, prompt_payload: promptPayload },
     }),
@@ -100,7 +98,7 @@ export function requestPipeline(call: TeacherCall, pipeline: RequestedPipeline, 
 export function cancelBatch(call: TeacherCall, reason: string | null): EventRequest {
   return {
     ...asTeacher(call),
-    build: (_context, _db, at) => ({ ok: true, event: { type: 'CANCEL', at, by: call.teacherId, reason } }),
+    build: (_context, _lookups, at) => ({ ok: true, event: { type: 'CANCEL', at, by: call.teacherId, reason } }),
   };
 }
 
@@ -110,7 +108,7 @@ export type DeadlineRequest = { extend_by_ms: number } | { due_at: string };
 export function changeDeadline(call: TeacherCall, change: DeadlineRequest): EventRequest {
   return {
     ...asTeacher(call),
-    build: (context, _db, at) => {
+    build: (context, _lookups, at) => {
       const current = context.deadline?.due_at ?? null;
       const dueAt =
         'due_at' in change
@@ -144,16 +142,16 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
     actor: 'timeout',
     correlationId: null,
     auditDetail: { fired_by: firedBy },
-    build: async (context, db, at) => {
+    build: async (context, lookups, at) => {
       // The deadlines row is what the timers and the sweep schedule by; it moves with the snapshot.
-      const dueAt = context.deadline?.version === deadlineVersion ? await deadlineDueAt(db, batchId, deadlineVersion) : null;
+      const dueAt = context.deadline?.version === deadlineVersion ? await lookups.deadlineDueAt(batchId, deadlineVersion) : null;
       if (dueAt !== null && Date.parse(at) < Date.parse(dueAt) - clockSkewMs) return { ok: false, notDueUntil: dueAt };
       if (context.class_id === null) {
         return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '', students: {} } };
       }
-      const unknown = await unknownStudentFor(db, context.class_id);
+      const unknown = await lookups.unknownStudentFor(context.class_id);
       const suggested = Object.values(context.associations).flatMap((a) => a.suggested_student_id ?? []);
-      const students = await rosterOf(db, context.class_id, [...suggested, unknown.id]);
+      const students = await lookups.rosterOf(context.class_id, [...suggested, unknown.id]);
       if (unknown.newStudent) students[unknown.id] = unknown.newStudent;
       return {
         ok: true,

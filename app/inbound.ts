@@ -1,7 +1,6 @@
 import type { BatchContext } from '../machines/batch.ts';
 import { type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
-import { studentsOfClass } from './students.ts';
 import { carrierOf } from './tracing.ts';
 
 /** Translates a validated inbound envelope into a request for the application layer. */
@@ -18,7 +17,7 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _db, at) => ({
+        build: (_context, _lookups, at) => ({
           ok: true,
           event: {
             type: 'CONTENT_PROVISIONED',
@@ -34,8 +33,8 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: async (context, db, at): Promise<Prepared> => {
-          const errors = await suggestionErrors(context, data, (ids) => studentsOfClass(db, context.class_id, ids));
+        build: async (context, lookups, at): Promise<Prepared> => {
+          const errors = await suggestionErrors(context, data, (ids) => lookups.studentsOfClass(context.class_id, ids));
           if (errors.length > 0) return { ok: false, errors };
           return {
             ok: true,
@@ -55,7 +54,7 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _db, at) => ({
+        build: (_context, _lookups, at) => ({
           ok: true,
           event: {
             type: 'ESSAYS_READY',
@@ -71,7 +70,7 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _db, at) => ({
+        build: (_context, _lookups, at) => ({
           ok: true,
           event: {
             type: 'PIPELINE_REQUESTED',
@@ -87,7 +86,7 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _db, at) => ({
+        build: (_context, _lookups, at) => ({
           ok: true,
           event: {
             type: 'VALIDATION_ERRORS',

@@ -2,8 +2,10 @@ import type { Db } from '../db/client.ts';
 import type { DeadlineWrite } from '../db/transitions.ts';
 import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
+import { type DueTimer, type FiredTimer, fireTimerBurst } from './burst.ts';
+import { createTimerBatcher } from './timer-batcher.ts';
 import { type NewStudent, addStudents, createClass, listStudents } from './classes.ts';
-import { teacherDeadlines } from './deadlines.ts';
+import { claimDueDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import { inboundRequest } from './inbound.ts';
@@ -63,6 +65,25 @@ export function createService(deps: ServiceDeps) {
   const now = deps.now ?? (() => new Date());
   const { db } = deps;
   const tracer = deps.tracer ?? defaultTracer();
+  const deadlineClockSkewMs = deps.deadlineClockSkewMs ?? 5_000;
+
+  function observe(request: EventRequest, outcome: ApplyOutcome, started: number): void {
+    if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
+      deps.onDeadlineChange?.(request.batchId, outcome.deadline);
+    }
+    deps.onOutcome?.({ request, outcome, ...transitionOf(outcome), duration_ms: performance.now() - started });
+  }
+
+  async function fireBurst(timers: DueTimer[], firedBy: 'bullmq' | 'sweep'): Promise<FiredTimer[]> {
+    const started = performance.now();
+    const fired = await withSpan(tracer, 'batch.deadline_burst', undefined, { 'huleedu.burst_size': String(timers.length) }, (trace) =>
+      fireTimerBurst(db, timers, { now, trace, firedBy, clockSkewMs: deadlineClockSkewMs }),
+    );
+    for (const f of fired) if ('outcome' in f.result) observe(f.request, f.result.outcome, started);
+    return fired;
+  }
+  const fireQueuedTimer = createTimerBatcher((timers) => fireBurst(timers, 'bullmq'), 64);
+
   async function apply(request: EventRequest): Promise<ApplyOutcome> {
     const started = performance.now();
     const outcome = await withSpan(tracer, 'batch.apply', request.trace, { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor }, async (trace, span) => {
@@ -76,20 +97,12 @@ export function createService(deps: ServiceDeps) {
       });
       return result;
     });
-    if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
-      deps.onDeadlineChange?.(request.batchId, outcome.deadline);
-    }
-    deps.onOutcome?.({ request, outcome, ...transitionOf(outcome), duration_ms: performance.now() - started });
+    observe(request, outcome, started);
     return outcome;
   }
   return {
-    /**
-     * TEMPORARY, remove at the merge of iss11b: only jobs/sweep.ts reads it (claimDueDeadlines),
-     * until the sweep calls the service's own verb for firing due deadlines.
-     */
-    db,
     /** How early a deadline may be applied; the worker and the sweep build their timeouts with it. */
-    deadlineClockSkewMs: deps.deadlineClockSkewMs ?? 5_000,
+    deadlineClockSkewMs,
     apply,
     /** One validated inbound envelope, with the deadline length this service was configured with. */
     applyInbound(envelope: InboundEnvelope, call: InboundCall = {}): Promise<ApplyOutcome> {
@@ -100,6 +113,24 @@ export function createService(deps: ServiceDeps) {
     },
     /** Live streams of committed batch changes, polled every `pollMs`. */
     openBatchStreams: (pollMs: number) => createBatchStreams({ db, pollMs }),
+    /**
+     * The sweep's verb: claims up to `limit` due deadlines for `leaseMs` and fires them in bursts
+     * (app/burst.ts) of at most `burstSize`, `lanes` at a time. Reports each one's outcome or error.
+     */
+    async fireDueDeadlines(options: { limit: number; leaseMs: number; burstSize?: number; lanes?: number }): Promise<FiredTimer[]> {
+      const claimed = await claimDueDeadlines(db, options.limit, options.leaseMs);
+      const size = options.burstSize ?? 100;
+      const bursts = Array.from({ length: Math.ceil(claimed.length / size) }, (_, i) => claimed.slice(i * size, (i + 1) * size));
+      const fired: FiredTimer[] = [];
+      let next = 0;
+      const lanes = Array.from({ length: Math.min(options.lanes ?? 4, bursts.length) }, async () => {
+        while (next < bursts.length) fired.push(...(await fireBurst(bursts[next++]!, 'sweep')));
+      });
+      await Promise.all(lanes);
+      return fired;
+    },
+    /** A timer job's verb: fires one deadline, grouped with the others due at the same moment. */
+    fireDeadline: (batchId: string, version: number): Promise<ApplyOutcome> => fireQueuedTimer({ batch_id: batchId, version }),
     registerBatch: (ownerId: string, input: RegisterBatchInput, correlationId: string, trace?: TraceCarrier) =>
       withSpan(tracer, 'batch.register', trace, { 'huleedu.actor': ownerId }, (outbound) =>
         registerBatch(db, ownerId, input, correlationId, now().toISOString(), outbound),

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { lockDataDir } from './data-dir-lock.ts';
+import { ADVISORY_LOCKS } from './locks.ts';
 import * as schema from './schema.ts';
 import { COURSE_CODES_SEED } from './seed.ts';
 
@@ -102,7 +103,7 @@ async function migrate(database: Database, url: string | undefined): Promise<voi
     const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
     const client = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
     try {
-      await client`SELECT pg_advisory_lock(7253110)`;
+      await client`SELECT pg_advisory_lock(${ADVISORY_LOCKS.migrations})`;
       await run(drizzle(client), config);
     } finally {
       await client.end({ timeout: 5 });
@@ -130,4 +131,14 @@ export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
   }
   const result = (await db.execute(query)) as unknown;
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Rows of one of drizzle's typed queries, sent through rows() so postgres.js prepares it like the
+ * raw ones (drizzle's own execution sends unnamed statements). The row type is the builder's; it
+ * holds as long as the selected keys are the columns' own names (this schema names keys so) and
+ * no aggregate is selected (their numbers arrive as strings).
+ */
+export async function all<Q extends SQLWrapper & PromiseLike<unknown[]>>(db: Db, query: Q): Promise<Awaited<Q>> {
+  return (await rows(db, query.getSQL())) as Awaited<Q>;
 }

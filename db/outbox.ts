@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
+import { ADVISORY_LOCKS } from './locks.ts';
 import type { outbox } from './schema.ts';
-
-/** Only one relay publishes at a time, whatever the number of worker processes. */
-const RELAY_LOCK = 7253111;
 
 /** An outbox row not yet published, as the relay sends it. */
 export type PendingOutboxRow = Pick<typeof outbox.$inferSelect, 'seq' | 'event_id' | 'topic' | 'batch_id' | 'correlation_id' | 'envelope'>;
@@ -32,7 +30,7 @@ export function relayOutbox(db: Db): RelayOutbox {
     pass: (batchSize, work) =>
       db.transaction(async (tx) => {
         const t = tx as unknown as Db;
-        const [lock] = await rows<{ locked: boolean }>(t, sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`);
+        const [lock] = await rows<{ locked: boolean }>(t, sql`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCKS.relay}) AS locked`);
         if (!lock?.locked) return 0;
         const pending = await rows<PendingOutboxRow>(
           t,

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AssociationRecord } from '../machines/association.ts';
 import { type Db, rows } from './client.ts';
+import type { batches, history } from './schema.ts';
 
 /**
  * The write side of one transition. Everything a transition changes goes into ONE statement of
@@ -8,18 +9,17 @@ import { type Db, rows } from './client.ts';
  * round trip. A lost race changes nothing and reports `false`.
  */
 
-export interface HistoryRow {
-  event_type: string;
-  event_id: string | null;
-  actor: string;
-  from_state: string | null;
-  to_state: string | null;
-  correlation_id: string | null;
+/**
+ * One audit entry as a transition writes it: the history table's row without what the database
+ * assigns (seq), what the write knows itself (batch, row version), and with the outcomes named.
+ */
+export type HistoryRow = Pick<
+  typeof history.$inferSelect,
+  'event_type' | 'event_id' | 'actor' | 'from_state' | 'to_state' | 'correlation_id' | 'reason' | 'at'
+> & {
   outcome: 'applied' | 'refused' | 'late';
-  reason: string | null;
-  at: string;
   detail?: unknown;
-}
+};
 
 export interface OutboxRow {
   event_id: string;
@@ -113,6 +113,47 @@ function historyInsert(batchId: string, h: HistoryRow, version: SQL): SQL {
       ${h.correlation_id}::uuid, ${h.outcome}, ${h.reason}, ${version}, ${h.detail === undefined ? null : JSON.stringify(h.detail)}::jsonb`;
 }
 
+function outboxInsert(batchId: string, outbox: OutboxRow[], source: SQL): SQL {
+  return sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
+      SELECT o.event_id, o.topic, ${batchId}, o.correlation_id, o.envelope
+      FROM ${source}, jsonb_to_recordset(${json(outbox)}) AS o(event_id uuid, topic text, correlation_id uuid, envelope jsonb)`;
+}
+
+/** A new batch actor: its projection row and its first snapshot, history row and outbox rows. */
+export interface FirstSnapshotWrite {
+  batch: Omit<typeof batches.$inferInsert, 'version' | 'due_at' | 'prompt_payload' | 'student_prompt_ref'>;
+  machineId: string;
+  machineVersion: number;
+  snapshot: unknown;
+  history: HistoryRow;
+  outbox: OutboxRow[];
+}
+
+/**
+ * Creates a batch actor at row version 1 in one statement. Reports `false`, writing nothing, when
+ * the batch id is taken.
+ */
+export async function writeFirstSnapshot(db: Db, w: FirstSnapshotWrite): Promise<boolean> {
+  const b = w.batch;
+  const ctes: SQL[] = [
+    sql`b AS (
+        INSERT INTO batches (batch_id, owner_id, class_id, class_type, course_code, language, expected_essay_count,
+          correlation_id, status, state, version, created_at, updated_at)
+        VALUES (${b.batch_id}, ${b.owner_id}, ${b.class_id}, ${b.class_type}, ${b.course_code},
+          ${b.language}, ${b.expected_essay_count}, ${b.correlation_id}, ${b.status}, ${b.state}, 1,
+          ${b.created_at}::timestamptz, ${b.updated_at}::timestamptz)
+        ON CONFLICT (batch_id) DO NOTHING
+        RETURNING batch_id)`,
+    sql`s AS (
+        INSERT INTO actor_snapshots (actor_id, machine_id, machine_version, version, snapshot)
+        SELECT ${batchActorId(b.batch_id)}, ${w.machineId}, ${w.machineVersion}, 1, ${json(w.snapshot)} FROM b)`,
+    sql`h AS (${historyInsert(b.batch_id, w.history, sql`1`)} FROM b)`,
+  ];
+  if (w.outbox.length > 0) ctes.push(sql`o AS (${outboxInsert(b.batch_id, w.outbox, sql`b`)})`);
+  const created = await rows<{ batch_id: string }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT batch_id FROM b`);
+  return created.length === 1;
+}
+
 export async function writeTransition(db: Db, w: TransitionWrite): Promise<boolean> {
   const ctes: SQL[] = [
     sql`snap AS (
@@ -133,10 +174,7 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
       SELECT ${w.processed.eventId}, ${w.batchId}, ${json(w.processed.response)}, ${w.processed.fingerprint} FROM snap)`);
   }
   if (w.outbox.length > 0) {
-    ctes.push(sql`outb AS (
-      INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
-      SELECT o.event_id, o.topic, ${w.batchId}, o.correlation_id, o.envelope
-      FROM snap, jsonb_to_recordset(${json(w.outbox)}) AS o(event_id uuid, topic text, correlation_id uuid, envelope jsonb))`);
+    ctes.push(sql`outb AS (${outboxInsert(w.batchId, w.outbox, sql`snap`)})`);
   }
   if (w.deadline.kind === 'set') {
     ctes.push(sql`dl AS (

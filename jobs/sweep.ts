@@ -1,5 +1,3 @@
-import { validationTimeout } from '../app/commands.ts';
-import { claimDueDeadlines } from '../app/deadlines.ts';
 import type { ApplyOutcome } from '../app/apply.ts';
 import type { Service } from '../app/service.ts';
 import { repeatEvery } from './repeat.ts';
@@ -8,7 +6,7 @@ export interface SweepOptions {
   intervalMs: number;
   /** Deadlines claimed per round trip. */
   batchSize?: number;
-  /** Deadlines applied at once. */
+  /** Bursts of deadlines applied at once. */
   concurrency?: number;
   /** How long a claim keeps other sweepers off a deadline. */
   leaseMs?: number;
@@ -23,35 +21,21 @@ export interface SweepOptions {
  */
 export function createSweep(service: Service, options: SweepOptions) {
   const batchSize = options.batchSize ?? 500;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? 4;
   const leaseMs = options.leaseMs ?? 60_000;
-
-  async function fire(claimed: Array<{ batch_id: string; version: number }>): Promise<void> {
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(concurrency, claimed.length) }, async () => {
-      while (next < claimed.length) {
-        const d = claimed[next++]!;
-        try {
-          // A deadline the database finds due but this clock does not is left to its lease: the next pass takes it.
-          const outcome = await service.apply(validationTimeout(d.batch_id, d.version, 'sweep', service.deadlineClockSkewMs));
-          options.onFired?.(d.batch_id, outcome.kind);
-        } catch (error) {
-          // The claim expires after the lease and the next sweep tries again.
-          options.onError?.(error);
-        }
-      }
-    });
-    await Promise.all(lanes);
-  }
 
   /** One full pass: claims and fires until nothing due is left. Returns how many it fired. */
   async function runOnce(): Promise<number> {
     let fired = 0;
     for (;;) {
-      const claimed = await claimDueDeadlines(service.db, batchSize, leaseMs);
-      await fire(claimed);
-      fired += claimed.length;
-      if (claimed.length < batchSize || loop.stopped) return fired;
+      // Claimed, then fired in bursts; one that fails is left to its lease and the next pass.
+      const results = await service.fireDueDeadlines({ limit: batchSize, leaseMs, lanes: concurrency });
+      for (const r of results) {
+        if ('outcome' in r.result) options.onFired?.(r.batch_id, r.result.outcome.kind);
+        else options.onError?.(r.result.error);
+      }
+      fired += results.length;
+      if (results.length < batchSize || loop.stopped) return fired;
     }
   }
 

@@ -1,5 +1,4 @@
 import { DelayedError, type Job, Worker } from 'bullmq';
-import { validationTimeout } from '../app/commands.ts';
 import type { Service } from '../app/service.ts';
 import { DEADLINE_QUEUE, type DeadlineJobData, type RedisOptions, redisConnection } from './timers.ts';
 
@@ -17,7 +16,8 @@ export function startDeadlineWorker(
     DEADLINE_QUEUE,
     async (job, token) => {
       const { batch_id, deadline_version } = job.data;
-      const outcome = await service.apply(validationTimeout(batch_id, deadline_version, 'bullmq', service.deadlineClockSkewMs));
+      // Jobs due together are fired together: the service groups them into bursts.
+      const outcome = await service.fireDeadline(batch_id, deadline_version);
       options.onFired?.(job, outcome.kind);
       if (outcome.kind === 'not_due' && token !== undefined) {
         // Promoted early (or a clock ran ahead): wait again until the deadline, without a retry.
@@ -26,7 +26,7 @@ export function startDeadlineWorker(
       }
       return { outcome: outcome.kind };
     },
-    { connection, prefix: options.prefix ?? 'huleedu', concurrency: options.concurrency ?? 16 },
+    { connection, prefix: options.prefix ?? 'huleedu', concurrency: options.concurrency ?? 64 },
   );
   return {
     worker,

@@ -41,10 +41,7 @@ const packageOf = (target: string) => (target.startsWith('@') ? target.split('/'
 const isTestCode = (file: string) => file.startsWith('tests/');
 const inside = (target: string, folder: string) => target === folder || target.startsWith(`${folder}/`);
 
-/**
- * Allowed for now, each with the reason and when it goes. Empty: jobs/sweep.ts reaches the
- * database through `service.db` (app/service.ts, marked temporary), not through an import.
- */
+/** Exceptions to the rules, each with its reason and when it goes. None today. */
 const ALLOWED: ReadonlyArray<Import> = [];
 
 /** The rules each import is held to; answers the broken rule, or null. */

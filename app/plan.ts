@@ -1,0 +1,184 @@
+import { transition } from 'xstate';
+import type { AssociationRecord } from '../machines/association.ts';
+import { BATCH_MACHINE_VERSION, type BatchContext, type BatchEmitted, batchMachine } from '../machines/batch.ts';
+import { batchStatusOf, eventsAcceptedIn, stateString } from '../machines/describe.ts';
+import { type BatchEvent, WIRE_NAME } from '../machines/events.ts';
+import type { DeadlineWrite, HistoryRow, OutboxRow, StudentRow, TransitionWrite } from '../db/transitions.ts';
+import { outboxEnvelope } from './envelope.ts';
+import type { AppliedBody, ApplyOutcome, EventRequest } from './requests.ts';
+import type { BatchSnapshot } from './snapshots.ts';
+import type { TraceCarrier } from './tracing.ts';
+
+/**
+ * The pure half of applying an event: from the snapshot and the built event to everything the
+ * transition writes. No database, no clock, no randomness beyond the outbox envelopes' ids.
+ */
+
+export interface PlanInput {
+  request: Pick<EventRequest, 'batchId' | 'eventId' | 'fingerprint' | 'actor' | 'correlationId' | 'auditDetail' | 'respond'>;
+  before: BatchSnapshot;
+  /** The snapshot row's version the plan was made against; the write is guarded by it. */
+  rowVersion: number;
+  event: BatchEvent;
+  /** Students the event's build found missing (the class's UNKNOWN student). */
+  newStudents?: StudentRow[];
+  at: string;
+  /** The trace context for the metadata of every event the transition emits. */
+  trace?: TraceCarrier;
+}
+
+export type RefusedOutcome = Extract<ApplyOutcome, { kind: 'refused' }>;
+
+export type TransitionPlan =
+  /** The machine took the event: the answer and the one statement that commits it. */
+  | { kind: 'applied'; body: AppliedBody; write: TransitionWrite; event_type: string; from_state: string }
+  /** The machine refused it: the answer and the history row that records the refusal. */
+  | { kind: 'refused'; body: RefusedOutcome; write: HistoryRow };
+
+export function planTransition(input: PlanInput): TransitionPlan {
+  const { request, before, event, at } = input;
+  const [after, actions] = transition(batchMachine, before, event);
+  if (after === before) return planRefusal(input);
+
+  const fromState = stateString(before.value);
+  const toState = stateString(after.value);
+  const body: AppliedBody = {
+    event_id: request.eventId,
+    batch_id: request.batchId,
+    state: toState,
+    status: batchStatusOf(after.value),
+    version: input.rowVersion + 1,
+    duplicate: false,
+    ...request.respond?.(before.context, after.context),
+  };
+  const associations = associationChanges(before.context, after.context);
+  const usedStudents = new Set(Object.values(after.context.associations).map((a) => a.student_id));
+  // Named emit actions surface as `xstate.emit` with the event in their params.
+  const emitted = (actions as Array<{ type: string; params?: unknown }>).flatMap((a) =>
+    a.type === 'xstate.emit' ? [(a.params as { event: BatchEmitted }).event] : [],
+  );
+  const write: TransitionWrite = {
+    batchId: request.batchId,
+    expectedVersion: input.rowVersion,
+    machineVersion: BATCH_MACHINE_VERSION,
+    snapshot: batchMachine.getPersistedSnapshot(after),
+    status: body.status,
+    state: toState,
+    dueAt: after.context.deadline?.due_at ?? null,
+    promptPayload: after.context.prompt_payload,
+    studentPromptRef: after.context.student_prompt_ref,
+    processed: { eventId: request.eventId, response: body, fingerprint: request.fingerprint ?? null },
+    history: auditRow(request, event, before.context, at, {
+      from_state: fromState,
+      to_state: toState,
+      outcome: 'applied',
+      reason: null,
+      detail: historyDetail(event, before.context, after.context),
+    }),
+    outbox: emitted.map((e) => outboxRow(e, after.context, at, input.trace)),
+    deadline: deadlineChange(before.context, after.context),
+    newAssociations: associations.created,
+    changedAssociations: associations.changed,
+    newStudents: (input.newStudents ?? []).filter((s) => usedStudents.has(s.id)),
+  };
+  return { kind: 'applied', body, write, event_type: WIRE_NAME[event.type], from_state: fromState };
+}
+
+function planRefusal({ request, before, event, at, rowVersion }: PlanInput): TransitionPlan {
+  const state = stateString(before.value);
+  const late = event.type === 'VALIDATION_TIMEOUT';
+  const allowed = eventsAcceptedIn(before).map((t) => WIRE_NAME[t as BatchEvent['type']] ?? t);
+  const history = auditRow(request, event, before.context, at, {
+    from_state: state,
+    to_state: null,
+    outcome: late ? 'late' : 'refused',
+    reason: late
+      ? before.context.deadline === null
+        ? 'validation already completed; nothing left to time out'
+        : `stale deadline version ${event.deadline_version} (current ${before.context.deadline.version})`
+      : allowed.includes(WIRE_NAME[event.type])
+        ? `state ${state} accepts ${WIRE_NAME[event.type]}, but its conditions do not hold for this one`
+        : `state ${state} does not accept ${WIRE_NAME[event.type]}`,
+    detail: undefined,
+  });
+  const body: RefusedOutcome = {
+    kind: 'refused',
+    state,
+    status: batchStatusOf(before.value),
+    event: WIRE_NAME[event.type],
+    allowed_events: allowed,
+    version: rowVersion,
+    late,
+    extra: request.respond?.(before.context, before.context) ?? {},
+  };
+  return { kind: 'refused', body, write: history };
+}
+
+/** The history row of one applied or refused event: who, what, when, and the caller's audit facts. */
+function auditRow(
+  request: PlanInput['request'],
+  event: BatchEvent,
+  context: BatchContext,
+  at: string,
+  row: Pick<HistoryRow, 'from_state' | 'to_state' | 'outcome' | 'reason' | 'detail'>,
+): HistoryRow {
+  return {
+    ...row,
+    event_type: WIRE_NAME[event.type],
+    event_id: request.eventId,
+    actor: request.actor,
+    correlation_id: request.correlationId ?? context.correlation_id,
+    at,
+    detail: withAudit(row.detail, request.auditDetail),
+  };
+}
+
+/** What the audit log keeps beyond the states: deadline moves and how late a deadline fired. */
+function historyDetail(event: BatchEvent, before: BatchContext, after: BatchContext): unknown {
+  if (event.type === 'VALIDATION_TIMEOUT' && before.deadline) {
+    return {
+      deadline_version: before.deadline.version,
+      due_at: before.deadline.due_at,
+      lateness_ms: Date.parse(event.at) - Date.parse(before.deadline.due_at),
+    };
+  }
+  if (event.type === 'DEADLINE_CHANGED' && after.deadline) {
+    return { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version };
+  }
+  if (event.type === 'VALIDATION_ERRORS') {
+    return { critical_failure: event.critical, total_errors: event.total_errors, failed_essay_ids: event.failed_essay_ids };
+  }
+  if (event.type === 'PIPELINE_REQUESTED') return { requested_pipeline: event.pipeline };
+  if (event.type === 'ESSAYS_READY' && before.class_type === 'GUEST') {
+    return { note: 'BatchEssaysReady for a GUEST batch: accepted, changes nothing' };
+  }
+  return undefined;
+}
+
+function withAudit(detail: unknown, audit: Record<string, unknown> | undefined): unknown {
+  if (audit === undefined) return detail;
+  return { ...(detail as Record<string, unknown> | undefined), ...audit };
+}
+
+function deadlineChange(before: BatchContext, after: BatchContext): DeadlineWrite {
+  const previous = before.deadline?.version ?? null;
+  if (after.deadline === null) return previous === null ? { kind: 'keep' } : { kind: 'clear', previous };
+  if (previous === after.deadline.version) return { kind: 'keep' };
+  return { kind: 'set', ...after.deadline, previous };
+}
+
+/** Records are replaced, never mutated, by the machine: a new object is a changed association. */
+function associationChanges(before: BatchContext, after: BatchContext) {
+  const created: AssociationRecord[] = [];
+  const changed: AssociationRecord[] = [];
+  for (const [essayId, record] of Object.entries(after.associations)) {
+    const previous = before.associations[essayId];
+    if (previous === undefined) created.push(record);
+    else if (previous !== record) changed.push(record);
+  }
+  return { created, changed };
+}
+
+function outboxRow(emitted: BatchEmitted, context: BatchContext, at: string, trace: TraceCarrier | undefined): OutboxRow {
+  return outboxEnvelope(emitted.type, emitted.data, context, at, trace);
+}

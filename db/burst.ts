@@ -1,0 +1,58 @@
+import { inArray, sql } from 'drizzle-orm';
+import { type Db, all, rows } from './client.ts';
+import { students } from './schema.ts';
+import { type LoadedActor, batchActorId } from './transitions.ts';
+
+/** The reads of a deadline burst: N actors, and the students their timeouts name, in a few queries. */
+
+export interface BurstActor extends LoadedActor {
+  batch_id: string;
+  /** The batch's pending deadline row, when it has one. */
+  deadline_version: number | null;
+  deadline_due_at: string | null;
+}
+
+/** Every listed batch's snapshot, owner, earlier answer to its event id and deadline row, in one query. */
+export async function loadBurstActors(db: Db, wanted: Array<{ batchId: string; eventId: string }>): Promise<BurstActor[]> {
+  if (wanted.length === 0) return [];
+  const list = wanted.map((w) => ({ batch_id: w.batchId, actor_id: batchActorId(w.batchId), event_id: w.eventId }));
+  return rows<BurstActor>(
+    db,
+    sql`SELECT r.batch_id, s.snapshot, s.version, s.machine_version, b.owner_id,
+          p.response AS prior_response, p.fingerprint AS prior_fingerprint,
+          d.version AS deadline_version, d.due_at AS deadline_due_at
+        FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS r(batch_id uuid, actor_id text, event_id text)
+        JOIN batches b ON b.batch_id = r.batch_id
+        JOIN actor_snapshots s ON s.actor_id = r.actor_id
+        LEFT JOIN processed_events p ON p.event_id = r.event_id
+        LEFT JOIN deadlines d ON d.batch_id = r.batch_id`,
+  );
+}
+
+/** Each class's UNKNOWN student (or the student holding its address), for many classes at once. */
+export async function unknownStudentsOf(db: Db, classes: Array<{ classId: string; email: string }>): Promise<Map<string, string>> {
+  if (classes.length === 0) return new Map();
+  const found = await rows<{ class_id: string; id: string }>(
+    db,
+    sql`SELECT DISTINCT ON (s.class_id) s.class_id, s.id
+        FROM jsonb_to_recordset(${JSON.stringify(classes.map((c) => ({ class_id: c.classId, email: c.email })))}::jsonb)
+          AS c(class_id uuid, email text)
+        JOIN students s ON s.class_id = c.class_id AND (s.is_unknown OR s.email = c.email)
+        ORDER BY s.class_id, s.is_unknown DESC`,
+  );
+  return new Map(found.map((r) => [r.class_id, r.id]));
+}
+
+export type BurstStudent = Pick<typeof students.$inferSelect, 'id' | 'class_id' | 'first_name' | 'last_name' | 'email'>;
+
+/** The students with these ids, whatever their class (callers keep those of the right class). */
+export async function studentsById(db: Db, ids: string[]): Promise<BurstStudent[]> {
+  if (ids.length === 0) return [];
+  return all(
+    db,
+    db
+      .select({ id: students.id, class_id: students.class_id, first_name: students.first_name, last_name: students.last_name, email: students.email })
+      .from(students)
+      .where(inArray(students.id, ids)),
+  );
+}

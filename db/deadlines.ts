@@ -1,0 +1,78 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { type Db, all, rows } from './client.ts';
+import { deadlines } from './schema.ts';
+
+export type DeadlineRow = Pick<typeof deadlines.$inferSelect, 'batch_id' | 'version' | 'due_at'>;
+
+const deadlineColumns = { batch_id: deadlines.batch_id, version: deadlines.version, due_at: deadlines.due_at };
+
+/**
+ * Claims up to `limit` due deadlines for `leaseMs`. SKIP LOCKED plus the lease keep concurrent
+ * sweepers on different rows; the claim commits at once so no lock is held while they fire. Raw
+ * SQL: drizzle's builder has no UPDATE … FROM (subquery … FOR UPDATE SKIP LOCKED).
+ */
+export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<DeadlineRow[]> {
+  return rows<DeadlineRow>(
+    db,
+    sql`UPDATE deadlines d SET claimed_until = now() + ${leaseMs} * interval '1 millisecond'
+        FROM (SELECT batch_id FROM deadlines
+              WHERE due_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+              ORDER BY due_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) due
+        WHERE d.batch_id = due.batch_id
+        RETURNING d.batch_id, d.version, d.due_at`,
+  );
+}
+
+/** This version of a batch's deadline, or none when it is no longer pending. */
+export async function findDeadline(db: Db, batchId: string, version: number): Promise<DeadlineRow | null> {
+  const [row] = await all(
+    db,
+    db.select(deadlineColumns).from(deadlines).where(and(eq(deadlines.batch_id, batchId), eq(deadlines.version, version))),
+  );
+  return row ?? null;
+}
+
+/** Every pending deadline, soonest first. */
+export async function pendingDeadlineRows(db: Db, limit: number): Promise<DeadlineRow[]> {
+  return all(db, db.select(deadlineColumns).from(deadlines).orderBy(asc(deadlines.due_at)).limit(limit));
+}
+
+export interface TeacherDeadlineRow {
+  batch_id: string;
+  class_id: string;
+  course_code: string;
+  due_at: string;
+  version: number;
+  pending: number;
+  auto_confirm: number;
+  to_unknown: number;
+}
+
+/**
+ * A teacher's pending deadlines before `before`, with how many pending associations the deadline
+ * keeps and how many it links to UNKNOWN. `keepThreshold` is the machine's timeout rule
+ * (TIMEOUT_CONFIDENCE_THRESHOLD), passed in so this SQL copy of the rule cannot drift from it.
+ * Raw SQL: FILTER aggregates.
+ */
+export async function teacherDeadlineRows(
+  db: Db,
+  ownerId: string,
+  before: string | undefined,
+  keepThreshold: number,
+): Promise<TeacherDeadlineRow[]> {
+  return rows<TeacherDeadlineRow>(
+    db,
+    sql`SELECT d.batch_id, b.class_id, b.course_code, d.due_at, d.version,
+          count(a.id) FILTER (WHERE a.validation_status = 'pending_validation')::int AS pending,
+          count(a.id) FILTER (WHERE a.validation_status = 'pending_validation' AND a.suggested_student_id IS NOT NULL
+                                AND a.confidence_score >= ${keepThreshold}::double precision)::int AS auto_confirm,
+          count(a.id) FILTER (WHERE a.validation_status = 'pending_validation' AND (a.suggested_student_id IS NULL
+                                OR a.confidence_score IS NULL OR a.confidence_score < ${keepThreshold}::double precision))::int AS to_unknown
+        FROM deadlines d JOIN batches b ON b.batch_id = d.batch_id
+        LEFT JOIN essay_student_associations a ON a.batch_id = d.batch_id
+        WHERE b.owner_id = ${ownerId} ${before ? sql`AND d.due_at < ${before}::timestamptz` : sql``}
+        GROUP BY d.batch_id, b.class_id, b.course_code, d.due_at, d.version
+        ORDER BY d.due_at, d.batch_id
+        LIMIT 1000`,
+  );
+}

@@ -1,0 +1,136 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from '../../db/client.ts';
+import { TOPICS } from '../../machines/events.ts';
+import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+/**
+ * Deadline bursts (app/burst.ts): many due deadlines read, planned and written together, each still
+ * exactly once, with its own history, outbox, association and student rows; and what the shared
+ * transaction cannot settle falls back to the single-event path without holding up the others.
+ */
+
+async function pendingBatch(h: Harness, teacher: string, klass: ClassFixture) {
+  const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
+  const list = essays(2);
+  expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
+  const matches = [
+    { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 },
+    { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.4 },
+  ];
+  expect((await postEvent(h, suggested(batchId, klass.classId, matches))).status).toBe(200);
+  return { batchId, list };
+}
+
+async function allPastDue(h: Harness, batchIds: string[]) {
+  await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(batchIds)}::jsonb))`);
+}
+
+async function facts(h: Harness, batchId: string) {
+  const [row] = await rows<{ applied: number; deadlines: number; confirmed: number; updated: number; statuses: string[] }>(
+    h.database.db,
+    sql`SELECT
+          (SELECT count(*)::int FROM history WHERE batch_id = ${batchId} AND event_type = 'VALIDATION_TIMEOUT' AND outcome = 'applied') AS applied,
+          (SELECT count(*)::int FROM deadlines WHERE batch_id = ${batchId}) AS deadlines,
+          (SELECT count(*)::int FROM outbox WHERE batch_id = ${batchId} AND topic = ${TOPICS.associationsConfirmed}) AS confirmed,
+          (SELECT count(*)::int FROM outbox WHERE batch_id = ${batchId} AND topic = ${TOPICS.associationUpdated}) AS updated,
+          (SELECT array_agg(validation_status ORDER BY confidence_score DESC) FROM essay_student_associations WHERE batch_id = ${batchId}) AS statuses`,
+  );
+  return row!;
+}
+
+async function unknownStudents(h: Harness, classId: string) {
+  const [row] = await rows<{ n: number }>(h.database.db, sql`SELECT count(*)::int AS n FROM students WHERE class_id = ${classId} AND is_unknown`);
+  return row!.n;
+}
+
+describe('deadline bursts', () => {
+  let h: Harness;
+  let teacher: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ label: 'deadline_burst', validationTimeoutMs: 60_000 });
+    teacher = await h.teacher('teacher-burst');
+  });
+  afterAll(() => h?.close());
+
+  it('applies every due deadline of a class once, together, making the class one UNKNOWN student', async () => {
+    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
+    const batches = [];
+    for (let i = 0; i < 6; i++) batches.push(await pendingBatch(h, teacher, klass));
+    const ids = batches.map((b) => b.batchId);
+    await allPastDue(h, ids);
+
+    const fired = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000, burstSize: 100 });
+    const mine = fired.filter((f) => ids.includes(f.batch_id));
+    expect(mine.map((f) => ('outcome' in f.result ? f.result.outcome.kind : 'error'))).toEqual(ids.map(() => 'applied'));
+    expect(mine.map((f) => f.path)).toEqual(ids.map(() => 'burst'));
+    for (const id of ids) {
+      expect(await facts(h, id)).toEqual({ applied: 1, deadlines: 0, confirmed: 1, updated: 2, statuses: ['timeout_confirmed', 'no_match'] });
+    }
+    expect(await unknownStudents(h, klass.classId)).toBe(1);
+
+    // Nothing is left to claim, and a late timer job for the same deadline is the first answer again.
+    expect((await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000 })).filter((f) => ids.includes(f.batch_id))).toEqual([]);
+    expect((await h.service.fireDeadline(ids[0]!, 1)).kind).toBe('duplicate');
+    expect(await facts(h, ids[0]!)).toMatchObject({ applied: 1 });
+  });
+
+  it('applies each deadline exactly once when two schedulers fire the same burst at once', async () => {
+    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
+    const batches = [];
+    for (let i = 0; i < 5; i++) batches.push(await pendingBatch(h, teacher, klass));
+    const ids = batches.map((b) => b.batchId);
+    await allPastDue(h, ids);
+
+    const [viaJobs, viaSweep] = await Promise.all([
+      Promise.all(ids.map((id) => h.service.fireDeadline(id, 1))),
+      h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000 }),
+    ]);
+    const sweepKinds = new Map(viaSweep.map((f) => [f.batch_id, 'outcome' in f.result ? f.result.outcome.kind : 'error']));
+    for (const [i, id] of ids.entries()) {
+      const kinds = [viaJobs[i]!.kind, sweepKinds.get(id) ?? 'not claimed'];
+      expect(kinds.filter((k) => k === 'applied'), `${id}: ${kinds.join(', ')}`).toHaveLength(1);
+      expect(await facts(h, id)).toMatchObject({ applied: 1, deadlines: 0, confirmed: 1 });
+    }
+    expect(await unknownStudents(h, klass.classId)).toBe(1);
+  });
+
+  it('falls back to one transaction per deadline when the shared one fails: the failing batch waits, the others are applied', async () => {
+    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
+    const batches = [];
+    for (let i = 0; i < 4; i++) batches.push(await pendingBatch(h, teacher, klass));
+    const ids = batches.map((b) => b.batchId);
+    const broken = ids[1]!;
+    await allPastDue(h, ids);
+    // A write that fails inside the transaction, for one batch only.
+    await h.database.db.execute(
+      sql.raw(`CREATE FUNCTION refuse_history() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          IF NEW.batch_id = '${broken}' AND NEW.event_type = 'VALIDATION_TIMEOUT' THEN RAISE EXCEPTION 'planted failure'; END IF;
+          RETURN NEW; END $$;
+        CREATE TRIGGER refuse_history BEFORE INSERT ON history FOR EACH ROW EXECUTE FUNCTION refuse_history();`),
+    );
+    try {
+      const fired = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 50, burstSize: 100 });
+      expect(fired.filter((f) => ids.includes(f.batch_id)).map((f) => f.path)).toEqual(ids.map(() => 'single'));
+      const kindOf = (id: string) => {
+        const f = fired.find((x) => x.batch_id === id)!;
+        return 'outcome' in f.result ? f.result.outcome.kind : String((f.result.error as Error).cause ?? f.result.error);
+      };
+      expect(kindOf(broken)).toMatch(/planted failure/);
+      for (const id of ids.filter((x) => x !== broken)) {
+        expect(kindOf(id)).toBe('applied');
+        expect(await facts(h, id)).toMatchObject({ applied: 1, deadlines: 0 });
+      }
+      expect(await facts(h, broken)).toMatchObject({ applied: 0, deadlines: 1, statuses: ['pending_validation', 'pending_validation'] });
+    } finally {
+      await h.database.db.execute(sql.raw('DROP TRIGGER refuse_history ON history; DROP FUNCTION refuse_history();'));
+    }
+    // Its claim lapses and the next pass applies it.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const retried = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000 });
+    expect(retried.filter((f) => f.batch_id === broken).map((f) => ('outcome' in f.result ? f.result.outcome.kind : 'error'))).toEqual(['applied']);
+    expect(await facts(h, broken)).toMatchObject({ applied: 1, deadlines: 0, confirmed: 1 });
+  });
+});
