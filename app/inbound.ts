@@ -1,7 +1,12 @@
 import type { BatchContext } from '../machines/batch.ts';
-import { type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
+import { type BatchEvent, type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
 import { carrierOf } from './tracing.ts';
+
+/** The build of an event that needs nothing but its own data and the time it is applied at. */
+const plain =
+  (event: (at: string) => BatchEvent): EventRequest['build'] =>
+  (_context, _lookups, at) => ({ ok: true, event: event(at) });
 
 /** Translates a validated inbound envelope into a request for the application layer. */
 export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: number): EventRequest {
@@ -17,16 +22,13 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _lookups, at) => ({
-          ok: true,
-          event: {
-            type: 'CONTENT_PROVISIONED',
-            at,
-            essays: data.essays_for_processing,
-            provisioned_count: data.provisioned_count,
-            expected_count: data.expected_count,
-          },
-        }),
+        build: plain((at) => ({
+          type: 'CONTENT_PROVISIONED',
+          at,
+          essays: data.essays_for_processing,
+          provisioned_count: data.provisioned_count,
+          expected_count: data.expected_count,
+        })),
       };
     }
     case TOPICS.authorMatchesSuggested: {
@@ -54,48 +56,39 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _lookups, at) => ({
-          ok: true,
-          event: {
-            type: 'ESSAYS_READY',
-            at,
-            ready_essays: data.ready_essays,
-            class_type: data.class_type,
-            student_prompt_ref: data.student_prompt_ref ?? null,
-          },
-        }),
+        build: plain((at) => ({
+          type: 'ESSAYS_READY',
+          at,
+          ready_essays: data.ready_essays,
+          class_type: data.class_type,
+          student_prompt_ref: data.student_prompt_ref ?? null,
+        })),
       };
     }
     case TOPICS.pipelineRequest: {
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _lookups, at) => ({
-          ok: true,
-          event: {
-            type: 'PIPELINE_REQUESTED',
-            at,
-            pipeline: data.requested_pipeline,
-            requested_by: data.user_id,
-            prompt_payload: data.prompt_payload ?? null,
-          },
-        }),
+        build: plain((at) => ({
+          type: 'PIPELINE_REQUESTED',
+          at,
+          pipeline: data.requested_pipeline,
+          requested_by: data.user_id,
+          prompt_payload: data.prompt_payload ?? null,
+        })),
       };
     }
     case TOPICS.validationErrors: {
       const data = envelope.data;
       return {
         ...base,
-        build: (_context, _lookups, at) => ({
-          ok: true,
-          event: {
-            type: 'VALIDATION_ERRORS',
-            at,
-            critical: data.error_summary.critical_failure,
-            total_errors: data.error_summary.total_errors,
-            failed_essay_ids: data.failed_essays.map((e) => e.essay_id),
-          },
-        }),
+        build: plain((at) => ({
+          type: 'VALIDATION_ERRORS',
+          at,
+          critical: data.error_summary.critical_failure,
+          total_errors: data.error_summary.total_errors,
+          failed_essay_ids: data.failed_essays.map((e) => e.essay_id),
+        })),
       };
     }
   }
