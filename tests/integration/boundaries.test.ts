@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
@@ -99,6 +100,8 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
       will_link_unknown_student: 2,
     });
 
+    // The deadline guard applies a timeout only once it is due: the clock moves on, in SQL.
+    await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId}`);
     const fired = await h.service.apply(validationTimeout(batchId, 1, 'sweep'));
     expect(fired.kind).toBe('applied');
     const settled = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher })).body.associations as any[];

@@ -4,14 +4,13 @@
  * beside the real application and compares.
  */
 
-export type Phase = 'suggestions' | 'teacher' | 'completed' | 'ready' | 'processing' | 'cancelled';
+export type Phase = 'suggestions' | 'teacher' | 'completed' | 'ready' | 'cancelled';
 
 export const STATE_OF: Record<Phase, string> = {
   suggestions: 'awaiting_student_validation.awaiting_suggestions',
   teacher: 'awaiting_student_validation.awaiting_teacher',
   completed: 'student_validation_completed',
   ready: 'ready_for_pipeline_execution',
-  processing: 'processing_pipelines',
   cancelled: 'cancelled',
 };
 
@@ -29,7 +28,7 @@ export interface Best {
   score: number;
 }
 
-export type Expect = 'applied' | 'refused' | 'duplicate';
+export type Expect = 'applied' | 'refused' | 'duplicate' | 'not_due';
 
 export type Decision = { essay: string; how: 'confirm' } | { essay: string; how: 'reject' } | { essay: string; how: 'correct'; student: string; inClass: boolean };
 
@@ -40,6 +39,7 @@ export class Reference {
   /** The current deadline's version; 0 before the first deadline. */
   deadlineVersion = 0;
   timeoutTriggered = false;
+  pipelineRequested = false;
   /** StudentAssociationsConfirmedV1 went out (exactly once, when nothing was left pending). */
   confirmed = false;
   associations = new Map<string, RefAssociation>();
@@ -128,6 +128,8 @@ export class Reference {
   timeout(eventId: string, version: number, now: number): Expect {
     return this.once(eventId, () => {
       if (this.phase !== 'teacher' || version !== this.deadlineVersion) return 'refused';
+      // The deadline guard: a timer that fires before its deadline changes nothing.
+      if (this.dueAt !== null && now < this.dueAt) return 'not_due';
       for (const [essay, a] of this.associations) {
         if (a.status !== 'pending_validation') continue;
         const best = this.best.get(essay);
@@ -148,7 +150,8 @@ export class Reference {
 
   cancel(eventId: string): Expect {
     return this.once(eventId, () => {
-      if (this.phase === 'processing' || this.phase === 'cancelled') return 'refused';
+      // As the real orchestrator: once a pipeline was requested the batch can no longer be cancelled.
+      if (this.pipelineRequested || this.phase === 'cancelled') return 'refused';
       this.phase = 'cancelled';
       this.dueAt = null;
       return 'applied';
@@ -157,8 +160,9 @@ export class Reference {
 
   pipeline(eventId: string): Expect {
     return this.once(eventId, () => {
+      // The batch stays ready while its pipelines run; each accepted request commands spellcheck.
       if (this.phase !== 'ready') return 'refused';
-      this.phase = 'processing';
+      this.pipelineRequested = true;
       return 'applied';
     });
   }

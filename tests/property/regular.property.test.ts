@@ -212,7 +212,7 @@ describe('REGULAR batch interleavings through the application layer (property-ba
           break;
         }
         case 'pipeline': {
-          const request = requestPipeline(call(), 'spellcheck');
+          const request = requestPipeline(call(), 'nlp', null);
           next = { request, oracle: () => ref.pipeline(request.eventId) };
           break;
         }

@@ -116,7 +116,11 @@ export function batchInvariants(f: BatchFacts): string[] {
   for (const o of f.outbox) {
     const data = o.envelope.data;
     if (o.correlation_id !== batch.correlation_id || o.envelope.correlation_id !== batch.correlation_id) v.push(`${o.topic}: another correlation_id`);
-    if (data.batch_id !== batch.batch_id) v.push(`${o.topic}: data.batch_id ${data.batch_id}`);
+    // Real models name the batch in `batch_id`, or (commands built on the base event) in `entity_id`.
+    if (data.batch_id === undefined && data.entity_id === undefined) v.push(`${o.topic}: names no batch`);
+    for (const key of ['batch_id', 'entity_id'] as const) {
+      if (data[key] !== undefined && data[key] !== batch.batch_id) v.push(`${o.topic}: data.${key} ${data[key]}`);
+    }
     if ('course_code' in data && data.course_code !== batch.course_code) v.push(`${o.topic}: course_code ${data.course_code} of a ${batch.course_code} batch`);
   }
   for (const c of confirmations) v.push(...confirmationViolations(c.envelope.data, f));
