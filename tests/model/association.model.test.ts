@@ -104,7 +104,7 @@ describe('association machine paths replayed through a batch against the HTTP AP
     );
     h = await startHarness({ label: 'model_association', validationTimeoutMs: 24 * 3_600_000 });
     const teacher = await h.teacher(MODEL.ownerId);
-    driver = createBatchDriver(h, teacher, await createClassWithStudents(h, teacher, 'ENG5', 2));
+    driver = createBatchDriver(h, teacher, { ENG5: await createClassWithStudents(h, teacher, 'ENG5', 2) });
   });
   afterAll(async () => {
     await driver?.close();
