@@ -88,6 +88,8 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
         filename: isA ? 'essay-a.docx' : 'essay-b.docx',
         suggestions: isA ? [[real(MODEL.student0), data.confidenceA], [real(MODEL.student1), RUNNER_UP_SCORE]] : [],
         decided: a!.method !== null,
+        // What the deadline will do, as the domain's 0.7 rule says.
+        if_no_decision: a!.status !== 'pending_validation' ? null : isA && data.confidenceA >= 0.7 ? 'keep_suggestion' : 'unknown_student',
       };
     }
     const seen = Object.fromEntries(
@@ -103,10 +105,24 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
           filename: a.filename,
           suggestions: a.suggestions.map((x) => [x.student_id, x.confidence_score]),
           decided: a.validated_at !== null,
+          if_no_decision: (a as { if_no_decision?: string | null }).if_no_decision ?? null,
         },
       ]),
     );
     expect(seen, `${why}: associations`).toEqual(expected);
+  }
+
+  /** GET /v1/deadlines's preview of this batch: only while the teacher decides, counting what the deadline will do. */
+  async function expectDeadlinePreview(f: BatchFacts, oracle: OracleBatch, data: PathData, why: string) {
+    const listed = (await h.service.deadlines(MODEL.ownerId)).filter((d) => d.batch_id === f.batch.batch_id);
+    const pending = Object.entries(oracle.associations).filter(([, a]) => a!.status === 'pending_validation').map(([essay]) => essay);
+    const keep = pending.filter((essay) => essay === 'A' && data.confidenceA >= 0.7).length;
+    const expected =
+      oracle.state === 'awaiting_student_validation.awaiting_teacher'
+        ? [{ due_at: f.batch.validation.due_at, pending_associations: pending.length, will_keep_suggestion: keep, will_link_unknown_student: pending.length - keep }]
+        : [];
+    const seen = listed.map((d) => ({ due_at: d.due_at, pending_associations: d.pending_associations, will_keep_suggestion: d.will_keep_suggestion, will_link_unknown_student: d.will_link_unknown_student }));
+    expect(seen, `${why}: /v1/deadlines`).toEqual(expected);
   }
 
   /**
@@ -168,6 +184,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
         const after = await facts(ids);
         expect(after.batch.version, `after ${why}: version`).toBe(before.batch.version + 1);
         expectAsOracle(after, expected.after, ids, data, `after ${why}`);
+        await expectDeadlinePreview(after, expected.after, data, `after ${why}`);
         const problems = outboxProblems({
           rows: after.outbox.slice(before.outbox.length),
           emitted: machineEmitted(batchMachine, machine, sample.event),
