@@ -7,7 +7,7 @@ import { createClassWithStudents } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { type BatchFacts, batchInvariants, readBatchFacts, unchangedViolations } from '../support/invariants.ts';
 import { type BoundBatch, createBatchDriver, refusalStatus } from './driver.ts';
-import { BATCH_INPUTS, type BatchSnapshot, MODEL, PATH_DATA, type PathData, RUNNER_UP_SCORE, batchGuardKey, batchKey, batchSamples } from './fixture.ts';
+import { BATCH_INPUTS, type BatchSnapshot, MODEL, MODEL_COURSES, PATH_DATA, type PathData, RUNNER_UP_SCORE, batchGuardKey, batchKey, batchSamples } from './fixture.ts';
 import { type OracleBatch, expectStep, initialOracle } from './oracle.ts';
 import { machineEmitted, outboxProblems } from './outbox-oracle.ts';
 import { Coverage, type ModelPath, generatePaths, transitionsTaken } from './support.ts';
@@ -57,8 +57,8 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
     );
     h = await startHarness({ label: 'model_batch', validationTimeoutMs: TIMEOUT_MS });
     const teacher = await h.teacher(MODEL.ownerId);
-    const [eng, sv] = await Promise.all([createClassWithStudents(h, teacher, 'ENG5', 2), createClassWithStudents(h, teacher, 'SV1', 2)]);
-    driver = createBatchDriver(h, teacher, { ENG5: eng, SV1: sv });
+    const classes = await Promise.all(MODEL_COURSES.map((course) => createClassWithStudents(h, teacher, course, 2)));
+    driver = createBatchDriver(h, teacher, Object.fromEntries(MODEL_COURSES.map((course, i) => [course, classes[i]!])));
   });
   afterAll(async () => {
     await driver?.close();

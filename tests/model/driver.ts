@@ -10,7 +10,7 @@ import { type BatchEvent, TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, envelope, validationErrorsData } from '../support/flow.ts';
 import { assertRealInbound } from '../support/wire.ts';
 import type { Harness } from '../support/harness.ts';
-import { type ClassType, MODEL } from './fixture.ts';
+import { type ClassType, MODEL, type ModelCourse } from './fixture.ts';
 
 /**
  * Replays batch machine events against the real system: service events as envelopes on
@@ -41,7 +41,7 @@ export interface Observed {
 export interface BoundBatch {
   batchId: string;
   classType: ClassType;
-  course: 'ENG5' | 'SV1';
+  course: ModelCourse;
   toReal: Map<string, string>;
   toModel: Map<string, string>;
 }
@@ -82,13 +82,13 @@ function answerOf(outcome: ApplyOutcome): Answer {
  * `teacher` is a token for MODEL.ownerId, so `validated_by` reads the same in the model and the API.
  * `classes` has a class per course the paths use (a REGULAR batch's class has the batch's course).
  */
-export function createBatchDriver(h: Harness, teacher: string, classes: Partial<Record<'ENG5' | 'SV1', ClassFixture>>) {
+export function createBatchDriver(h: Harness, teacher: string, classes: Partial<Record<ModelCourse, ClassFixture>>) {
   const fired = new Map<string, string>();
   const sweep = createSweep(h.service, { intervalMs: 3_600_000, onFired: (batchId, kind) => fired.set(batchId, kind) });
   const outsideStudent = randomUUID();
   const otherClass = randomUUID();
 
-  async function register(classType: ClassType, course: 'ENG5' | 'SV1' = 'ENG5', expected = 2): Promise<BoundBatch> {
+  async function register(classType: ClassType, course: ModelCourse = 'ENG5', expected = 2): Promise<BoundBatch> {
     const klass = classes[course];
     if (!klass) throw new Error(`the driver has no ${course} class`);
     const body = { course_code: course, expected_essay_count: expected, ...(classType === 'REGULAR' ? { class_id: klass.classId } : {}) };

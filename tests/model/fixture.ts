@@ -68,17 +68,21 @@ const decide = (label: string, decision: { essay_id: string; confirmed: boolean;
  */
 export interface PathData {
   name: string;
-  course: 'ENG5' | 'SV1';
+  course: ModelCourse;
   confidenceA: number;
   /** The essays the batch is registered with; 2 are provisioned. */
   expected: number;
 }
 
+/** Courses of both languages, and not only the first level of each. */
+export const MODEL_COURSES = ['ENG5', 'ENG7', 'SV1', 'SV3'] as const;
+export type ModelCourse = (typeof MODEL_COURSES)[number];
+
 export const PATH_DATA: PathData[] = [
   { name: 'ENG5, A at 0.7', course: 'ENG5', confidenceA: 0.7, expected: 2 },
   { name: 'SV1, A at 0.69, 2 of 3 provisioned', course: 'SV1', confidenceA: 0.69, expected: 3 },
-  { name: 'SV1, A at 0.9', course: 'SV1', confidenceA: 0.9, expected: 2 },
-  { name: 'ENG5, A at 0.91, 2 of 3 provisioned', course: 'ENG5', confidenceA: 0.91, expected: 3 },
+  { name: 'SV3, A at 0.9', course: 'SV3', confidenceA: 0.9, expected: 2 },
+  { name: 'ENG7, A at 0.91, 2 of 3 provisioned', course: 'ENG7', confidenceA: 0.91, expected: 3 },
 ];
 
 /** The runner-up suggestion for A, below every tried score, so keeping the wrong one shows. */
