@@ -54,9 +54,10 @@ const ESSAYS = [
   { essay_id: MODEL.essayB, text_storage_id: 'storage-b' },
 ];
 const at = MODEL.at;
-const decide = (label: string, decision: { essay_id: string; confirmed: boolean; student_id?: string; student_in_class: boolean }): Sample<BatchEvent> => ({
+type Decision = { essay_id: string; confirmed: boolean; student_id?: string; student_in_class: boolean };
+const decide = (label: string, ...decisions: Decision[]): Sample<BatchEvent> => ({
   label,
-  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions: [decision], students: {} },
+  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions, students: {} },
 });
 
 /**
@@ -133,6 +134,13 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
     decide('reject B', { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
     decide('correct B to student 1', { essay_id: MODEL.essayB, confirmed: true, student_id: MODEL.student1, student_in_class: true }),
     decide('confirm B without a suggestion (guard fails)', { essay_id: MODEL.essayB, confirmed: true, student_in_class: true }),
+    // One call, several decisions: each applies on its own; the call is refused only when none does.
+    decide('confirm A and reject B', { essay_id: MODEL.essayA, confirmed: true, student_in_class: true }, { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
+    decide(
+      'confirm B without a suggestion, and A (B refused)',
+      { essay_id: MODEL.essayB, confirmed: true, student_in_class: true },
+      { essay_id: MODEL.essayA, confirmed: true, student_in_class: true },
+    ),
     decide('correct A to a student outside the class (guard fails)', {
       essay_id: MODEL.essayA,
       confirmed: true,

@@ -65,10 +65,33 @@ function settleIfDone(b: OracleBatch, topics: Topic[]): void {
   topics.push('confirmed');
 }
 
-function decide(b: OracleBatch, essay: Essay, to: OracleAssociation): Expected | null {
-  if (b.associations[essay]?.status !== 'pending_validation') return null;
-  b.associations[essay] = to;
-  const topics: Topic[] = ['updated'];
+const CONFIRM_SUGGESTION: OracleAssociation = { status: 'confirmed', student: 'suggestion', method: 'human' };
+const REJECTED: OracleAssociation = { status: 'rejected', student: null, method: 'human' };
+const TO_STUDENT1: OracleAssociation = { status: 'confirmed', student: 'student1', method: 'human' };
+
+/**
+ * The teacher's calls: each decision and what it makes of its essay, or 'refused' (B has no
+ * suggestion to confirm; A cannot go to a student outside the class).
+ */
+const DECISIONS: Record<string, Array<[Essay, OracleAssociation | 'refused']>> = {
+  'confirm A': [['A', CONFIRM_SUGGESTION]],
+  'reject B': [['B', REJECTED]],
+  'correct B to student 1': [['B', TO_STUDENT1]],
+  'confirm B without a suggestion (guard fails)': [['B', 'refused']],
+  'correct A to a student outside the class (guard fails)': [['A', 'refused']],
+  'confirm A and reject B': [['A', CONFIRM_SUGGESTION], ['B', REJECTED]],
+  'confirm B without a suggestion, and A (B refused)': [['B', 'refused'], ['A', CONFIRM_SUGGESTION]],
+};
+
+/** Each decision on a pending essay applies on its own; the call is refused only when none applies. */
+function decide(b: OracleBatch, decisions: Array<[Essay, OracleAssociation | 'refused']>): Expected | null {
+  const topics: Topic[] = [];
+  for (const [essay, to] of decisions) {
+    if (to === 'refused' || b.associations[essay]?.status !== 'pending_validation') continue;
+    b.associations[essay] = to;
+    topics.push('updated');
+  }
+  if (topics.length === 0) return null;
   settleIfDone(b, topics);
   return { target: b.state, topics, after: b };
 }
@@ -102,9 +125,7 @@ function step(b: OracleBatch, label: string): Expected | null {
       }
       break;
     case S.teacher:
-      if (label === 'confirm A') return decide(b, 'A', { status: 'confirmed', student: 'suggestion', method: 'human' });
-      if (label === 'reject B') return decide(b, 'B', { status: 'rejected', student: null, method: 'human' });
-      if (label === 'correct B to student 1') return decide(b, 'B', { status: 'confirmed', student: 'student1', method: 'human' });
+      if (DECISIONS[label]) return decide(b, DECISIONS[label]);
       if (label === 'extend deadline') return same();
       if (label === 'deadline passes') {
         const topics: Topic[] = [];
@@ -122,8 +143,7 @@ function step(b: OracleBatch, label: string): Expected | null {
         settleIfDone(b, topics);
         return { target: b.state, topics, after: b };
       }
-      // B has no suggestion to confirm, A cannot go to a student outside the class, a stale timer
-      // and a deadline in the past decide nothing.
+      // A stale timer and a deadline in the past decide nothing.
       break;
     case S.completed:
       if (label === 'essays ready (REGULAR)') return ((b.essaysStored = true), go(S.ready));
