@@ -54,22 +54,52 @@ const ESSAYS = [
   { essay_id: MODEL.essayB, text_storage_id: 'storage-b' },
 ];
 const at = MODEL.at;
-const decide = (label: string, decision: { essay_id: string; confirmed: boolean; student_id?: string; student_in_class: boolean }): Sample<BatchEvent> => ({
+type Decision = { essay_id: string; confirmed: boolean; student_id?: string; student_in_class: boolean };
+const decide = (label: string, ...decisions: Decision[]): Sample<BatchEvent> => ({
   label,
-  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions: [decision], students: {} },
+  event: { type: 'TEACHER_DECISIONS', at, teacher_id: MODEL.ownerId, decisions, students: {} },
 });
+
+/**
+ * The data a path is replayed with, cycled over the paths so each kind meets every part of the
+ * chart: essay A's best suggestion on both sides of the deadline's 0.7 rule and of the 0.9 line
+ * between medium and high (B has none), a course of each language, and partial provisioning
+ * (2 of 3 essays arrive, which is not a failure). The graph does not depend on it: the machine's
+ * guards read none of it.
+ */
+export interface PathData {
+  name: string;
+  course: ModelCourse;
+  confidenceA: number;
+  /** The essays the batch is registered with; 2 are provisioned. */
+  expected: number;
+}
+
+/** Courses of both languages, and not only the first level of each. */
+export const MODEL_COURSES = ['ENG5', 'ENG7', 'SV1', 'SV3'] as const;
+export type ModelCourse = (typeof MODEL_COURSES)[number];
+
+export const PATH_DATA: PathData[] = [
+  { name: 'ENG5, A at 0.7', course: 'ENG5', confidenceA: 0.7, expected: 2 },
+  { name: 'SV1, A at 0.69, 2 of 3 provisioned', course: 'SV1', confidenceA: 0.69, expected: 3 },
+  { name: 'SV3, A at 0.9', course: 'SV3', confidenceA: 0.9, expected: 2 },
+  { name: 'ENG7, A at 0.91, 2 of 3 provisioned', course: 'ENG7', confidenceA: 0.91, expected: 3 },
+];
+
+/** The runner-up suggestion for A, below every tried score, so keeping the wrong one shows. */
+export const RUNNER_UP_SCORE = 0.3;
 
 /**
  * One or more samples per event type. Essay A gets a confident suggestion (a timeout keeps it);
  * essay B gets none (a timeout links UNKNOWN). Samples whose guard must fail are named so. The
  * timeout samples read the current deadline version, as a real timer carries it.
  */
-export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>> {
+export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA[0]!): Array<Sample<BatchEvent>> {
   const version = snapshot.context.deadline_version;
   return [
     {
       label: 'provision 2 essays',
-      event: { type: 'CONTENT_PROVISIONED', at, essays: ESSAYS, provisioned_count: 2, expected_count: 2 },
+      event: { type: 'CONTENT_PROVISIONED', at, essays: ESSAYS, provisioned_count: 2, expected_count: data.expected },
     },
     {
       label: 'provision 0 essays',
@@ -88,8 +118,8 @@ export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>>
             ...ESSAYS[0]!,
             filename: 'essay-a.docx',
             suggestions: [
-              { student_id: MODEL.student0, student_name: 'Student0 Lastname0', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] },
-              { student_id: MODEL.student1, student_name: 'Student1 Lastname1', student_email: null, confidence_score: 0.3, match_reasons: ['same class'] },
+              { student_id: MODEL.student0, student_name: 'Student0 Lastname0', student_email: null, confidence_score: data.confidenceA, match_reasons: ['name in header'] },
+              { student_id: MODEL.student1, student_name: 'Student1 Lastname1', student_email: null, confidence_score: RUNNER_UP_SCORE, match_reasons: ['same class'] },
             ],
           },
           { ...ESSAYS[1]!, filename: 'essay-b.docx', suggestions: [] },
@@ -104,6 +134,13 @@ export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>>
     decide('reject B', { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
     decide('correct B to student 1', { essay_id: MODEL.essayB, confirmed: true, student_id: MODEL.student1, student_in_class: true }),
     decide('confirm B without a suggestion (guard fails)', { essay_id: MODEL.essayB, confirmed: true, student_in_class: true }),
+    // One call, several decisions: each applies on its own; the call is refused only when none does.
+    decide('confirm A and reject B', { essay_id: MODEL.essayA, confirmed: true, student_in_class: true }, { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
+    decide(
+      'confirm B without a suggestion, and A (B refused)',
+      { essay_id: MODEL.essayB, confirmed: true, student_in_class: true },
+      { essay_id: MODEL.essayA, confirmed: true, student_in_class: true },
+    ),
     decide('correct A to a student outside the class (guard fails)', {
       essay_id: MODEL.essayA,
       confirmed: true,
@@ -128,7 +165,8 @@ export function batchSamples(snapshot: BatchSnapshot): Array<Sample<BatchEvent>>
     },
     {
       label: 'critical validation errors',
-      event: { type: 'VALIDATION_ERRORS', at, critical: true, total_errors: 2, failed_essay_ids: [MODEL.essayA, MODEL.essayB] },
+      // One critical error is as critical as many.
+      event: { type: 'VALIDATION_ERRORS', at, critical: true, total_errors: 1, failed_essay_ids: [MODEL.essayA] },
     },
     {
       label: 'some essays failed validation',
@@ -175,12 +213,12 @@ function keyParts(snapshot: BatchSnapshot): Record<string, unknown> {
 export const ASSOCIATION_ORIGINS = ['confident suggestion', 'unsure suggestion', 'no suggestion'] as const;
 export type AssociationOrigin = (typeof ASSOCIATION_ORIGINS)[number];
 
-/** Essay A as the association under test, with each kind of suggestion the timeout tells apart. */
+/** Essay A as the association under test, with each kind of suggestion the timeout tells apart (at the 0.7 line). */
 export function associationInput(origin: AssociationOrigin): AssociationInput {
   const suggestion =
     origin === 'no suggestion'
       ? { suggested_student_id: null, confidence_score: null, match_reasons: null }
-      : { suggested_student_id: MODEL.student0, confidence_score: origin === 'confident suggestion' ? 0.95 : 0.4, match_reasons: ['name in header'] };
+      : { suggested_student_id: MODEL.student0, confidence_score: origin === 'confident suggestion' ? 0.7 : 0.69, match_reasons: ['name in header'] };
   return {
     essay_id: MODEL.essayA,
     batch_id: MODEL.batchId,

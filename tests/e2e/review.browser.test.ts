@@ -9,7 +9,7 @@ import { createBatchStreams } from '../../app/stream.ts';
 import { createSweep } from '../../jobs/sweep.ts';
 import { createHttpApp } from '../../server/app.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { reviewBatch } from '../support/review.ts';
+import { RUNNER_UP_SCORE, reviewBatch } from '../support/review.ts';
 
 // Debian's Chromium; playwright's own browser download is never used.
 const CHROMIUM = '/usr/bin/chromium';
@@ -124,8 +124,15 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
     await page.waitForSelector('#batch-state:text("awaiting_student_validation.awaiting_teacher")');
     await expect.poll(() => page.locator('#deadline .countdown').count()).toBe(1);
-    // The file name once the association rows keep it (issue 9); until then the essay's short id.
-    expect(await row(page, e1).locator('th').textContent()).toMatch(new RegExp(`^(astrid\\.docx|essay ${e1.slice(0, 8)})$`));
+    // The matcher's file names, rows in file-name order; each row's runner-up under "Other suggestions".
+    expect(await page.locator('#associations tbody tr th').allTextContents()).toEqual(['astrid.docx', 'bertil.docx', 'cecilia.docx', 'david.docx']);
+    const studentName = (i: number) => `${klass.students[i]!.first_name} ${klass.students[i]!.last_name}`;
+    for (const [i, essayId] of [e1, e2, e3, e4].entries()) {
+      expect(await row(page, essayId).locator('td').first().textContent(), `suggested for essay ${i}`).toBe(studentName(i % 3));
+      expect(await row(page, essayId).locator('td.others li').allTextContents(), `other suggestions for essay ${i}`).toEqual([
+        `${studentName((i + 1) % 3)} ${Math.round(RUNNER_UP_SCORE * 100)} %`,
+      ]);
+    }
     expect(await row(page, e1).textContent()).toContain('high');
     expect(await row(page, e3).textContent()).toContain('UNKNOWN student');
     expect(await row(page, e1).textContent()).toContain('keeps the suggestion');

@@ -6,6 +6,7 @@ import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
 import type { BatchEvent } from '../../machines/events.ts';
 import { createClassWithStudents } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { batchInvariants, readBatchFacts } from '../support/invariants.ts';
 import { type AssociationView, createBatchDriver } from './driver.ts';
 import {
   ASSOCIATION_ORIGINS,
@@ -59,7 +60,7 @@ function setupEvents(origin: AssociationOrigin, batch: BatchSnapshot): BatchEven
       essay_id: MODEL.essayB,
       text_storage_id: 'storage-b',
       filename: 'b.docx',
-      suggestions: [{ student_id: MODEL.student1, student_name: 'Model Student', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] }],
+      suggestions: [{ student_id: MODEL.student1, student_name: 'Model Student', student_email: null, confidence_score: 0.91, match_reasons: ['name in header'] }],
     },
   ];
   return [provision!, { ...suggest, matches }];
@@ -79,10 +80,47 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
   }
 }
 
-function expectedView(snapshot: AssociationSnapshot): AssociationView {
+/**
+ * The oracle: what each sample should do to essay A, written by hand from the domain (CONTRACT.md
+ * section 6, huleedu-phase1.md), not read from the machine. Only a pending association can be
+ * decided; the teacher confirms the suggestion (if there is one) or corrects it to a student of the
+ * class, or rejects; the deadline keeps a suggestion of confidence 0.7 or more, else links UNKNOWN.
+ */
+function expectedAfter(view: AssociationView, origin: AssociationOrigin, label: string): AssociationView | 'refused' {
+  if (view.validation_status !== 'pending_validation') return 'refused';
+  const suggestion = associationInput(origin);
+  const teacher = (status: string, student: string | null): AssociationView => ({ validation_status: status, validation_method: 'human', validated_by: MODEL.ownerId, student_id: student });
+  switch (label) {
+    case 'confirm the suggestion':
+      return suggestion.suggested_student_id === null ? 'refused' : teacher('confirmed', suggestion.suggested_student_id);
+    case 'correct to student 1':
+      return teacher('confirmed', MODEL.student1);
+    case 'reject':
+      return teacher('rejected', null);
+    case 'deadline passes': {
+      const keep = suggestion.suggested_student_id !== null && suggestion.confidence_score !== null && suggestion.confidence_score >= 0.7;
+      return keep
+        ? { validation_status: 'timeout_confirmed', validation_method: 'timeout', validated_by: 'SYSTEM_TIMEOUT', student_id: suggestion.suggested_student_id }
+        : { validation_status: 'no_match', validation_method: 'timeout', validated_by: 'SYSTEM_TIMEOUT', student_id: MODEL.unknownStudent };
+    }
+    default:
+      return 'refused'; // a student outside the class
+  }
+}
+
+/** What the machine's snapshot says, to be compared with the table. */
+function machineView(snapshot: AssociationSnapshot): AssociationView {
   const c = snapshot.context;
   return { validation_status: stateString(snapshot.value), validation_method: c.validation_method, validated_by: c.validated_by, student_id: c.student_id };
 }
+
+/** Essay A as the oracle has it right after the suggestions: pending, holding the suggested student. */
+const suggestedView = (origin: AssociationOrigin): AssociationView => ({
+  validation_status: 'pending_validation',
+  validation_method: null,
+  validated_by: null,
+  student_id: associationInput(origin).suggested_student_id,
+});
 
 function describePath(path: ModelPath<AssociationSnapshot, AssociationEvent>): string {
   const end = path.steps.at(-1)?.after ?? path.start;
@@ -104,7 +142,7 @@ describe('association machine paths replayed through a batch against the HTTP AP
     );
     h = await startHarness({ label: 'model_association', validationTimeoutMs: 24 * 3_600_000 });
     const teacher = await h.teacher(MODEL.ownerId);
-    driver = createBatchDriver(h, teacher, await createClassWithStudents(h, teacher, 'ENG5', 2));
+    driver = createBatchDriver(h, teacher, { ENG5: await createClassWithStudents(h, teacher, 'ENG5', 2) });
   });
   afterAll(async () => {
     await driver?.close();
@@ -127,14 +165,22 @@ describe('association machine paths replayed through a batch against the HTTP AP
         version++;
         const seen = await driver.observe(ids);
         expect({ state: seen.state, version: seen.version }, `after ${why}`).toEqual({ state: stateString(batch.value), version });
+        expect(batchInvariants(await readBatchFacts(h, MODEL.ownerId, ids.batchId)), `after ${why}: invariants`).toEqual([]);
         return seen.associations[MODEL.essayA];
       };
 
-      const tryRefusals = async (snapshot: AssociationSnapshot) => {
+      const origin = path.origin as AssociationOrigin;
+      const tryRefusals = async (snapshot: AssociationSnapshot, oracle: AssociationView) => {
+        // Every sample: the machine accepts exactly what the table accepts, and lands where it says.
+        for (const sample of associationSamples()) {
+          const [next] = transition(associationMachine, snapshot, sample.event);
+          const machineSays = next === snapshot ? 'refused' : machineView(next);
+          expect(machineSays, `the machine vs the oracle table: "${sample.label}" in ${oracle.validation_status} (${origin})`).toEqual(expectedAfter(oracle, origin, sample.label));
+        }
         const vertex = `${path.origin}|${associationKey(snapshot)}`;
         if (refusalsTriedAt.has(vertex)) return;
         refusalsTriedAt.add(vertex);
-        const refused = associationSamples().filter((s) => transition(associationMachine, snapshot, s.event)[0] === snapshot);
+        const refused = associationSamples().filter((s) => expectedAfter(oracle, origin, s.label) === 'refused');
         // The timeout also decides B and moves the batch on, so it goes last.
         refused.sort((x, y) => Number(x.event.type === 'TIMEOUT') - Number(y.event.type === 'TIMEOUT'));
         for (const sample of refused) {
@@ -146,26 +192,30 @@ describe('association machine paths replayed through a batch against the HTTP AP
             expect(answer.status, why).toBe(409);
             const seen = await driver.observe(ids);
             expect(seen.version, why).toBe(version);
-            expect(seen.associations[MODEL.essayA], why).toEqual(expectedView(snapshot));
+            expect(seen.associations[MODEL.essayA], why).toEqual(oracle);
           } else {
             // The batch takes it for B; A must come out as it was.
-            expect(await batchStep(event, why), why).toEqual(expectedView(snapshot));
+            expect(await batchStep(event, why), why).toEqual(oracle);
           }
           coverage.refused(snapshot, sample.event.type, guarded);
         }
       };
 
-      const setup = setupEvents(path.origin as AssociationOrigin, batch);
+      const setup = setupEvents(origin, batch);
       await batchStep(setup[0]!, 'provision 2 essays');
-      expect(await batchStep(setup[1]!, 'suggest authors'), 'suggested').toEqual(expectedView(path.start));
+      let oracle = suggestedView(origin);
+      expect(await batchStep(setup[1]!, 'suggest authors'), 'suggested').toEqual(oracle);
       coverage.visit(path.start);
-      await tryRefusals(path.start);
+      await tryRefusals(path.start, oracle);
       for (const step of path.steps) {
+        const expected = expectedAfter(oracle, origin, step.label);
+        expect(expected, `the oracle table accepts "${step.label}" in ${oracle.validation_status}`).not.toBe('refused');
         const seen = await batchStep(toBatchEvent(step.event, batch), step.label);
-        expect(seen, `after ${step.label}`).toEqual(expectedView(step.after));
+        expect(seen, `after ${step.label}`).toEqual(expected);
+        oracle = expected as AssociationView;
         coverage.visit(step.after);
         coverage.take(transitionsTaken(associationMachine, step.before, step.event));
-        await tryRefusals(step.after);
+        await tryRefusals(step.after, oracle);
       }
     });
   }

@@ -10,7 +10,7 @@ import { type BatchEvent, TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, envelope, validationErrorsData } from '../support/flow.ts';
 import { assertRealInbound } from '../support/wire.ts';
 import type { Harness } from '../support/harness.ts';
-import { type ClassType, MODEL } from '../../model/fixture.ts';
+import { type ClassType, MODEL, type ModelCourse } from '../../model/fixture.ts';
 
 /**
  * Replays batch machine events against the real system: service events as envelopes on
@@ -41,6 +41,7 @@ export interface Observed {
 export interface BoundBatch {
   batchId: string;
   classType: ClassType;
+  course: ModelCourse;
   toReal: Map<string, string>;
   toModel: Map<string, string>;
 }
@@ -77,15 +78,20 @@ function answerOf(outcome: ApplyOutcome): Answer {
   }
 }
 
-/** `teacher` is a token for MODEL.ownerId, so `validated_by` reads the same in the model and the API. */
-export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixture) {
+/**
+ * `teacher` is a token for MODEL.ownerId, so `validated_by` reads the same in the model and the API.
+ * `classes` has a class per course the paths use (a REGULAR batch's class has the batch's course).
+ */
+export function createBatchDriver(h: Harness, teacher: string, classes: Partial<Record<ModelCourse, ClassFixture>>) {
   const fired = new Map<string, string>();
   const sweep = createSweep(h.service, { intervalMs: 3_600_000, onFired: (batchId, kind) => fired.set(batchId, kind) });
   const outsideStudent = randomUUID();
   const otherClass = randomUUID();
 
-  async function register(classType: ClassType): Promise<BoundBatch> {
-    const body = { course_code: 'ENG5', expected_essay_count: 2, ...(classType === 'REGULAR' ? { class_id: klass.classId } : {}) };
+  async function register(classType: ClassType, course: ModelCourse = 'ENG5', expected = 2): Promise<BoundBatch> {
+    const klass = classes[course];
+    if (!klass) throw new Error(`the driver has no ${course} class`);
+    const body = { course_code: course, expected_essay_count: expected, ...(classType === 'REGULAR' ? { class_id: klass.classId } : {}) };
     const res = await h.api('POST', '/v1/batches', { token: teacher, body });
     expect(res.status).toBe(201);
     const batchId = res.body.batch_id as string;
@@ -99,7 +105,7 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
       [MODEL.student1, klass.students[1]!.student_id],
       [MODEL.outsideStudent, outsideStudent],
     ]);
-    return { batchId, classType, toReal, toModel: new Map([...toReal].map(([m, r]) => [r, m])) };
+    return { batchId, classType, course, toReal, toModel: new Map([...toReal].map(([m, r]) => [r, m])) };
   }
 
   function bind<T>(value: T, ids: BoundBatch): T {
@@ -137,7 +143,7 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
           batch_id,
           provisioned_count: event.provisioned_count,
           expected_count: event.expected_count,
-          course_code: 'ENG5',
+          course_code: ids.course,
           user_id: MODEL.ownerId,
           essays_for_processing: event.essays,
         });
@@ -145,7 +151,7 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
         return serviceEvent(TOPICS.authorMatchesSuggested, {
           batch_id,
           class_id: event.class_id,
-          course_code: 'ENG5',
+          course_code: ids.course,
           match_results: event.matches.map((m) => ({
             essay_id: m.essay_id,
             text_storage_id: m.text_storage_id,
@@ -158,8 +164,8 @@ export function createBatchDriver(h: Harness, teacher: string, klass: ClassFixtu
         return serviceEvent(TOPICS.essaysReady, {
           batch_id,
           ready_essays: event.ready_essays,
-          course_code: 'ENG5',
-          course_language: 'en',
+          course_code: ids.course,
+          course_language: ids.course.startsWith('ENG') ? 'en' : 'sv',
           class_type: event.class_type,
           metadata: { entity_id: batch_id, entity_type: 'batch' },
         });

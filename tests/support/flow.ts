@@ -137,7 +137,7 @@ export function pipelineRequest(batchId: string, pipeline: string, userId = 'tea
 }
 
 /** An inbound event the tests post as a real producer would: checked against the real schema first. */
-function real(eventType: string, data: Record<string, unknown>) {
+export function real(eventType: string, data: Record<string, unknown>) {
   return assertRealInbound(envelope(eventType, data, { metadata: { traceparent: TEST_TRACEPARENT } }));
 }
 

@@ -2,8 +2,10 @@ import { expect } from 'vitest';
 import { createBatchStreams } from '../../app/stream.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { createHttpApp } from '../../server/app.ts';
-import { createClassWithStudents, envelope, essays, postEvent, provisioned, registerBatch } from './flow.ts';
+import { createClassWithStudents, essays, postEvent, provisioned, real, registerBatch } from './flow.ts';
 import type { Harness } from './harness.ts';
+
+export const RUNNER_UP_SCORE = 0.2;
 
 /**
  * A REGULAR batch driven by the services' events, as the README walk-through does: a class of
@@ -22,7 +24,7 @@ export async function reviewBatch(h: Harness, teacher: string, options: { sugges
   return { batchId, klass, essays: list, files, suggestion };
 }
 
-/** Suggestions for students 0, 1, 2, 0, … of the class, each with the next student as runner-up. */
+/** Suggestions for students 0, 1, 2, 0, … of the class, each with the next student as runner-up at RUNNER_UP_SCORE. */
 export function suggestionsEvent(
   batchId: string,
   klass: Awaited<ReturnType<typeof createClassWithStudents>>,
@@ -31,7 +33,8 @@ export function suggestionsEvent(
   scores: number[],
 ) {
   const name = (i: number) => `${klass.students[i]!.first_name} ${klass.students[i]!.last_name}`;
-  return envelope(TOPICS.authorMatchesSuggested, {
+  // The real matcher's format, checked against its schema before anything is posted.
+  return real(TOPICS.authorMatchesSuggested, {
     batch_id: batchId,
     class_id: klass.classId,
     course_code: klass.courseCode,
@@ -41,7 +44,7 @@ export function suggestionsEvent(
       filename: files[i],
       suggestions: [
         { student_id: klass.students[i % 3]!.student_id, student_name: name(i % 3), confidence_score: scores[i], match_reasons: ['name in header'] },
-        { student_id: klass.students[(i + 1) % 3]!.student_id, student_name: name((i + 1) % 3), confidence_score: 0.2, match_reasons: ['similar style'] },
+        { student_id: klass.students[(i + 1) % 3]!.student_id, student_name: name((i + 1) % 3), confidence_score: RUNNER_UP_SCORE, match_reasons: ['similar style'] },
       ],
     })),
     processing_summary: { total_essays: list.length },

@@ -1,0 +1,182 @@
+import type { ClassType } from '../../model/fixture.ts';
+
+/**
+ * The model tests' independent oracle: what each step of a path should do to the batch, written by
+ * hand from the domain (huleedu-phase1.md, huleedu-wire/README.md, CONTRACT.md; v2 semantics) and
+ * NOT read from machines/. The paths come from the machine; this table says where each of their
+ * steps must land, which refusals each state owes, which topics each step publishes and what the
+ * associations become. A chart that disagrees with it fails the model tests, whatever the machine
+ * itself expects.
+ */
+
+export type Essay = 'A' | 'B';
+export type Status = 'pending_validation' | 'confirmed' | 'rejected' | 'timeout_confirmed' | 'no_match';
+
+export interface OracleAssociation {
+  status: Status;
+  /** `suggestion` (the matcher's best), `student1` (a correction), `unknown` (the class's UNKNOWN student) or null. */
+  student: 'suggestion' | 'student1' | 'unknown' | null;
+  method: 'human' | 'timeout' | null;
+}
+
+/** What the oracle knows of one batch: only what the domain talks about. */
+export interface OracleBatch {
+  classType: ClassType;
+  state: string;
+  essaysStored: boolean;
+  pipelineRequested: boolean;
+  /** The suggestion's confidence per essay (null: no suggestion), from the path's data. */
+  confidence: Record<Essay, number | null>;
+  associations: Partial<Record<Essay, OracleAssociation>>;
+  timeoutTriggered: boolean;
+}
+
+/** The domain's threshold: the deadline keeps a suggestion of confidence 0.7 or more. */
+const KEEP_AT = 0.7;
+
+const S = {
+  content: 'awaiting_content_validation',
+  ingestionFailed: 'content_ingestion_failed',
+  failed: 'failed_critically',
+  suggestions: 'awaiting_student_validation.awaiting_suggestions',
+  teacher: 'awaiting_student_validation.awaiting_teacher',
+  completed: 'student_validation_completed',
+  ready: 'ready_for_pipeline_execution',
+  cancelled: 'cancelled',
+} as const;
+
+export type Topic = 'matching' | 'updated' | 'timeout' | 'confirmed' | 'spellcheck';
+
+export interface Expected {
+  /** The state after the step, or 'refused' (nothing may change). */
+  target: string | 'refused';
+  /** The topics the step publishes, in order. */
+  topics: Topic[];
+  /** The batch as the oracle has it after the step (unchanged when refused). */
+  after: OracleBatch;
+}
+
+const pending = (b: OracleBatch) => Object.values(b.associations).filter((a) => a?.status === 'pending_validation').length;
+
+/** Validation ends when nothing is pending: ready if the essays were stored already, else completed. */
+function settleIfDone(b: OracleBatch, topics: Topic[]): void {
+  if (pending(b) > 0) return;
+  b.state = b.essaysStored ? S.ready : S.completed;
+  topics.push('confirmed');
+}
+
+const CONFIRM_SUGGESTION: OracleAssociation = { status: 'confirmed', student: 'suggestion', method: 'human' };
+const REJECTED: OracleAssociation = { status: 'rejected', student: null, method: 'human' };
+const TO_STUDENT1: OracleAssociation = { status: 'confirmed', student: 'student1', method: 'human' };
+
+/**
+ * The teacher's calls: each decision and what it makes of its essay, or 'refused' (B has no
+ * suggestion to confirm; A cannot go to a student outside the class).
+ */
+const DECISIONS: Record<string, Array<[Essay, OracleAssociation | 'refused']>> = {
+  'confirm A': [['A', CONFIRM_SUGGESTION]],
+  'reject B': [['B', REJECTED]],
+  'correct B to student 1': [['B', TO_STUDENT1]],
+  'confirm B without a suggestion (guard fails)': [['B', 'refused']],
+  'correct A to a student outside the class (guard fails)': [['A', 'refused']],
+  'confirm A and reject B': [['A', CONFIRM_SUGGESTION], ['B', REJECTED]],
+  'confirm B without a suggestion, and A (B refused)': [['B', 'refused'], ['A', CONFIRM_SUGGESTION]],
+};
+
+/** Each decision on a pending essay applies on its own; the call is refused only when none applies. */
+function decide(b: OracleBatch, decisions: Array<[Essay, OracleAssociation | 'refused']>): Expected | null {
+  const topics: Topic[] = [];
+  for (const [essay, to] of decisions) {
+    if (to === 'refused' || b.associations[essay]?.status !== 'pending_validation') continue;
+    b.associations[essay] = to;
+    topics.push('updated');
+  }
+  if (topics.length === 0) return null;
+  settleIfDone(b, topics);
+  return { target: b.state, topics, after: b };
+}
+
+/** Row by row: the state's own events, then the ones every state of validation shares. */
+function step(b: OracleBatch, label: string): Expected | null {
+  const same = (topics: Topic[] = []): Expected => ({ target: b.state, topics, after: b });
+  const go = (state: string, topics: Topic[] = []): Expected => ((b.state = state), { target: state, topics, after: b });
+  const validating = b.state === S.suggestions || b.state === S.teacher;
+
+  switch (b.state) {
+    case S.content:
+      if (label === 'provision 2 essays') return b.classType === 'REGULAR' ? go(S.suggestions, ['matching']) : go(S.ready);
+      if (label === 'provision 0 essays') return go(S.ingestionFailed);
+      if (label === 'critical validation errors') return go(S.failed);
+      if (label === 'some essays failed validation') return same();
+      if (label === 'cancel') return go(S.cancelled);
+      return null;
+    case S.ingestionFailed:
+    case S.failed:
+    case S.cancelled:
+      return null; // final: everything is refused
+    case S.suggestions:
+      if (label === 'suggest authors') {
+        // A pending association holds the suggested student until someone decides.
+        b.associations = {
+          A: { status: 'pending_validation', student: b.confidence.A === null ? null : 'suggestion', method: null },
+          B: { status: 'pending_validation', student: b.confidence.B === null ? null : 'suggestion', method: null },
+        };
+        return go(S.teacher);
+      }
+      break;
+    case S.teacher:
+      if (DECISIONS[label]) return decide(b, DECISIONS[label]);
+      if (label === 'extend deadline') return same();
+      if (label === 'deadline passes') {
+        const topics: Topic[] = [];
+        for (const essay of ['A', 'B'] as const) {
+          if (b.associations[essay]?.status !== 'pending_validation') continue;
+          const score = b.confidence[essay];
+          b.associations[essay] =
+            score !== null && score >= KEEP_AT
+              ? { status: 'timeout_confirmed', student: 'suggestion', method: 'timeout' }
+              : { status: 'no_match', student: 'unknown', method: 'timeout' };
+          topics.push('updated');
+        }
+        b.timeoutTriggered = true;
+        topics.push('timeout');
+        settleIfDone(b, topics);
+        return { target: b.state, topics, after: b };
+      }
+      // A stale timer and a deadline in the past decide nothing.
+      break;
+    case S.completed:
+      if (label === 'essays ready (REGULAR)') return ((b.essaysStored = true), go(S.ready));
+      if (label === 'some essays failed validation') return same();
+      if (label === 'cancel') return go(S.cancelled);
+      return null;
+    case S.ready:
+      // v2: the batch stays ready while a pipeline runs; its first phase, spellcheck, is commanded.
+      if (label === 'request pipeline') return ((b.pipelineRequested = true), same(['spellcheck']));
+      // v2: GUEST batches get no BatchEssaysReady in the real flow; one that comes changes nothing.
+      if (label === 'essays ready (GUEST)' && b.classType === 'GUEST') return ((b.essaysStored = true), same());
+      if (label === 'some essays failed validation') return same();
+      if (label === 'cancel' && !b.pipelineRequested) return go(S.cancelled);
+      return null;
+  }
+  if (validating) {
+    // Essays may be stored before validation ends (two topics, no order); once only.
+    if (label === 'essays ready (REGULAR)' && !b.essaysStored) return ((b.essaysStored = true), same());
+    if (label === 'some essays failed validation') return same();
+    if (label === 'cancel') return go(S.cancelled);
+  }
+  return null;
+}
+
+/** What `label` should do to `batch`; the batch given is not changed. */
+export function expectStep(batch: OracleBatch, label: string): Expected {
+  const copy = structuredClone(batch);
+  return step(copy, label) ?? { target: 'refused', topics: [], after: batch };
+}
+
+export function initialOracle(classType: ClassType, confidence: Record<Essay, number | null>): OracleBatch {
+  return { classType, state: S.content, essaysStored: false, pipelineRequested: false, confidence, associations: {}, timeoutTriggered: false };
+}
+
+/** The language of a course as the domain defines it: ENG courses are English, SV courses Swedish. */
+export const languageOf = (course: string): 'en' | 'sv' => (course.startsWith('ENG') ? 'en' : 'sv');
