@@ -24,8 +24,8 @@ export interface BatchFacts {
 }
 
 /** States at or after the end of student validation, on the way to a pipeline (not cancelled). */
-const VALIDATED_STATES = ['student_validation_completed', 'ready_for_pipeline_execution', 'processing_pipelines'];
-const READY_STATES = ['ready_for_pipeline_execution', 'processing_pipelines'];
+const VALIDATED_STATES = ['student_validation_completed', 'ready_for_pipeline_execution'];
+const READY_STATES = ['ready_for_pipeline_execution'];
 const SETTLED = ['confirmed', 'rejected', 'timeout_confirmed', 'no_match'];
 /** The wire value of `validated_by` for the deadline's decisions (common_core). */
 const SYSTEM_TIMEOUT = 'SYSTEM_TIMEOUT';
