@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { initialTransition } from 'xstate';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, type BatchInput, batchMachine } from '../machines/batch.ts';
 import { batchStatusOf, stateString } from '../machines/describe.ts';
+import { initialStep } from '../machines/step.ts';
 import { type CourseCode, courseOf } from '../machines/domain.ts';
 import type { Db } from '../db/client.ts';
 import { writeFirstSnapshot } from '../db/transitions.ts';
@@ -70,7 +70,7 @@ export async function registerBatch(
     expected_essay_count: input.expected_essay_count,
     correlation_id: correlationId,
   };
-  const [snapshot] = initialTransition(batchMachine, machineInput);
+  const [snapshot] = initialStep(batchMachine, machineInput);
   const state = stateString(snapshot.value);
   const status = batchStatusOf(snapshot.value);
   const classType = snapshot.context.class_type;

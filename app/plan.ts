@@ -1,8 +1,8 @@
-import { transition } from 'xstate';
 import type { AssociationRecord } from '../machines/association.ts';
 import { BATCH_MACHINE_VERSION, type BatchContext, type BatchEmitted, batchMachine } from '../machines/batch.ts';
 import { batchStatusOf, eventsAcceptedIn, stateString } from '../machines/describe.ts';
 import { type BatchEvent, WIRE_NAME } from '../machines/events.ts';
+import { step } from '../machines/step.ts';
 import type { DeadlineWrite, HistoryRow, OutboxRow, StudentRow, TransitionWrite } from '../db/transitions.ts';
 import { outboxEnvelope } from './envelope.ts';
 import type { AppliedBody, ApplyOutcome, EventRequest } from './requests.ts';
@@ -37,7 +37,7 @@ export type TransitionPlan =
 
 export function planTransition(input: PlanInput): TransitionPlan {
   const { request, before, event, at } = input;
-  const [after, actions] = transition(batchMachine, before, event);
+  const [after, actions] = step(batchMachine, before, event);
   if (after === before) return planRefusal(input);
 
   const fromState = stateString(before.value);

@@ -1,4 +1,4 @@
-import { assertEvent, assign, initialTransition, setup, transition } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import {
   type AssociationStatus,
   type ConfidenceLevel,
@@ -8,6 +8,7 @@ import {
   confidenceLevel,
 } from './domain.ts';
 import type { MatchSuggestion } from './events.ts';
+import { initialStep, step } from './step.ts';
 
 export const ASSOCIATION_MACHINE_ID = 'association';
 export const ASSOCIATION_MACHINE_VERSION = 1;
@@ -152,7 +153,7 @@ export const associationMachine = setup({
 });
 
 export function newAssociation(input: AssociationInput, details: MatchDetails): AssociationRecord {
-  const [snapshot] = initialTransition(associationMachine, input);
+  const [snapshot] = initialStep(associationMachine, input);
   return { ...snapshot.context, validation_status: 'pending_validation', ...details };
 }
 
@@ -167,7 +168,7 @@ export function stepAssociation(
   event: AssociationEvent,
 ): { accepted: boolean; record: AssociationRecord } {
   const before = toSnapshot(record);
-  const [after] = transition(associationMachine, before, event);
+  const [after] = step(associationMachine, before, event);
   if (after === before) return { accepted: false, record };
   return {
     accepted: true,

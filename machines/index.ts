@@ -3,3 +3,4 @@ export * from './events.ts';
 export * from './association.ts';
 export * from './batch.ts';
 export * from './describe.ts';
+export * from './step.ts';
