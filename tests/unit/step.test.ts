@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMachine, fromPromise, initialTransition, setup, transition } from 'xstate';
 import { associationMachine } from '../../machines/association.ts';
-import { type BatchSnapshot, batchMachine } from '../../machines/batch.ts';
+import { batchMachine } from '../../machines/batch.ts';
+import type { BatchSnapshot } from '../../app/snapshots.ts';
 import type { BatchEvent } from '../../machines/events.ts';
 import { initialStep, step } from '../../machines/step.ts';
 import { ASSOCIATION_ORIGINS, BATCH_INPUTS, associationInput, associationSamples, batchGuardKey, batchKey, batchSamples } from '../../model/fixture.ts';
