@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createClassWithStudents,
   essays,
@@ -9,16 +9,14 @@ import {
   suggested,
   uuid,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 describe('student associations through the API', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'associations' });
   let teacher: string;
   beforeAll(async () => {
-    h = await startHarness({ label: 'associations' });
     teacher = await h.teacher('teacher-a');
   });
-  afterAll(() => h?.close());
 
   async function provisionedBatch(count: number) {
     const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);

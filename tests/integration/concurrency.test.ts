@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
 import {
   createClassWithStudents,
@@ -9,16 +9,14 @@ import {
   registerBatch,
   suggested,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 describe('concurrent requests on one batch', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'concurrency' });
   let teacher: string;
   beforeAll(async () => {
-    h = await startHarness({ label: 'concurrency' });
     teacher = await h.teacher('teacher-a');
   });
-  afterAll(() => h?.close());
 
   it('accepts exactly one of fifty conflicting provisioning events, every time', async () => {
     const klass = await createClassWithStudents(h, teacher, 'ENG7', 1);

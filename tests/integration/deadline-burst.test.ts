@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, harnessForSuite } from '../support/harness.ts';
 
 /**
  * Deadline bursts (app/burst.ts): many due deadlines read, planned and written together, each still
@@ -46,14 +46,12 @@ async function unknownStudents(h: Harness, classId: string) {
 }
 
 describe('deadline bursts', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'deadline_burst', validationTimeoutMs: 60_000 });
   let teacher: string;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'deadline_burst', validationTimeoutMs: 60_000 });
     teacher = await h.teacher('teacher-burst');
   });
-  afterAll(() => h?.close());
 
   it('applies every due deadline of a class once, together, making the class one UNKNOWN student', async () => {
     const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);

@@ -6,7 +6,7 @@ import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../..
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, rowCounts, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, harnessForSuite, startHarness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -30,15 +30,13 @@ describe.each([
   { label: 'PostgreSQL', pglite: false },
   { label: 'PGlite', pglite: true },
 ])('the deadline guard in the application layer on $label', ({ pglite }) => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'guard', pglite, validationTimeoutMs: HOUR, deadlineClockSkewMs: 5_000 });
   let teacher: string;
   let klass: ClassFixture;
   beforeAll(async () => {
-    h = await startHarness({ label: 'guard', pglite, validationTimeoutMs: HOUR, deadlineClockSkewMs: 5_000 });
     teacher = await h.teacher('teacher-guard');
     klass = await createClassWithStudents(h, teacher);
   });
-  afterAll(async () => h?.close());
 
   it('a timeout an hour early is not_due and changes no row; within the skew it applies', async () => {
     const batchId = await pendingBatch(h, teacher, klass);

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuid } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { type Served, serveHarness } from '../support/served.ts';
 
 /**
@@ -14,19 +14,17 @@ const BIG = 'x'.repeat(600 * 1024);
 const TOO_BIG = 'x'.repeat(2 * 1024 * 1024);
 
 describe('early answers on a pooled keep-alive connection', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'keepalive' });
   let served: Served;
   let pool: Pool;
   let teacher: string;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'keepalive' });
     served = await serveHarness(h);
     teacher = await h.teacher('teacher-keepalive');
   });
   afterAll(async () => {
     await served?.close();
-    await h?.close();
   });
 
   const json = { 'content-type': 'application/json' };

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upgradeBatchSnapshots } from '../../app/upgrade.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { committedCorpus } from '../../scripts/snapshot-corpus.ts';
 import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, harnessForSuite } from '../support/harness.ts';
 import { MODEL } from '../../model/fixture.ts';
 
 /** A batch as a v1 process left it: its snapshot of the v1 corpus, machine_version 1, the v1 projection. */
@@ -19,11 +19,7 @@ async function plantV1(h: Harness, batchId: string, owner: string, state: string
 }
 
 describe('upgrading batches written by machine v1', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'upgrade' });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'upgrade' });
 
   it('moves a v1 GUEST batch waiting in awaiting_pipeline_configuration to ready, projection and history included; its pipeline then starts', async () => {
     const teacher = await h.teacher('teacher-a');

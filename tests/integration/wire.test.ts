@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
@@ -14,7 +14,7 @@ import {
   suggested,
   validationErrors,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
 
@@ -24,11 +24,7 @@ import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
  * its topic's schema (generated from the real pydantic models). A topic no real model has fails.
  */
 describe('the real HuleEdu wire format', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'wire', validationTimeoutMs: 24 * 3_600_000 });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'wire', validationTimeoutMs: 24 * 3_600_000 });
 
   const ready = (batchId: string, status: string) => expect(status, `batch ${batchId}`).toBe('ready_for_pipeline_execution');
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { type ServiceDeps, createService } from '../../app/service.ts';
 import { teacherToken } from '../../server/auth.ts';
 import { type Database, type DatabaseOptions, databaseAnswers, openDatabase } from '../../db/client.ts';
@@ -76,5 +77,45 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await database.close();
       await testDb?.drop();
     },
+  };
+}
+
+/**
+ * A harness for the enclosing describe block (or file): started before its tests and closed after
+ * them. What it returns reads through to the started harness, so tests use it as they would the
+ * harness itself; touching it outside a test or a later hook is an error.
+ */
+export function harnessForSuite(options: HarnessOptions): Harness {
+  let started: Harness | undefined;
+  beforeAll(async () => {
+    started = await startHarness(options);
+  });
+  afterAll(() => started?.close());
+  const current = (): Harness => {
+    if (started === undefined) throw new Error(`the ${options.label} harness is used before beforeAll started it`);
+    return started;
+  };
+  return {
+    get database() {
+      return current().database;
+    },
+    get url() {
+      return current().url;
+    },
+    get service() {
+      return current().service;
+    },
+    get app() {
+      return current().app;
+    },
+    get serviceToken() {
+      return current().serviceToken;
+    },
+    get jwtSecret() {
+      return current().jwtSecret;
+    },
+    teacher: (sub) => current().teacher(sub),
+    api: (method, path, init) => current().api(method, path, init),
+    close: () => current().close(),
   };
 }
