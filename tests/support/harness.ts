@@ -80,6 +80,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   };
 }
 
+/** Every member of a Harness: `satisfies` fails to compile when one is added and not listed here. */
+const HARNESS_MEMBERS = Object.keys({
+  database: true,
+  url: true,
+  service: true,
+  app: true,
+  serviceToken: true,
+  jwtSecret: true,
+  teacher: true,
+  api: true,
+  close: true,
+} satisfies Record<keyof Harness, true>) as Array<keyof Harness>;
+
 /**
  * A harness for the enclosing describe block (or file): started before its tests and closed after
  * them. What it returns reads through to the started harness, so tests use it as they would the
@@ -95,27 +108,8 @@ export function harnessForSuite(options: HarnessOptions): Harness {
     if (started === undefined) throw new Error(`the ${options.label} harness is used before beforeAll started it`);
     return started;
   };
-  return {
-    get database() {
-      return current().database;
-    },
-    get url() {
-      return current().url;
-    },
-    get service() {
-      return current().service;
-    },
-    get app() {
-      return current().app;
-    },
-    get serviceToken() {
-      return current().serviceToken;
-    },
-    get jwtSecret() {
-      return current().jwtSecret;
-    },
-    teacher: (sub) => current().teacher(sub),
-    api: (method, path, init) => current().api(method, path, init),
-    close: () => current().close(),
-  };
+  // Every member of a started harness is a value or a closure over it, never a method needing `this`.
+  const suite = {} as Harness;
+  for (const key of HARNESS_MEMBERS) Object.defineProperty(suite, key, { get: () => current()[key], enumerable: true });
+  return suite;
 }
