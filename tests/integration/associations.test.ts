@@ -4,6 +4,7 @@ import {
   essays,
   postEvent,
   provisioned,
+  provisionedClassBatch,
   registerBatch,
   rowCounts,
   suggested,
@@ -19,10 +20,8 @@ describe('student associations through the API', () => {
   });
 
   async function provisionedBatch(count: number) {
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: count });
-    const list = essays(count);
-    expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
+    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { count });
+    expect(provisioning.status).toBe(200);
     return { klass, batchId, list };
   }
 

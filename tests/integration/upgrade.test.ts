@@ -5,7 +5,7 @@ import { upgradeBatchSnapshots } from '../../app/upgrade.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { committedCorpus } from '../../scripts/snapshot-corpus.ts';
-import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
+import { outboxEvents, postEvent, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, harnessForSuite } from '../support/harness.ts';
 import { MODEL } from '../../model/fixture.ts';
 
@@ -62,10 +62,7 @@ describe('upgrading batches written by machine v1', () => {
 
   it('fills the suggestions of association rows stored before v2 from their one stored suggestion (the SQL migration)', async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
-    const list = essays(2);
-    await postEvent(h, provisioned(batchId, list));
+    const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 1, count: 2 });
     await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.8 }, { essay: list[1]! }]));
     // As a v1 process wrote them: no filename, no suggestions.
     await h.database.db.execute(sql`UPDATE essay_student_associations SET filename = NULL, suggestions = NULL WHERE batch_id = ${batchId}`);

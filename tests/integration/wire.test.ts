@@ -10,6 +10,7 @@ import {
   pipelineRequest,
   postEvent,
   provisioned,
+  provisionedClassBatch,
   registerBatch,
   suggested,
   validationErrors,
@@ -41,10 +42,7 @@ describe('the real HuleEdu wire format', () => {
 
   it('REGULAR, the deadline decides, and the essays are ready after it: the pipeline starts', async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 2);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
-    const list = essays(2);
-    await postEvent(h, provisioned(batchId, list));
+    const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 2, count: 2 });
     await postEvent(h, suggested(batchId, klass.classId, [
       { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 },
       { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.3 },
