@@ -1,12 +1,10 @@
 import { sign } from 'hono/jwt';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { harnessForSuite } from '../support/harness.ts';
 
 /** RFC 6750: a 401 names the scheme to use (WWW-Authenticate: Bearer); other answers do not challenge. */
 describe('the bearer challenge', () => {
   const h = harnessForSuite({ label: 'auth_challenge', pglite: true });
-  afterAll(async () => {
-  });
 
   const now = () => Math.floor(Date.now() / 1000);
   const cases: Array<[string, () => Promise<string | null>]> = [

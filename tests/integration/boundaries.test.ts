@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
@@ -16,8 +16,6 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
 
   beforeAll(async () => {
     teacher = await h.teacher('teacher-bounds');
-  });
-  afterAll(async () => {
   });
 
   it('refuses a class batch whose course is not the class\'s, and creates nothing', async () => {

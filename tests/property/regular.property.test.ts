@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyOutcome, EventRequest } from '../../app/apply.ts';
 import { cancelBatch, changeDeadline, decideAssociations, requestPipeline, timeoutEventId, validationTimeout } from '../../app/commands.ts';
 import { inboundRequest } from '../../app/inbound.ts';
@@ -79,8 +79,8 @@ const kindOf = (o: ApplyOutcome): string => (o.kind === 'refused' ? 'refused' : 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 describe('REGULAR batch interleavings through the application layer (property-based)', () => {
-  const h = harnessForSuite({ label: 'property_regular', validationTimeoutMs: TIMEOUT_MS, now: () => new Date(clock) });
   let clock = Date.parse('2025-03-01T08:00:00.000Z');
+  const h = harnessForSuite({ label: 'property_regular', validationTimeoutMs: TIMEOUT_MS, now: () => new Date(clock) });
   const classes = new Map<string, { classId: string; students: string[] }>();
   let foreignStudent: string;
 
@@ -89,8 +89,6 @@ describe('REGULAR batch interleavings through the application layer (property-ba
     const added = await h.service.addStudents('someone-else', other.id, [{ first_name: 'Far', last_name: 'Away', email: 'far@school.example' }]);
     if (added.kind !== 'added') throw new Error('could not add the foreign student');
     foreignStudent = added.students[0]!.id;
-  });
-  afterAll(async () => {
   });
 
   /** One class per course, shared by the runs, so later batches reuse the class's UNKNOWN student. */
