@@ -1,7 +1,7 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 
-// Just over 300 lines: the graph walk and its three renderings (Mermaid, JSON, HTML table) share
-// one edge list, and splitting them would make each rendering re-derive it.
+// The graph walk and its two renderings (Mermaid, JSON) share one edge list. The HTML pages are
+// rendered from the JSON by server/visualization-pages.ts when they are asked for.
 
 /** One machine to draw: `name` is the file stem under visualizations/. */
 export interface Chart {
@@ -212,97 +212,12 @@ export function toMermaid(chart: Chart): string {
   return `${lines.join('\n')}\n`;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-export const MERMAID_BUNDLE_URL = '/visualizations/assets/mermaid.min.js';
-
-const STYLE = `body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2328; }
-table { border-collapse: collapse; margin-bottom: 2rem; }
-th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
-code { font-size: 0.9em; }
-pre.mermaid { background: #fff; }`;
-
-function page(title: string, content: string, withMermaid: boolean): string {
-  const scripts = withMermaid
-    ? `<script src="${MERMAID_BUNDLE_URL}"></script>
-<script>mermaid.initialize({ startOnLoad: true, securityLevel: 'strict' });</script>
-`
-    : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>${escapeHtml(title)}</title>
-<style>
-${STYLE}
-</style>
-</head>
-<body>
-${content}
-${scripts}</body>
-</html>
-`;
-}
-
-function cell(text: string | null): string {
-  return `<td>${text === null ? '' : escapeHtml(text)}</td>`;
-}
-
-export function toChartPage(chart: Chart): string {
-  const graph = toDigraph(chart);
-  const keyOf = new Map(graph.nodes.map((n) => [n.id, n.id === graph.id ? '(machine)' : n.id.slice(graph.id.length + 1)]));
-  const state = (nodeId: string | null) => (nodeId === null ? null : (keyOf.get(nodeId) ?? nodeId));
-  const stateRows = graph.nodes
-    .filter((n) => n.parent !== null)
-    .map((n) => `<tr>${cell(state(n.id))}${cell(n.type)}${cell(n.description)}</tr>`);
-  const edgeRows = graph.edges.map(
-    (e) =>
-      `<tr>${cell(state(e.source))}${cell(e.event ?? 'always')}${cell(e.guard)}${cell(state(e.target) ?? '(stays)')}${cell(e.actions.join(', '))}${cell(e.description)}</tr>`,
-  );
-  const content = `<p><a href="/visualizations">All machines</a></p>
-<h1>${escapeHtml(graph.id)} <small>version ${graph.version}</small></h1>
-<p>${escapeHtml(graph.description ?? '')}</p>
-<p>Generated from <code>${escapeHtml(chart.source)}</code> by <code>npm run visualize</code>. Sources: <a href="/visualizations/${chart.name}.mmd">${chart.name}.mmd</a>, <a href="/visualizations/${chart.name}.json">${chart.name}.json</a>.</p>
-<pre class="mermaid">
-${escapeHtml(toMermaid(chart))}</pre>
-<h2>States</h2>
-<table>
-<tr><th>State</th><th>Type</th><th>Description</th></tr>
-${stateRows.join('\n')}
-</table>
-<h2>Transitions</h2>
-<table>
-<tr><th>From</th><th>Event</th><th>Guard</th><th>To</th><th>Actions</th><th>Description</th></tr>
-${edgeRows.join('\n')}
-</table>`;
-  return page(`${graph.id} statechart`, content, true);
-}
-
-export function toIndexPage(charts: Chart[]): string {
-  const items = charts.map(
-    (c) =>
-      `<li><a href="/visualizations/${c.name}">${escapeHtml(c.machine.id)}</a> (version ${c.version}, <code>${escapeHtml(c.source)}</code>): ${escapeHtml(c.machine.root.description ?? '')} <a href="/visualizations/${c.name}.mmd">mmd</a> <a href="/visualizations/${c.name}.json">json</a></li>`,
-  );
-  const content = `<h1>Statecharts</h1>
-<p>Generated from the machines by <code>npm run visualize</code>; a test fails when these drift from the code.</p>
-<ul>
-${items.join('\n')}
-</ul>`;
-  return page('Statecharts', content, false);
-}
-
 /** Every file of visualizations/, by name; the same input always gives the same bytes. */
 export function renderVisualizations(charts: Chart[]): Map<string, string> {
   const files = new Map<string, string>();
   for (const chart of charts) {
     files.set(`${chart.name}.mmd`, toMermaid(chart));
     files.set(`${chart.name}.json`, `${JSON.stringify(toDigraph(chart), null, 2)}\n`);
-    files.set(`${chart.name}.html`, toChartPage(chart));
   }
-  files.set('index.html', toIndexPage(charts));
   return files;
 }

@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { type ChartFiles, ChartGraph, MERMAID_BUNDLE_URL, chartPage, indexPage } from '../visualization-pages.ts';
 
 const CONTENT_TYPES = {
   html: 'text/html; charset=utf-8',
@@ -21,9 +22,28 @@ async function readOrNull(path: string): Promise<Buffer | null> {
   }
 }
 
+/** A committed chart's digraph and Mermaid source, or null when there is no such chart. */
+async function chartFiles(name: string): Promise<ChartFiles | null> {
+  const [json, mermaid] = await Promise.all([
+    readOrNull(`${VISUALIZATIONS_DIR}${name}.json`),
+    readOrNull(`${VISUALIZATIONS_DIR}${name}.mmd`),
+  ]);
+  if (json === null || mermaid === null) return null;
+  return { name, graph: ChartGraph.parse(JSON.parse(json.toString('utf8'))), mermaid: mermaid.toString('utf8') };
+}
+
+async function allCharts(): Promise<ChartFiles[]> {
+  const names = (await readdir(VISUALIZATIONS_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+  const charts = await Promise.all(names.sort().map(chartFiles));
+  return charts.filter((chart) => chart !== null);
+}
+
+const html = (body: string) => new Response(body, { headers: { 'content-type': CONTENT_TYPES.html, 'cache-control': 'no-cache' } });
+
 /**
- * The generated statechart pages, public like the health checks: they show the charts, never
- * data. The Mermaid bundle is served from node_modules so the pages render with no network.
+ * The statechart pages, public like the health checks: they show the charts, never data. They
+ * are rendered from the generated digraphs on each request, and the Mermaid bundle is served from
+ * node_modules, so the pages render with no network.
  */
 export function visualizationRoutes() {
   const app = new Hono();
@@ -38,9 +58,9 @@ export function visualizationRoutes() {
     });
   };
 
-  app.get('/visualizations', async (c) => (await send('index.html', 'html')) ?? c.notFound());
-  app.get('/visualizations/', async (c) => (await send('index.html', 'html')) ?? c.notFound());
-  app.get('/visualizations/assets/mermaid.min.js', async () => {
+  app.get('/visualizations', async () => html(indexPage(await allCharts())));
+  app.get('/visualizations/', async () => html(indexPage(await allCharts())));
+  app.get(MERMAID_BUNDLE_URL, async () => {
     bundle ??= readFile(MERMAID_BUNDLE).catch((error: unknown) => {
       bundle = undefined;
       throw error;
@@ -49,11 +69,14 @@ export function visualizationRoutes() {
       headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=3600' },
     });
   });
-  app.get('/visualizations/:file{[a-z0-9-]+\\.(?:mmd|json|html)}', async (c) => {
+  app.get('/visualizations/:file{[a-z0-9-]+\\.(?:mmd|json)}', async (c) => {
     const file = c.req.param('file');
     const type = file.slice(file.lastIndexOf('.') + 1) as keyof typeof CONTENT_TYPES;
     return (await send(file, type)) ?? c.notFound();
   });
-  app.get('/visualizations/:chart{[a-z0-9-]+}', async (c) => (await send(`${c.req.param('chart')}.html`, 'html')) ?? c.notFound());
+  app.get('/visualizations/:chart{[a-z0-9-]+}', async (c) => {
+    const chart = await chartFiles(c.req.param('chart'));
+    return chart === null ? c.notFound() : html(chartPage(chart));
+  });
   return app;
 }

@@ -3,16 +3,12 @@ import { request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { databaseForSuite } from '../support/db.ts';
 import { ROOT, startService } from '../support/process.ts';
 
 describe('the service process', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  beforeAll(async () => {
-    db = await createTestDatabase('shutdown');
-  });
-  afterAll(() => db?.drop());
+  const db = databaseForSuite('shutdown');
 
   it('finishes an in-flight request after SIGTERM, ends open event streams, then exits 0 and refuses new connections', async () => {
     const svc = await startService({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'svc-')) });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { associationMachine } from '../../machines/association.ts';
 import { batchMachine } from '../../machines/batch.ts';
 import { createHttpApp } from '../../server/app.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 // Debian's Chromium, installed by .ci/run; playwright's own browser download is never used.
 const CHROMIUM = '/usr/bin/chromium';
@@ -33,14 +33,13 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 describe('the statechart pages', () => {
-  let harness: Harness;
+  const harness = harnessForSuite({ label: 'visualizations' });
   let server: ServerType;
   let base: string;
   let browser: Browser;
   let shots: string;
 
   beforeAll(async () => {
-    harness = await startHarness({ label: 'visualizations' });
     const app = createHttpApp(harness.service, {
       auth: { serviceToken: harness.serviceToken, jwtSecret: harness.jwtSecret },
     });
@@ -54,7 +53,6 @@ describe('the statechart pages', () => {
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    await harness?.close();
     if (shots) await rm(shots, { recursive: true, force: true });
   });
 

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/db.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { databaseForSuite } from '../support/db.ts';
 import { DATABASE_URL, REDIS_URL } from '../support/env.ts';
 import { ROOT, type RunningService, startService } from '../support/process.ts';
 
@@ -43,11 +43,7 @@ describe('the README walk-through', () => {
   });
 
   describe('against PostgreSQL and Redis', () => {
-    let db: Awaited<ReturnType<typeof createTestDatabase>>;
-    beforeAll(async () => {
-      db = await createTestDatabase('walkthrough');
-    });
-    afterAll(() => db?.drop());
+    const db = databaseForSuite('walkthrough');
 
     it('runs the same way with DATABASE_URL and REDIS_URL', async () => {
       expect(DATABASE_URL).toMatch(/^postgres/);

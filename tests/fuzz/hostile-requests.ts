@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { hostileJson, hostileNumber, hostileString, nearLimitBody, pctEncode, rawBodies, replaceAt } from './arbitraries.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
+import { postEvent, provisionedClassBatch, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { serveHarness } from '../support/served.ts';
 
@@ -48,20 +48,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
     // The probe: a pending batch of a teacher the fuzzer never acts as.
     const owner = await h.teacher('probe-owner');
-    const klass = await createClassWithStudents(h, owner);
-    const probeBatch = await registerBatch(h, owner, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
-    const list = essays(1);
-    await postEvent(h, provisioned(probeBatch, list));
-    await postEvent(h, suggested(probeBatch, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }]));
+    const probe = await suggestedBatch(h, owner);
+    const probeBatch = probe.batchId;
     const probeBefore = await probeState(h, probeBatch);
 
     // The target: the same for the teacher the fuzzer acts as, so near-miss bodies reach the writes.
     const fuzzTeacher = await h.teacher('fuzz-teacher');
-    const targetClass = await createClassWithStudents(h, fuzzTeacher);
-    const target = await registerBatch(h, fuzzTeacher, { course_code: 'ENG5', class_id: targetClass.classId, expected_essay_count: 1 });
-    const targetEssays = essays(1);
-    await postEvent(h, provisioned(target, targetEssays));
-    await postEvent(h, suggested(target, targetClass.classId, [{ essay: targetEssays[0]!, student_id: targetClass.students[0]!.student_id, score: 0.9 }]));
+    const { batchId: target, klass: targetClass, list: targetEssays } = await suggestedBatch(h, fuzzTeacher);
 
     const tokens = await tokenKinds(h);
     const validBodies = sampleBodies(target, targetClass.classId, targetEssays[0]!.essay_id);
@@ -74,7 +67,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const routeArb = fc.constantFrom(...routes);
     const param = fc.oneof(
       fc.constant(probeBatch),
-      fc.constant(klass.classId),
+      fc.constant(probe.klass.classId),
       fc.constant(target),
       fc.constant(target),
       fc.constant(targetClass.classId),
@@ -162,6 +155,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await h.close();
   }
   return { runs: options.runs, requests, seed: options.seed, ms: Math.round(performance.now() - started), byStatus };
+}
+
+/** A pending batch of the teacher's: one essay, provisioned, its class's first student suggested at 0.9. */
+async function suggestedBatch(h: Harness, teacher: string) {
+  const batch = await provisionedClassBatch(h, teacher);
+  const { klass, batchId, list } = batch;
+  await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }]));
+  return batch;
 }
 
 /**

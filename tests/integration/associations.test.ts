@@ -1,30 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createClassWithStudents,
   essays,
   postEvent,
   provisioned,
+  provisionedClassBatch,
   registerBatch,
   rowCounts,
   suggested,
   uuid,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 describe('student associations through the API', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'associations' });
   let teacher: string;
   beforeAll(async () => {
-    h = await startHarness({ label: 'associations' });
     teacher = await h.teacher('teacher-a');
   });
-  afterAll(() => h?.close());
 
   async function provisionedBatch(count: number) {
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: count });
-    const list = essays(count);
-    expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
+    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { count });
+    expect(provisioning.status).toBe(200);
     return { klass, batchId, list };
   }
 

@@ -1,16 +1,10 @@
 import { sign } from 'hono/jwt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { harnessForSuite } from '../support/harness.ts';
 
 /** RFC 6750: a 401 names the scheme to use (WWW-Authenticate: Bearer); other answers do not challenge. */
 describe('the bearer challenge', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'auth_challenge', pglite: true });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = harnessForSuite({ label: 'auth_challenge', pglite: true });
 
   const now = () => Math.floor(Date.now() / 1000);
   const cases: Array<[string, () => Promise<string | null>]> = [

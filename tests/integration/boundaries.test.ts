@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents, postEvent, registerBatch, rowCounts, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 /**
  * Boundary data that every other test steps over: partial provisioning, and the confidences on
@@ -11,15 +11,11 @@ import { type Harness, startHarness } from '../support/harness.ts';
  * preview's SQL copy of the rule. Through the HTTP API on PostgreSQL, no Redis.
  */
 describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'boundaries', validationTimeoutMs: 3_600_000 });
   let teacher: string;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'boundaries', validationTimeoutMs: 3_600_000 });
     teacher = await h.teacher('teacher-bounds');
-  });
-  afterAll(async () => {
-    await h?.close();
   });
 
   it('refuses a class batch whose course is not the class\'s, and creates nothing', async () => {

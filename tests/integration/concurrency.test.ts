@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
 import {
   createClassWithStudents,
@@ -6,19 +6,18 @@ import {
   outboxEvents,
   postEvent,
   provisioned,
+  provisionedClassBatch,
   registerBatch,
   suggested,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 describe('concurrent requests on one batch', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'concurrency' });
   let teacher: string;
   beforeAll(async () => {
-    h = await startHarness({ label: 'concurrency' });
     teacher = await h.teacher('teacher-a');
   });
-  afterAll(() => h?.close());
 
   it('accepts exactly one of fifty conflicting provisioning events, every time', async () => {
     const klass = await createClassWithStudents(h, teacher, 'ENG7', 1);
@@ -42,10 +41,8 @@ describe('concurrent requests on one batch', () => {
   });
 
   it('loses no teacher decision when fifty arrive at once for different essays', async () => {
-    const klass = await createClassWithStudents(h, teacher, 'SV1', 2);
-    const batchId = await registerBatch(h, teacher, { course_code: 'SV1', class_id: klass.classId, expected_essay_count: 50 });
-    const list = essays(50);
-    expect((await postEvent(h, provisioned(batchId, list, 'SV1'))).status).toBe(200);
+    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { courseCode: 'SV1', students: 2, count: 50 });
+    expect(provisioning.status).toBe(200);
     const student = klass.students[0]!.student_id;
     const other = klass.students[1]!.student_id;
     const matches = list.map((essay) => ({ essay, student_id: student, score: 0.5 }));

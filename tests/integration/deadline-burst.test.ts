@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, harnessForSuite } from '../support/harness.ts';
 
 /**
  * Deadline bursts (app/burst.ts): many due deadlines read, planned and written together, each still
@@ -21,6 +21,14 @@ async function pendingBatch(h: Harness, teacher: string, klass: ClassFixture) {
   ];
   expect((await postEvent(h, suggested(batchId, klass.classId, matches))).status).toBe(200);
   return { batchId, list };
+}
+
+/** `count` pending batches, each as pendingBatch leaves it, of one new class of the teacher's. */
+async function pendingBatchesOfOneClass(h: Harness, teacher: string, count: number) {
+  const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push((await pendingBatch(h, teacher, klass)).batchId);
+  return { klass, ids };
 }
 
 async function allPastDue(h: Harness, batchIds: string[]) {
@@ -46,20 +54,15 @@ async function unknownStudents(h: Harness, classId: string) {
 }
 
 describe('deadline bursts', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'deadline_burst', validationTimeoutMs: 60_000 });
   let teacher: string;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'deadline_burst', validationTimeoutMs: 60_000 });
     teacher = await h.teacher('teacher-burst');
   });
-  afterAll(() => h?.close());
 
   it('applies every due deadline of a class once, together, making the class one UNKNOWN student', async () => {
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batches = [];
-    for (let i = 0; i < 6; i++) batches.push(await pendingBatch(h, teacher, klass));
-    const ids = batches.map((b) => b.batchId);
+    const { klass, ids } = await pendingBatchesOfOneClass(h, teacher, 6);
     await allPastDue(h, ids);
 
     const fired = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000, burstSize: 100 });
@@ -78,10 +81,7 @@ describe('deadline bursts', () => {
   });
 
   it('applies each deadline exactly once when two schedulers fire the same burst at once', async () => {
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batches = [];
-    for (let i = 0; i < 5; i++) batches.push(await pendingBatch(h, teacher, klass));
-    const ids = batches.map((b) => b.batchId);
+    const { klass, ids } = await pendingBatchesOfOneClass(h, teacher, 5);
     await allPastDue(h, ids);
 
     const [viaJobs, viaSweep] = await Promise.all([
@@ -98,10 +98,7 @@ describe('deadline bursts', () => {
   });
 
   it('falls back to one transaction per deadline when the shared one fails: the failing batch waits, the others are applied', async () => {
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batches = [];
-    for (let i = 0; i < 4; i++) batches.push(await pendingBatch(h, teacher, klass));
-    const ids = batches.map((b) => b.batchId);
+    const { ids } = await pendingBatchesOfOneClass(h, teacher, 4);
     const broken = ids[1]!;
     await allPastDue(h, ids);
     // A write that fails inside the transaction, for one batch only.

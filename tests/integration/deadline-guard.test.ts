@@ -6,7 +6,7 @@ import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../..
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, rowCounts, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, harnessForSuite, startHarness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -30,15 +30,13 @@ describe.each([
   { label: 'PostgreSQL', pglite: false },
   { label: 'PGlite', pglite: true },
 ])('the deadline guard in the application layer on $label', ({ pglite }) => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'guard', pglite, validationTimeoutMs: HOUR, deadlineClockSkewMs: 5_000 });
   let teacher: string;
   let klass: ClassFixture;
   beforeAll(async () => {
-    h = await startHarness({ label: 'guard', pglite, validationTimeoutMs: HOUR, deadlineClockSkewMs: 5_000 });
     teacher = await h.teacher('teacher-guard');
     klass = await createClassWithStudents(h, teacher);
   });
-  afterAll(async () => h?.close());
 
   it('a timeout an hour early is not_due and changes no row; within the skew it applies', async () => {
     const batchId = await pendingBatch(h, teacher, klass);
@@ -112,14 +110,20 @@ describe('the queue dashboard mode', () => {
   });
   afterAll(async () => timers?.close());
 
+  /** Schedules a deadline an hour out and asks the dashboard to promote its job: the answer and the job's state after. */
+  async function promoteScheduledJob(h: Harness, batchId: string) {
+    await timers.schedule(batchId, 1, new Date(Date.now() + HOUR).toISOString());
+    const id = timeoutEventId(batchId, 1);
+    const res = await h.api('PUT', `/admin/queues/api/queues/${DEADLINE_QUEUE}/${id}/promote`);
+    return { status: res.status, state: await (await timers.queue.getJob(id))!.getState() };
+  }
+
   it('is read-only by default: promoting a job is refused and the job stays delayed', async () => {
     const { h } = await startObservedHarness({ label: 'guard_dash_ro', dashboard: { queues: [timers.queue] } });
     try {
-      await timers.schedule('00000000-0000-4000-8000-000000000001', 1, new Date(Date.now() + HOUR).toISOString());
-      const id = timeoutEventId('00000000-0000-4000-8000-000000000001', 1);
-      const res = await h.api('PUT', `/admin/queues/api/queues/${DEADLINE_QUEUE}/${id}/promote`);
-      expect(res.status).toBe(405);
-      expect(await (await timers.queue.getJob(id))!.getState()).toBe('delayed');
+      const promoted = await promoteScheduledJob(h, '00000000-0000-4000-8000-000000000001');
+      expect(promoted.status).toBe(405);
+      expect(promoted.state).toBe('delayed');
       const queues = await h.api('GET', '/admin/queues/api/queues');
       expect(queues.body.queues.find((q: { name: string }) => q.name === DEADLINE_QUEUE).readOnlyMode).toBe(true);
     } finally {
@@ -130,11 +134,9 @@ describe('the queue dashboard mode', () => {
   it('allows promoting when configured read-write', async () => {
     const { h } = await startObservedHarness({ label: 'guard_dash_rw', dashboard: { queues: [timers.queue], readOnly: false } });
     try {
-      await timers.schedule('00000000-0000-4000-8000-000000000002', 1, new Date(Date.now() + HOUR).toISOString());
-      const id = timeoutEventId('00000000-0000-4000-8000-000000000002', 1);
-      const res = await h.api('PUT', `/admin/queues/api/queues/${DEADLINE_QUEUE}/${id}/promote`);
-      expect(res.status).toBe(204);
-      expect(await (await timers.queue.getJob(id))!.getState()).toBe('waiting');
+      const promoted = await promoteScheduledJob(h, '00000000-0000-4000-8000-000000000002');
+      expect(promoted.status).toBe(204);
+      expect(promoted.state).toBe('waiting');
     } finally {
       await h.close();
     }

@@ -9,7 +9,7 @@ import { createSweep } from '../../jobs/sweep.ts';
 import { type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
-import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
+import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -17,10 +17,8 @@ type Match = { score?: number; student?: number };
 
 /** A REGULAR batch waiting for the teacher, with one association per entry of `matches`. */
 async function pendingBatch(h: Harness, teacher: string, course: string, matches: Match[]) {
-  const klass = await createClassWithStudents(h, teacher, course, 3);
-  const batchId = await registerBatch(h, teacher, { course_code: course, class_id: klass.classId, expected_essay_count: matches.length });
-  const list = essays(matches.length);
-  expect((await postEvent(h, provisioned(batchId, list, course))).status).toBe(200);
+  const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { courseCode: course, count: matches.length });
+  expect(provisioning.status).toBe(200);
   const suggestion = suggested(
     batchId,
     klass.classId,

@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { describe, it } from 'vitest';
+import { harnessForSuite } from '../support/harness.ts';
 import { streamFollowsDecisions } from '../support/review.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 
 describe('phase 1 flows on embedded PGlite (the no-DATABASE_URL default)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'pglite', pglite: true });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'pglite', pglite: true });
 
   it('takes a REGULAR batch through the whole flow with the same migrations and code path', async () => {
     await regularFlow(h);

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { describe, it } from 'vitest';
+import { harnessForSuite } from '../support/harness.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 
 describe('phase 1 flows on PostgreSQL', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'flow' });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'flow' });
 
   it('takes a REGULAR batch from registration to a started pipeline, only after validation and storage', async () => {
     await regularFlow(h);

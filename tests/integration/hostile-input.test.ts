@@ -1,5 +1,5 @@
 import { sign } from 'hono/jwt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClassFixture,
   createClassWithStudents,
@@ -11,7 +11,7 @@ import {
   suggested,
   uuid,
 } from '../support/flow.ts';
-import { type ApiResponse, type Harness, startHarness } from '../support/harness.ts';
+import { type ApiResponse, harnessForSuite } from '../support/harness.ts';
 
 /**
  * Issue 10, items 2, 3, 7 and 8, on PostgreSQL and on the embedded PGlite database: values
@@ -30,16 +30,14 @@ describe.each([
   { label: 'PostgreSQL', pglite: false },
   { label: 'PGlite', pglite: true },
 ])('hostile input on $label', ({ pglite }) => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'hostile', pglite });
   let teacher: string;
   let klass: ClassFixture;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'hostile', pglite });
     teacher = await h.teacher('teacher-hostile');
     klass = await createClassWithStudents(h, teacher);
   });
-  afterAll(async () => h?.close());
 
   async function pendingBatch(count = 2) {
     const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: count });

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuid } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { type Served, serveHarness } from '../support/served.ts';
 
 /**
@@ -14,20 +14,27 @@ const BIG = 'x'.repeat(600 * 1024);
 const TOO_BIG = 'x'.repeat(2 * 1024 * 1024);
 
 describe('early answers on a pooled keep-alive connection', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'keepalive' });
   let served: Served;
-  let pool: Pool;
   let teacher: string;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'keepalive' });
     served = await serveHarness(h);
     teacher = await h.teacher('teacher-keepalive');
   });
   afterAll(async () => {
     await served?.close();
-    await h?.close();
   });
+
+  /** `use` on a new pool of ONE connection to the served app; the pool is closed after. */
+  async function onOneConnection(options: Pool.Options, use: (pool: Pool) => Promise<void>) {
+    const pool = new Pool(served.base, { ...options, connections: 1 });
+    try {
+      await use(pool);
+    } finally {
+      await pool.close();
+    }
+  }
 
   const json = { 'content-type': 'application/json' };
   const cases: Array<{ name: string; status: number; path: () => string; headers: () => Record<string, string>; body: () => string | AsyncIterable<Buffer> }> = [
@@ -51,8 +58,7 @@ describe('early answers on a pooled keep-alive connection', () => {
 
   for (const c of cases) {
     it(`${c.name}: the answer is problem+json and the next requests on the pool all succeed`, async () => {
-      pool = new Pool(served.base, { connections: 1, pipelining: 1 });
-      try {
+      await onOneConnection({ pipelining: 1 }, async (pool) => {
         const early = await pool.request({ method: 'POST', path: c.path(), headers: c.headers(), body: c.body() as never });
         expect(early.statusCode).toBe(c.status);
         expect(String(early.headers['content-type'])).toMatch(/^application\/problem\+json/);
@@ -64,27 +70,21 @@ describe('early answers on a pooled keep-alive connection', () => {
           expect(next.statusCode).toBe(200);
           await next.body.text();
         }
-      } finally {
-        await pool.close();
-      }
+      });
     });
   }
 
   it('a body the handler read keeps the connection open', async () => {
-    pool = new Pool(served.base, { connections: 1 });
-    try {
+    await onOneConnection({}, async (pool) => {
       const res = await pool.request({ method: 'POST', path: '/v1/classes', headers: { ...json, authorization: `Bearer ${teacher}` }, body: JSON.stringify({ name: 1 }) });
       expect(res.statusCode).toBe(400);
       expect(res.headers.connection).not.toBe('close');
       await res.body.text();
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it('a header block over 16 KiB answers 431 problem+json, and the pool recovers', async () => {
-    pool = new Pool(served.base, { connections: 1 });
-    try {
+    await onOneConnection({}, async (pool) => {
       const res = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}`, 'x-pad': 'y'.repeat(20 * 1024) } });
       expect(res.statusCode).toBe(431);
       expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
@@ -92,8 +92,6 @@ describe('early answers on a pooled keep-alive connection', () => {
       const next = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}` } });
       expect(next.statusCode).toBe(200);
       await next.body.text();
-    } finally {
-      await pool.close();
-    }
+    });
   });
 });

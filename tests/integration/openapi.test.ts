@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_PATH, DOCS_SCRIPT_PATH, OPENAPI_PATH } from '../../server/api-docs.ts';
 import { MAX_BODY_BYTES, createHttpApp } from '../../server/app.ts';
 import { createClassWithStudents, essays, essaysReady, postEvent, provisioned, registerBatch, suggested, uuid } from '../support/flow.ts';
-import { type ApiResponse, type Harness, startHarness } from '../support/harness.ts';
+import { type ApiResponse, type Harness, harnessForSuite } from '../support/harness.ts';
 import { type OpenApiDocument, SpecValidator } from '../support/spec.ts';
 
 interface Exchange {
@@ -40,18 +40,16 @@ const operationsOf = (document: OpenApiDocument) =>
   Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
 
 describe('OpenAPI document and docs page', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'openapi' });
   let document: OpenApiDocument;
   let spec: SpecValidator;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'openapi' });
     const served = await h.api('GET', OPENAPI_PATH, { token: null });
     expect(served.status).toBe(200);
     document = served.body;
     spec = new SpecValidator(document);
   });
-  afterAll(() => h?.close());
 
   it('serves an OpenAPI 3.1 document without a token, with both bearer schemes', () => {
     expect(document.openapi).toMatch(/^3\.1\./);

@@ -2,19 +2,17 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { essays, postEvent, provisioned, registerBatch, createClassWithStudents } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 describe('GET /v1/outbox', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'outbox' });
   let direct: postgres.Sql;
   beforeAll(async () => {
-    h = await startHarness({ label: 'outbox' });
     // A second connection to the same database, to hold a transaction open.
     direct = postgres(h.url!, { max: 2, onnotice: () => {} });
   });
   afterAll(async () => {
     await direct?.end();
-    await h?.close();
   });
 
   it('never skips a row that commits after a row with a higher seq', async () => {

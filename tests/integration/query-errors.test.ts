@@ -1,18 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loggableError } from '../../ops/loggable-error.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 
 /** Issue 10 item 9: a failed query's log fields carry the PostgreSQL error code, never the parameters. */
 describe.each([
   { label: 'PostgreSQL', pglite: false },
   { label: 'PGlite', pglite: true },
 ])('a failed query as a log line on $label', ({ pglite }) => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'query_errors', pglite });
-  });
-  afterAll(async () => h?.close());
+  const h = harnessForSuite({ label: 'query_errors', pglite });
 
   it('has pg_code and the SQL text, not the student name passed as a parameter', async () => {
     const failure = await h.database.db

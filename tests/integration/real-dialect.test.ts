@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
 import {
   createClassWithStudents,
@@ -12,15 +12,11 @@ import {
   registerBatch,
   rowCounts,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { assertRealInbound } from '../support/wire.ts';
 
 describe('the real HuleEdu dialect at the edges', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'dialect' });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'dialect' });
 
   async function readyRegular() {
     const teacher = await h.teacher('teacher-a');

@@ -8,7 +8,7 @@ import { outboxBacklog, relayOutbox } from '../../db/outbox.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { outboxEvents } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 
@@ -58,7 +58,7 @@ async function topics(db: Db): Promise<string[]> {
 }
 
 describe('the outbox relay to Redis Streams', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'relay' });
   let redis: Redis;
   const opened: Redis[] = [];
   const prefixes: string[] = [];
@@ -74,7 +74,6 @@ describe('the outbox relay to Redis Streams', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'relay' });
     redis = new Redis(REDIS_URL);
   });
   afterAll(async () => {
@@ -84,7 +83,6 @@ describe('the outbox relay to Redis Streams', () => {
     }
     for (const r of opened) r.disconnect();
     redis?.disconnect();
-    await h?.close();
   });
 
   it('delivers every event of two flows exactly once and in order across a relay restart', async () => {

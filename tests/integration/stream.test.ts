@@ -5,7 +5,7 @@ import { type BatchStreams, createBatchStreams } from '../../app/stream.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { createHttpApp } from '../../server/app.ts';
 import { postEvent } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { reviewBatch, sseReader } from '../support/review.ts';
 
 type App = ReturnType<typeof createHttpApp>;
@@ -18,14 +18,13 @@ function stream(app: App, batchId: string, token: string, headers: Record<string
 }
 
 describe('the batch event stream on PostgreSQL, served by two API processes', () => {
-  let h: Harness;
+  const h = harnessForSuite({ label: 'stream' });
   let second: Database;
   let appA: App;
   let appB: App;
   const hubs: BatchStreams[] = [];
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'stream' });
     // A second pool on the same database with its own service and app: another API process.
     second = await openDatabase({ url: h.url, dataDir: 'memory://' });
     const auth = { serviceToken: h.serviceToken, jwtSecret: h.jwtSecret };
@@ -39,7 +38,6 @@ describe('the batch event stream on PostgreSQL, served by two API processes', ()
   afterAll(async () => {
     for (const hub of hubs) hub.close();
     await second?.close();
-    await h?.close();
   });
 
   it("carries events applied by one process to a reader of the other, and resumes after Last-Event-ID losing nothing", async () => {

@@ -1,5 +1,5 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { startTracing } from '../../ops/tracing.ts';
@@ -14,7 +14,7 @@ import {
   provisioned,
   registerBatch,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { assertRealInbound } from '../support/wire.ts';
 
 const traceIdOf = (traceparent: string) => traceparent.split('-')[1];
@@ -23,13 +23,9 @@ const spanIdOf = (traceparent: string) => traceparent.split('-')[2];
 describe('W3C trace context and OpenTelemetry spans', () => {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'tracing', tracer: provider.getTracer('test') });
-  });
+  const h = harnessForSuite({ label: 'tracing', tracer: provider.getTracer('test') });
   afterAll(async () => {
     await provider.shutdown();
-    await h?.close();
   });
 
   it('continues an inbound event\'s trace through the transition into the metadata of every event it emits', async () => {
@@ -114,11 +110,7 @@ describe('OpenTelemetry configuration', () => {
 });
 
 describe('without an SDK', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'tracing_off' });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'tracing_off' });
 
   it('still passes the producer\'s trace context on unchanged', async () => {
     const teacher = await h.teacher('teacher-a');

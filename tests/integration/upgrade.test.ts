@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upgradeBatchSnapshots } from '../../app/upgrade.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { committedCorpus } from '../../scripts/snapshot-corpus.ts';
-import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { outboxEvents, postEvent, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
+import { type Harness, harnessForSuite } from '../support/harness.ts';
 import { MODEL } from '../../model/fixture.ts';
 
 /** A batch as a v1 process left it: its snapshot of the v1 corpus, machine_version 1, the v1 projection. */
@@ -19,11 +19,7 @@ async function plantV1(h: Harness, batchId: string, owner: string, state: string
 }
 
 describe('upgrading batches written by machine v1', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'upgrade' });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'upgrade' });
 
   it('moves a v1 GUEST batch waiting in awaiting_pipeline_configuration to ready, projection and history included; its pipeline then starts', async () => {
     const teacher = await h.teacher('teacher-a');
@@ -66,10 +62,7 @@ describe('upgrading batches written by machine v1', () => {
 
   it('fills the suggestions of association rows stored before v2 from their one stored suggestion (the SQL migration)', async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
-    const list = essays(2);
-    await postEvent(h, provisioned(batchId, list));
+    const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 1, count: 2 });
     await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.8 }, { essay: list[1]! }]));
     // As a v1 process wrote them: no filename, no suggestions.
     await h.database.db.execute(sql`UPDATE essay_student_associations SET filename = NULL, suggestions = NULL WHERE batch_id = ${batchId}`);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
@@ -10,11 +10,12 @@ import {
   pipelineRequest,
   postEvent,
   provisioned,
+  provisionedClassBatch,
   registerBatch,
   suggested,
   validationErrors,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
 
@@ -24,11 +25,7 @@ import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
  * its topic's schema (generated from the real pydantic models). A topic no real model has fails.
  */
 describe('the real HuleEdu wire format', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ label: 'wire', validationTimeoutMs: 24 * 3_600_000 });
-  });
-  afterAll(() => h?.close());
+  const h = harnessForSuite({ label: 'wire', validationTimeoutMs: 24 * 3_600_000 });
 
   const ready = (batchId: string, status: string) => expect(status, `batch ${batchId}`).toBe('ready_for_pipeline_execution');
 
@@ -45,10 +42,7 @@ describe('the real HuleEdu wire format', () => {
 
   it('REGULAR, the deadline decides, and the essays are ready after it: the pipeline starts', async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 2);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
-    const list = essays(2);
-    await postEvent(h, provisioned(batchId, list));
+    const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 2, count: 2 });
     await postEvent(h, suggested(batchId, klass.classId, [
       { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 },
       { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.3 },

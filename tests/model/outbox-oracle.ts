@@ -95,6 +95,20 @@ export function outboxProblems(s: StepOutbox): string[] {
     if (a.student === 'student1') return s.ids.toReal.get(MODEL.student1)!;
     return s.ids.toReal.get(MODEL.student0)!; // A's best suggestion; B has none and never reaches here
   };
+  /**
+   * The essay an outbound association names and the oracle's association for it, its student
+   * checked; null, with the problem recorded, for an essay the batch does not have.
+   */
+  const namedAssociation = (sent: Record<string, any>, where: string) => {
+    const essay = essayOf.get(sent.essay_id);
+    const a = essay && s.oracle.associations[essay];
+    if (!essay || !a) {
+      p.push(`${where}: unknown essay ${sent.essay_id}`);
+      return null;
+    }
+    if (sent.student_id !== realStudent(essay)) p.push(`${where} ${essay}: student ${sent.student_id}, expected ${realStudent(essay)}`);
+    return { essay, a };
+  };
   /** What the domain says a decided association's confidence is on the wire. */
   const wireScore = (essay: Essay) => (s.oracle.associations[essay]?.status === 'no_match' ? 0 : (s.oracle.confidence[essay] ?? 0));
 
@@ -116,13 +130,9 @@ export function outboxProblems(s: StepOutbox): string[] {
         break;
       }
       case TOPICS.associationUpdated: {
-        const essay = essayOf.get(data.essay_id);
-        const a = essay && s.oracle.associations[essay];
-        if (!essay || !a) {
-          p.push(`${where}: unknown essay ${data.essay_id}`);
-          break;
-        }
-        if (data.student_id !== realStudent(essay)) p.push(`${where} ${essay}: student ${data.student_id}, expected ${realStudent(essay)}`);
+        const named = namedAssociation(data, where);
+        if (!named) break;
+        const { essay, a } = named;
         if (data.association_method !== a.method) p.push(`${where} ${essay}: method ${data.association_method}, expected ${a.method}`);
         const by = a.method === 'timeout' ? SYSTEM_TIMEOUT : s.teacherId;
         if (data.created_by_user_id !== by) p.push(`${where} ${essay}: created_by_user_id ${data.created_by_user_id}, expected ${by}`);
@@ -147,13 +157,9 @@ export function outboxProblems(s: StepOutbox): string[] {
         if (data.timeout_triggered !== s.oracle.timeoutTriggered) p.push(`${where}: timeout_triggered ${data.timeout_triggered}, expected ${s.oracle.timeoutTriggered}`);
         if (data.class_id !== batch.class_id) p.push(`${where}: class_id ${data.class_id}`);
         for (const sent of data.associations as Array<Record<string, any>>) {
-          const essay = essayOf.get(sent.essay_id);
-          const a = essay && s.oracle.associations[essay];
-          if (!essay || !a) {
-            p.push(`${where}: unknown essay ${sent.essay_id}`);
-            continue;
-          }
-          if (sent.student_id !== realStudent(essay)) p.push(`${where} ${essay}: student ${sent.student_id}, expected ${realStudent(essay)}`);
+          const named = namedAssociation(sent, where);
+          if (!named) continue;
+          const { essay, a } = named;
           if (sent.validation_method !== a.method) p.push(`${where} ${essay}: method ${sent.validation_method}`);
           if (sent.validated_by !== (a.method === 'timeout' ? SYSTEM_TIMEOUT : s.teacherId)) p.push(`${where} ${essay}: validated_by ${sent.validated_by}`);
           if (sent.confidence_score !== wireScore(essay)) p.push(`${where} ${essay}: confidence ${sent.confidence_score}, expected ${wireScore(essay)}`);

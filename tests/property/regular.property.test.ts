@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyOutcome, EventRequest } from '../../app/apply.ts';
 import { cancelBatch, changeDeadline, decideAssociations, requestPipeline, timeoutEventId, validationTimeout } from '../../app/commands.ts';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { CourseCode } from '../../machines/domain.ts';
 import { InboundEnvelope, TOPICS } from '../../machines/events.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { harnessForSuite } from '../support/harness.ts';
 import { type BatchFacts, batchInvariants, decidedOnceViolations, readBatchFacts, unchangedViolations } from '../support/invariants.ts';
 import { type Decision, type Expect, Reference, STATE_OF } from './reference.ts';
 
@@ -79,20 +79,16 @@ const kindOf = (o: ApplyOutcome): string => (o.kind === 'refused' ? 'refused' : 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 describe('REGULAR batch interleavings through the application layer (property-based)', () => {
-  let h: Harness;
   let clock = Date.parse('2025-03-01T08:00:00.000Z');
+  const h = harnessForSuite({ label: 'property_regular', validationTimeoutMs: TIMEOUT_MS, now: () => new Date(clock) });
   const classes = new Map<string, { classId: string; students: string[] }>();
   let foreignStudent: string;
 
   beforeAll(async () => {
-    h = await startHarness({ label: 'property_regular', validationTimeoutMs: TIMEOUT_MS, now: () => new Date(clock) });
     const other = await h.service.createClass('someone-else', { name: 'Other', course_code: 'ENG5' });
     const added = await h.service.addStudents('someone-else', other.id, [{ first_name: 'Far', last_name: 'Away', email: 'far@school.example' }]);
     if (added.kind !== 'added') throw new Error('could not add the foreign student');
     foreignStudent = added.students[0]!.id;
-  });
-  afterAll(async () => {
-    await h?.close();
   });
 
   /** One class per course, shared by the runs, so later batches reuse the class's UNKNOWN student. */

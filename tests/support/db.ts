@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { afterAll, beforeAll } from 'vitest';
 import { DATABASE_URL } from './env.ts';
 
 /** A database of its own for one test file, dropped at the end, so files run in parallel. */
@@ -16,6 +17,21 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
       const again = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
       await again.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await again.end();
+    },
+  };
+}
+
+/** A database of its own for the enclosing describe block: created before its tests, dropped after them. */
+export function databaseForSuite(label: string): { readonly url: string } {
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase(label);
+  });
+  afterAll(() => database?.drop());
+  return {
+    get url() {
+      if (database === undefined) throw new Error(`the ${label} database is used before beforeAll created it`);
+      return database.url;
     },
   };
 }

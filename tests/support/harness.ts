@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { type ServiceDeps, createService } from '../../app/service.ts';
 import { teacherToken } from '../../server/auth.ts';
 import { type Database, type DatabaseOptions, databaseAnswers, openDatabase } from '../../db/client.ts';
@@ -77,4 +78,38 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await testDb?.drop();
     },
   };
+}
+
+/** Every member of a Harness: `satisfies` fails to compile when one is added and not listed here. */
+const HARNESS_MEMBERS = Object.keys({
+  database: true,
+  url: true,
+  service: true,
+  app: true,
+  serviceToken: true,
+  jwtSecret: true,
+  teacher: true,
+  api: true,
+  close: true,
+} satisfies Record<keyof Harness, true>) as Array<keyof Harness>;
+
+/**
+ * A harness for the enclosing describe block (or file): started before its tests and closed after
+ * them. What it returns reads through to the started harness, so tests use it as they would the
+ * harness itself; touching it outside a test or a later hook is an error.
+ */
+export function harnessForSuite(options: HarnessOptions): Harness {
+  let started: Harness | undefined;
+  beforeAll(async () => {
+    started = await startHarness(options);
+  });
+  afterAll(() => started?.close());
+  const current = (): Harness => {
+    if (started === undefined) throw new Error(`the ${options.label} harness is used before beforeAll started it`);
+    return started;
+  };
+  // Every member of a started harness is a value or a closure over it, never a method needing `this`.
+  const suite = {} as Harness;
+  for (const key of HARNESS_MEMBERS) Object.defineProperty(suite, key, { get: () => current()[key], enumerable: true });
+  return suite;
 }

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { createBatchStreams } from '../../app/stream.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { createHttpApp } from '../../server/app.ts';
-import { createClassWithStudents, essays, postEvent, provisioned, real, registerBatch } from './flow.ts';
+import { createClassWithStudents, essays, postEvent, provisionedClassBatch, real } from './flow.ts';
 import type { Harness } from './harness.ts';
 
 export const RUNNER_UP_SCORE = 0.2;
@@ -15,10 +15,8 @@ export const RUNNER_UP_SCORE = 0.2;
 export async function reviewBatch(h: Harness, teacher: string, options: { suggest?: boolean; files?: string[]; scores?: number[] } = {}) {
   const files = options.files ?? ['astrid.docx', 'bertil.docx', 'cecilia.docx'];
   const scores = options.scores ?? [0.95, 0.8, 0.4];
-  const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-  const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: files.length });
-  const list = essays(files.length);
-  expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
+  const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { count: files.length });
+  expect(provisioning.status).toBe(200);
   const suggestion = suggestionsEvent(batchId, klass, list, files, scores);
   if (options.suggest !== false) expect((await postEvent(h, suggestion)).status).toBe(200);
   return { batchId, klass, essays: list, files, suggestion };

@@ -68,6 +68,19 @@ function expectRefused(snapshot: AssociationSnapshot, event: AssociationEvent): 
   expect(actions).toEqual([]);
 }
 
+/** A final state decided by the teacher, linking `studentId`, with the matcher's suggestion kept visible. */
+function expectTeacherDecision(next: AssociationSnapshot, state: 'confirmed' | 'rejected', studentId: string | null): void {
+  expect(next.value).toBe(state);
+  expect(next.status).toBe('done');
+  expect(next.context).toMatchObject({
+    student_id: studentId,
+    suggested_student_id: SUGGESTED_STUDENT,
+    validation_method: 'human',
+    validated_by: TEACHER,
+    validated_at: DECIDED_AT,
+  });
+}
+
 const DETAILS = {
   filename: 'essay.docx',
   suggestions: [{ student_id: '5d2a7f10-0000-4000-8000-0000000000a1', student_name: 'Astrid Lind', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] }],
@@ -114,15 +127,7 @@ describe('a new association', () => {
 describe('the teacher confirming', () => {
   it('confirms the suggested student when no other student is named', () => {
     const next = accept(pending(), confirm());
-    expect(next.value).toBe('confirmed');
-    expect(next.status).toBe('done');
-    expect(next.context).toMatchObject({
-      student_id: SUGGESTED_STUDENT,
-      suggested_student_id: SUGGESTED_STUDENT,
-      validation_method: 'human',
-      validated_by: TEACHER,
-      validated_at: DECIDED_AT,
-    });
+    expectTeacherDecision(next, 'confirmed', SUGGESTED_STUDENT);
   });
 
   it('corrects the author to another student of the class and keeps the suggestion visible', () => {
@@ -161,15 +166,7 @@ describe('the teacher confirming', () => {
 describe('the teacher rejecting', () => {
   it('unlinks the suggested student and records the teacher', () => {
     const next = accept(pending(), reject);
-    expect(next.value).toBe('rejected');
-    expect(next.status).toBe('done');
-    expect(next.context).toMatchObject({
-      student_id: null,
-      suggested_student_id: SUGGESTED_STUDENT,
-      validation_method: 'human',
-      validated_by: TEACHER,
-      validated_at: DECIDED_AT,
-    });
+    expectTeacherDecision(next, 'rejected', null);
   });
 
   it('accepts a rejection of an essay the matcher found no author for', () => {
