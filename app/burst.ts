@@ -8,7 +8,7 @@ import { validationTimeout } from './commands.ts';
 import type { Lookups } from './lookups.ts';
 import { type TransitionPlan, planTransition } from './plan.ts';
 import type { ApplyOutcome, EventRequest } from './requests.ts';
-import { restoreBatchSnapshot } from './snapshots.ts';
+import { ASSOCIATION_ROWS_SINCE, restoreBatchSnapshot } from './snapshots.ts';
 import { unknownStudentOf } from './students.ts';
 
 /**
@@ -90,6 +90,7 @@ async function applyTogether(db: Db, requests: EventRequest[], options: BurstOpt
       ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}),
       at,
       ...(options.trace ? { trace: options.trace } : {}),
+      storeEveryAssociation: actor.machine_version < ASSOCIATION_ROWS_SINCE,
     });
     planned.push({ request, actor, plan });
   }

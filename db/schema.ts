@@ -94,6 +94,25 @@ export const actorSnapshots = pgTable('actor_snapshots', {
   updated_at: tz('updated_at').notNull().defaultNow(),
 });
 
+/**
+ * Each essay's association as its own persisted actor (association machine context, state and the
+ * matcher's details), since batch machine v3. The batch snapshot keeps only counts, so an event
+ * about one essay reads and writes one of these rows, not the whole class.
+ */
+export const associationSnapshots = pgTable(
+  'association_snapshots',
+  {
+    essay_id: uuid('essay_id').primaryKey(),
+    batch_id: uuid('batch_id')
+      .notNull()
+      .references(() => batches.batch_id),
+    machine_version: integer('machine_version').notNull(),
+    snapshot: jsonb('snapshot').notNull(),
+    updated_at: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('association_snapshots_batch_idx').on(t.batch_id)],
+);
+
 /** Columns, NOT NULLs, the unique essay and both indexes as in the Class Management Service. */
 export const essayStudentAssociations = pgTable(
   'essay_student_associations',
