@@ -127,7 +127,7 @@ export async function priorResponse(db: Db, eventId: string): Promise<{ response
   return { response: row?.response ?? null, fingerprint: row?.fingerprint ?? null };
 }
 
-const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
+export const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
   created_at timestamptz, confidence_score double precision, match_reasons jsonb, validation_status text,
   validated_by text, validated_at timestamptz, validation_method text, suggested_student_id uuid, text_storage_id text, filename text, suggestions jsonb`;
 
