@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
-import { ASSOCIATION_COLUMNS, type TransitionWrite, batchActorId } from './transitions.ts';
+import { ASSOCIATION_COLUMNS, type TransitionWrite, associationRowsInsert, associationRowsUpdate, batchActorId } from './transitions.ts';
 
 /**
  * Many transitions of different batches in ONE statement: the burst's writes as sets. Each batch's
@@ -15,18 +15,9 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
   const ids = new Set(writes.map((w) => w.batchId));
   if (ids.size !== writes.length) throw new Error('writeTransitions: one write per batch; a second write of a batch would join the first one\'s update');
   const set = (value: unknown[]) => sql`${JSON.stringify(value)}::jsonb`;
-  const heads = writes.map((w) => ({
-    batch_id: w.batchId,
-    actor_id: batchActorId(w.batchId),
-    expected: w.expectedVersion,
-    machine_version: w.machineVersion,
-    snapshot: w.snapshot,
-    status: w.status,
-    state: w.state,
-    due_at: w.dueAt,
-    prompt_payload: w.promptPayload ?? null,
-    student_prompt_ref: w.studentPromptRef ?? null,
-  }));
+  const heads = writes.map(({ batchId, expectedVersion, machineVersion, snapshot, status, state, dueAt, promptPayload, studentPromptRef }) => {
+    return { batchId, actorId: batchActorId(batchId), expectedVersion, machineVersion, snapshot, status, state, dueAt, promptPayload, studentPromptRef };
+  });
   const history = writes.map((w) => ({ batch_id: w.batchId, ...w.history, detail: w.history.detail ?? null }));
   const processed = writes.flatMap((w) => (w.processed ? [{ batch_id: w.batchId, event_id: w.processed.eventId, response: w.processed.response, fingerprint: w.processed.fingerprint }] : []));
   const outbox = writes.flatMap((w) => w.outbox.map((o) => ({ batch_id: w.batchId, ...o })));
@@ -38,15 +29,15 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
   const written = await rows<{ batch_id: string }>(
     db,
     sql`WITH w AS (
-        SELECT * FROM jsonb_to_recordset(${set(heads)}) AS w(batch_id uuid, actor_id text, expected int, machine_version int, snapshot jsonb,
-          status text, state text, due_at timestamptz, prompt_payload jsonb, student_prompt_ref jsonb)),
+        SELECT "batchId" AS batch_id, w.* FROM jsonb_to_recordset(${set(heads)}) AS w("batchId" uuid, "actorId" text, "expectedVersion" int,
+          "machineVersion" int, snapshot jsonb, status text, state text, "dueAt" timestamptz, "promptPayload" jsonb, "studentPromptRef" jsonb)),
       snap AS (
-        UPDATE actor_snapshots s SET snapshot = w.snapshot, version = s.version + 1, machine_version = w.machine_version, updated_at = now()
-        FROM w WHERE s.actor_id = w.actor_id AND s.version = w.expected
+        UPDATE actor_snapshots s SET snapshot = w.snapshot, version = s.version + 1, machine_version = w."machineVersion", updated_at = now()
+        FROM w WHERE s.actor_id = w."actorId" AND s.version = w."expectedVersion"
         RETURNING w.batch_id, s.version),
       proj AS (
-        UPDATE batches b SET status = w.status, state = w.state, version = snap.version, due_at = w.due_at,
-          prompt_payload = w.prompt_payload, student_prompt_ref = w.student_prompt_ref, updated_at = now()
+        UPDATE batches b SET status = w.status, state = w.state, version = snap.version, due_at = w."dueAt",
+          prompt_payload = coalesce(w."promptPayload", 'null'), student_prompt_ref = coalesce(w."studentPromptRef", 'null'), updated_at = now()
         FROM snap JOIN w USING (batch_id) WHERE b.batch_id = snap.batch_id),
       hist AS (
         INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
@@ -74,19 +65,8 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
         SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown
         FROM jsonb_to_recordset(${set(students)}) AS s(batch_id uuid, id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean)
         JOIN snap USING (batch_id)),
-      assoc_new AS (
-        INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
-          confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
-          suggested_student_id, text_storage_id, filename, suggestions)
-        SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
-          a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
-          a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
-        FROM jsonb_to_recordset(${set(writes.flatMap((w) => w.newAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)),
-      assoc_upd AS (
-        UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
-          validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
-        FROM jsonb_to_recordset(${set(writes.flatMap((w) => w.changedAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)
-        WHERE e.essay_id = a.essay_id AND e.batch_id = a.batch_id),
+      assoc_new AS (${associationRowsInsert(sql`jsonb_to_recordset(${set(writes.flatMap((w) => w.newAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)`)}),
+      assoc_upd AS (${associationRowsUpdate(sql`jsonb_to_recordset(${set(writes.flatMap((w) => w.changedAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)`)}),
       assoc_snap AS (
         INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
         SELECT (r.snapshot->>'essay_id')::uuid, r.batch_id, r.machine_version, r.snapshot

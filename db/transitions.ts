@@ -143,6 +143,25 @@ function outboxInsert(batchId: string, outbox: OutboxRow[], source: SQL): SQL {
       FROM ${source}, jsonb_to_recordset(${json(outbox)}) AS o(event_id uuid, topic text, correlation_id uuid, envelope jsonb)`;
 }
 
+/** Inserts the projection rows of new associations, read as `a` from `source`. */
+export function associationRowsInsert(source: SQL): SQL {
+  return sql`INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
+        confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
+        suggested_student_id, text_storage_id, filename, suggestions)
+      SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
+        a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
+        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
+      FROM ${source}`;
+}
+
+/** Updates the decided fields of associations' projection rows, read as `a` from `source`, of their own batch. */
+export function associationRowsUpdate(source: SQL, batchId?: string): SQL {
+  return sql`UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
+        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
+      FROM ${source}
+      WHERE e.essay_id = a.essay_id AND e.batch_id = ${batchId === undefined ? sql`a.batch_id` : sql`${batchId}`}`;
+}
+
 /**
  * Stores association snapshots. An essay already associated in another batch keeps its row here;
  * the projection's unique essay_id refuses the whole statement as a conflict.
@@ -226,24 +245,13 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
       FROM snap, jsonb_to_recordset(${json(w.newStudents)}) AS s(id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean))`);
   }
   if (w.newAssociations.length > 0) {
-    ctes.push(sql`assoc_new AS (
-      INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
-        confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
-        suggested_student_id, text_storage_id, filename, suggestions)
-      SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
-        a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
-        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
-      FROM snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS}))`);
+    ctes.push(sql`assoc_new AS (${associationRowsInsert(sql`snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS})`)})`);
   }
   if (w.associationSnapshots.length > 0) {
     ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(w.batchId, w.associationMachineVersion, w.associationSnapshots, sql`snap`)})`);
   }
   if (w.changedAssociations.length > 0) {
-    ctes.push(sql`assoc_upd AS (
-      UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
-        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
-      FROM snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})
-      WHERE e.essay_id = a.essay_id AND e.batch_id = ${w.batchId})`);
+    ctes.push(sql`assoc_upd AS (${associationRowsUpdate(sql`snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})`, w.batchId)})`);
   }
   const result = await rows<{ version: number }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT version FROM snap`);
   return result.length === 1;
