@@ -1,9 +1,10 @@
 import type { Db } from '../db/client.ts';
-import { loadBatchActor, priorResponse, recordRefusal, writeTransition } from '../db/transitions.ts';
+import { associationsNeeded } from '../machines/batch-rules.ts';
+import { type LoadedActor, loadAllAssociations, loadBatchActor, priorResponse, recordRefusal, writeTransition } from '../db/transitions.ts';
 import { type Lookups, databaseLookups } from './lookups.ts';
 import { planTransition } from './plan.ts';
 import type { AppliedBody, ApplyOutcome, EventRequest } from './requests.ts';
-import { restoreBatchSnapshot } from './snapshots.ts';
+import { ASSOCIATION_ROWS_SINCE, type BatchSnapshot, restoreBatchSnapshot } from './snapshots.ts';
 import type { TraceCarrier } from './tracing.ts';
 import { classifyWriteError } from './write-errors.ts';
 
@@ -36,11 +37,11 @@ export async function applyEvent(db: Db, request: EventRequest, options: ApplyOp
 }
 
 async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions, lock: boolean): Promise<ApplyOutcome | 'retry'> {
-  const loaded = await loadBatchActor(db, request.batchId, request.eventId, lock);
+  const loaded = await loadBatchActor(db, request.batchId, request.eventId, lock, request.associations);
   if (!loaded || (request.ownerId !== undefined && loaded.owner_id !== request.ownerId)) return { kind: 'not_found' };
   if (loaded.prior_response) return duplicateOf(request, loaded.prior_response, loaded.prior_fingerprint);
 
-  const before = restoreBatchSnapshot(loaded);
+  const before = await restoreWithAssociations(db, request, loaded);
   const at = options.now().toISOString();
   const lookups: Lookups = databaseLookups(db);
   const prepared = await request.build(before.context, lookups, at);
@@ -54,6 +55,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
     ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}),
     at,
     ...(options.trace ? { trace: options.trace } : {}),
+    storeEveryAssociation: loaded.machine_version < ASSOCIATION_ROWS_SINCE,
   });
   if (plan.kind === 'refused') {
     return (await recordRefusal(db, request.batchId, loaded.version, plan.write)) ? plan.body : 'retry';
@@ -73,6 +75,19 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
     throw error;
   }
   return { kind: 'applied', body: plan.body, deadline: plan.write.deadline, event_type: plan.event_type, from_state: plan.from_state };
+}
+
+/**
+ * The snapshot with the association records the event needs. A decision about some essays loads
+ * theirs with the snapshot; only when it may leave nothing pending (and so announce every
+ * association) does a second read fetch the rest. Rows written before v3 carry them all already.
+ */
+async function restoreWithAssociations(db: Db, request: EventRequest, loaded: LoadedActor): Promise<BatchSnapshot> {
+  const restored = restoreBatchSnapshot(loaded);
+  const asked = request.associations;
+  if (asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE) return restored;
+  if (associationsNeeded(restored.context.association_counts, asked.essays) !== 'all') return restored;
+  return restoreBatchSnapshot({ ...loaded, associations: await loadAllAssociations(db, request.batchId) });
 }
 
 /** The first answer again, unless the event id (or Idempotency-Key) now names another request. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, type BatchInput, batchMachine } from '../machines/batch.ts';
 import { batchStatusOf, stateString } from '../machines/describe.ts';
+import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { initialStep } from '../machines/step.ts';
 import { type CourseCode, courseOf } from '../machines/domain.ts';
 import type { Db } from '../db/client.ts';
@@ -98,7 +99,7 @@ export async function registerBatch(
     },
     machineId: BATCH_MACHINE_ID,
     machineVersion: BATCH_MACHINE_VERSION,
-    snapshot: batchMachine.getPersistedSnapshot(snapshot),
+    snapshot: persistedBatchSnapshot(snapshot),
     history: {
       event_type: 'BATCH_REGISTERED',
       event_id: null,

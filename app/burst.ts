@@ -2,20 +2,21 @@ import { unknownStudentEmail } from '../machines/domain.ts';
 import type { StudentInfo } from '../machines/events.ts';
 import type { Db } from '../db/client.ts';
 import { type BurstActor, loadBurstActors, studentsById, unknownStudentsOf } from '../db/burst.ts';
-import { recordRefusal, writeTransition } from '../db/transitions.ts';
+import { writeTransitions } from '../db/burst-writes.ts';
+import { recordRefusal } from '../db/transitions.ts';
 import { type ApplyOptions, applyEvent, duplicateOf } from './apply.ts';
 import { validationTimeout } from './commands.ts';
 import type { Lookups } from './lookups.ts';
 import { type TransitionPlan, planTransition } from './plan.ts';
 import type { ApplyOutcome, EventRequest } from './requests.ts';
-import { restoreBatchSnapshot } from './snapshots.ts';
+import { ASSOCIATION_ROWS_SINCE, restoreBatchSnapshot } from './snapshots.ts';
 import { unknownStudentOf } from './students.ts';
 
 /**
  * Deadline bursts, batched. N due deadlines cost a few reads (their N snapshots in one query, the
  * students their timeouts name in two more), N pure plans, and ONE transaction holding the N
- * writes, each still the single-event statement guarded by its row version, with its history,
- * outbox, association and processed-event rows. What the batch cannot settle goes to the
+ * writes as one set statement (db/burst-writes.ts), each batch still guarded by its row version,
+ * with its history, outbox, association and processed-event rows. What the batch cannot settle goes to the
  * single-event path (applyEvent) one by one: a plan whose row version moved, anything not a plain
  * plan (a duplicate, not due, not found), and, when the shared transaction fails, all of them. So a
  * batch that loses its race or breaks a constraint costs a retry, never another batch's deadline.
@@ -90,22 +91,28 @@ async function applyTogether(db: Db, requests: EventRequest[], options: BurstOpt
       ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}),
       at,
       ...(options.trace ? { trace: options.trace } : {}),
+      storeEveryAssociation: actor.machine_version < ASSOCIATION_ROWS_SINCE,
     });
     planned.push({ request, actor, plan });
   }
   insertEachUnknownStudentOnce(planned.map((p) => p.plan));
 
-  const written = await db.transaction(async (tx) => {
+  // One applied write per batch goes into the set statement; a second one (two timers of one batch
+  // in one burst) is the single path's, after the first has committed.
+  const applied = new Map<string, TransitionPlan & { kind: 'applied' }>();
+  for (const { plan } of planned) if (plan.kind === 'applied' && !applied.has(plan.write.batchId)) applied.set(plan.write.batchId, plan);
+  const { written, refusals } = await db.transaction(async (tx) => {
     const t = tx as unknown as Db;
     // Sent together: postgres.js pipelines them on the transaction's connection, in this order.
-    return Promise.all(
-      planned.map(({ request, actor, plan }) =>
-        plan.kind === 'applied' ? writeTransition(t, plan.write) : recordRefusal(t, request.batchId, actor.version, plan.write),
-      ),
-    );
+    const [sets, ...refused] = await Promise.all([
+      writeTransitions(t, [...applied.values()].map((plan) => plan.write)),
+      ...planned.map(({ request, actor, plan }) => (plan.kind === 'refused' ? recordRefusal(t, request.batchId, actor.version, plan.write) : Promise.resolve(false))),
+    ]);
+    return { written: sets, refusals: refused };
   });
   planned.forEach(({ request, plan }, i) => {
-    if (!written[i]) return; // Its row version moved: the single path reads it again.
+    // Not written: its row version moved, or it was a second write of its batch. The single path reads it again.
+    if (plan.kind === 'applied' ? applied.get(plan.write.batchId) !== plan || !written.has(plan.write.batchId) : !refusals[i]) return;
     settled.set(
       request,
       plan.kind === 'applied'

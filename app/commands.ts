@@ -41,11 +41,13 @@ export type DecisionResult =
 export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
   return {
     ...asTeacher(call),
+    associations: { essays: decisions.map((d) => d.essay_id) },
     build: async (context, lookups, at) => {
       const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
-      const inClass = await lookups.studentsOfClass(context.class_id, [...new Set(named)]);
       const suggested = decisions.flatMap((d) => context.associations[d.essay_id]?.suggested_student_id ?? []);
+      // The roster holds exactly the students of the class among the ids: one read answers both questions.
       const students = await lookups.rosterOf(context.class_id, [...named, ...suggested]);
+      const inClass = new Set(named.filter((id) => Object.hasOwn(students, id)));
       return {
         ok: true,
         event: {
@@ -142,6 +144,7 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
     actor: 'timeout',
     correlationId: null,
     auditDetail: { fired_by: firedBy },
+    associations: 'all',
     build: async (context, lookups, at) => {
       // The deadlines row is what the timers and the sweep schedule by; it moves with the snapshot.
       const dueAt = context.deadline?.version === deadlineVersion ? await lookups.deadlineDueAt(batchId, deadlineVersion) : null;

@@ -1,7 +1,8 @@
-import type { AssociationRecord } from '../machines/association.ts';
+import { ASSOCIATION_MACHINE_VERSION, type AssociationRecord } from '../machines/association.ts';
 import { BATCH_MACHINE_VERSION, type BatchContext, type BatchEmitted, batchMachine } from '../machines/batch.ts';
 import { batchStatusOf, eventsAcceptedIn, stateString } from '../machines/describe.ts';
 import { type BatchEvent, WIRE_NAME } from '../machines/events.ts';
+import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { step } from '../machines/step.ts';
 import type { DeadlineWrite, HistoryRow, OutboxRow, StudentRow, TransitionWrite } from '../db/transitions.ts';
 import { outboxEnvelope } from './envelope.ts';
@@ -25,6 +26,11 @@ export interface PlanInput {
   at: string;
   /** The trace context for the metadata of every event the transition emits. */
   trace?: TraceCarrier;
+  /**
+   * The snapshot was written by a version that kept the association records inside it (before v3):
+   * its restored working set holds them all, and this write stores every one as its own row.
+   */
+  storeEveryAssociation?: boolean;
 }
 
 export type RefusedOutcome = Extract<ApplyOutcome, { kind: 'refused' }>;
@@ -61,7 +67,7 @@ export function planTransition(input: PlanInput): TransitionPlan {
     batchId: request.batchId,
     expectedVersion: input.rowVersion,
     machineVersion: BATCH_MACHINE_VERSION,
-    snapshot: batchMachine.getPersistedSnapshot(after),
+    snapshot: persistedBatchSnapshot(after),
     status: body.status,
     state: toState,
     dueAt: after.context.deadline?.due_at ?? null,
@@ -79,6 +85,8 @@ export function planTransition(input: PlanInput): TransitionPlan {
     deadline: deadlineChange(before.context, after.context),
     newAssociations: associations.created,
     changedAssociations: associations.changed,
+    associationSnapshots: input.storeEveryAssociation ? Object.values(after.context.associations) : [...associations.created, ...associations.changed],
+    associationMachineVersion: ASSOCIATION_MACHINE_VERSION,
     newStudents: (input.newStudents ?? []).filter((s) => usedStudents.has(s.id)),
   };
   return { kind: 'applied', body, write, event_type: WIRE_NAME[event.type], from_state: fromState };

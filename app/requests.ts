@@ -1,6 +1,6 @@
 import type { BatchContext } from '../machines/batch.ts';
 import type { BatchEvent } from '../machines/events.ts';
-import type { DeadlineWrite, StudentRow } from '../db/transitions.ts';
+import type { AssociationSelection, DeadlineWrite, StudentRow } from '../db/transitions.ts';
 import type { Lookups } from './lookups.ts';
 import type { TraceCarrier } from './tracing.ts';
 
@@ -21,6 +21,11 @@ export interface EventRequest {
   correlationId: string | null;
   /** Teacher calls: the batch must be theirs, or it does not exist for them. */
   ownerId?: string;
+  /**
+   * The association records the event works on, loaded into the context's working set: a
+   * decision's essays (all of them if it may settle the batch), or all. None when absent.
+   */
+  associations?: AssociationSelection;
   /** Builds the machine event from the current context, consulting only the read-only port. */
   build(context: BatchContext, lookups: Lookups, at: string): Promise<Prepared> | Prepared;
   /** The W3C trace context the cause carried (inbound metadata or the HTTP traceparent header). */

@@ -1,5 +1,7 @@
 import type { SnapshotFrom } from 'xstate';
+import type { AssociationRecord } from '../machines/association.ts';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../machines/batch.ts';
+import { countsOf } from '../machines/batch-rules.ts';
 
 export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
 
@@ -9,6 +11,7 @@ export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
  */
 export const BATCH_SNAPSHOT_MIGRATIONS: Record<number, (snapshot: unknown) => unknown> = {
   1: fromV1,
+  2: fromV2,
 };
 
 interface V1Association {
@@ -61,6 +64,19 @@ export function fromV1(snapshot: unknown): unknown {
   };
 }
 
+/**
+ * v2 → v3. The counts come from the records; the records stay in the restored context as the
+ * working set (a v2 snapshot holds all of them), and the first v3 write of the batch stores them
+ * as their own rows (`PlanInput.storeEveryAssociation`, app/upgrade.ts at start).
+ */
+export function fromV2(snapshot: unknown): unknown {
+  const v2 = snapshot as { context: { associations: Record<string, AssociationRecord>; [field: string]: unknown }; [field: string]: unknown };
+  return { ...v2, context: { ...v2.context, association_counts: countsOf(v2.context.associations) } };
+}
+
+/** The first machine version whose association records are rows of their own. */
+export const ASSOCIATION_ROWS_SINCE = 3;
+
 export class SnapshotRestoreError extends Error {
   override name = 'SnapshotRestoreError';
 }
@@ -80,9 +96,23 @@ export function migrateBatchSnapshot(snapshot: unknown, fromVersion: number): un
   return current;
 }
 
-/** Restores a persisted batch snapshot; an unknown state is a clear error, never a silent reset. */
-export function restoreBatchSnapshot(row: { snapshot: unknown; machine_version: number }): BatchSnapshot {
-  const persisted = migrateBatchSnapshot(row.snapshot, row.machine_version);
+export interface StoredBatch {
+  snapshot: unknown;
+  machine_version: number;
+  /** The association records loaded for this event (rows of their own since v3). */
+  associations?: AssociationRecord[] | null;
+}
+
+/**
+ * Restores a persisted batch snapshot with the association records loaded for the event as its
+ * working set; an unknown state is a clear error, never a silent reset.
+ */
+export function restoreBatchSnapshot(row: StoredBatch): BatchSnapshot {
+  let persisted = migrateBatchSnapshot(row.snapshot, row.machine_version) as { context: Record<string, unknown> };
+  if (row.associations && row.associations.length > 0) {
+    const associations = Object.fromEntries(row.associations.map((a) => [a.essay_id, a]));
+    persisted = { ...persisted, context: { ...persisted.context, associations } };
+  }
   try {
     return batchMachine.resolveState(persisted as Parameters<typeof batchMachine.resolveState>[0]);
   } catch (error) {

@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../machines/batch.ts';
+import { ASSOCIATION_MACHINE_VERSION } from '../machines/association.ts';
+import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION } from '../machines/batch.ts';
+import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { batchStatusOf, stateString } from '../machines/describe.ts';
 import { type Db, rows } from '../db/client.ts';
-import { restoreBatchSnapshot } from './snapshots.ts';
+import { associationSnapshotsUpsert } from '../db/transitions.ts';
+import { ASSOCIATION_ROWS_SINCE, restoreBatchSnapshot } from './snapshots.ts';
 
 /**
  * Rewrites every batch snapshot of an older machine version through the migrations, with its
@@ -10,7 +13,8 @@ import { restoreBatchSnapshot } from './snapshots.ts';
  * `GET /v1/batches` shows true for batches nobody touches (a v1 GUEST batch waiting in
  * awaiting_pipeline_configuration is listed as ready at once). The row version is kept: no event
  * was applied, and a writer racing this one writes the same migrated snapshot. A state change is
- * recorded in the history as `SNAPSHOT_MIGRATED`.
+ * recorded in the history as `SNAPSHOT_MIGRATED`. A snapshot from before v3 holds its association
+ * records; they move to their own rows in the same statement.
  */
 export async function upgradeBatchSnapshots(db: Db, at: string): Promise<number> {
   const old = await rows<{ actor_id: string; batch_id: string; snapshot: unknown; machine_version: number; version: number; state: string }>(
@@ -23,10 +27,11 @@ export async function upgradeBatchSnapshots(db: Db, at: string): Promise<number>
   for (const row of old) {
     const restored = restoreBatchSnapshot(row);
     const state = stateString(restored.value);
+    const records = row.machine_version < ASSOCIATION_ROWS_SINCE ? Object.values(restored.context.associations) : [];
     const done = await rows<{ ok: number }>(
       db,
       sql`WITH snap AS (
-          UPDATE actor_snapshots SET snapshot = ${JSON.stringify(batchMachine.getPersistedSnapshot(restored))}::jsonb,
+          UPDATE actor_snapshots SET snapshot = ${JSON.stringify(persistedBatchSnapshot(restored))}::jsonb,
             machine_version = ${BATCH_MACHINE_VERSION}, updated_at = now()
           WHERE actor_id = ${row.actor_id} AND version = ${row.version} AND machine_version = ${row.machine_version}
           RETURNING version),
@@ -38,6 +43,7 @@ export async function upgradeBatchSnapshots(db: Db, at: string): Promise<number>
           SELECT ${row.batch_id}, ${at}::timestamptz, 'SNAPSHOT_MIGRATED', 'system', ${row.state}, ${state}, 'applied',
             ${`batch machine v${row.machine_version} → v${BATCH_MACHINE_VERSION}`}, snap.version
           FROM snap WHERE ${row.state} <> ${state})
+        ${records.length > 0 ? sql`, assoc AS (${associationSnapshotsUpsert(row.batch_id, ASSOCIATION_MACHINE_VERSION, records, sql`snap`)})` : sql``}
         SELECT 1 AS ok FROM snap`,
     );
     upgraded += done.length;

@@ -1,7 +1,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
 import { students } from './schema.ts';
-import { type LoadedActor, batchActorId } from './transitions.ts';
+import { type LoadedActor, associationsOf, batchActorId } from './transitions.ts';
 
 /** The reads of a deadline burst: N actors, and the students their timeouts name, in a few queries. */
 
@@ -12,7 +12,7 @@ export interface BurstActor extends LoadedActor {
   deadline_due_at: string | null;
 }
 
-/** Every listed batch's snapshot, owner, earlier answer to its event id and deadline row, in one query. */
+/** Every listed batch's snapshot with all its associations, owner, earlier answer to its event id and deadline row, in one query. */
 export async function loadBurstActors(db: Db, wanted: Array<{ batchId: string; eventId: string }>): Promise<BurstActor[]> {
   if (wanted.length === 0) return [];
   const list = wanted.map((w) => ({ batch_id: w.batchId, actor_id: batchActorId(w.batchId), event_id: w.eventId }));
@@ -20,7 +20,7 @@ export async function loadBurstActors(db: Db, wanted: Array<{ batchId: string; e
     db,
     sql`SELECT r.batch_id, s.snapshot, s.version, s.machine_version, b.owner_id,
           p.response AS prior_response, p.fingerprint AS prior_fingerprint,
-          d.version AS deadline_version, d.due_at AS deadline_due_at
+          d.version AS deadline_version, d.due_at AS deadline_due_at, ${associationsOf(sql`r.batch_id`, 'all')} AS associations
         FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS r(batch_id uuid, actor_id text, event_id text)
         JOIN batches b ON b.batch_id = r.batch_id
         JOIN actor_snapshots s ON s.actor_id = r.actor_id

@@ -57,6 +57,12 @@ export const students = pgTable(
   ],
 );
 
+/** A row that belongs to a batch. */
+const batchRef = () =>
+  uuid('batch_id')
+    .notNull()
+    .references(() => batches.batch_id);
+
 /** The batch projection: what the API lists and filters. The snapshot is the truth. */
 export const batches = pgTable(
   'batches',
@@ -94,6 +100,23 @@ export const actorSnapshots = pgTable('actor_snapshots', {
   updated_at: tz('updated_at').notNull().defaultNow(),
 });
 
+/**
+ * Each essay's association as its own persisted actor (association machine context, state and the
+ * matcher's details), since batch machine v3. The batch snapshot keeps only counts, so an event
+ * about one essay reads and writes one of these rows, not the whole class.
+ */
+export const associationSnapshots = pgTable(
+  'association_snapshots',
+  {
+    essay_id: uuid('essay_id').primaryKey(),
+    batch_id: batchRef(),
+    machine_version: integer('machine_version').notNull(),
+    snapshot: jsonb('snapshot').notNull(),
+    updated_at: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('association_snapshots_batch_idx').on(t.batch_id)],
+);
+
 /** Columns, NOT NULLs, the unique essay and both indexes as in the Class Management Service. */
 export const essayStudentAssociations = pgTable(
   'essay_student_associations',
@@ -101,9 +124,7 @@ export const essayStudentAssociations = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     essay_id: uuid('essay_id').notNull().unique('essay_student_associations_essay_id_key'),
     student_id: uuid('student_id').references(() => students.id),
-    batch_id: uuid('batch_id')
-      .notNull()
-      .references(() => batches.batch_id),
+    batch_id: batchRef(),
     class_id: uuid('class_id')
       .notNull()
       .references(() => classes.id),
@@ -142,9 +163,7 @@ export const history = pgTable(
   'history',
   {
     seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    batch_id: uuid('batch_id')
-      .notNull()
-      .references(() => batches.batch_id),
+    batch_id: batchRef(),
     at: tz('at').notNull().defaultNow(),
     event_type: text('event_type').notNull(),
     event_id: text('event_id'),

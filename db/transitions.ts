@@ -57,8 +57,12 @@ export interface TransitionWrite {
   history: HistoryRow;
   outbox: OutboxRow[];
   deadline: DeadlineWrite;
+  /** Projection rows (essay_student_associations) to insert and to update. */
   newAssociations: AssociationRecord[];
   changedAssociations: AssociationRecord[];
+  /** Association snapshots to store: the records this transition created or changed. */
+  associationSnapshots: AssociationRecord[];
+  associationMachineVersion: number;
   newStudents: StudentRow[];
 }
 
@@ -70,29 +74,49 @@ export interface LoadedActor {
   prior_response: unknown;
   /** The fingerprint stored with the earlier answer to this event id (null when none was kept). */
   prior_fingerprint: string | null;
+  /** The association snapshots asked for (null when none were). */
+  associations: AssociationRecord[] | null;
+}
+
+/** Which association snapshots a load reads with the batch: these essays', or all the batch's. */
+export type AssociationSelection = { essays: string[] } | 'all';
+
+export function associationsOf(batchId: SQL, selection: AssociationSelection | undefined): SQL {
+  if (selection === undefined) return sql`NULL`;
+  // Essay ids are compared as text: a malformed one in a teacher's request matches nothing instead of failing a cast.
+  const which = selection === 'all' ? sql`` : sql`AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
+  return sql`(SELECT coalesce(jsonb_agg(a.snapshot), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batchId} ${which})`;
 }
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 export const batchActorId = (batchId: string) => `batch:${batchId}`;
 
-/** The snapshot, its owner and any earlier answer to this event id, in one round trip. */
+/** The snapshot, its owner, any earlier answer to this event id and the selected associations, in one round trip. */
 export async function loadBatchActor(
   db: Db,
   batchId: string,
   eventId: string | null,
   forUpdate: boolean,
+  associations?: AssociationSelection,
 ): Promise<LoadedActor | null> {
   const [row] = await rows<LoadedActor>(
     db,
     sql`SELECT s.snapshot, s.version, s.machine_version, b.owner_id,
           ${eventId === null ? sql`NULL` : sql`(SELECT p.response FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_response,
-          ${eventId === null ? sql`NULL` : sql`(SELECT p.fingerprint FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_fingerprint
+          ${eventId === null ? sql`NULL` : sql`(SELECT p.fingerprint FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_fingerprint,
+          ${associationsOf(sql`b.batch_id`, associations)} AS associations
         FROM actor_snapshots s JOIN batches b ON b.batch_id = ${batchId}
         WHERE s.actor_id = ${batchActorId(batchId)}
         ${forUpdate ? sql`FOR UPDATE OF s` : sql``}`,
   );
   return row ?? null;
+}
+
+/** Every association snapshot of a batch, for an event that turned out to need them all. */
+export async function loadAllAssociations(db: Db, batchId: string): Promise<AssociationRecord[]> {
+  const [row] = await rows<{ associations: AssociationRecord[] }>(db, sql`SELECT ${associationsOf(sql`${batchId}::uuid`, 'all')} AS associations`);
+  return row?.associations ?? [];
 }
 
 export async function priorResponse(db: Db, eventId: string): Promise<{ response: unknown; fingerprint: string | null }> {
@@ -103,7 +127,7 @@ export async function priorResponse(db: Db, eventId: string): Promise<{ response
   return { response: row?.response ?? null, fingerprint: row?.fingerprint ?? null };
 }
 
-const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
+export const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
   created_at timestamptz, confidence_score double precision, match_reasons jsonb, validation_status text,
   validated_by text, validated_at timestamptz, validation_method text, suggested_student_id uuid, text_storage_id text, filename text, suggestions jsonb`;
 
@@ -117,6 +141,37 @@ function outboxInsert(batchId: string, outbox: OutboxRow[], source: SQL): SQL {
   return sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
       SELECT o.event_id, o.topic, ${batchId}, o.correlation_id, o.envelope
       FROM ${source}, jsonb_to_recordset(${json(outbox)}) AS o(event_id uuid, topic text, correlation_id uuid, envelope jsonb)`;
+}
+
+/** Inserts the projection rows of new associations, read as `a` from `source`. */
+export function associationRowsInsert(source: SQL): SQL {
+  return sql`INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
+        confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
+        suggested_student_id, text_storage_id, filename, suggestions)
+      SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
+        a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
+        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
+      FROM ${source}`;
+}
+
+/** Updates the decided fields of associations' projection rows, read as `a` from `source`, of their own batch. */
+export function associationRowsUpdate(source: SQL, batchId?: string): SQL {
+  return sql`UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
+        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
+      FROM ${source}
+      WHERE e.essay_id = a.essay_id AND e.batch_id = ${batchId === undefined ? sql`a.batch_id` : sql`${batchId}`}`;
+}
+
+/**
+ * Stores association snapshots. An essay already associated in another batch keeps its row here;
+ * the projection's unique essay_id refuses the whole statement as a conflict.
+ */
+export function associationSnapshotsUpsert(batchId: string, machineVersion: number, records: AssociationRecord[], source: SQL): SQL {
+  return sql`INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
+      SELECT (r.value->>'essay_id')::uuid, ${batchId}, ${machineVersion}, r.value
+      FROM ${source}, jsonb_array_elements(${json(records)}) AS r
+      ON CONFLICT (essay_id) DO UPDATE SET snapshot = excluded.snapshot, machine_version = excluded.machine_version, updated_at = now()
+      WHERE association_snapshots.batch_id = excluded.batch_id`;
 }
 
 /** A new batch actor: its projection row and its first snapshot, history row and outbox rows. */
@@ -190,21 +245,13 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
       FROM snap, jsonb_to_recordset(${json(w.newStudents)}) AS s(id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean))`);
   }
   if (w.newAssociations.length > 0) {
-    ctes.push(sql`assoc_new AS (
-      INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
-        confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
-        suggested_student_id, text_storage_id, filename, suggestions)
-      SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
-        a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
-        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
-      FROM snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS}))`);
+    ctes.push(sql`assoc_new AS (${associationRowsInsert(sql`snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS})`)})`);
+  }
+  if (w.associationSnapshots.length > 0) {
+    ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(w.batchId, w.associationMachineVersion, w.associationSnapshots, sql`snap`)})`);
   }
   if (w.changedAssociations.length > 0) {
-    ctes.push(sql`assoc_upd AS (
-      UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
-        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
-      FROM snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})
-      WHERE e.essay_id = a.essay_id AND e.batch_id = ${w.batchId})`);
+    ctes.push(sql`assoc_upd AS (${associationRowsUpdate(sql`snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})`, w.batchId)})`);
   }
   const result = await rows<{ version: number }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT version FROM snap`);
   return result.length === 1;

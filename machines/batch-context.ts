@@ -22,11 +22,25 @@ export interface Deadline {
   version: number;
 }
 
+/** How many associations the batch has, and how many of them are still pending (v3). */
+export interface AssociationCounts {
+  total: number;
+  pending: number;
+}
+
 export interface BatchContext extends BatchInput {
   class_type: ClassType;
   language: 'en' | 'sv';
   essays: EssayRef[];
+  /**
+   * The association records the current event works on. Each association is its own persisted
+   * row (association_snapshots), and the application layer loads the ones an event needs: a
+   * decision's essays, or all of them for a timeout or a decision that may settle the batch
+   * (associationsNeeded). The persisted batch snapshot keeps none (persistedBatchSnapshot), so an
+   * event about one essay neither reads nor rewrites the others.
+   */
   associations: Record<string, AssociationRecord>;
+  association_counts: AssociationCounts;
   deadline: Deadline | null;
   deadline_version: number;
   timeout_triggered: boolean;

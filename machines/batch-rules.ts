@@ -1,4 +1,5 @@
 import { type AssociationEvent, type AssociationRecord, newAssociation, stepAssociation } from './association.ts';
+import type { AssociationCounts } from './batch-context.ts';
 import type { BatchEvent, EssayRef } from './events.ts';
 
 /** Pure helpers of the batch machine's guards and actions, kept apart so the chart file stays a chart. */
@@ -7,6 +8,37 @@ export function pendingCount(associations: Record<string, AssociationRecord>): n
   let n = 0;
   for (const a of Object.values(associations)) if (a.validation_status === 'pending_validation') n++;
   return n;
+}
+
+export function countsOf(associations: Record<string, AssociationRecord>): AssociationCounts {
+  return { total: Object.keys(associations).length, pending: pendingCount(associations) };
+}
+
+/** Only a pending association accepts a decision, so each decided record was one pending fewer. */
+export function countsAfterDecisions(counts: AssociationCounts, decided: AssociationRecord[]): AssociationCounts {
+  return { total: counts.total, pending: counts.pending - decided.length };
+}
+
+/**
+ * Every association of the batch, for StudentAssociationsConfirmedV1. The working set must be
+ * complete here (associationsNeeded loads all for an event that may settle the batch); a partial
+ * one would announce a partial class, so it throws instead.
+ */
+export function everyAssociation(context: { batch_id: string; associations: Record<string, AssociationRecord>; association_counts: AssociationCounts }) {
+  const loaded = Object.keys(context.associations).length;
+  if (loaded !== context.association_counts.total) {
+    throw new Error(`invariant broken: batch ${context.batch_id} settles with ${loaded} of its ${context.association_counts.total} association records loaded`);
+  }
+  return context.associations;
+}
+
+/**
+ * The association records an event about these essays needs: theirs, or every record when the
+ * event may leave nothing pending (it then announces them all). A timeout needs all.
+ */
+export function associationsNeeded(counts: AssociationCounts, essayIds: string[] | 'all'): string[] | 'all' {
+  if (essayIds === 'all' || new Set(essayIds).size >= counts.pending) return 'all';
+  return essayIds;
 }
 
 /** Hours from the suggestions to the deadline's decision, as ValidationTimeoutProcessedV1 reports them. */

@@ -3,7 +3,7 @@ import { type AssociationEvent, stepAssociation } from './association.ts';
 import type { BatchContext, BatchInput } from './batch-context.ts';
 import { courseOf } from './domain.ts';
 import type { BatchEvent } from './events.ts';
-import { associationsFromSuggestions, pendingCount, stepAssociations, timeoutHours, toAssociationEvent } from './batch-rules.ts';
+import { associationsFromSuggestions, countsAfterDecisions, countsOf, everyAssociation, stepAssociations, timeoutHours, toAssociationEvent } from './batch-rules.ts';
 import {
   type BatchEmitted,
   associationUpdated,
@@ -18,8 +18,10 @@ export const BATCH_MACHINE_ID = 'batch';
  * v2: GUEST batches go to ready_for_pipeline_execution on provisioning (awaiting_pipeline_configuration
  * is gone); a pipeline request keeps the batch ready (processing_pipelines is gone); failed_critically;
  * prompt references, validation error counts, and every suggestion with the filename per association.
+ * v3: association records are their own rows, not part of the persisted batch snapshot; the batch
+ * keeps association_counts, and `associations` holds only the records the current event works on.
  */
-export const BATCH_MACHINE_VERSION = 2;
+export const BATCH_MACHINE_VERSION = 3;
 
 export type { BatchContext, BatchInput, Deadline } from './batch-context.ts';
 export type { BatchEmitted } from './outbound.ts';
@@ -49,7 +51,7 @@ export const batchMachine = setup({
         return current !== undefined && stepAssociation(current, toAssociationEvent(d, event)).accepted;
       });
     },
-    noAssociationPending: ({ context }) => pendingCount(context.associations) === 0,
+    noAssociationPending: ({ context }) => context.association_counts.pending === 0,
     deadlineIsCurrent: ({ context, event }) => {
       assertEvent(event, 'VALIDATION_TIMEOUT');
       return context.deadline?.version === event.deadline_version;
@@ -83,14 +85,15 @@ export const batchMachine = setup({
     storeSuggestionsAndStartDeadline: assign(({ context, event }) => {
       assertEvent(event, 'AUTHOR_MATCHES_SUGGESTED');
       const version = context.deadline_version + 1;
-      return { associations: associationsFromSuggestions(context, event), deadline: { due_at: event.due_at, version }, deadline_version: version };
+      const associations = associationsFromSuggestions(context, event);
+      return { associations, association_counts: countsOf(associations), deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
     applyTeacherDecisions: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'TEACHER_DECISIONS');
       const steps = event.decisions.map((d): [string, AssociationEvent] => [d.essay_id, toAssociationEvent(d, event)]);
       const { associations, decided } = stepAssociations(context.associations, steps);
       for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
-      enqueue.assign({ associations });
+      enqueue.assign({ associations, association_counts: countsAfterDecisions(context.association_counts, decided) });
     }),
     applyTimeoutToPending: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'VALIDATION_TIMEOUT');
@@ -98,7 +101,7 @@ export const batchMachine = setup({
       const { associations, decided } = stepAssociations(context.associations, Object.keys(context.associations).map((id) => [id, timeout]));
       for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
       enqueue.emit(timeoutProcessed(context, decided, event.students, timeoutHours(context.associations, event.at), event.at));
-      enqueue.assign({ associations, timeout_triggered: true });
+      enqueue.assign({ associations, association_counts: countsAfterDecisions(context.association_counts, decided), timeout_triggered: true });
     }),
     moveDeadline: assign(({ context, event }) => {
       assertEvent(event, 'DEADLINE_CHANGED');
@@ -107,7 +110,7 @@ export const batchMachine = setup({
     }),
     clearDeadline: assign({ deadline: null }),
     emitAssociationsConfirmed: emit(({ context, event }) =>
-      associationsConfirmed(context, context.associations, context.timeout_triggered, event.at),
+      associationsConfirmed(context, everyAssociation(context), context.timeout_triggered, event.at),
     ),
     recordEssaysStored: assign(({ event }) => {
       assertEvent(event, 'ESSAYS_READY');
@@ -133,6 +136,7 @@ export const batchMachine = setup({
     language: courseOf(input.course_code).language,
     essays: [],
     associations: {},
+    association_counts: { total: 0, pending: 0 },
     deadline: null,
     deadline_version: 0,
     timeout_triggered: false,

@@ -4,3 +4,4 @@ export * from './association.ts';
 export * from './batch.ts';
 export * from './describe.ts';
 export * from './step.ts';
+export * from './persisted.ts';

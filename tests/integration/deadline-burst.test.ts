@@ -1,6 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { validationTimeout } from '../../app/commands.ts';
+import { databaseLookups } from '../../app/lookups.ts';
+import { planTransition } from '../../app/plan.ts';
+import { restoreBatchSnapshot } from '../../app/snapshots.ts';
+import { loadBurstActors } from '../../db/burst.ts';
+import { writeTransitions } from '../../db/burst-writes.ts';
 import { rows } from '../../db/client.ts';
+import type { TransitionWrite } from '../../db/transitions.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, harnessForSuite } from '../support/harness.ts';
@@ -129,5 +136,46 @@ describe('deadline bursts', () => {
     const retried = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000 });
     expect(retried.filter((f) => f.batch_id === broken).map((f) => ('outcome' in f.result ? f.result.outcome.kind : 'error'))).toEqual(['applied']);
     expect(await facts(h, broken)).toMatchObject({ applied: 1, deadlines: 0, confirmed: 1 });
+  });
+
+  it('writes a burst as one set statement in which a batch whose row version moved writes nothing and the others commit', async () => {
+    // One class each: every write brings its class's new UNKNOWN student.
+    const classes = [];
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      classes.push(await createClassWithStudents(h, teacher, 'ENG5', 3));
+      ids.push((await pendingBatch(h, teacher, classes[i]!)).batchId);
+    }
+    await allPastDue(h, ids);
+    const db = h.database.db;
+    const at = new Date().toISOString();
+    const requests = ids.map((id) => validationTimeout(id, 1, 'sweep'));
+    const actors = await loadBurstActors(db, requests.map((r) => ({ batchId: r.batchId, eventId: r.eventId })));
+    const writes: TransitionWrite[] = [];
+    for (const request of requests) {
+      const actor = actors.find((a) => a.batch_id === request.batchId)!;
+      const before = restoreBatchSnapshot(actor);
+      const prepared = await request.build(before.context, databaseLookups(db), at);
+      if (!prepared.ok) throw new Error('the timeout is due');
+      const plan = planTransition({ request, before, rowVersion: actor.version, event: prepared.event, ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}), at });
+      if (plan.kind !== 'applied') throw new Error('the timeout applies');
+      writes.push(plan.write);
+    }
+    // Another writer commits to the middle batch after the burst read it.
+    const moved = ids[1]!;
+    await db.execute(sql`UPDATE actor_snapshots SET version = version + 1 WHERE actor_id = ${`batch:${moved}`}`);
+
+    const written = await db.transaction((tx) => writeTransitions(tx as unknown as typeof db, writes));
+    expect([...written].sort()).toEqual([ids[0]!, ids[2]!].sort());
+    for (const id of [ids[0]!, ids[2]!]) {
+      expect(await facts(h, id)).toEqual({ applied: 1, deadlines: 0, confirmed: 1, updated: 2, statuses: ['timeout_confirmed', 'no_match'] });
+    }
+    expect(await facts(h, moved)).toEqual({ applied: 0, deadlines: 1, confirmed: 0, updated: 0, statuses: ['pending_validation', 'pending_validation'] });
+    const [left] = await rows<{ states: string[] }>(
+      db,
+      sql`SELECT array_agg(snapshot->>'validation_status') AS states FROM association_snapshots WHERE batch_id = ${moved}`,
+    );
+    expect(left!.states).toEqual(['pending_validation', 'pending_validation']);
+    expect(await Promise.all(classes.map((c) => unknownStudents(h, c.classId)))).toEqual([1, 0, 1]);
   });
 });

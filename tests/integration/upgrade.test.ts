@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { upgradeBatchSnapshots } from '../../app/upgrade.ts';
 import { rows } from '../../db/client.ts';
+import { BATCH_MACHINE_VERSION } from '../../machines/batch.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { committedCorpus } from '../../scripts/snapshot-corpus.ts';
 import { outboxEvents, postEvent, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
@@ -36,7 +37,7 @@ describe('upgrading batches written by machine v1', () => {
       h.database.db,
       sql`SELECT machine_version FROM actor_snapshots WHERE actor_id = ${`batch:${batchId}`}`,
     );
-    expect(row!.machine_version).toBe(2);
+    expect(row!.machine_version).toBe(BATCH_MACHINE_VERSION);
     const history = await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
     expect(history.body.history.at(-1)).toMatchObject({
       event_type: 'SNAPSHOT_MIGRATED',

@@ -151,7 +151,7 @@ export async function postEvent(h: Harness, event: unknown) {
 
 /** Every table the application writes, counted: "nothing changed" made checkable. */
 export async function rowCounts(h: Harness) {
-  const tables = ['batches', 'actor_snapshots', 'essay_student_associations', 'processed_events', 'history', 'outbox', 'deadlines', 'students', 'classes'];
+  const tables = ['batches', 'actor_snapshots', 'association_snapshots', 'essay_student_associations', 'processed_events', 'history', 'outbox', 'deadlines', 'students', 'classes'];
   const counts = tables.map((t) => sql.raw(`(SELECT count(*) FROM ${t})::int AS ${t}`));
   const [row] = await rows<Record<string, number>>(
     h.database.db,

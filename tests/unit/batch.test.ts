@@ -206,6 +206,7 @@ describe('registering a batch', () => {
       language: 'en',
       essays: [],
       associations: {},
+      association_counts: { total: 0, pending: 0 },
       deadline: null,
       deadline_version: 0,
       timeout_triggered: false,
