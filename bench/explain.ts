@@ -4,15 +4,16 @@ import { createService } from '../app/service.ts';
 import { type Db, openDatabase } from '../db/client.ts';
 import * as schema from '../db/schema.ts';
 import { benchDatabaseUrl, dropDatabase, resetDatabase } from './database.ts';
-import { createClasses, makeTemplate } from './fixtures.ts';
+import { cloneBatches, createClasses, makeTemplate, settleUnknownStudents } from './fixtures.ts';
 import { BatchPool, directTransport, eventMix, eventsPerBatch } from './mix.ts';
 
 /**
  * EXPLAIN (ANALYZE, BUFFERS) of the write statement of each event of the mix, at each batch size:
  * every `WITH snap AS (...)` the application sends is first run under EXPLAIN ANALYZE inside a
  * savepoint (or a transaction) that is rolled back, then for real. Prints per event the total
- * execution time and the CTE nodes that cost most.
- *   node --import tsx bench/explain.ts [essays...]     (default 4 30)
+ * execution time and the CTE nodes that cost most. Then the same for the set statement of one
+ * deadline burst of BURST batches of 4 essays (`WITH w AS (...)`, db/burst-writes.ts).
+ *   node --import tsx bench/explain.ts [essays...]     (default 4 30; BURST=100)
  */
 
 type Plan = { event: string; essays: number; text: string };
@@ -52,7 +53,7 @@ function explaining<T extends postgres.Sql | postgres.TransactionSql>(client: T,
       if (key === 'unsafe') {
         // Other queries keep postgres.js's pending query (drizzle calls .values() on it).
         return (text: string, params: unknown[], options?: object) =>
-          text.startsWith('WITH snap AS')
+          text.startsWith('WITH snap AS') || text.startsWith('WITH w AS')
             ? explainThenRun(target, inTransaction, text, params).then(() => target.unsafe(text, params as never[], options))
             : target.unsafe(text, params as never[], options);
       }
@@ -93,6 +94,13 @@ async function main() {
         WHERE actor_id LIKE 'batch:%' ORDER BY updated_at DESC LIMIT 1`;
       process.stdout.write(`${essays} essays: the batch snapshot is ${size!.chars} characters of JSON, ${size!.bytes} bytes stored\n`);
     }
+    const burst = Number(process.env.BURST ?? 100);
+    await settleUnknownStudents(service, classes, 4);
+    const pending = await makeTemplate(service, classes[0]!, 'awaiting_teacher', 4);
+    await cloneBatches(client, [pending], burst, new Date(Date.now() - 60_000).toISOString());
+    current = { event: `deadline burst of ${burst}`, essays: 4 };
+    const fired = await service.fireDueDeadlines({ limit: burst, leaseMs: 60_000, burstSize: burst, lanes: 1 });
+    process.stdout.write(`burst: ${fired.filter((f) => f.path === 'burst').length} of ${fired.length} deadlines applied by the set statement\n`);
     for (const plan of plans) {
       const time = /Execution Time: ([\d.]+) ms/.exec(plan.text)?.[1];
       const planning = /Planning Time: ([\d.]+) ms/.exec(plan.text)?.[1];

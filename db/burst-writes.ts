@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
 import { ASSOCIATION_COLUMNS, type TransitionWrite, associationRowsInsert, associationRowsUpdate, batchActorId } from './transitions.ts';
 
@@ -12,6 +12,12 @@ import { ASSOCIATION_COLUMNS, type TransitionWrite, associationRowsInsert, assoc
  */
 export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promise<Set<string>> {
   if (writes.length === 0) return new Set();
+  const written = await rows<{ batch_id: string }>(db, transitionsStatement(writes));
+  return new Set(written.map((r) => r.batch_id));
+}
+
+/** The statement of writeTransitions, apart so that bench/explain.ts can show its plan. */
+export function transitionsStatement(writes: TransitionWrite[]): SQL {
   const ids = new Set(writes.map((w) => w.batchId));
   if (ids.size !== writes.length) throw new Error('writeTransitions: one write per batch; a second write of a batch would join the first one\'s update');
   const set = (value: unknown[]) => sql`${JSON.stringify(value)}::jsonb`;
@@ -26,9 +32,7 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
   const students = writes.flatMap((w) => w.newStudents.map((s) => ({ batch_id: w.batchId, ...s })));
   const snapshots = writes.flatMap((w) => w.associationSnapshots.map((r) => ({ batch_id: w.batchId, machine_version: w.associationMachineVersion, snapshot: r })));
 
-  const written = await rows<{ batch_id: string }>(
-    db,
-    sql`WITH w AS (
+  return sql`WITH w AS (
         SELECT "batchId" AS batch_id, w.* FROM jsonb_to_recordset(${set(heads)}) AS w("batchId" uuid, "actorId" text, "expectedVersion" int,
           "machineVersion" int, snapshot jsonb, status text, state text, "dueAt" timestamptz, "promptPayload" jsonb, "studentPromptRef" jsonb)),
       snap AS (
@@ -73,7 +77,5 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
         FROM jsonb_to_recordset(${set(snapshots)}) AS r(batch_id uuid, machine_version int, snapshot jsonb) JOIN snap USING (batch_id)
         ON CONFLICT (essay_id) DO UPDATE SET snapshot = excluded.snapshot, machine_version = excluded.machine_version, updated_at = now()
         WHERE association_snapshots.batch_id = excluded.batch_id)
-      SELECT batch_id FROM snap`,
-  );
-  return new Set(written.map((r) => r.batch_id));
+      SELECT batch_id FROM snap`;
 }
