@@ -12,7 +12,7 @@ import { BatchPool, directTransport, eventMix, eventsPerBatch } from './mix.ts';
  * every `WITH snap AS (...)` the application sends is first run under EXPLAIN ANALYZE inside a
  * savepoint (or a transaction) that is rolled back, then for real. Prints per event the total
  * execution time and the CTE nodes that cost most. Then the same for the set statement of one
- * deadline burst of BURST batches of 4 essays (`WITH w AS (...)`, db/burst-writes.ts).
+ * deadline burst of BURST batches of 4 essays (`WITH w AS (...)`, db/burst-writes.ts) and of its read (db/burst.ts).
  *   node --import tsx bench/explain.ts [essays...]     (default 4 30; BURST=100)
  */
 
@@ -53,7 +53,7 @@ function explaining<T extends postgres.Sql | postgres.TransactionSql>(client: T,
       if (key === 'unsafe') {
         // Other queries keep postgres.js's pending query (drizzle calls .values() on it).
         return (text: string, params: unknown[], options?: object) =>
-          text.startsWith('WITH snap AS') || text.startsWith('WITH w AS')
+          text.startsWith('WITH snap AS') || text.startsWith('WITH w AS') || text.startsWith('WITH r AS')
             ? explainThenRun(target, inTransaction, text, params).then(() => target.unsafe(text, params as never[], options))
             : target.unsafe(text, params as never[], options);
       }
@@ -73,7 +73,8 @@ async function main() {
   const url = benchDatabaseUrl(adminUrl, databaseName);
   const migrated = await openDatabase({ url, dataDir: 'memory://', poolSize: 2 });
   await migrated.close();
-  const client = postgres(url, { max: 2, onnotice: () => {} });
+  // As the service's own connections (db/client.ts): JIT off.
+  const client = postgres(url, { max: 2, onnotice: () => {}, connection: { jit: 'off' } });
   try {
     const db = drizzle(explaining(client, false), { schema }) as unknown as Db;
     const service = createService({ db, validationTimeoutMs: 86_400_000 });
@@ -97,6 +98,12 @@ async function main() {
     const burst = Number(process.env.BURST ?? 100);
     await settleUnknownStudents(service, classes, 4);
     const pending = await makeTemplate(service, classes[0]!, 'awaiting_teacher', 4);
+    // BURST_BACKGROUND: that many other pending batches of 30 essays (not due), as tables hold in a busy run.
+    const background = Number(process.env.BURST_BACKGROUND ?? 0);
+    if (background > 0) {
+      const big = await makeTemplate(service, classes[0]!, 'awaiting_teacher', 30);
+      await cloneBatches(client, [big], background, new Date(Date.now() + 86_400_000).toISOString());
+    }
     await cloneBatches(client, [pending], burst, new Date(Date.now() - 60_000).toISOString());
     current = { event: `deadline burst of ${burst}`, essays: 4 };
     const fired = await service.fireDueDeadlines({ limit: burst, leaseMs: 60_000, burstSize: burst, lanes: 1 });

@@ -38,6 +38,9 @@ export function transitionsStatement(writes: TransitionWrite[]): SQL {
       snap AS (
         UPDATE actor_snapshots s SET snapshot = w.snapshot, version = s.version + 1, machine_version = w."machineVersion", updated_at = now()
         FROM w WHERE s.actor_id = w."actorId" AND s.version = w."expectedVersion"
+          -- The key list lets the planner probe the primary key: it expects 100 rows from any jsonb_to_recordset and would
+          -- otherwise scan the whole table to hash-join them.
+          AND s.actor_id = ANY(ARRAY(SELECT "actorId" FROM w))
         RETURNING w.batch_id, s.version),
       proj AS (
         UPDATE batches b SET status = w.status, state = w.state, version = snap.version, due_at = w."dueAt",

@@ -18,14 +18,17 @@ export async function loadBurstActors(db: Db, wanted: Array<{ batchId: string; e
   const list = wanted.map((w) => ({ batch_id: w.batchId, actor_id: batchActorId(w.batchId), event_id: w.eventId }));
   return rows<BurstActor>(
     db,
-    sql`SELECT r.batch_id, s.snapshot, s.version, s.machine_version, b.owner_id,
+    // The key lists let the planner probe primary keys: it expects 100 rows from any jsonb_to_recordset
+    // and would otherwise scan whole tables to hash-join them.
+    sql`WITH r AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS r(batch_id uuid, actor_id text, event_id text))
+        SELECT r.batch_id, s.snapshot, s.version, s.machine_version, b.owner_id,
           p.response AS prior_response, p.fingerprint AS prior_fingerprint,
           d.version AS deadline_version, d.due_at AS deadline_due_at, ${associationsOf(sql`r.batch_id`, 'all')} AS associations
-        FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS r(batch_id uuid, actor_id text, event_id text)
-        JOIN batches b ON b.batch_id = r.batch_id
-        JOIN actor_snapshots s ON s.actor_id = r.actor_id
-        LEFT JOIN processed_events p ON p.event_id = r.event_id
-        LEFT JOIN deadlines d ON d.batch_id = r.batch_id`,
+        FROM r
+        JOIN batches b ON b.batch_id = r.batch_id AND b.batch_id = ANY(ARRAY(SELECT batch_id FROM r))
+        JOIN actor_snapshots s ON s.actor_id = r.actor_id AND s.actor_id = ANY(ARRAY(SELECT actor_id FROM r))
+        LEFT JOIN processed_events p ON p.event_id = r.event_id AND p.event_id = ANY(ARRAY(SELECT event_id FROM r))
+        LEFT JOIN deadlines d ON d.batch_id = r.batch_id AND d.batch_id = ANY(ARRAY(SELECT batch_id FROM r))`,
   );
 }
 
