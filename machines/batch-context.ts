@@ -5,6 +5,12 @@ import type { EssayRef, PromptPayload } from './events.ts';
 /**
  * What a batch snapshot holds. Its keys are part of the released machine versions
  * (tests/fixtures/machine-shapes): a change here is a new BATCH_MACHINE_VERSION and a migration.
+ *
+ * v2: GUEST batches go to ready_for_pipeline_execution on provisioning (awaiting_pipeline_configuration
+ * is gone); a pipeline request keeps the batch ready (processing_pipelines is gone); failed_critically;
+ * prompt references, validation error counts, and every suggestion with the filename per association.
+ * v3: association records are their own rows, not part of the persisted batch snapshot; the batch
+ * keeps association_counts, and `associations` holds only the records the current event works on.
  */
 
 export interface BatchInput {

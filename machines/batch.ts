@@ -14,13 +14,7 @@ import {
 } from './outbound.ts';
 
 export const BATCH_MACHINE_ID = 'batch';
-/**
- * v2: GUEST batches go to ready_for_pipeline_execution on provisioning (awaiting_pipeline_configuration
- * is gone); a pipeline request keeps the batch ready (processing_pipelines is gone); failed_critically;
- * prompt references, validation error counts, and every suggestion with the filename per association.
- * v3: association records are their own rows, not part of the persisted batch snapshot; the batch
- * keeps association_counts, and `associations` holds only the records the current event works on.
- */
+/** Bumped with every change of states or context keys; batch-context.ts says what each version changed. */
 export const BATCH_MACHINE_VERSION = 3;
 
 export type { BatchContext, BatchInput, Deadline } from './batch-context.ts';
