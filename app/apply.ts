@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.ts';
 import { associationsNeeded } from '../machines/batch-rules.ts';
 import { type LoadedActor, loadAllAssociations, loadBatchActor, priorResponse, recordRefusal, writeTransition } from '../db/transitions.ts';
-import { type Lookups, databaseLookups } from './lookups.ts';
+import { type Lookups, databaseLookups, withRoster } from './lookups.ts';
 import { planTransition } from './plan.ts';
 import type { AppliedBody, ApplyOutcome, EventRequest } from './requests.ts';
 import { ASSOCIATION_ROWS_SINCE, type BatchSnapshot, restoreBatchSnapshot } from './snapshots.ts';
@@ -43,7 +43,7 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
 
   const before = await restoreWithAssociations(db, request, loaded);
   const at = options.now().toISOString();
-  const lookups: Lookups = databaseLookups(db);
+  const lookups = lookupsFor(db, request, loaded, before);
   const prepared = await request.build(before.context, lookups, at);
   if (!prepared.ok) return 'notDueUntil' in prepared ? { kind: 'not_due', due_at: prepared.notDueUntil } : { kind: 'invalid', errors: prepared.errors };
 
@@ -88,6 +88,16 @@ async function restoreWithAssociations(db: Db, request: EventRequest, loaded: Lo
   if (asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE) return restored;
   if (associationsNeeded(restored.context.association_counts, asked.essays) !== 'all') return restored;
   return restoreBatchSnapshot({ ...loaded, associations: await loadAllAssociations(db, request.batchId) });
+}
+
+/** The read-only port; a decision's roster came with the snapshot and needs no round trip. */
+function lookupsFor(db: Db, request: EventRequest, loaded: LoadedActor, before: BatchSnapshot): Lookups {
+  const base = databaseLookups(db);
+  const asked = request.associations;
+  // Before v3 the suggested students sit in the snapshot, not in the rows the roster read joins.
+  if (!loaded.roster || asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE) return base;
+  const suggested = asked.essays.flatMap((id) => before.context.associations[id]?.suggested_student_id ?? []);
+  return withRoster(base, before.context.class_id, new Set([...(asked.students ?? []), ...suggested]), loaded.roster);
 }
 
 /** The first answer again, unless the event id (or Idempotency-Key) now names another request. */

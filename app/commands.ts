@@ -41,7 +41,7 @@ export type DecisionResult =
 export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
   return {
     ...asTeacher(call),
-    associations: { essays: decisions.map((d) => d.essay_id) },
+    associations: { essays: decisions.map((d) => d.essay_id), students: decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : [])) },
     build: async (context, lookups, at) => {
       const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
       const suggested = decisions.flatMap((d) => context.associations[d.essay_id]?.suggested_student_id ?? []);

@@ -1,5 +1,6 @@
 import type { StudentInfo } from '../machines/events.ts';
 import type { Db } from '../db/client.ts';
+import type { RosterEntry } from '../db/students.ts';
 import type { StudentRow } from '../db/transitions.ts';
 import { deadlineDueAt } from './deadlines.ts';
 import { rosterOf, studentsOfClass, unknownStudentFor } from './students.ts';
@@ -26,5 +27,26 @@ export function databaseLookups(db: Db): Lookups {
     studentsOfClass: (classId, ids) => studentsOfClass(db, classId, ids),
     rosterOf: (classId, ids) => rosterOf(db, classId, ids),
     unknownStudentFor: (classId) => unknownStudentFor(db, classId),
+  };
+}
+
+/**
+ * The port with `rosterOf` answered from roster rows read with the snapshot, whenever the ids
+ * asked for are among those the read covered (`covered`, of the batch's class); anything else
+ * goes to `base`.
+ */
+export function withRoster(base: Lookups, classId: string | null, covered: Set<string>, roster: RosterEntry[]): Lookups {
+  const byId = new Map(roster.map((r) => [r.id, r]));
+  return {
+    ...base,
+    async rosterOf(askedClass, ids) {
+      if (askedClass !== classId || !ids.every((id) => covered.has(id))) return base.rosterOf(askedClass, ids);
+      const found: Record<string, StudentInfo> = {};
+      for (const id of ids) {
+        const s = byId.get(id);
+        if (s) found[id] = { first_name: s.first_name, last_name: s.last_name, email: s.email };
+      }
+      return found;
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AssociationRecord } from '../machines/association.ts';
 import { type Db, rows } from './client.ts';
+import type { RosterEntry } from './students.ts';
 import type { batches, history } from './schema.ts';
 
 /**
@@ -76,10 +77,15 @@ export interface LoadedActor {
   prior_fingerprint: string | null;
   /** The association snapshots asked for (null when none were). */
   associations: AssociationRecord[] | null;
+  /**
+   * With essays asked for: the class's students among `students` and the selected essays'
+   * suggested students, so a decision needs no roster round trip (null otherwise).
+   */
+  roster?: RosterEntry[] | null;
 }
 
 /** Which association snapshots a load reads with the batch: these essays', or all the batch's. */
-export type AssociationSelection = { essays: string[] } | 'all';
+export type AssociationSelection = { essays: string[]; students?: string[] } | 'all';
 
 export function associationsOf(batchId: SQL, selection: AssociationSelection | undefined): SQL {
   if (selection === undefined) return sql`NULL`;
@@ -92,7 +98,17 @@ const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 export const batchActorId = (batchId: string) => `batch:${batchId}`;
 
-/** The snapshot, its owner, any earlier answer to this event id and the selected associations, in one round trip. */
+function rosterOf(selection: AssociationSelection | undefined): SQL {
+  if (selection === undefined || selection === 'all') return sql`NULL`;
+  const essays = sql`(SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
+  return sql`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', st.id, 'first_name', st.first_name, 'last_name', st.last_name, 'email', st.email)), '[]'::jsonb)
+      FROM students st WHERE st.class_id = b.class_id AND st.id::text IN (
+        SELECT jsonb_array_elements_text(${JSON.stringify(selection.students ?? [])}::jsonb)
+        UNION SELECT a.snapshot->>'suggested_student_id' FROM association_snapshots a
+          WHERE a.batch_id = b.batch_id AND a.essay_id::text IN ${essays}))`;
+}
+
+/** The snapshot, its owner, any earlier answer to this event id and the selected associations (with their roster), in one round trip. */
 export async function loadBatchActor(
   db: Db,
   batchId: string,
@@ -105,7 +121,8 @@ export async function loadBatchActor(
     sql`SELECT s.snapshot, s.version, s.machine_version, b.owner_id,
           ${eventId === null ? sql`NULL` : sql`(SELECT p.response FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_response,
           ${eventId === null ? sql`NULL` : sql`(SELECT p.fingerprint FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_fingerprint,
-          ${associationsOf(sql`b.batch_id`, associations)} AS associations
+          ${associationsOf(sql`b.batch_id`, associations)} AS associations,
+          ${rosterOf(associations)} AS roster
         FROM actor_snapshots s JOIN batches b ON b.batch_id = ${batchId}
         WHERE s.actor_id = ${batchActorId(batchId)}
         ${forUpdate ? sql`FOR UPDATE OF s` : sql``}`,

@@ -22,8 +22,16 @@ describe('association records in rows of their own', () => {
     expect(provisioning.status).toBe(200);
     const matches = list.map((essay, i) => ({ essay, student_id: klass.students[i]!.student_id, score: 0.9 }));
     expect((await postEvent(h, suggested(batchId, klass.classId, matches))).status).toBe(200);
-    return { batchId, list };
+    return { batchId, list, students: klass.students };
   }
+
+  /** The student each EssayStudentAssociationUpdatedV1 of the batch names, by essay. */
+  const announcedStudents = async (batchId: string) =>
+    Object.fromEntries(
+      (await outboxEvents(h, TOPICS.associationUpdated))
+        .filter((e) => e.batch_id === batchId)
+        .map((e) => [e.envelope.data.essay_id, [e.envelope.data.first_name, e.envelope.data.student_email]]),
+    );
 
   const decide = (batchId: string, essayId: string) =>
     h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token: teacher, body: { associations: [{ essay_id: essayId, confirmed: true }] } });
@@ -102,7 +110,7 @@ describe('association records in rows of their own', () => {
   });
 
   it('stores a v2 batch\'s records as rows on its first event when nobody upgraded it', async () => {
-    const { batchId, list } = await awaitingTeacher(3);
+    const { batchId, list, students } = await awaitingTeacher(3);
     await asWrittenByV2(batchId);
     const res = await decide(batchId, list[0]!.essay_id);
     expect(res.status).toBe(200);
@@ -112,5 +120,7 @@ describe('association records in rows of their own', () => {
     for (const essay of list.slice(1)) expect((await decide(batchId, essay.essay_id)).status).toBe(200);
     const [confirmed] = (await outboxEvents(h, TOPICS.associationsConfirmed)).filter((e) => e.batch_id === batchId);
     expect(confirmed!.envelope.data.associations).toHaveLength(3);
+    // Each decision names its suggested student, the first one read from the v2 snapshot's records.
+    expect(await announcedStudents(batchId)).toEqual(Object.fromEntries(list.map((e, i) => [e.essay_id, [students[i]!.first_name, students[i]!.email]])));
   });
 });
