@@ -4,7 +4,7 @@ import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION } from '../machines/batch.ts';
 import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { batchStatusOf, stateString } from '../machines/describe.ts';
 import { type Db, rows } from '../db/client.ts';
-import { associationSnapshotsUpsert } from '../db/transitions.ts';
+import { ASSOCIATION_SNAPSHOT_COLUMNS, associationSnapshotRows, associationSnapshotsUpsert } from '../db/transitions.ts';
 import { ASSOCIATION_ROWS_SINCE, restoreBatchSnapshot } from './snapshots.ts';
 
 /**
@@ -43,7 +43,7 @@ export async function upgradeBatchSnapshots(db: Db, at: string): Promise<number>
           SELECT ${row.batch_id}, ${at}::timestamptz, 'SNAPSHOT_MIGRATED', 'system', ${row.state}, ${state}, 'applied',
             ${`batch machine v${row.machine_version} → v${BATCH_MACHINE_VERSION}`}, snap.version
           FROM snap WHERE ${row.state} <> ${state})
-        ${records.length > 0 ? sql`, assoc AS (${associationSnapshotsUpsert(row.batch_id, ASSOCIATION_MACHINE_VERSION, records, sql`snap`)})` : sql``}
+        ${records.length > 0 ? sql`, assoc AS (${associationSnapshotsUpsert(sql`snap, jsonb_to_recordset(${JSON.stringify(associationSnapshotRows(row.batch_id, ASSOCIATION_MACHINE_VERSION, records))}::jsonb) AS r(${ASSOCIATION_SNAPSHOT_COLUMNS})`)})` : sql``}
         SELECT 1 AS ok FROM snap`,
     );
     upgraded += done.length;

@@ -1,6 +1,15 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
-import { ASSOCIATION_COLUMNS, type TransitionWrite, associationRowsInsert, associationRowsUpdate, batchActorId } from './transitions.ts';
+import {
+  ASSOCIATION_COLUMNS,
+  ASSOCIATION_SNAPSHOT_COLUMNS,
+  type TransitionWrite,
+  associationRowsInsert,
+  associationRowsUpdate,
+  associationSnapshotRows,
+  associationSnapshotsUpsert,
+  batchActorId,
+} from './transitions.ts';
 
 /**
  * Many transitions of different batches in ONE statement: the burst's writes as sets. Each batch's
@@ -30,7 +39,7 @@ export function transitionsStatement(writes: TransitionWrite[]): SQL {
   const deadlineSet = writes.flatMap((w) => (w.deadline.kind === 'set' ? [{ batch_id: w.batchId, version: w.deadline.version, due_at: w.deadline.due_at }] : []));
   const deadlineClear = writes.flatMap((w) => (w.deadline.kind === 'clear' ? [{ batch_id: w.batchId }] : []));
   const students = writes.flatMap((w) => w.newStudents.map((s) => ({ batch_id: w.batchId, ...s })));
-  const snapshots = writes.flatMap((w) => w.associationSnapshots.map((r) => ({ batch_id: w.batchId, machine_version: w.associationMachineVersion, snapshot: r })));
+  const snapshots = writes.flatMap((w) => associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots));
 
   return sql`WITH w AS (
         SELECT "batchId" AS batch_id, w.* FROM jsonb_to_recordset(${set(heads)}) AS w("batchId" uuid, "actorId" text, "expectedVersion" int,
@@ -74,11 +83,6 @@ export function transitionsStatement(writes: TransitionWrite[]): SQL {
         JOIN snap USING (batch_id)),
       assoc_new AS (${associationRowsInsert(sql`jsonb_to_recordset(${set(writes.flatMap((w) => w.newAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)`)}),
       assoc_upd AS (${associationRowsUpdate(sql`jsonb_to_recordset(${set(writes.flatMap((w) => w.changedAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)`)}),
-      assoc_snap AS (
-        INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
-        SELECT (r.snapshot->>'essay_id')::uuid, r.batch_id, r.machine_version, r.snapshot
-        FROM jsonb_to_recordset(${set(snapshots)}) AS r(batch_id uuid, machine_version int, snapshot jsonb) JOIN snap USING (batch_id)
-        ON CONFLICT (essay_id) DO UPDATE SET snapshot = excluded.snapshot, machine_version = excluded.machine_version, updated_at = now()
-        WHERE association_snapshots.batch_id = excluded.batch_id)
+      assoc_snap AS (${associationSnapshotsUpsert(sql`jsonb_to_recordset(${set(snapshots)}) AS r(${ASSOCIATION_SNAPSHOT_COLUMNS}) JOIN snap USING (batch_id)`)})
       SELECT batch_id FROM snap`;
 }

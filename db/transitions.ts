@@ -179,14 +179,22 @@ export function associationRowsUpdate(source: SQL, batchId?: string): SQL {
       WHERE e.essay_id = a.essay_id AND e.batch_id = ${batchId === undefined ? sql`a.batch_id` : sql`${batchId}`}`;
 }
 
+/** Rows for associationSnapshotsUpsert: each record with its batch and its machine version. */
+export function associationSnapshotRows(batchId: string, machineVersion: number, records: AssociationRecord[]) {
+  return records.map((snapshot) => ({ batch_id: batchId, machine_version: machineVersion, snapshot }));
+}
+
+export const ASSOCIATION_SNAPSHOT_COLUMNS = sql`batch_id uuid, machine_version int, snapshot jsonb`;
+
 /**
- * Stores association snapshots. An essay already associated in another batch keeps its row here;
- * the projection's unique essay_id refuses the whole statement as a conflict.
+ * Stores association snapshots, read as `r` (ASSOCIATION_SNAPSHOT_COLUMNS) from `source`. An essay
+ * already associated in another batch keeps its row here; the projection's unique essay_id refuses
+ * the whole statement as a conflict.
  */
-export function associationSnapshotsUpsert(batchId: string, machineVersion: number, records: AssociationRecord[], source: SQL): SQL {
+export function associationSnapshotsUpsert(source: SQL): SQL {
   return sql`INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
-      SELECT (r.value->>'essay_id')::uuid, ${batchId}, ${machineVersion}, r.value
-      FROM ${source}, jsonb_array_elements(${json(records)}) AS r
+      SELECT (r.snapshot->>'essay_id')::uuid, r.batch_id, r.machine_version, r.snapshot
+      FROM ${source}
       ON CONFLICT (essay_id) DO UPDATE SET snapshot = excluded.snapshot, machine_version = excluded.machine_version, updated_at = now()
       WHERE association_snapshots.batch_id = excluded.batch_id`;
 }
@@ -265,7 +273,8 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
     ctes.push(sql`assoc_new AS (${associationRowsInsert(sql`snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS})`)})`);
   }
   if (w.associationSnapshots.length > 0) {
-    ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(w.batchId, w.associationMachineVersion, w.associationSnapshots, sql`snap`)})`);
+    const snapshots = associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots);
+    ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(sql`snap, jsonb_to_recordset(${json(snapshots)}) AS r(${ASSOCIATION_SNAPSHOT_COLUMNS})`)})`);
   }
   if (w.changedAssociations.length > 0) {
     ctes.push(sql`assoc_upd AS (${associationRowsUpdate(sql`snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})`, w.batchId)})`);
