@@ -19,6 +19,7 @@ export const TOPICS = {
   associationUpdated: 'huleedu.class.essay.association.updated.v1',
   timeoutProcessed: 'huleedu.class.validation.timeout.processed.v1',
   spellcheckCommand: 'huleedu.els.spellcheck.initiate.command.v1',
+  teacherNotification: 'huleedu.notification.teacher.requested.v1',
 } as const;
 
 /** The model (HuleEdu common_core class) behind each topic, for docs and logs. */
@@ -34,6 +35,7 @@ export const TOPIC_MODELS: Record<(typeof TOPICS)[keyof typeof TOPICS], string> 
   [TOPICS.associationUpdated]: 'EssayStudentAssociationUpdatedV1',
   [TOPICS.timeoutProcessed]: 'ValidationTimeoutProcessedV1',
   [TOPICS.spellcheckCommand]: 'BatchServiceSpellcheckInitiateCommandDataV1',
+  [TOPICS.teacherNotification]: 'TeacherNotificationRequestedV1',
 };
 
 /**
