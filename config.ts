@@ -9,6 +9,8 @@ const positiveInt = z.coerce.number().int().positive();
 const EnvSchema = z.object({
   NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
+  INTERNAL_PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3001),
+  INTERNAL_HOST: withDefault(z.string().min(1), '127.0.0.1'),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   DATABASE_PREPARED_STATEMENTS: withDefault(z.enum(['on', 'off']), 'on'),
   DATA_DIR: withDefault(z.string().min(1), './.data'),
@@ -36,6 +38,9 @@ const EnvSchema = z.object({
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
+  /** The internal listener (the doors other HuleEdu services call without credentials): port and bind address. */
+  internalPort: number;
+  internalHost: string;
   databaseUrl: string | undefined;
   /** Named prepared statements on PostgreSQL; off behind PgBouncer in transaction pooling. */
   preparedStatements: boolean;
@@ -90,6 +95,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
+    internalPort: e.INTERNAL_PORT,
+    internalHost: e.INTERNAL_HOST,
     databaseUrl: e.DATABASE_URL,
     preparedStatements: e.DATABASE_PREPARED_STATEMENTS === 'on',
     dataDir: e.DATA_DIR,

@@ -20,6 +20,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { observeApplications } from './ops/observe.ts';
 import { queueAnswers, withinMs } from './ops/readiness.ts';
 import { createHttpApp } from './server/app.ts';
+import { createInternalApp } from './server/internal-app.ts';
 import { teacherToken } from './server/auth.ts';
 import { answerClientErrors } from './server/client-errors.ts';
 import { operations } from './server/operations.ts';
@@ -97,7 +98,9 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const streams = service.openBatchStreams(config.streamPollMs);
   let draining = false;
   let server: Server | null = null;
+  let internalServer: Server | null = null;
   let address = '';
+  let internalAddress = '';
   if (runsApi) {
     const app = createHttpApp(service, {
       auth: { ...secrets, maxTokenLifetimeSeconds: config.jwtMaxLifetimeSeconds },
@@ -122,6 +125,14 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       }) as Server;
       answerClientErrors(server);
     });
+    const internal = createInternalApp(service, { log: (message, fields) => log('error', message, fields) });
+    await new Promise<void>((resolve) => {
+      internalServer = serve({ fetch: internal.fetch, port: config.internalPort, hostname: config.internalHost }, (info) => {
+        internalAddress = `http://${config.internalHost.includes(':') ? `[${config.internalHost}]` : config.internalHost}:${info.port}`;
+        resolve();
+      }) as Server;
+      answerClientErrors(internalServer);
+    });
   }
 
   async function banner() {
@@ -137,6 +148,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     console.log(`  review     ${address}/review             (sign in with a teacher token below)`);
     console.log(`  diagrams   ${address}/visualizations`);
     console.log(`  health     ${address}/healthz   readiness ${address}/readyz   metrics ${address}/metrics`);
+    console.log(`  internal   ${internalAddress}   (HuleEdu services' doors, no credentials: INTERNAL_HOST, INTERNAL_PORT)`);
     if (timers) console.log(`  queues     ${address}/admin/queues      (service token; ${config.queueDashboard}, QUEUE_DASHBOARD)`);
     if (secrets.development) {
       console.log('  development credentials (set JWT_SECRET and SERVICE_TOKEN to replace them):');
@@ -152,18 +164,20 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     draining = true;
     // Open event streams would keep their connections, and so server.close(), waiting forever.
     streams.close();
-    const closing = server
-      ? new Promise<void>((resolve) => {
-          server!.close(() => resolve());
-          server!.closeIdleConnections();
-        })
-      : Promise.resolve();
-    await Promise.all([closing, sweep?.stop(), worker?.close(), relay?.stop()]);
+    const closing = [server, internalServer].map((s: Server | null) =>
+      s
+        ? new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          })
+        : Promise.resolve(),
+    );
+    await Promise.all([...closing, sweep?.stop(), worker?.close(), relay?.stop()]);
     await tracing?.shutdown().catch(() => {});
     relayRedis?.disconnect();
     await timers?.close();
     await database.close();
   }
 
-  return { service, database, address: () => address, banner, stop, sweep, timers, relay, metrics, logger };
+  return { service, database, address: () => address, internalAddress: () => internalAddress, banner, stop, sweep, timers, relay, metrics, logger };
 }

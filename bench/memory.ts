@@ -41,6 +41,7 @@ export async function startServerProcess(databaseUrl: string): Promise<ServerPro
       REDIS_URL: '',
       ROLE: 'api',
       PORT: '0',
+      INTERNAL_PORT: '0',
       DATA_DIR: tmpdir(),
       JWT_SECRET: jwtSecret,
       SERVICE_TOKEN: serviceToken,

@@ -17,7 +17,7 @@ const spawned: Array<ReturnType<typeof spawn>> = [];
 
 /** Runs main.ts to its end (it should refuse to start) and returns its exit code and output. */
 function runToExit(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
-  const clean = Object.fromEntries(Object.entries({ ...process.env, PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const clean = Object.fromEntries(Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
   const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(child);
   let output = '';

@@ -4,6 +4,7 @@ import { type ServiceDeps, createService } from '../../app/service.ts';
 import { teacherToken } from '../../server/auth.ts';
 import { type Database, type DatabaseOptions, databaseAnswers, openDatabase } from '../../db/client.ts';
 import { type HttpOptions, createHttpApp } from '../../server/app.ts';
+import { createInternalApp } from '../../server/internal-app.ts';
 import { createTestDatabase } from './db.ts';
 
 export interface ApiResponse<T = any> {
@@ -19,9 +20,13 @@ export interface Harness {
   service: ReturnType<typeof createService>;
   /** The Hono app itself, for tests that serve it over a real socket (tests/support/served.ts). */
   app: ReturnType<typeof createHttpApp>;
+  /** The internal listener's app (the doors other HuleEdu services call without credentials). */
+  internalApp: ReturnType<typeof createInternalApp>;
   serviceToken: string;
   jwtSecret: string;
   teacher(sub: string): Promise<string>;
+  /** A request to the internal listener: no bearer token, the gateway's headers (X-User-ID, ...) as given. */
+  internalApi<T = any>(method: string, path: string, init?: { body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
   api<T = any>(method: string, path: string, init?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
@@ -47,31 +52,37 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   // Readiness as runtime.ts composes it: the database first, then whatever the test adds.
   const readiness = { database: databaseAnswers(database.db), ...http?.readiness };
   const app = createHttpApp(service, { ...http, readiness, auth: { serviceToken, jwtSecret } });
+  const internalApp = createInternalApp(service);
+  const call = async (target: { request: typeof app.request }, method: string, path: string, headers: Record<string, string>, init: { body?: unknown; raw?: string }) => {
+    let body: string | undefined = init.raw;
+    if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await target.request(path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+    return { status: response.status, body: parsed as any, headers: response.headers };
+  };
   return {
     database,
     url: testDb?.url,
     service,
     app,
+    internalApp,
     serviceToken,
     jwtSecret,
     teacher: (sub) => teacherToken(jwtSecret, sub),
-    async api(method, path, init = {}) {
+    internalApi: (method, path, init = {}) => call(internalApp, method, path, { ...init.headers }, init),
+    api(method, path, init = {}) {
       const headers: Record<string, string> = { ...init.headers };
       if (init.token !== null) headers.authorization = `Bearer ${init.token ?? serviceToken}`;
-      let body: string | undefined = init.raw;
-      if (init.body !== undefined) {
-        body = JSON.stringify(init.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const response = await app.request(path, { method, headers, body });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text === '' ? null : JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-      return { status: response.status, body: parsed as any, headers: response.headers };
+      return call(app, method, path, headers, init);
     },
     async close() {
       await database.close();
@@ -86,6 +97,8 @@ const HARNESS_MEMBERS = Object.keys({
   url: true,
   service: true,
   app: true,
+  internalApp: true,
+  internalApi: true,
   serviceToken: true,
   jwtSecret: true,
   teacher: true,

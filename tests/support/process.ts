@@ -16,7 +16,7 @@ export interface RunningService {
 /** Starts the real entry point (`npm start`'s `main.ts`) on a free port and reads its banner. */
 export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
   const clean = Object.fromEntries(
-    Object.entries({ ...process.env, PORT: '0', ...env }).filter(([, v]) => v !== undefined),
+    Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...env }).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
   const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

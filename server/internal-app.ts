@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { Service } from '../app/service.ts';
+import { loggableError } from '../ops/loggable-error.ts';
+import { classServiceRoutes } from './internal/class-service.ts';
+import { type InternalEnv, gatewayIdentity } from './internal/identity.ts';
+import { orchestratorRoutes } from './internal/orchestrator.ts';
+import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from './problem.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export interface InternalHttpOptions {
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The internal listener: the doors the real HuleEdu services call on the orchestrator and the class
+ * service (File Service's pipeline-state check, the gateway's registration and preflight, the NLP
+ * matcher's roster read). They send no credential, so this app is served on its own port and bind
+ * address (INTERNAL_PORT, INTERNAL_HOST), never on the public one.
+ */
+export function createInternalApp(service: Service, options: InternalHttpOptions = {}) {
+  const app = new OpenAPIHono<InternalEnv>();
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-correlation-id');
+    c.set('correlationId', given && UUID.test(given) ? given : randomUUID());
+    await next();
+    c.header('x-correlation-id', c.get('correlationId'));
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, { status: 413, title: PROBLEM_KINDS[413].title, detail: BODY_TOO_LARGE_DETAIL }),
+    }),
+  );
+  app.use('*', gatewayIdentity);
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.route('/', orchestratorRoutes(service));
+  app.route('/', classServiceRoutes(service));
+  app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No internal route ${c.req.method} ${c.req.path}.` }));
+  app.onError((error, c) => {
+    options.log?.('internal request failed', { ...loggableError(error), path: c.req.path });
+    return problem(c, { status: 500, title: 'Internal error', detail: 'The request failed on our side; it has been logged.' });
+  });
+  return app;
+}
