@@ -11,12 +11,15 @@ const EnvSchema = z.object({
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
   INTERNAL_PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3001),
   INTERNAL_HOST: withDefault(z.string().min(1), '127.0.0.1'),
+  PIPELINE_CREDITS: withDefault(z.enum(['allow', 'entitlements']), 'allow'),
+  ENTITLEMENTS_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   DATABASE_PREPARED_STATEMENTS: withDefault(z.enum(['on', 'off']), 'on'),
   DATA_DIR: withDefault(z.string().min(1), './.data'),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
   ROLE: withDefault(z.enum(['all', 'api', 'worker']), 'all'),
   VALIDATION_TIMEOUT_MS: withDefault(positiveInt, 86_400_000),
+  VALIDATION_REMINDER_BEFORE_MS: withDefault(z.coerce.number().int().min(0), 7_200_000),
   SWEEP_INTERVAL_MS: optional(positiveInt),
   JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
@@ -41,6 +44,8 @@ export interface Config {
   /** The internal listener (the doors other HuleEdu services call without credentials): port and bind address. */
   internalPort: number;
   internalHost: string;
+  /** Where pipeline credits are checked: nowhere (`allow`), or the entitlements service at this URL. */
+  credits: { kind: 'allow' } | { kind: 'entitlements'; url: string };
   databaseUrl: string | undefined;
   /** Named prepared statements on PostgreSQL; off behind PgBouncer in transaction pooling. */
   preparedStatements: boolean;
@@ -48,6 +53,8 @@ export interface Config {
   redisUrl: string | undefined;
   role: 'all' | 'api' | 'worker';
   validationTimeoutMs: number;
+  /** How long before a validation deadline the teacher is reminded; 0: never. */
+  validationReminderBeforeMs: number;
   sweepIntervalMs: number;
   jwtSecret: string | undefined;
   serviceToken: string | undefined;
@@ -88,6 +95,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'invalid configuration:\n  ROLE: ROLE=api needs DATABASE_URL: on the embedded database no worker can run beside it, so no deadline would fire; use ROLE=all (the default) or point it at PostgreSQL.',
     );
   }
+  if (e.PIPELINE_CREDITS === 'entitlements' && e.ENTITLEMENTS_URL === undefined) {
+    throw new ConfigError('invalid configuration:\n  ENTITLEMENTS_URL: required when PIPELINE_CREDITS=entitlements (the entitlements service the credit checks go to)');
+  }
   if (e.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0) throw new ConfigError(`invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
@@ -97,12 +107,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     internalPort: e.INTERNAL_PORT,
     internalHost: e.INTERNAL_HOST,
+    credits: e.PIPELINE_CREDITS === 'entitlements' ? { kind: 'entitlements', url: e.ENTITLEMENTS_URL! } : { kind: 'allow' },
     databaseUrl: e.DATABASE_URL,
     preparedStatements: e.DATABASE_PREPARED_STATEMENTS === 'on',
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     role: e.ROLE,
     validationTimeoutMs: e.VALIDATION_TIMEOUT_MS,
+    validationReminderBeforeMs: e.VALIDATION_REMINDER_BEFORE_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS ?? (e.REDIS_URL ? 60_000 : 1_000),
     jwtSecret: e.JWT_SECRET,
     serviceToken: e.SERVICE_TOKEN,

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { pendingDeadlines } from './app/deadlines.ts';
 import type { Secrets } from './secrets.ts';
 import { createService } from './app/service.ts';
+import { allowEveryPipeline, entitlementsChecker } from './app/credits.ts';
 import { upgradeBatchSnapshots } from './app/upgrade.ts';
 import { startTracing } from './ops/tracing.ts';
 import { operatorNumbers } from './app/review-reads.ts';
@@ -58,6 +59,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const service = createService({
     db: database.db,
     validationTimeoutMs: config.validationTimeoutMs,
+    credits: config.credits.kind === 'entitlements' ? entitlementsChecker(config.credits.url) : allowEveryPipeline,
     deadlineClockSkewMs: config.deadlineClockSkewMs,
     onOutcome: observeApplications({ metrics, logger }),
     ...(tracing ? { tracer: tracing.tracer } : {}),
@@ -73,6 +75,8 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
         intervalMs: config.sweepIntervalMs,
         onError: (error) => log('error', 'sweep failed', loggableError(error)),
         onFired: (batchId, outcome) => log('info', 'deadline fired by sweep', { batch_id: batchId, outcome }),
+        reminderLeadMs: config.validationReminderBeforeMs,
+        onReminded: (batchId, version) => log('info', 'teacher reminded of the validation deadline', { batch_id: batchId, deadline_version: version }),
       })
     : null;
   if (worker && timers) {

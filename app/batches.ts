@@ -16,26 +16,33 @@ import { TOPICS } from '../machines/events.ts';
  * slots. The slots' essay ids are made here, as the real orchestrator makes them; Phase 1 keeps no
  * use for them (essays are known from provisioning), so they live only in this event.
  */
-function essaysRegistered(input: BatchInput, at: string) {
+function essaysRegistered(input: BatchInput, essayIds: string[] | null, at: string) {
   return {
     event: 'batch.essays.registered',
     entity_id: input.batch_id,
     expected_essay_count: input.expected_essay_count,
-    essay_ids: Array.from({ length: input.expected_essay_count }, () => randomUUID()),
+    essay_ids: essayIds ?? Array.from({ length: input.expected_essay_count }, () => randomUUID()),
     metadata: { entity_id: input.batch_id, entity_type: 'batch', parent_id: null, timestamp: at },
     course_code: input.course_code,
     user_id: input.owner_id,
     class_id: input.class_id,
-    org_id: null,
-    student_prompt_ref: null,
+    org_id: input.org_id ?? null,
+    student_prompt_ref: input.student_prompt_ref ?? null,
   };
 }
 
 export interface RegisterBatchInput {
   course_code: CourseCode;
-  class_id?: string | undefined;
+  class_id?: string | null | undefined;
   expected_essay_count: number;
   batch_id?: string | undefined;
+  /** The registration's extras the real orchestrator keeps (BatchRegistrationRequestV1). */
+  essay_ids?: string[] | null | undefined;
+  org_id?: string | null | undefined;
+  student_prompt_ref?: unknown;
+  assignment_id?: string | null | undefined;
+  cj_default_llm_model?: string | null | undefined;
+  cj_default_temperature?: number | null | undefined;
 }
 
 export type RegisterOutcome =
@@ -53,7 +60,7 @@ export async function registerBatch(
   at: string,
   trace?: TraceCarrier,
 ): Promise<RegisterOutcome> {
-  if (input.class_id !== undefined) {
+  if (input.class_id !== undefined && input.class_id !== null) {
     const owned = await findOwnedClass(db, ownerId, input.class_id);
     if (!owned) return { kind: 'class_not_found' };
     if (owned.course_code !== input.course_code) {
@@ -70,6 +77,11 @@ export async function registerBatch(
     course_code: input.course_code,
     expected_essay_count: input.expected_essay_count,
     correlation_id: correlationId,
+    org_id: input.org_id ?? null,
+    assignment_id: input.assignment_id ?? null,
+    cj_default_llm_model: input.cj_default_llm_model ?? null,
+    cj_default_temperature: input.cj_default_temperature ?? null,
+    student_prompt_ref: input.student_prompt_ref ?? null,
   };
   const [snapshot] = initialStep(batchMachine, machineInput);
   const state = stateString(snapshot.value);
@@ -77,8 +89,8 @@ export async function registerBatch(
   const classType = snapshot.context.class_type;
   const announced = outboxEnvelope(
     TOPICS.essaysRegistered,
-    essaysRegistered(machineInput, at),
-    { batch_id: machineInput.batch_id, owner_id: ownerId, class_id: machineInput.class_id, correlation_id: correlationId },
+    essaysRegistered(machineInput, input.essay_ids ?? null, at),
+    { batch_id: machineInput.batch_id, owner_id: ownerId, class_id: machineInput.class_id, correlation_id: correlationId, org_id: machineInput.org_id ?? null },
     at,
     trace,
   );
@@ -92,6 +104,7 @@ export async function registerBatch(
       language: courseOf(input.course_code).language,
       expected_essay_count: input.expected_essay_count,
       correlation_id: correlationId,
+      student_prompt_ref: machineInput.student_prompt_ref ?? null,
       status,
       state,
       created_at: at,

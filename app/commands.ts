@@ -1,6 +1,8 @@
 import type { AssociationRecord } from '../machines/association.ts';
 import type { BatchContext } from '../machines/batch.ts';
-import type { PromptPayload, RequestedPipeline, TeacherDecision } from '../machines/events.ts';
+import type { StudentPromptRef, TeacherDecision } from '../machines/events.ts';
+import type { CreditChecker } from './credits.ts';
+import { type PipelineAsk, pipelineRequested } from './pipelines.ts';
 import type { EventRequest } from './apply.ts';
 import type { TraceCarrier } from './tracing.ts';
 
@@ -62,7 +64,16 @@ export function decideAssociations(call: TeacherCall, decisions: TeacherDecision
         },
       };
     },
-    respond: (before, after) => ({ results: decisionResults(decisions, before, after) }),
+    respond: (before, after) => {
+      const results = decisionResults(decisions, before, after);
+      const applied = results.filter((r) => r.outcome === 'applied');
+      // The class service's answer counts what this call confirmed (or corrected) and rejected.
+      return {
+        results,
+        associations_confirmed: applied.filter((r) => r.validation_status === 'confirmed').length,
+        associations_rejected: applied.filter((r) => r.validation_status === 'rejected').length,
+      };
+    },
   };
 }
 
@@ -87,13 +98,17 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
   });
 }
 
-export function requestPipeline(call: TeacherCall, pipeline: RequestedPipeline, promptPayload: PromptPayload | null): EventRequest {
+export function requestPipeline(call: TeacherCall, ask: Omit<PipelineAsk, 'requestedBy'>, credits: CreditChecker): EventRequest {
   return {
     ...asTeacher(call),
-    build: (_context, _lookups, at) => ({
-      ok: true,
-      event: { type: 'PIPELINE_REQUESTED', at, pipeline, requested_by: call.teacherId, prompt_payload: promptPayload },
-    }),
+    build: async (context, _lookups, at) => ({ ok: true, event: await pipelineRequested(context, { ...ask, requestedBy: call.teacherId }, credits, at) }),
+  };
+}
+
+export function amendPrompt(call: TeacherCall, studentPromptRef: StudentPromptRef): EventRequest {
+  return {
+    ...asTeacher(call),
+    build: (_context, _lookups, at) => ({ ok: true, event: { type: 'PROMPT_AMENDED', at, by: call.teacherId, student_prompt_ref: studentPromptRef } }),
   };
 }
 

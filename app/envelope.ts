@@ -10,6 +10,8 @@ export interface EnvelopeFacts {
   owner_id: string;
   class_id: string | null;
   correlation_id: string;
+  /** The registration's organisation: the real orchestrator puts it in every command's metadata (credit attribution). */
+  org_id?: string | null;
 }
 
 /**
@@ -34,6 +36,7 @@ export function outboxEnvelope(topic: string, data: unknown, facts: EnvelopeFact
       data,
       metadata: {
         user_id: facts.owner_id,
+        ...(facts.org_id ? { org_id: facts.org_id } : {}),
         batch_id: facts.batch_id,
         ...(facts.class_id === null ? {} : { class_id: facts.class_id }),
         partition_key: facts.batch_id,

@@ -1,6 +1,8 @@
 import type { BatchContext } from '../machines/batch.ts';
 import { type BatchEvent, type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
+import type { CreditChecker } from './credits.ts';
+import { pipelineRequested } from './pipelines.ts';
 import { carrierOf } from './tracing.ts';
 
 /** The build of an event that needs nothing but its own data and the time it is applied at. */
@@ -9,7 +11,13 @@ const plain =
   (_context, _lookups, at) => ({ ok: true, event: event(at) });
 
 /** Translates a validated inbound envelope into a request for the application layer. */
-export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: number): EventRequest {
+export interface InboundSettings {
+  validationTimeoutMs: number;
+  credits: CreditChecker;
+}
+
+export function inboundRequest(envelope: InboundEnvelope, settings: InboundSettings): EventRequest {
+  const { validationTimeoutMs } = settings;
   const base = {
     batchId: envelope.data.batch_id,
     eventId: envelope.event_id,
@@ -69,12 +77,28 @@ export function inboundRequest(envelope: InboundEnvelope, validationTimeoutMs: n
       const data = envelope.data;
       return {
         ...base,
+        build: async (context, _lookups, at): Promise<Prepared> => ({
+          ok: true,
+          event: await pipelineRequested(
+            context,
+            { pipeline: data.requested_pipeline, requestedBy: data.user_id, promptPayload: data.prompt_payload ?? null, isRetry: data.is_retry },
+            settings.credits,
+            at,
+          ),
+        }),
+      };
+    }
+    case TOPICS.phaseOutcome: {
+      const data = envelope.data;
+      return {
+        ...base,
         build: plain((at) => ({
-          type: 'PIPELINE_REQUESTED',
+          type: 'PHASE_OUTCOME',
           at,
-          pipeline: data.requested_pipeline,
-          requested_by: data.user_id,
-          prompt_payload: data.prompt_payload ?? null,
+          phase: data.phase_name,
+          outcome: data.phase_status,
+          processed_count: data.processed_essays.length,
+          failed_essay_ids: data.failed_essay_ids,
         })),
       };
     }

@@ -9,8 +9,11 @@ import { claimDueDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import { inboundRequest } from './inbound.ts';
+import { type CreditChecker, allowEveryPipeline } from './credits.ts';
 import { createBatchStreams } from './stream.ts';
-import type { InboundEnvelope } from '../machines/events.ts';
+import type { InboundEnvelope, RequestedPipeline } from '../machines/events.ts';
+import { pipelineStateOf, preflight } from './orchestrator.ts';
+import { remindDueDeadlines } from './reminders.ts';
 import type { CourseCode } from '../machines/domain.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { type TraceCarrier, defaultTracer, withSpan } from './tracing.ts';
@@ -34,6 +37,8 @@ export type ApplyObserver = (observation: ApplyObservation) => void;
 export interface ServiceDeps {
   db: Db;
   validationTimeoutMs: number;
+  /** The credit question asked before a pipeline starts; every pipeline is allowed when absent. */
+  credits?: CreditChecker;
   /** How early a deadline may be applied (clocks drift); earlier firings change nothing. */
   deadlineClockSkewMs?: number;
   now?: () => Date;
@@ -66,6 +71,7 @@ export function createService(deps: ServiceDeps) {
   const { db } = deps;
   const tracer = deps.tracer ?? defaultTracer();
   const deadlineClockSkewMs = deps.deadlineClockSkewMs ?? 5_000;
+  const credits = deps.credits ?? allowEveryPipeline;
 
   function observe(request: EventRequest, outcome: ApplyOutcome, started: number): void {
     if (outcome.kind === 'applied' && outcome.deadline.kind !== 'keep') {
@@ -101,12 +107,14 @@ export function createService(deps: ServiceDeps) {
     return outcome;
   }
   return {
+    /** The credit question of pipeline starts, for the teacher route's request builder and the preflight. */
+    credits,
     /** How early a deadline may be applied; the worker and the sweep build their timeouts with it. */
     deadlineClockSkewMs,
     apply,
     /** One validated inbound envelope, with the deadline length this service was configured with. */
     applyInbound(envelope: InboundEnvelope, call: InboundCall = {}): Promise<ApplyOutcome> {
-      const request = { ...inboundRequest(envelope, deps.validationTimeoutMs), ...(call.fingerprint ? { fingerprint: call.fingerprint } : {}) };
+      const request = { ...inboundRequest(envelope, { validationTimeoutMs: deps.validationTimeoutMs, credits }), ...(call.fingerprint ? { fingerprint: call.fingerprint } : {}) };
       // The envelope's metadata carries the producer's trace; the transport's is the fallback.
       request.trace ??= call.fallbackTrace;
       return apply(request);
@@ -146,6 +154,10 @@ export function createService(deps: ServiceDeps) {
     deadlines: (ownerId: string, before?: string) => teacherDeadlines(db, ownerId, before),
     listClasses: (ownerId: string) => listClasses(db, ownerId),
     operatorNumbers: (stuckAfterMs: number) => operatorNumbers(db, stuckAfterMs),
+    pipelineState: (batchId: string) => pipelineStateOf(db, batchId, now()),
+    /** The sweep's second verb: reminds teachers of deadlines due within `leadMs`, once per deadline version. */
+    remindDueDeadlines: (leadMs: number) => remindDueDeadlines(db, leadMs, now()),
+    preflight: (batchId: string, pipeline: RequestedPipeline) => preflight(db, batchId, pipeline, credits),
   };
 }
 

@@ -2,6 +2,8 @@ import type { SnapshotFrom } from 'xstate';
 import type { AssociationRecord } from '../machines/association.ts';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../machines/batch.ts';
 import { countsOf } from '../machines/batch-rules.ts';
+import type { RequestedPipeline } from '../machines/events.ts';
+import { PIPELINE_PHASES, dispatched } from '../machines/pipelines.ts';
 
 export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
 
@@ -12,6 +14,7 @@ export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
 export const BATCH_SNAPSHOT_MIGRATIONS: Record<number, (snapshot: unknown) => unknown> = {
   1: fromV1,
   2: fromV2,
+  3: fromV3,
 };
 
 interface V1Association {
@@ -72,6 +75,32 @@ export function fromV1(snapshot: unknown): unknown {
 export function fromV2(snapshot: unknown): unknown {
   const v2 = snapshot as { context: { associations: Record<string, AssociationRecord>; [field: string]: unknown }; [field: string]: unknown };
   return { ...v2, context: { ...v2.context, association_counts: countsOf(v2.context.associations) } };
+}
+
+/**
+ * v3 → v4. Registration extras were not kept before v4 (null). A v3 batch that took a pipeline
+ * request had its spellcheck command sent and no outcome recorded: its pipeline state says exactly
+ * that (spellcheck dispatched, the rest of the pipeline waiting), so a repeated request is skipped
+ * until the spellcheck outcome arrives.
+ */
+export function fromV3(snapshot: unknown): unknown {
+  const v3 = snapshot as { context: { pipeline: string | null; [field: string]: unknown }; [field: string]: unknown };
+  const pipeline = v3.context.pipeline;
+  // v1 named pipelines the real conductor does not know; every pipeline starts with spellcheck.
+  const phases = pipeline === null ? [] : Object.hasOwn(PIPELINE_PHASES, pipeline) ? [...PIPELINE_PHASES[pipeline as RequestedPipeline]] : ['spellcheck' as const];
+  return {
+    ...v3,
+    context: {
+      ...v3.context,
+      org_id: null,
+      assignment_id: null,
+      cj_default_llm_model: null,
+      cj_default_temperature: null,
+      pipeline_state: pipeline === null ? null : dispatched(null, phases, null),
+      skipped_pipeline_requests: 0,
+      denied_pipeline_requests: 0,
+    },
+  };
 }
 
 /** The first machine version whose association records are rows of their own. */

@@ -214,6 +214,8 @@ export const deadlines = pgTable(
     due_at: tz('due_at').notNull(),
     /** A sweeper's lease: others skip the row until then; a crashed sweeper's claim expires. */
     claimed_until: tz('claimed_until'),
+    /** The deadline version the teacher was reminded of; a moved deadline (a new version) is reminded again. */
+    reminded_version: integer('reminded_version'),
     created_at: createdAt(),
   },
   (t) => [index('deadlines_due_idx').on(t.due_at)],

@@ -18,7 +18,8 @@ export type HistoryRow = Pick<
   typeof history.$inferSelect,
   'event_type' | 'event_id' | 'actor' | 'from_state' | 'to_state' | 'correlation_id' | 'reason' | 'at'
 > & {
-  outcome: 'applied' | 'refused' | 'late';
+  /** `notified`: a reminder the sweep sent; the state did not change. */
+  outcome: 'applied' | 'refused' | 'late' | 'notified';
   detail?: unknown;
 };
 
@@ -201,7 +202,7 @@ export function associationSnapshotsUpsert(source: SQL): SQL {
 
 /** A new batch actor: its projection row and its first snapshot, history row and outbox rows. */
 export interface FirstSnapshotWrite {
-  batch: Omit<typeof batches.$inferInsert, 'version' | 'due_at' | 'prompt_payload' | 'student_prompt_ref'>;
+  batch: Omit<typeof batches.$inferInsert, 'version' | 'due_at' | 'prompt_payload'>;
   machineId: string;
   machineVersion: number;
   snapshot: unknown;
@@ -218,10 +219,10 @@ export async function writeFirstSnapshot(db: Db, w: FirstSnapshotWrite): Promise
   const ctes: SQL[] = [
     sql`b AS (
         INSERT INTO batches (batch_id, owner_id, class_id, class_type, course_code, language, expected_essay_count,
-          correlation_id, status, state, version, created_at, updated_at)
+          correlation_id, status, state, version, student_prompt_ref, created_at, updated_at)
         VALUES (${b.batch_id}, ${b.owner_id}, ${b.class_id}, ${b.class_type}, ${b.course_code},
           ${b.language}, ${b.expected_essay_count}, ${b.correlation_id}, ${b.status}, ${b.state}, 1,
-          ${b.created_at}::timestamptz, ${b.updated_at}::timestamptz)
+          ${JSON.stringify(b.student_prompt_ref ?? null)}::jsonb, ${b.created_at}::timestamptz, ${b.updated_at}::timestamptz)
         ON CONFLICT (batch_id) DO NOTHING
         RETURNING batch_id)`,
     sql`s AS (

@@ -12,6 +12,9 @@ export interface SweepOptions {
   leaseMs?: number;
   onError?: (error: unknown) => void;
   onFired?: (batchId: string, outcome: ApplyOutcome['kind']) => void;
+  /** Remind teachers this long before a deadline (VALIDATION_REMINDER_BEFORE_MS); 0 or absent: no reminders. */
+  reminderLeadMs?: number;
+  onReminded?: (batchId: string, deadlineVersion: number) => void;
 }
 
 /**
@@ -26,6 +29,9 @@ export function createSweep(service: Service, options: SweepOptions) {
 
   /** One full pass: claims and fires until nothing due is left. Returns how many it fired. */
   async function runOnce(): Promise<number> {
+    if (options.reminderLeadMs) {
+      for (const r of await service.remindDueDeadlines(options.reminderLeadMs)) options.onReminded?.(r.batch_id, r.version);
+    }
     let fired = 0;
     for (;;) {
       // Claimed, then fired in bursts; one that fails is left to its lease and the next pass.

@@ -1,6 +1,7 @@
 import type { AssociationRecord } from './association.ts';
 import type { ClassType, CourseCode } from './domain.ts';
 import type { EssayRef, PromptPayload } from './events.ts';
+import type { PipelineState } from './pipelines.ts';
 
 /**
  * What a batch snapshot holds. Its keys are part of the released machine versions
@@ -11,6 +12,9 @@ import type { EssayRef, PromptPayload } from './events.ts';
  * prompt references, validation error counts, and every suggestion with the filename per association.
  * v3: association records are their own rows, not part of the persisted batch snapshot; the batch
  * keeps association_counts, and `associations` holds only the records the current event works on.
+ * v4: the registration's org_id, assignment_id and CJ defaults; the pipeline state (phases dispatched
+ * and their outcomes), so a repeated request is skipped and a later pipeline starts at its first
+ * phase not yet completed; how many requests were skipped.
  */
 
 export interface BatchInput {
@@ -20,6 +24,13 @@ export interface BatchInput {
   course_code: CourseCode;
   expected_essay_count: number;
   correlation_id: string;
+  /** The registration's organisation (credit attribution), assignment and CJ defaults (v4). */
+  org_id?: string | null;
+  assignment_id?: string | null;
+  cj_default_llm_model?: string | null;
+  cj_default_temperature?: number | null;
+  /** A prompt reference given at registration; BatchEssaysReady or a prompt amendment may replace it. */
+  student_prompt_ref?: unknown;
 }
 
 export interface Deadline {
@@ -59,4 +70,14 @@ export interface BatchContext extends BatchInput {
   student_prompt_ref: unknown;
   /** Essays the essay lifecycle service reported as failing validation (non-critical reports). */
   validation_errors: number;
+  org_id: string | null;
+  assignment_id: string | null;
+  cj_default_llm_model: string | null;
+  cj_default_temperature: number | null;
+  /** The phases of the last started pipeline and each phase's status, as the real ProcessingPipelineState. */
+  pipeline_state: PipelineState | null;
+  /** Pipeline requests answered without a command: one was active, or every phase was already done. */
+  skipped_pipeline_requests: number;
+  /** Pipeline requests the entitlements check refused (PipelineDeniedV1 went out). */
+  denied_pipeline_requests: number;
 }

@@ -5,17 +5,19 @@ import { courseOf } from './domain.ts';
 import type { BatchEvent } from './events.ts';
 import { associationsFromSuggestions, countsAfterDecisions, countsOf, everyAssociation, stepAssociations, timeoutHours, toAssociationEvent } from './batch-rules.ts';
 import {
-  type BatchEmitted,
-  associationUpdated,
-  associationsConfirmed,
-  spellcheckCommand,
-  studentMatchingCommand,
-  timeoutProcessed,
-} from './outbound.ts';
+  associationsConfirmedNotice,
+  confirmationRequired,
+  pipelineDeniedNotice,
+  processingStarted,
+  timeoutProcessedNotice,
+} from './batch-notifications.ts';
+import { type BatchEmitted, associationUpdated, associationsConfirmed, studentMatchingCommand, timeoutProcessed } from './outbound.ts';
+import { phaseCommand, pipelineDenied } from './phase-commands.ts';
+import { dispatched, phaseFinished, phasesToRun, requestIsRepeat } from './pipelines.ts';
 
 export const BATCH_MACHINE_ID = 'batch';
 /** Bumped with every change of states or context keys; batch-context.ts says what each version changed. */
-export const BATCH_MACHINE_VERSION = 3;
+export const BATCH_MACHINE_VERSION = 4;
 
 export type { BatchContext, BatchInput, Deadline } from './batch-context.ts';
 export type { BatchEmitted } from './outbound.ts';
@@ -64,6 +66,15 @@ export const batchMachine = setup({
     /** ESSAYS_READY of a GUEST batch, which was ready without it. */
     guestEssaysReady: and(['isGuestBatch', 'classTypeMatches']),
     noPipelineRequested: ({ context }) => context.pipeline === null,
+    pipelineRequestStartsNothing: ({ context, event }) => {
+      assertEvent(event, 'PIPELINE_REQUESTED');
+      return requestIsRepeat(context.pipeline_state, event.pipeline) || phasesToRun(context.pipeline_state, event.pipeline).length === 0;
+    },
+    creditsDenied: ({ event }) => {
+      assertEvent(event, 'PIPELINE_REQUESTED');
+      return !event.credits.allowed;
+    },
+    somePipelineStarted: ({ context }) => context.pipeline_state !== null,
     criticalFailure: ({ event }) => {
       assertEvent(event, 'VALIDATION_ERRORS');
       return event.critical;
@@ -76,11 +87,13 @@ export const batchMachine = setup({
       return { essays: event.essays };
     }),
     emitStudentMatchingCommand: emit(({ context, event }) => studentMatchingCommand(context, context.essays, event.at)),
-    storeSuggestionsAndStartDeadline: assign(({ context, event }) => {
+    storeSuggestionsAndStartDeadline: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'AUTHOR_MATCHES_SUGGESTED');
       const version = context.deadline_version + 1;
       const associations = associationsFromSuggestions(context, event);
-      return { associations, association_counts: countsOf(associations), deadline: { due_at: event.due_at, version }, deadline_version: version };
+      const association_counts = countsOf(associations);
+      enqueue.assign({ associations, association_counts, deadline: { due_at: event.due_at, version }, deadline_version: version });
+      enqueue.emit(confirmationRequired(context, association_counts.total, event.due_at, event.at));
     }),
     applyTeacherDecisions: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'TEACHER_DECISIONS');
@@ -94,7 +107,9 @@ export const batchMachine = setup({
       const timeout = { type: 'TIMEOUT' as const, at: event.at, unknown_student_id: event.unknown_student_id };
       const { associations, decided } = stepAssociations(context.associations, Object.keys(context.associations).map((id) => [id, timeout]));
       for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
-      enqueue.emit(timeoutProcessed(context, decided, event.students, timeoutHours(context.associations, event.at), event.at));
+      const hours = timeoutHours(context.associations, event.at);
+      enqueue.emit(timeoutProcessed(context, decided, event.students, hours, event.at));
+      enqueue.emit(timeoutProcessedNotice(context, decided, event.students, hours, event.at));
       enqueue.assign({ associations, association_counts: countsAfterDecisions(context.association_counts, decided), timeout_triggered: true });
     }),
     moveDeadline: assign(({ context, event }) => {
@@ -103,18 +118,54 @@ export const batchMachine = setup({
       return { deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
     clearDeadline: assign({ deadline: null }),
-    emitAssociationsConfirmed: emit(({ context, event }) =>
-      associationsConfirmed(context, everyAssociation(context), context.timeout_triggered, event.at),
-    ),
+    emitAssociationsConfirmed: enqueueActions(({ context, event, enqueue }) => {
+      const every = everyAssociation(context);
+      enqueue.emit(associationsConfirmed(context, every, context.timeout_triggered, event.at));
+      enqueue.emit(associationsConfirmedNotice(context, every, context.timeout_triggered, event.at));
+    }),
     recordEssaysStored: assign(({ event }) => {
       assertEvent(event, 'ESSAYS_READY');
       return { essays_stored: true, student_prompt_ref: event.student_prompt_ref ?? null };
     }),
-    recordPipeline: assign(({ event }) => {
+    startPipeline: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'PIPELINE_REQUESTED');
-      return { pipeline: event.pipeline, prompt_payload: event.prompt_payload };
+      const phases = phasesToRun(context.pipeline_state, event.pipeline);
+      // The real orchestrator keeps a request's prompt with the batch for every later phase.
+      const prompt = event.prompt_payload;
+      const started = {
+        ...context,
+        pipeline: event.pipeline,
+        prompt_payload: prompt,
+        assignment_id: prompt?.assignment_id ?? context.assignment_id,
+        student_prompt_ref: prompt?.cms_prompt_ref ?? context.student_prompt_ref,
+        pipeline_state: dispatched(context.pipeline_state, phases, event.at),
+      };
+      enqueue.assign({
+        pipeline: started.pipeline,
+        prompt_payload: started.prompt_payload,
+        assignment_id: started.assignment_id,
+        student_prompt_ref: started.student_prompt_ref,
+        pipeline_state: started.pipeline_state,
+      });
+      enqueue.emit(phaseCommand(phases[0]!, started, context.essays, event.at));
+      enqueue.emit(processingStarted(context, event.pipeline, phases, event.at));
     }),
-    emitSpellcheckCommand: emit(({ context, event }) => spellcheckCommand(context, context.essays, event.at)),
+    skipPipelineRequest: assign(({ context }) => ({ skipped_pipeline_requests: context.skipped_pipeline_requests + 1 })),
+    denyPipeline: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'PIPELINE_REQUESTED');
+      if (event.credits.allowed) return;
+      enqueue.assign({ denied_pipeline_requests: context.denied_pipeline_requests + 1 });
+      enqueue.emit(pipelineDenied(context, event.pipeline, event.credits, event.at));
+      enqueue.emit(pipelineDeniedNotice(context, event.pipeline, event.credits, event.at));
+    }),
+    recordPhaseOutcome: assign(({ context, event }) => {
+      assertEvent(event, 'PHASE_OUTCOME');
+      return { pipeline_state: phaseFinished(context.pipeline_state, event.phase, event.outcome, event.at) };
+    }),
+    recordPromptAmendment: assign(({ event }) => {
+      assertEvent(event, 'PROMPT_AMENDED');
+      return { student_prompt_ref: event.student_prompt_ref };
+    }),
     recordValidationErrors: assign(({ context, event }) => {
       assertEvent(event, 'VALIDATION_ERRORS');
       return { validation_errors: context.validation_errors + event.total_errors };
@@ -137,8 +188,15 @@ export const batchMachine = setup({
     essays_stored: false,
     pipeline: null,
     prompt_payload: null,
-    student_prompt_ref: null,
+    student_prompt_ref: input.student_prompt_ref ?? null,
     validation_errors: 0,
+    org_id: input.org_id ?? null,
+    assignment_id: input.assignment_id ?? null,
+    cj_default_llm_model: input.cj_default_llm_model ?? null,
+    cj_default_temperature: input.cj_default_temperature ?? null,
+    pipeline_state: null,
+    skipped_pipeline_requests: 0,
+    denied_pipeline_requests: 0,
   }),
   initial: 'awaiting_content_validation',
   states: {
@@ -177,6 +235,10 @@ export const batchMachine = setup({
             description: 'Some essays failed validation; the batch goes on with the rest.',
           },
         ],
+        PROMPT_AMENDED: {
+          actions: 'recordPromptAmendment',
+          description: 'The owner attaches or replaces the student prompt before the content is in.',
+        },
         CANCEL: { target: 'cancelled', description: 'The owner cancels the batch.' },
       },
     },
@@ -271,9 +333,31 @@ export const batchMachine = setup({
       description:
         'Ready: associations settled and essays stored (REGULAR), or content provisioned (GUEST). Pipelines start from here, and the batch stays here while they run, as in the real orchestrator.',
       on: {
-        PIPELINE_REQUESTED: {
-          actions: ['recordPipeline', 'emitSpellcheckCommand'],
-          description: 'The client starts a pipeline: its first phase, spellcheck, is commanded.',
+        PIPELINE_REQUESTED: [
+          {
+            guard: 'pipelineRequestStartsNothing',
+            actions: 'skipPipelineRequest',
+            description:
+              'A pipeline is running, or every phase of this one is done: the request is answered and skipped, as the real orchestrator does; nothing is sent.',
+          },
+          {
+            guard: 'creditsDenied',
+            actions: 'denyPipeline',
+            description: 'The entitlements check refused the credits: PipelineDeniedV1 and the teacher is told.',
+          },
+          {
+            actions: 'startPipeline',
+            description: 'The pipeline starts at its first phase not yet completed, whose command goes out; the teacher is told.',
+          },
+        ],
+        PHASE_OUTCOME: {
+          guard: 'somePipelineStarted',
+          actions: 'recordPhaseOutcome',
+          description: 'A phase of a started pipeline finished; its outcome decides what a later request still has to run.',
+        },
+        PROMPT_AMENDED: {
+          actions: 'recordPromptAmendment',
+          description: 'The owner attaches or replaces the student prompt for the phases still to come.',
         },
         ESSAYS_READY: {
           guard: 'guestEssaysReady',

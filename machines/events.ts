@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClassType, CourseCode } from './domain.ts';
+import { PHASES, type Phase, PhaseOutcomeStatus } from './pipelines.ts';
 import { pgTimestamp, storable } from './storable.ts';
 
 /**
@@ -20,6 +21,11 @@ export const TOPICS = {
   timeoutProcessed: 'huleedu.class.validation.timeout.processed.v1',
   spellcheckCommand: 'huleedu.els.spellcheck.initiate.command.v1',
   teacherNotification: 'huleedu.notification.teacher.requested.v1',
+  phaseOutcome: 'huleedu.els.batch.phase.outcome.v1',
+  nlpCommand: 'huleedu.batch.nlp.initiate.command.v2',
+  cjAssessmentCommand: 'huleedu.batch.cj_assessment.initiate.command.v1',
+  aiFeedbackCommand: 'huleedu.batch.ai_feedback.initiate.command.v1',
+  pipelineDenied: 'huleedu.pipeline.denied.v1',
 } as const;
 
 /** The model (HuleEdu common_core class) behind each topic, for docs and logs. */
@@ -36,6 +42,11 @@ export const TOPIC_MODELS: Record<(typeof TOPICS)[keyof typeof TOPICS], string> 
   [TOPICS.timeoutProcessed]: 'ValidationTimeoutProcessedV1',
   [TOPICS.spellcheckCommand]: 'BatchServiceSpellcheckInitiateCommandDataV1',
   [TOPICS.teacherNotification]: 'TeacherNotificationRequestedV1',
+  [TOPICS.phaseOutcome]: 'ELSBatchPhaseOutcomeV1',
+  [TOPICS.nlpCommand]: 'BatchServiceNLPInitiateCommandDataV2',
+  [TOPICS.cjAssessmentCommand]: 'BatchServiceCJAssessmentInitiateCommandDataV1',
+  [TOPICS.aiFeedbackCommand]: 'BatchServiceAIFeedbackInitiateCommandDataV1',
+  [TOPICS.pipelineDenied]: 'PipelineDeniedV1',
 };
 
 /**
@@ -132,6 +143,16 @@ export const ValidationErrorsData = z.object({
   correlation_id: z.uuid().optional(),
 });
 
+/** ELSBatchPhaseOutcomeV1: a phase of a started pipeline finished; only the phases of real pipelines are tracked. */
+export const PhaseOutcomeData = z.object({
+  batch_id: z.uuid(),
+  phase_name: z.enum(PHASES, { error: `phase_name must be one of ${PHASES.join(', ')}` }),
+  phase_status: PhaseOutcomeStatus,
+  processed_essays: z.array(EssayRef).max(10_000),
+  failed_essay_ids: z.array(z.string()).max(10_000),
+  correlation_id: z.uuid().optional(),
+});
+
 const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) =>
   z.object({
     event_id: z.uuid(),
@@ -151,6 +172,7 @@ export const InboundEnvelope = storable(z.discriminatedUnion('event_type', [
   envelope(TOPICS.essaysReady, EssaysReadyData),
   envelope(TOPICS.pipelineRequest, PipelineRequestData),
   envelope(TOPICS.validationErrors, ValidationErrorsData),
+  envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
 ]));
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_type.value);
@@ -158,10 +180,18 @@ export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_t
 /** One teacher decision, in the original's shape. */
 export const TeacherDecision = z.object({
   essay_id: z.uuid(),
-  student_id: z.uuid().optional(),
+  /** Null or absent: the decision is about the suggested student (the real client sends null for an essay left unmatched). */
+  student_id: z
+    .uuid()
+    .nullish()
+    .transform((id) => id ?? undefined),
   confirmed: z.boolean(),
 });
-export type TeacherDecision = z.infer<typeof TeacherDecision>;
+export interface TeacherDecision {
+  essay_id: string;
+  student_id?: string | undefined;
+  confirmed: boolean;
+}
 
 // ---- Events the batch machine takes. Time arrives as data (`at`); the machines read no clock.
 
@@ -194,6 +224,14 @@ export interface DecisionInput extends TeacherDecision {
   student_in_class: boolean;
 }
 
+/** StorageReferenceMetadata as a prompt reference: `{references: {student_prompt_text: {storage_id, ...}}}`. */
+export type StudentPromptRef = z.infer<typeof StorageReference>;
+
+/** The entitlements answer for a pipeline: allowed, or denied with the real denial's figures. */
+export type CreditCheck =
+  | { allowed: true; required_credits: number; available_credits: number; resource_breakdown: Record<string, number> }
+  | { allowed: false; denial_reason: string; required_credits: number; available_credits: number; resource_breakdown: Record<string, number> };
+
 export type BatchEvent =
   | { type: 'CONTENT_PROVISIONED'; at: string; essays: EssayRef[]; provisioned_count: number; expected_count: number }
   | { type: 'AUTHOR_MATCHES_SUGGESTED'; at: string; class_id: string; matches: SuggestedMatch[]; due_at: string; created_by: string }
@@ -201,7 +239,18 @@ export type BatchEvent =
   | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string; students: Record<string, StudentInfo> }
   | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string }
   | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType; student_prompt_ref: unknown }
-  | { type: 'PIPELINE_REQUESTED'; at: string; pipeline: RequestedPipeline; requested_by: string; prompt_payload: PromptPayload | null }
+  | {
+      type: 'PIPELINE_REQUESTED';
+      at: string;
+      pipeline: RequestedPipeline;
+      requested_by: string;
+      prompt_payload: PromptPayload | null;
+      is_retry: boolean;
+      /** What the credit check (the preflight's entitlements question) answered for this request. */
+      credits: CreditCheck;
+    }
+  | { type: 'PHASE_OUTCOME'; at: string; phase: Phase; outcome: PhaseOutcomeStatus; processed_count: number; failed_essay_ids: string[] }
+  | { type: 'PROMPT_AMENDED'; at: string; by: string; student_prompt_ref: StudentPromptRef }
   | { type: 'VALIDATION_ERRORS'; at: string; critical: boolean; total_errors: number; failed_essay_ids: string[] }
   | { type: 'CANCEL'; at: string; by: string; reason: string | null };
 export type BatchEventType = BatchEvent['type'];
@@ -212,6 +261,8 @@ export const WIRE_NAME: Record<BatchEventType, string> = {
   AUTHOR_MATCHES_SUGGESTED: TOPICS.authorMatchesSuggested,
   ESSAYS_READY: TOPICS.essaysReady,
   PIPELINE_REQUESTED: TOPICS.pipelineRequest,
+  PHASE_OUTCOME: TOPICS.phaseOutcome,
+  PROMPT_AMENDED: 'PROMPT_AMENDED',
   VALIDATION_ERRORS: TOPICS.validationErrors,
   TEACHER_DECISIONS: 'TEACHER_DECISIONS',
   VALIDATION_TIMEOUT: 'VALIDATION_TIMEOUT',

@@ -1,6 +1,8 @@
 import type { AssociationRecord } from './association.ts';
 import { type CourseCode, SYSTEM_TIMEOUT } from './domain.ts';
 import { type EssayRef, type StudentInfo, TOPICS } from './events.ts';
+import type { teacherNotification } from './notifications.ts';
+import type { phaseCommand, pipelineDenied } from './phase-commands.ts';
 
 /**
  * The bodies this service publishes, in the shapes the real HuleEdu models validate
@@ -157,21 +159,11 @@ export function timeoutProcessed(
   } as const;
 }
 
-/** The first phase of every real pipeline: BatchServiceSpellcheckInitiateCommandDataV1. */
-export function spellcheckCommand(batch: BatchFacts, essays: EssayRef[], at: string) {
-  return {
-    type: TOPICS.spellcheckCommand,
-    data: {
-      ...baseFields('batch.spellcheck.initiate.command', batch, at),
-      essays_to_process: essays,
-      language: batch.language,
-    },
-  } as const;
-}
-
 export type BatchEmitted =
   | ReturnType<typeof studentMatchingCommand>
   | ReturnType<typeof associationsConfirmed>
   | ReturnType<typeof associationUpdated>
   | ReturnType<typeof timeoutProcessed>
-  | ReturnType<typeof spellcheckCommand>;
+  | ReturnType<typeof phaseCommand>
+  | ReturnType<typeof pipelineDenied>
+  | ReturnType<typeof teacherNotification>;

@@ -161,7 +161,39 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
     { label: 'essays ready (GUEST)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'GUEST', student_prompt_ref: null } },
     {
       label: 'request pipeline',
-      event: { type: 'PIPELINE_REQUESTED', at, pipeline: 'nlp', requested_by: MODEL.ownerId, prompt_payload: { assignment_id: 'assignment-1' } },
+      event: {
+        type: 'PIPELINE_REQUESTED',
+        at,
+        pipeline: 'nlp',
+        requested_by: MODEL.ownerId,
+        prompt_payload: { assignment_id: 'assignment-1' },
+        is_retry: false,
+        credits: { allowed: true, required_credits: 0, available_credits: 0, resource_breakdown: {} },
+      },
+    },
+    {
+      label: 'request cj_assessment without credits',
+      event: {
+        type: 'PIPELINE_REQUESTED',
+        at,
+        pipeline: 'cj_assessment',
+        requested_by: MODEL.ownerId,
+        prompt_payload: null,
+        is_retry: false,
+        credits: { allowed: false, denial_reason: 'insufficient_credits', required_credits: 1, available_credits: 0, resource_breakdown: { cj_comparison: 1 } },
+      },
+    },
+    {
+      label: 'nlp completes',
+      event: { type: 'PHASE_OUTCOME', at, phase: 'nlp', outcome: 'completed_successfully', processed_count: 2, failed_essay_ids: [] },
+    },
+    {
+      label: 'spellcheck completes',
+      event: { type: 'PHASE_OUTCOME', at, phase: 'spellcheck', outcome: 'completed_successfully', processed_count: 2, failed_essay_ids: [] },
+    },
+    {
+      label: 'amend prompt',
+      event: { type: 'PROMPT_AMENDED', at, by: MODEL.ownerId, student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-1' } } } },
     },
     {
       label: 'critical validation errors',
@@ -195,6 +227,16 @@ export function batchKey(snapshot: BatchSnapshot): string {
   // Self-loops no guard reads: a non-critical validation report, and a GUEST batch's essays-ready.
   parts.errors_reported = snapshot.context.validation_errors > 0;
   if (parts.state === 'ready_for_pipeline_execution' && parts.class_type === 'GUEST') parts.essays_stored = snapshot.context.essays_stored;
+  // What a later pipeline request runs, skips or is denied depends on each phase's status. Guards
+  // read it, but as a vertex of simple paths it would multiply them by every order of phase
+  // outcomes; shortest paths reach each combination, which is what the chart's guards need.
+  if (parts.state === 'ready_for_pipeline_execution') {
+    parts.phases = Object.fromEntries(Object.entries(snapshot.context.pipeline_state?.phases ?? {}).map(([phase, d]) => [phase, d.status]));
+    parts.denied = snapshot.context.denied_pipeline_requests > 0;
+    parts.skipped = snapshot.context.skipped_pipeline_requests > 0;
+  }
+  // A prompt amendment: a self-loop no guard reads.
+  if (parts.state === 'awaiting_content_validation' || parts.state === 'ready_for_pipeline_execution') parts.prompt_attached = snapshot.context.student_prompt_ref !== null;
   return JSON.stringify(parts);
 }
 

@@ -61,7 +61,12 @@ const DecisionResult = z
   .openapi('DecisionResult');
 
 export const DecisionsApplied = z
-  .strictObject({ ...appliedShape, results: z.array(DecisionResult).openapi({ description: 'One result per decision, in request order.' }) })
+  .strictObject({
+    ...appliedShape,
+    results: z.array(DecisionResult).openapi({ description: 'One result per decision, in request order.' }),
+    associations_confirmed: z.number().int().openapi({ description: 'Decisions of this call that confirmed or corrected an association (the class service\'s answer field).' }),
+    associations_rejected: z.number().int().openapi({ description: 'Decisions of this call that rejected an association.' }),
+  })
   .openapi('DecisionsApplied', {
     example: {
       ...appliedExample,
@@ -70,8 +75,15 @@ export const DecisionsApplied = z
       status: 'ready_for_pipeline_execution',
       version: 5,
       results: [{ essay_id: EXAMPLE.essayId, outcome: 'applied', validation_status: 'confirmed', student_id: EXAMPLE.studentId }],
+      associations_confirmed: 1,
+      associations_rejected: 0,
     },
   });
+
+/** The orchestrator's answer to a registration (`POST /v1/batches/register`). */
+export const RegistrationAccepted = z
+  .strictObject({ batch_id: z.uuid(), correlation_id: z.uuid(), status: z.literal('registered') })
+  .openapi('RegistrationAccepted', { example: { batch_id: EXAMPLE.batchId, correlation_id: '0f1e2d3c-4b5a-4697-8a8b-9c0d1e2f3a4b', status: 'registered' } });
 
 export const DeadlineChanged = z
   .strictObject({

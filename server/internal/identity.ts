@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import type { Caller } from '../auth.ts';
 import { problem } from '../problem.ts';
 
 /**
@@ -8,7 +9,7 @@ import { problem } from '../problem.ts';
  * (`X-Identity-Encoding: url` when the values were percent-encoded). These headers are trusted here
  * and nowhere else: the public listener keeps its bearer tokens.
  */
-export type InternalEnv = { Variables: { correlationId: string; userId: string | null; orgId: string | null } };
+export type InternalEnv = { Variables: { correlationId: string; userId: string | null; orgId: string | null; caller: Caller } };
 
 function decoded(c: Context, name: string): string | null {
   const raw = c.req.header(name);
@@ -27,9 +28,22 @@ export const gatewayIdentity: MiddlewareHandler<InternalEnv> = async (c, next) =
   await next();
 };
 
-/** The caller the gateway named, or a 401 saying which header is missing. */
-export function requireUser(c: Context<InternalEnv>): string | Response {
+/**
+ * The teacher routes behind the gateway: the teacher is who `X-User-ID` names, and the public
+ * routes' handlers run unchanged with that caller. Without the header, 401.
+ */
+export const gatewayTeacher: MiddlewareHandler<InternalEnv> = async (c, next) => {
   const user = c.get('userId');
-  if (user !== null) return user;
-  return problem(c, { status: 401, title: 'Unauthorized', detail: 'Send X-User-ID: the API gateway names the authenticated teacher.' });
-}
+  if (user === null) return problem(c, { status: 401, title: 'Unauthorized', detail: 'Send X-User-ID: the API gateway names the authenticated teacher.' });
+  c.set('caller', { kind: 'teacher', id: user });
+  return next();
+};
+
+/**
+ * The real callers read answers with aiohttp's `resp.json()`, which refuses any content type but
+ * `application/json`; a problem answer goes out as that, its RFC 9457 members unchanged.
+ */
+export const plainJsonProblems: MiddlewareHandler<InternalEnv> = async (c, next) => {
+  await next();
+  if (c.res.headers.get('content-type')?.startsWith('application/problem+json')) c.res.headers.set('content-type', 'application/json');
+};

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { EventRequest } from '../../app/apply.ts';
-import { type TeacherCall, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
+import { type TeacherCall, amendPrompt, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
 import { idempotencyScope, requestFingerprint } from '../../app/idempotency.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
@@ -11,8 +11,8 @@ import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
 import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
-import { validationProblem } from '../problem.ts';
-import { BatchParams, CancelBody, ConfirmBody, DeadlineBody, IdempotencyKey, PipelineBody } from '../schemas.ts';
+import { problem, validationProblem } from '../problem.ts';
+import { BatchParams, CancelBody, ConfirmBody, DeadlineBody, IdempotencyKey, PipelineBody, PromptAmendmentBody } from '../schemas.ts';
 import { type Parsed, parseJsonBody, parseValue } from '../validate.ts';
 
 type Ctx = Context<AuthEnv>;
@@ -145,14 +145,54 @@ function teacherCommand<S extends z.ZodType>(
   };
 }
 
+/**
+ * The real client's confirm body may carry a top-level `user_id`; it must be the caller, since the
+ * caller is who the audit says decided.
+ */
+const onlyAsCaller: MiddlewareHandler<AuthEnv> = async (c, next) => {
+  const body = (await c.req.json().catch(() => null)) as { user_id?: unknown } | null;
+  if (body && typeof body === 'object' && typeof body.user_id === 'string' && body.user_id.trim() !== '' && body.user_id.trim() !== teacherId(c)) {
+    return problem(c, { status: 403, title: 'Forbidden', detail: 'user_id names another user; decisions are taken as the authenticated teacher.' });
+  }
+  return next();
+};
+
+const promptRoute = createRoute({
+  method: 'patch',
+  path: '/v1/batches/{batch_id}/prompt',
+  tags,
+  summary: 'Attach or replace the student prompt',
+  description:
+    "`BatchPromptAmendmentRequest`, as the real orchestrator takes it: allowed while the batch awaits its content or is ready for pipelines (409 otherwise), for the batch's owner. The reference goes to the commands of the phases still to come.",
+  security: asTeacher,
+  request: {
+    params: BatchParams,
+    headers: IdempotencyHeaders,
+    body: jsonBody(PromptAmendmentBody, { student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-storage-1' } } } }),
+  },
+  responses: { 200: answer('The prompt is attached.', AppliedEvent, commandApplied('awaiting_content_validation', 2)), ...commandErrors },
+});
+
 /** Teacher commands on a batch; the caller check is the batch routes' middleware. */
 export function batchCommandRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  documented(app, confirmRoute, teacherCommand(service, 'confirm', ConfirmBody, (call, body) => decideAssociations(call, body.associations)));
+  documented(app, confirmRoute, onlyAsCaller, teacherCommand(service, 'confirm', ConfirmBody, (call, body) => decideAssociations(call, body.associations)));
+  documented(app, promptRoute, teacherCommand(service, 'prompt', PromptAmendmentBody, (call, body) => amendPrompt(call, body.student_prompt_ref)));
   documented(
     app,
     pipelineRoute,
-    teacherCommand(service, 'pipeline', PipelineBody, (call, body) => requestPipeline(call, body.pipeline, body.prompt_payload ?? null), 202),
+    teacherCommand(
+      service,
+      'pipeline',
+      PipelineBody,
+      (call, body) =>
+        requestPipeline(
+          call,
+          { pipeline: (body.requested_pipeline ?? body.pipeline)!, promptPayload: body.prompt_payload ?? null, isRetry: body.is_retry },
+          service.credits,
+        ),
+      202,
+    ),
   );
   documented(app, cancelRoute, teacherCommand(service, 'cancel', CancelBody, (call, body) => cancelBatch(call, body.reason ?? null)));
   documented(app, deadlineRoute, teacherCommand(service, 'deadline', DeadlineBody, changeDeadline));

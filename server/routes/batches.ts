@@ -5,9 +5,9 @@ import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody, queryRoute } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
-import { AssociationList, BatchList, BatchView, DeadlineList, EXAMPLE, History } from '../openapi-schemas.ts';
+import { AssociationList, BatchList, BatchView, DeadlineList, EXAMPLE, History, RegistrationAccepted } from '../openapi-schemas.ts';
 import { notFound, problem, validationProblem } from '../problem.ts';
-import { BatchListQuery, BatchParams, DeadlinesQuery, RegisterBatchBody } from '../schemas.ts';
+import { BatchListQuery, BatchParams, DeadlinesQuery, GatewayRegistrationBody, RegisterBatchBody } from '../schemas.ts';
 import { parseJsonBody, parseQuery } from '../validate.ts';
 import { batchCommandRoutes, batchParams } from './batch-commands.ts';
 
@@ -27,6 +27,30 @@ const registerRoute = createRoute({
   responses: {
     201: answer('Registered, in `awaiting_content_validation`.', BatchView),
     ...problems([...bodyErrors, 404, 409]),
+  },
+});
+
+const gatewayRegisterRoute = createRoute({
+  method: 'post',
+  path: '/v1/batches/register',
+  tags,
+  summary: 'Register a batch (the orchestrator\'s door)',
+  description:
+    "`BatchRegistrationRequestV1` as HuleEdu's API gateway sends it to the orchestrator; answers 202 `{batch_id, correlation_id, status: \"registered\"}`. `user_id` must be the caller. `org_id`, `student_prompt_ref`, `essay_ids`, `assignment_id` and the CJ defaults are kept with the batch: `org_id` goes into the metadata of every command the batch sends, `essay_ids` into BatchEssaysRegistered. With `class_id` a REGULAR batch (the class must be the caller's, and the batch's course one of the class's).",
+  security: asTeacher,
+  request: {
+    body: jsonBody(GatewayRegistrationBody, {
+      expected_essay_count: 3,
+      course_code: 'SV1',
+      user_id: 'teacher-a',
+      org_id: 'org-1',
+      class_id: EXAMPLE.classId,
+      student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-storage-1' } } },
+    }),
+  },
+  responses: {
+    202: answer('Registered, in `awaiting_content_validation`.', RegistrationAccepted),
+    ...problems([...bodyErrors, 403, 404, 409]),
   },
 });
 
@@ -109,6 +133,25 @@ export function batchRoutes(service: Service) {
         const view = await service.getBatch(teacherId(c), outcome.batch.batch_id);
         return c.json(view, 201);
       }
+    }
+  });
+  documented(app, gatewayRegisterRoute, async (c) => {
+    const body = await parseJsonBody(c, GatewayRegistrationBody);
+    if (!body.ok) return body.response;
+    if (body.data.user_id !== teacherId(c)) {
+      return problem(c, { status: 403, title: 'Forbidden', detail: 'user_id names another user; a batch is registered for the authenticated teacher.' });
+    }
+    const orgId = body.data.org_id ?? (c.var as { orgId?: string | null }).orgId ?? null;
+    const outcome = await service.registerBatch(teacherId(c), { ...body.data, org_id: orgId }, c.get('correlationId'), traceOfRequest(c));
+    switch (outcome.kind) {
+      case 'class_not_found':
+        return notFound(c, `Class ${body.data.class_id}`);
+      case 'invalid':
+        return validationProblem(c, outcome.errors);
+      case 'exists':
+        return problem(c, { status: 409, title: 'Conflict', detail: 'The batch already exists.' });
+      case 'registered':
+        return c.json({ batch_id: outcome.batch.batch_id, correlation_id: outcome.batch.correlation_id, status: 'registered' }, 202);
     }
   });
   documented(app, listRoute, async (c) => {

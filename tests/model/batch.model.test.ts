@@ -5,6 +5,8 @@ import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
 import { type BatchEvent, WIRE_NAME } from '../../machines/events.ts';
 import { createClassWithStudents } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { type EntitlementsStub, startEntitlements } from '../support/entitlements.ts';
+import { entitlementsChecker } from '../../app/credits.ts';
 import { type BatchFacts, batchInvariants, readBatchFacts, unchangedViolations } from '../support/invariants.ts';
 import { type BoundBatch, createBatchDriver, refusalStatus } from './driver.ts';
 import { BATCH_INPUTS, type BatchSnapshot, MODEL, MODEL_COURSES, PATH_DATA, type PathData, RUNNER_UP_SCORE, batchGuardKey, batchKey, batchSamples } from '../../model/fixture.ts';
@@ -48,6 +50,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
   /** Vertex and oracle pairs whose every sample was already judged against the table (the same answer every time). */
   const tableCheckedAt = new Set<string>();
   const unknownOfClass = new Map<string, string>();
+  let entitlements: EntitlementsStub | undefined;
 
   beforeAll(async () => {
     const s = generated.stats;
@@ -56,7 +59,9 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
         `bound: traversal limit ${BOUND.limit}, max depth ${BOUND.maxDepth} (longest ${s.longest} events, ${s.cutByDepth} cut); ` +
         `replaying ${s.executed} paths / ${s.steps} steps after dropping duplicates and prefixes`,
     );
-    h = await startHarness({ label: 'model_batch', validationTimeoutMs: TIMEOUT_MS });
+    // A real entitlements service with no credits: free pipelines start, billable ones are denied.
+    entitlements = await startEntitlements(0);
+    h = await startHarness({ label: 'model_batch', validationTimeoutMs: TIMEOUT_MS, credits: entitlementsChecker(entitlements.url) });
     const teacher = await h.teacher(MODEL.ownerId);
     const classes = await Promise.all(MODEL_COURSES.map((course) => createClassWithStudents(h, teacher, course, 2)));
     driver = createBatchDriver(h, teacher, Object.fromEntries(MODEL_COURSES.map((course, i) => [course, classes[i]!])));
@@ -64,6 +69,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
   afterAll(async () => {
     await driver?.close();
     await h?.close();
+    await entitlements?.close();
   });
 
   const facts = (ids: BoundBatch) => readBatchFacts(h, MODEL.ownerId, ids.batchId);
@@ -214,7 +220,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
 
   it('covers every state node and transition of the batch machine, and tries every refusable pair', () => {
     console.info(coverage.line());
-    expect(coverage.missing()).toEqual({ states: [], transitions: [], refusals: [] });
+    expect(coverage.missing(), JSON.stringify(coverage.missing())).toEqual({ states: [], transitions: [], refusals: [] });
   });
 });
 

@@ -115,8 +115,8 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
   // Every event the model sends is one a real producer could have sent.
   const serviceEvent = (type: string, data: Record<string, unknown>) =>
     h.api('POST', '/v1/events', { body: assertRealInbound(envelope(type, data)) });
-  const teacherCommand = (batchId: string, route: string, body: unknown) =>
-    h.api('POST', `/v1/batches/${batchId}/${route}`, { token: teacher, body });
+  const teacherCommand = (batchId: string, route: string, body: unknown, method = 'POST') =>
+    h.api(method, `/v1/batches/${batchId}/${route}`, { token: teacher, body });
 
   /** The real deadline mechanism when the batch has this deadline; else what a stale timer job does. */
   async function fireDeadline(batchId: string, version: number): Promise<Answer> {
@@ -176,7 +176,17 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
           associations: event.decisions.map(({ student_in_class: _derived, ...decision }) => decision),
         });
       case 'PIPELINE_REQUESTED':
-        return teacherCommand(batch_id, 'pipelines', { pipeline: event.pipeline, prompt_payload: event.prompt_payload });
+        return teacherCommand(batch_id, 'pipelines', { requested_pipeline: event.pipeline, is_retry: event.is_retry, prompt_payload: event.prompt_payload });
+      case 'PHASE_OUTCOME':
+        return serviceEvent(TOPICS.phaseOutcome, {
+          batch_id,
+          phase_name: event.phase,
+          phase_status: event.outcome,
+          processed_essays: [],
+          failed_essay_ids: event.failed_essay_ids,
+        });
+      case 'PROMPT_AMENDED':
+        return teacherCommand(batch_id, 'prompt', { student_prompt_ref: event.student_prompt_ref }, 'PATCH');
       case 'CANCEL':
         return teacherCommand(batch_id, 'cancel', event.reason === null ? {} : { reason: event.reason });
       case 'DEADLINE_CHANGED': {

@@ -25,6 +25,9 @@ export interface OracleBatch {
   state: string;
   essaysStored: boolean;
   pipelineRequested: boolean;
+  /** The nlp pipeline's phases: dispatched or done (the model requests only nlp: spellcheck, then nlp). */
+  spellcheck: 'none' | 'dispatched' | 'done';
+  nlp: 'none' | 'dispatched' | 'done';
   /** The suggestion's confidence per essay (null: no suggestion), from the path's data. */
   confidence: Record<Essay, number | null>;
   associations: Partial<Record<Essay, OracleAssociation>>;
@@ -45,7 +48,7 @@ const S = {
   cancelled: 'cancelled',
 } as const;
 
-export type Topic = 'matching' | 'updated' | 'timeout' | 'confirmed' | 'spellcheck';
+export type Topic = 'matching' | 'updated' | 'timeout' | 'confirmed' | 'spellcheck' | 'nlp' | 'notice' | 'denied';
 
 export interface Expected {
   /** The state after the step, or 'refused' (nothing may change). */
@@ -62,7 +65,8 @@ const pending = (b: OracleBatch) => Object.values(b.associations).filter((a) => 
 function settleIfDone(b: OracleBatch, topics: Topic[]): void {
   if (pending(b) > 0) return;
   b.state = b.essaysStored ? S.ready : S.completed;
-  topics.push('confirmed');
+  // The teacher is told, with the event every service reads.
+  topics.push('confirmed', 'notice');
 }
 
 const CONFIRM_SUGGESTION: OracleAssociation = { status: 'confirmed', student: 'suggestion', method: 'human' };
@@ -109,6 +113,7 @@ function step(b: OracleBatch, label: string): Expected | null {
       if (label === 'critical validation errors') return go(S.failed);
       if (label === 'some essays failed validation') return same();
       if (label === 'cancel') return go(S.cancelled);
+      if (label === 'amend prompt') return same();
       return null;
     case S.ingestionFailed:
     case S.failed:
@@ -121,7 +126,8 @@ function step(b: OracleBatch, label: string): Expected | null {
           A: { status: 'pending_validation', student: b.confidence.A === null ? null : 'suggestion', method: null },
           B: { status: 'pending_validation', student: b.confidence.B === null ? null : 'suggestion', method: null },
         };
-        return go(S.teacher);
+        // The teacher is asked to confirm, with the deadline.
+        return go(S.teacher, ['notice']);
       }
       break;
     case S.teacher:
@@ -139,7 +145,7 @@ function step(b: OracleBatch, label: string): Expected | null {
           topics.push('updated');
         }
         b.timeoutTriggered = true;
-        topics.push('timeout');
+        topics.push('timeout', 'notice');
         settleIfDone(b, topics);
         return { target: b.state, topics, after: b };
       }
@@ -152,7 +158,17 @@ function step(b: OracleBatch, label: string): Expected | null {
       return null;
     case S.ready:
       // v2: the batch stays ready while a pipeline runs; its first phase, spellcheck, is commanded.
-      if (label === 'request pipeline') return ((b.pipelineRequested = true), same(['spellcheck']));
+      // A pipeline starts at its first phase not done; a request while a phase of it runs is skipped.
+      if (label === 'request pipeline') {
+        if (b.spellcheck === 'none') return ((b.pipelineRequested = true), (b.spellcheck = 'dispatched'), same(['spellcheck', 'notice']));
+        if (b.spellcheck === 'done' && b.nlp === 'none') return ((b.nlp = 'dispatched'), same(['nlp', 'notice']));
+        return same();
+      }
+      // CJ costs credits and the model's entitlements have none: denied, unless a phase it needs runs.
+      if (label === 'request cj_assessment without credits') return b.spellcheck === 'dispatched' ? same() : same(['denied', 'notice']);
+      if (label === 'spellcheck completes' && b.pipelineRequested) return ((b.spellcheck = 'done'), same());
+      if (label === 'nlp completes' && b.pipelineRequested) return ((b.nlp = 'done'), same());
+      if (label === 'amend prompt') return same();
       // v2: GUEST batches get no BatchEssaysReady in the real flow; one that comes changes nothing.
       if (label === 'essays ready (GUEST)' && b.classType === 'GUEST') return ((b.essaysStored = true), same());
       if (label === 'some essays failed validation') return same();
@@ -175,7 +191,7 @@ export function expectStep(batch: OracleBatch, label: string): Expected {
 }
 
 export function initialOracle(classType: ClassType, confidence: Record<Essay, number | null>): OracleBatch {
-  return { classType, state: S.content, essaysStored: false, pipelineRequested: false, confidence, associations: {}, timeoutTriggered: false };
+  return { classType, state: S.content, essaysStored: false, pipelineRequested: false, spellcheck: 'none', nlp: 'none', confidence, associations: {}, timeoutTriggered: false };
 }
 
 /** The language of a course as the domain defines it: ENG courses are English, SV courses Swedish. */

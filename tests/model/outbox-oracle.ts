@@ -19,6 +19,9 @@ const TOPIC_OF: Record<Topic, string> = {
   timeout: TOPICS.timeoutProcessed,
   confirmed: TOPICS.associationsConfirmed,
   spellcheck: TOPICS.spellcheckCommand,
+  nlp: TOPICS.nlpCommand,
+  notice: TOPICS.teacherNotification,
+  denied: TOPICS.pipelineDenied,
 };
 
 /** The wire value of `validated_by` / `created_by_user_id` for the deadline's decisions (common_core). */
@@ -36,7 +39,7 @@ export function machineEmitted(machine: AnyStateMachine, before: AnyMachineSnaps
 }
 
 /** Fields the model cannot know (clock, roster names) or knows under its own ids. */
-const MASKED = new Set(['timestamp', 'processing_timestamp', 'validated_at', 'first_name', 'last_name', 'student_email', 'student_first_name', 'student_last_name', 'timeout_hours']);
+const MASKED = new Set(['timestamp', 'denied_at', 'deadline_timestamp', 'message', 'timeout_hours', 'student_name', 'processing_timestamp', 'validated_at', 'first_name', 'last_name', 'student_email', 'student_first_name', 'student_last_name', 'timeout_hours']);
 
 /**
  * Ids bound, masked fields masked, keys sorted, lists of essays sorted: jsonb keeps neither the
@@ -121,11 +124,16 @@ export function outboxProblems(s: StepOutbox): string[] {
     if ('course_code' in data && data.course_code !== s.ids.course) p.push(`${where}: course_code ${data.course_code}, batch ${s.ids.course}`);
     if ('batch_id' in data && data.batch_id !== batch.batch_id) p.push(`${where}: batch_id ${data.batch_id}`);
     switch (row.topic) {
+      case TOPICS.teacherNotification:
+        if (data.teacher_id !== s.teacherId) p.push(`${where}: teacher_id ${data.teacher_id}, expected ${s.teacherId}`);
+        if (data.batch_id !== batch.batch_id) p.push(`${where}: batch_id ${data.batch_id}`);
+        break;
       case TOPICS.studentMatchingCommand:
+      case TOPICS.nlpCommand:
       case TOPICS.spellcheckCommand: {
         const essays = (data.essays_to_process as Array<{ essay_id: string }>).map((e) => essayOf.get(e.essay_id)).sort();
         if (JSON.stringify(essays) !== '["A","B"]') p.push(`${where}: essays_to_process ${JSON.stringify(data.essays_to_process)}`);
-        if (row.topic === TOPICS.spellcheckCommand && data.language !== languageOf(s.ids.course)) p.push(`${where}: language ${data.language} for ${s.ids.course}`);
+        if (row.topic !== TOPICS.studentMatchingCommand && data.language !== languageOf(s.ids.course)) p.push(`${where}: language ${data.language} for ${s.ids.course}`);
         if (row.topic === TOPICS.studentMatchingCommand && data.class_id !== batch.class_id) p.push(`${where}: class_id ${data.class_id}`);
         break;
       }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyOutcome, EventRequest } from '../../app/apply.ts';
+import { allowEveryPipeline } from '../../app/credits.ts';
 import { cancelBatch, changeDeadline, decideAssociations, requestPipeline, timeoutEventId, validationTimeout } from '../../app/commands.ts';
 import { inboundRequest } from '../../app/inbound.ts';
 import type { CourseCode } from '../../machines/domain.ts';
@@ -110,7 +111,7 @@ describe('REGULAR batch interleavings through the application layer (property-ba
   const inbound = (eventType: string, data: Record<string, unknown>, correlationId: string) =>
     inboundRequest(
       InboundEnvelope.parse({ event_id: randomUUID(), event_type: eventType, event_timestamp: new Date(clock).toISOString(), source_service: 'property-test', correlation_id: correlationId, data }),
-      TIMEOUT_MS,
+      { validationTimeoutMs: TIMEOUT_MS, credits: allowEveryPipeline },
     );
 
   async function oneRun(run: Run) {
@@ -210,7 +211,7 @@ describe('REGULAR batch interleavings through the application layer (property-ba
           break;
         }
         case 'pipeline': {
-          const request = requestPipeline(call(), 'nlp', null);
+          const request = requestPipeline(call(), { pipeline: 'nlp', promptPayload: null, isRetry: false }, allowEveryPipeline);
           next = { request, oracle: () => ref.pipeline(request.eventId) };
           break;
         }

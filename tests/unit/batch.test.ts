@@ -131,6 +131,22 @@ const pipelineRequested = (pipeline: 'nlp' | 'cj_assessment' | 'ai_feedback' = '
   pipeline,
   requested_by: TEACHER,
   prompt_payload: { assignment_id: 'assignment-1' },
+  is_retry: false,
+  credits: { allowed: true, required_credits: 0, available_credits: 0, resource_breakdown: {} },
+});
+const phaseOutcome = (): BatchEvent => ({
+  type: 'PHASE_OUTCOME',
+  at: DECIDED_AT,
+  phase: 'spellcheck',
+  outcome: 'completed_successfully',
+  processed_count: 3,
+  failed_essay_ids: [],
+});
+const promptAmended = (): BatchEvent => ({
+  type: 'PROMPT_AMENDED',
+  at: DECIDED_AT,
+  by: TEACHER,
+  student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-2' } } },
 });
 const validationErrors = (critical: boolean, failed = [E3]): BatchEvent => ({
   type: 'VALIDATION_ERRORS',
@@ -215,6 +231,13 @@ describe('registering a batch', () => {
       prompt_payload: null,
       student_prompt_ref: null,
       validation_errors: 0,
+      org_id: null,
+      assignment_id: null,
+      cj_default_llm_model: null,
+      cj_default_temperature: null,
+      pipeline_state: null,
+      skipped_pipeline_requests: 0,
+      denied_pipeline_requests: 0,
     });
   });
 
@@ -274,7 +297,10 @@ describe('author-match suggestions', () => {
   it('stores one pending association per essay, carrying the best suggestion', () => {
     const { next, emitted } = accept(awaitingSuggestions(), authorMatches());
     expect(next.value).toEqual(AWAITING_TEACHER);
-    expect(emitted).toEqual([]);
+    // Only the teacher is told: the confirmation is theirs to give, before the deadline.
+    expect(emitted.map((e) => [e.type, (e.data as { notification_type: string }).notification_type])).toEqual([
+      [TOPICS.teacherNotification, 'student_matching_confirmation_required'],
+    ]);
     expect(Object.keys(next.context.associations).sort()).toEqual([E1, E2, E3].sort());
     expect(next.context.associations[E1]).toEqual({
       essay_id: E1,
@@ -672,10 +698,19 @@ describe('pipeline requests', () => {
     expect(single(emitted, TOPICS.spellcheckCommand).language).toBe('sv');
   });
 
-  it('takes another pipeline request later, as the real orchestrator does', () => {
+  it('skips a request while a pipeline runs, as the real orchestrator does: nothing is sent', () => {
     const { next, emitted } = accept(pipelineRunning(), pipelineRequested('ai_feedback'));
-    expect(next.context.pipeline).toBe('ai_feedback');
-    expect(emitted.map((e) => e.type)).toEqual([TOPICS.spellcheckCommand]);
+    expect(next.context.pipeline).toBe('nlp');
+    expect(next.context.skipped_pipeline_requests).toBe(1);
+    expect(emitted).toEqual([]);
+  });
+
+  it('starts a later pipeline at its first phase not yet completed', () => {
+    const done = accept(pipelineRunning(), phaseOutcome()).next;
+    const { next, emitted } = accept(done, pipelineRequested('cj_assessment'));
+    expect(next.context.pipeline).toBe('cj_assessment');
+    expect(emitted.map((e) => e.type)).toEqual([TOPICS.cjAssessmentCommand, TOPICS.teacherNotification]);
+    expect(next.context.pipeline_state?.phases.cj_assessment?.status).toBe('dispatch_initiated');
   });
 
   const beforeReady: Array<[string, () => BatchSnapshot]> = [
@@ -769,6 +804,8 @@ describe('refusals by state', () => {
     'DEADLINE_CHANGED',
     'ESSAYS_READY',
     'PIPELINE_REQUESTED',
+    'PHASE_OUTCOME',
+    'PROMPT_AMENDED',
     'VALIDATION_ERRORS',
     'CANCEL',
   ];
@@ -791,6 +828,10 @@ describe('refusals by state', () => {
         return essaysReady(classType);
       case 'PIPELINE_REQUESTED':
         return pipelineRequested();
+      case 'PHASE_OUTCOME':
+        return phaseOutcome();
+      case 'PROMPT_AMENDED':
+        return promptAmended();
       case 'VALIDATION_ERRORS':
         return validationErrors(false);
       case 'CANCEL':
@@ -817,7 +858,7 @@ describe('refusals by state', () => {
       registered,
       'awaiting_content_validation',
       'REGULAR',
-      except('CONTENT_PROVISIONED', 'VALIDATION_ERRORS', 'CANCEL'),
+      except('CONTENT_PROVISIONED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     ['content_ingestion_failed', ingestionFailed, 'content_ingestion_failed', 'REGULAR', ALL_TYPES],
     ['failed_critically', failedCritically, 'failed_critically', 'REGULAR', ALL_TYPES],
@@ -847,21 +888,21 @@ describe('refusals by state', () => {
       regularReady,
       'ready_for_pipeline_execution',
       'REGULAR',
-      except('PIPELINE_REQUESTED', 'VALIDATION_ERRORS', 'CANCEL'),
+      except('PIPELINE_REQUESTED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'ready_for_pipeline_execution (GUEST)',
       guestReady,
       'ready_for_pipeline_execution',
       'GUEST',
-      except('PIPELINE_REQUESTED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
+      except('PIPELINE_REQUESTED', 'PROMPT_AMENDED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'ready_for_pipeline_execution with a pipeline requested',
       pipelineRunning,
       'ready_for_pipeline_execution',
       'REGULAR',
-      except('PIPELINE_REQUESTED', 'VALIDATION_ERRORS'),
+      except('PIPELINE_REQUESTED', 'PHASE_OUTCOME', 'PROMPT_AMENDED', 'VALIDATION_ERRORS'),
     ],
     ['cancelled', cancelledBatch, 'cancelled', 'REGULAR', ALL_TYPES],
   ];
@@ -940,7 +981,9 @@ describe('what the deadline announces', () => {
       TOPICS.associationUpdated,
       TOPICS.associationUpdated,
       TOPICS.timeoutProcessed,
+      TOPICS.teacherNotification,
       TOPICS.associationsConfirmed,
+      TOPICS.teacherNotification,
     ]);
     const updates = emitted.filter((e) => e.type === TOPICS.associationUpdated).map((e) => e.data as EmittedData<typeof TOPICS.associationUpdated>);
     expect(byEssay(updates)[E2]).toMatchObject({ student_id: S2, association_method: 'timeout', created_by_user_id: 'SYSTEM_TIMEOUT', first_name: 'Student' });

@@ -59,7 +59,7 @@ describe('batchStatusOf', () => {
 
 describe('eventsAcceptedIn', () => {
   it.each<[string, StateValue, string[]]>([
-    ['awaiting_content_validation', 'awaiting_content_validation', ['CANCEL', 'CONTENT_PROVISIONED', 'VALIDATION_ERRORS']],
+    ['awaiting_content_validation', 'awaiting_content_validation', ['CANCEL', 'CONTENT_PROVISIONED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS']],
     [
       'awaiting_suggestions, including what its parent state accepts',
       { awaiting_student_validation: 'awaiting_suggestions' },
@@ -71,7 +71,11 @@ describe('eventsAcceptedIn', () => {
       ['CANCEL', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'TEACHER_DECISIONS', 'VALIDATION_ERRORS', 'VALIDATION_TIMEOUT'],
     ],
     ['student_validation_completed', 'student_validation_completed', ['CANCEL', 'ESSAYS_READY', 'VALIDATION_ERRORS']],
-    ['ready_for_pipeline_execution', 'ready_for_pipeline_execution', ['CANCEL', 'ESSAYS_READY', 'PIPELINE_REQUESTED', 'VALIDATION_ERRORS']],
+    [
+      'ready_for_pipeline_execution',
+      'ready_for_pipeline_execution',
+      ['CANCEL', 'ESSAYS_READY', 'PHASE_OUTCOME', 'PIPELINE_REQUESTED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS'],
+    ],
     ['content_ingestion_failed', 'content_ingestion_failed', []],
     ['failed_critically', 'failed_critically', []],
     ['cancelled', 'cancelled', []],

@@ -142,7 +142,7 @@ describe('batch snapshot migration v1 → v2', () => {
     const [next, actions] = transition(batchMachine, restored, labelled(restored, 'request pipeline'));
     expect(next).not.toBe(restored);
     const emitted = (actions as Array<{ type: string; params?: { event: { type: string } } }>).filter((a) => a.type === 'xstate.emit');
-    expect(emitted.map((a) => a.params!.event.type)).toEqual(['huleedu.els.spellcheck.initiate.command.v1']);
+    expect(emitted.map((a) => a.params!.event.type)).toEqual(['huleedu.els.spellcheck.initiate.command.v1', 'huleedu.notification.teacher.requested.v1']);
   });
 
   it('moves a batch in processing_pipelines to ready with its pipeline kept, so it can no longer be cancelled', () => {

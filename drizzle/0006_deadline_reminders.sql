@@ -1,0 +1,1 @@
+ALTER TABLE "deadlines" ADD COLUMN "reminded_version" integer;

@@ -1,0 +1,167 @@
+import type { AssociationRecord } from './association.ts';
+import type { CreditCheck, RequestedPipeline, StudentInfo } from './events.ts';
+import { teacherNotification } from './notifications.ts';
+import { validationSummary } from './outbound.ts';
+import type { Phase } from './pipelines.ts';
+
+/**
+ * The teacher notifications a batch's transitions cause, in the payloads of the real projectors
+ * (BOS and CMS `notification_projector.py`); `student_matching_confirmation_required` follows the
+ * websocket service's tests and the teacher dashboard's design spec (it carries the deadline).
+ */
+
+interface NotifiedBatch {
+  batch_id: string;
+  owner_id: string;
+  class_id: string | null;
+  correlation_id: string;
+}
+
+export function confirmationRequired(batch: NotifiedBatch, essayCount: number, dueAt: string, at: string) {
+  return teacherNotification(
+    {
+      teacher_id: batch.owner_id,
+      notification_type: 'student_matching_confirmation_required',
+      category: 'student_workflow',
+      priority: 'critical',
+      action_required: true,
+      deadline_timestamp: dueAt,
+      payload: {
+        batch_id: batch.batch_id,
+        class_id: batch.class_id,
+        essay_count: essayCount,
+        deadline_timestamp: dueAt,
+        message: `Confirm the suggested authors of ${essayCount} essays before ${dueAt}; after that they are decided automatically.`,
+      },
+      correlation_id: batch.correlation_id,
+      batch_id: batch.batch_id,
+      class_id: batch.class_id,
+    },
+    at,
+  );
+}
+
+export function associationsConfirmedNotice(batch: NotifiedBatch, associations: Record<string, AssociationRecord>, timeoutTriggered: boolean, at: string) {
+  const records = Object.values(associations);
+  return teacherNotification(
+    {
+      teacher_id: batch.owner_id,
+      notification_type: 'student_associations_confirmed',
+      category: 'student_workflow',
+      priority: 'high',
+      payload: {
+        batch_id: batch.batch_id,
+        confirmed_count: records.length,
+        message: `Successfully confirmed ${records.length} student associations`,
+        associations: records.map((a) => ({
+          essay_id: a.essay_id,
+          student_id: a.student_id,
+          validation_method: a.validation_method ?? 'human',
+          confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
+        })),
+        validation_summary: validationSummary(associations),
+        timeout_triggered: timeoutTriggered,
+      },
+      correlation_id: batch.correlation_id,
+      batch_id: batch.batch_id,
+      class_id: batch.class_id,
+    },
+    at,
+  );
+}
+
+export function timeoutProcessedNotice(
+  batch: NotifiedBatch,
+  decided: AssociationRecord[],
+  students: Record<string, StudentInfo>,
+  timeoutHours: number,
+  at: string,
+) {
+  const kept = decided.filter((a) => a.validation_status === 'timeout_confirmed');
+  return teacherNotification(
+    {
+      teacher_id: batch.owner_id,
+      notification_type: 'validation_timeout_processed',
+      category: 'student_workflow',
+      priority: 'immediate',
+      payload: {
+        batch_id: batch.batch_id,
+        auto_confirmed_count: kept.length,
+        unknown_student_count: decided.length - kept.length,
+        timeout_hours: timeoutHours,
+        message: `Validation timeout: ${kept.length} student matches auto-confirmed after ${timeoutHours} hours`,
+        auto_confirmed_associations: kept.map((a) => {
+          const student = a.student_id === null ? undefined : students[a.student_id];
+          return {
+            essay_id: a.essay_id,
+            student_name: student ? `${student.first_name} ${student.last_name}`.trim() : '',
+            confidence_score: a.confidence_score ?? 0,
+            is_confirmed: true,
+          };
+        }),
+      },
+      correlation_id: batch.correlation_id,
+      batch_id: batch.batch_id,
+      class_id: batch.class_id,
+    },
+    at,
+  );
+}
+
+export function processingStarted(batch: NotifiedBatch, requested: RequestedPipeline, resolved: Phase[], at: string) {
+  return teacherNotification(
+    {
+      teacher_id: batch.owner_id,
+      notification_type: 'batch_processing_started',
+      category: 'batch_progress',
+      priority: 'low',
+      payload: {
+        batch_id: batch.batch_id,
+        requested_pipeline: requested,
+        resolved_pipeline: resolved,
+        first_phase: resolved[0] ?? null,
+        total_phases: resolved.length,
+        message: `Processing started: ${resolved.join(' → ')}`,
+      },
+      correlation_id: batch.correlation_id,
+      batch_id: batch.batch_id,
+      class_id: batch.class_id,
+    },
+    at,
+  );
+}
+
+export function pipelineDeniedNotice(
+  batch: NotifiedBatch & { org_id: string | null },
+  requested: RequestedPipeline,
+  credits: Extract<CreditCheck, { allowed: false }>,
+  at: string,
+) {
+  const rateLimited = credits.denial_reason !== 'insufficient_credits';
+  return teacherNotification(
+    {
+      teacher_id: batch.owner_id,
+      notification_type: rateLimited ? 'pipeline_denied_rate_limit' : 'pipeline_denied_insufficient_credits',
+      category: 'batch_progress',
+      priority: 'immediate',
+      action_required: true,
+      payload: {
+        batch_id: batch.batch_id,
+        requested_pipeline: requested,
+        denial_reason: credits.denial_reason,
+        required_credits: credits.required_credits,
+        available_credits: credits.available_credits,
+        resource_breakdown: credits.resource_breakdown,
+        org_id: batch.org_id,
+        credit_deficit: Math.max(0, credits.required_credits - credits.available_credits),
+        message: rateLimited
+          ? 'Too many pipeline requests right now; try again shortly.'
+          : `Not enough credits: ${credits.required_credits} needed, ${credits.available_credits} available.`,
+      },
+      correlation_id: batch.correlation_id,
+      batch_id: batch.batch_id,
+      class_id: batch.class_id,
+    },
+    at,
+  );
+}
