@@ -144,6 +144,8 @@ describe('OpenAPI document and docs page', () => {
     expect((await r.api('GET', '/v1/batches', { token: teacher })).status).toBe(200);
     expect((await r.api('GET', `/v1/batches/${batchId}`, { token: teacher })).status).toBe(200);
 
+    const prompt = { student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-openapi' } } } };
+    expect((await r.api('PATCH', `/v1/batches/${batchId}/prompt`, { token: teacher, body: prompt })).status).toBe(200);
     const early = await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
     expect(early.status).toBe(409);
     expect(spec.errorsAt(['components', 'schemas', 'TransitionRefused'], early.body)).toEqual([]);
@@ -187,6 +189,8 @@ describe('OpenAPI document and docs page', () => {
     expect((await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } })).status).toBe(202);
     expect((await r.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).status).toBe(200);
 
+    const viaGateway = await r.api('POST', '/v1/batches/register', { token: teacher, body: { expected_essay_count: 2, course_code: 'SV1', user_id: 'teacher-openapi', org_id: 'org-1' } });
+    expect(viaGateway.status).toBe(202);
     const guestId = await registerBatch(r, teacher, { course_code: 'ENG6', expected_essay_count: 1 });
     expect((await r.api('POST', `/v1/batches/${guestId}/cancel`, { token: teacher, body: { reason: 'wrong essays' } })).status).toBe(200);
 
