@@ -63,10 +63,10 @@ export async function registerBatch(
   if (input.class_id !== undefined && input.class_id !== null) {
     const owned = await findOwnedClass(db, ownerId, input.class_id);
     if (!owned) return { kind: 'class_not_found' };
-    if (owned.course_code !== input.course_code) {
+    if (!owned.courses.includes(input.course_code)) {
       return {
         kind: 'invalid',
-        errors: [{ path: 'course_code', message: `the class's course is ${owned.course_code}` }],
+        errors: [{ path: 'course_code', message: `the class's courses are ${owned.courses.join(', ')}` }],
       };
     }
   }

@@ -144,8 +144,10 @@ async function burstLookups(db: Db, actors: BurstActor[], contexts: Array<{ clas
   const named = contexts.flatMap((c) => Object.values(c.associations).flatMap((a) => a.suggested_student_id ?? []));
   const known = await studentsById(db, [...new Set([...named, ...existingUnknown.values()])]);
   const byId = new Map(known.map((s) => [s.id, s]));
+  // A student may be in several classes: one row per membership.
+  const memberships = new Set(known.map((s) => `${s.class_id}:${s.id}`));
   const unknownByClass = new Map(classIds.map((classId) => [classId, unknownStudentOf(classId, existingUnknown.get(classId) ?? null)]));
-  const inClass = (classId: string | null, id: string) => classId !== null && byId.get(id)?.class_id === classId;
+  const inClass = (classId: string | null, id: string) => classId !== null && memberships.has(`${classId}:${id}`);
   return {
     async deadlineDueAt(batchId, version) {
       const due = deadlines.get(`${batchId}:${version}`);

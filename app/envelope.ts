@@ -45,3 +45,33 @@ export function outboxEnvelope(topic: string, data: unknown, facts: EnvelopeFact
     },
   };
 }
+
+/**
+ * An outbox row about a class, not a batch (class events and class notifications): the metadata
+ * names the teacher and the class, and the class is the partition key, so a class's events stay in
+ * order on one partition.
+ */
+export function classEnvelope(
+  topic: string,
+  data: unknown,
+  facts: { class_id: string; owner_id: string; correlation_id: string },
+  at: string,
+): OutboxRow {
+  const eventId = randomUUID();
+  return {
+    event_id: eventId,
+    topic,
+    correlation_id: facts.correlation_id,
+    envelope: {
+      event_id: eventId,
+      event_type: topic,
+      event_timestamp: at,
+      source_service: SOURCE_SERVICE,
+      schema_version: 1,
+      correlation_id: facts.correlation_id,
+      data_schema_uri: null,
+      data,
+      metadata: { user_id: facts.owner_id, class_id: facts.class_id, partition_key: facts.class_id },
+    },
+  };
+}

@@ -11,7 +11,7 @@ export async function listClasses(db: Db, ownerId: string) {
     db,
     sql`SELECT c.id, c.name, c.course_code, c.created_at,
           count(s.id) FILTER (WHERE NOT s.is_unknown)::int AS students
-        FROM classes c LEFT JOIN students s ON s.class_id = c.id
+        FROM classes c LEFT JOIN class_students m ON m.class_id = c.id LEFT JOIN students s ON s.id = m.student_id
         WHERE c.owner_id = ${ownerId}
         GROUP BY c.id ORDER BY c.name, c.id LIMIT 1000`,
   );

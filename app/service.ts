@@ -4,14 +4,16 @@ import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type DueTimer, type FiredTimer, fireTimerBurst } from './burst.ts';
 import { createTimerBatcher } from './timer-batcher.ts';
-import { type NewStudent, addStudents, createClass, listStudents } from './classes.ts';
+import { type NewStudent, type PersonName, addStudentsToClasses, createClass, getClass, getStudent, listStudents, updateClass, updateStudent } from './classes.ts';
+import { applyClassEvent } from './class-events.ts';
+import { batchStudentNames, essayStudent, matcherRoster } from './roster-reads.ts';
 import { claimDueDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import { inboundRequest } from './inbound.ts';
 import { type CreditChecker, allowEveryPipeline } from './credits.ts';
 import { createBatchStreams } from './stream.ts';
-import type { InboundEnvelope, RequestedPipeline } from '../machines/events.ts';
+import type { ClassInboundEnvelope, InboundEnvelope, RequestedPipeline } from '../machines/events.ts';
 import { pipelineStateOf, preflight } from './orchestrator.ts';
 import { remindDueDeadlines } from './reminders.ts';
 import type { CourseCode } from '../machines/domain.ts';
@@ -143,9 +145,23 @@ export function createService(deps: ServiceDeps) {
       withSpan(tracer, 'batch.register', trace, { 'huleedu.actor': ownerId }, (outbound) =>
         registerBatch(db, ownerId, input, correlationId, now().toISOString(), outbound),
       ),
-    createClass: (ownerId: string, input: { name: string; course_code: CourseCode }) => createClass(db, ownerId, input),
-    addStudents: (ownerId: string, classId: string, students: NewStudent[]) => addStudents(db, ownerId, classId, students),
+    /** A class of the teacher's, announced (the `class_created` notification) in the same transaction. */
+    createClass: (ownerId: string, input: { name: string } & ({ course_code: CourseCode } | { course_codes: CourseCode[] })) =>
+      createClass(db, ownerId, { name: input.name, course_codes: 'course_codes' in input ? input.course_codes : [input.course_code] }, now().toISOString()),
+    addStudents: (ownerId: string, classId: string, students: NewStudent[]) => addStudentsToClasses(db, ownerId, [classId], students, now().toISOString()),
+    /** The real CreateStudentRequest: one student, in any number of the teacher's classes. */
+    createStudent: (ownerId: string, input: { person_name: PersonName; email?: string | null | undefined; class_ids?: string[] | null | undefined }) =>
+      addStudentsToClasses(db, ownerId, input.class_ids ?? [], [{ ...input.person_name, email: input.email }], now().toISOString()),
     listStudents: (ownerId: string, classId: string) => listStudents(db, ownerId, classId),
+    getClass: (ownerId: string, classId: string) => getClass(db, ownerId, classId),
+    updateClass: (ownerId: string, classId: string, change: Parameters<typeof updateClass>[3]) => updateClass(db, ownerId, classId, change),
+    getStudent: (ownerId: string, studentId: string) => getStudent(db, ownerId, studentId),
+    updateStudent: (ownerId: string, studentId: string, change: Parameters<typeof updateStudent>[3]) => updateStudent(db, ownerId, studentId, change),
+    /** One of the class service's events (class or student created or updated), applied to the roster. */
+    applyClassEvent: (envelope: ClassInboundEnvelope, fingerprint: string) => applyClassEvent(db, envelope, fingerprint),
+    matcherRoster: (classId: string) => matcherRoster(db, classId),
+    batchStudentNames: (batchId: string) => batchStudentNames(db, batchId),
+    essayStudent: (essayId: string) => essayStudent(db, essayId),
     getBatch: (ownerId: string, batchId: string) => getBatch(db, ownerId, batchId),
     listBatches: (ownerId: string, status?: string) => listBatches(db, ownerId, status),
     listAssociations: (ownerId: string, batchId: string) => listAssociations(db, ownerId, batchId),

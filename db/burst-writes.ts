@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { SYSTEM_TIMEOUT } from '../machines/domain.ts';
 import { type Db, rows } from './client.ts';
 import {
   ASSOCIATION_COLUMNS,
@@ -77,10 +78,13 @@ export function transitionsStatement(writes: TransitionWrite[]): SQL {
         DELETE FROM deadlines d USING jsonb_to_recordset(${set(deadlineClear)}) AS c(batch_id uuid), snap
         WHERE d.batch_id = c.batch_id AND snap.batch_id = c.batch_id),
       stu AS (
-        INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown)
-        SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown
+        INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown, created_by_user_id)
+        SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown, ${SYSTEM_TIMEOUT}
         FROM jsonb_to_recordset(${set(students)}) AS s(batch_id uuid, id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean)
         JOIN snap USING (batch_id)),
+      stu_member AS (
+        INSERT INTO class_students (class_id, student_id)
+        SELECT s.class_id, s.id FROM jsonb_to_recordset(${set(students)}) AS s(batch_id uuid, id uuid, class_id uuid) JOIN snap USING (batch_id)),
       assoc_new AS (${associationRowsInsert(sql`jsonb_to_recordset(${set(writes.flatMap((w) => w.newAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)`)}),
       assoc_upd AS (${associationRowsUpdate(sql`jsonb_to_recordset(${set(writes.flatMap((w) => w.changedAssociations))}) AS a(${ASSOCIATION_COLUMNS}) JOIN snap USING (batch_id)`)}),
       assoc_snap AS (${associationSnapshotsUpsert(sql`jsonb_to_recordset(${set(snapshots)}) AS r(${ASSOCIATION_SNAPSHOT_COLUMNS}) JOIN snap USING (batch_id)`)})

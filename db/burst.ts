@@ -1,6 +1,6 @@
-import { inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
-import { students } from './schema.ts';
+import { classStudents, students } from './schema.ts';
 import { type LoadedActor, associationsOf, batchActorId } from './transitions.ts';
 
 /** The reads of a deadline burst: N actors, and the students their timeouts name, in a few queries. */
@@ -48,14 +48,15 @@ export async function unknownStudentsOf(db: Db, classes: Array<{ classId: string
 
 export type BurstStudent = Pick<typeof students.$inferSelect, 'id' | 'class_id' | 'first_name' | 'last_name' | 'email'>;
 
-/** The students with these ids, whatever their class (callers keep those of the right class). */
+/** The students with these ids, one row per class they are in (callers keep those of the right class). */
 export async function studentsById(db: Db, ids: string[]): Promise<BurstStudent[]> {
   if (ids.length === 0) return [];
   return all(
     db,
     db
-      .select({ id: students.id, class_id: students.class_id, first_name: students.first_name, last_name: students.last_name, email: students.email })
+      .select({ id: students.id, class_id: classStudents.class_id, first_name: students.first_name, last_name: students.last_name, email: students.email })
       .from(students)
+      .innerJoin(classStudents, eq(classStudents.student_id, students.id))
       .where(inArray(students.id, ids)),
   );
 }

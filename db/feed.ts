@@ -6,7 +6,8 @@ export interface FeedRow {
   position: number;
   topic: string;
   event_id: string;
-  batch_id: string;
+  /** Null for class-level events. */
+  batch_id: string | null;
   created_at: string;
   envelope: unknown;
 }

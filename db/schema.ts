@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -29,9 +30,12 @@ export const classes = pgTable(
     id: uuid('id').primaryKey(),
     owner_id: text('owner_id').notNull(),
     name: text('name').notNull(),
+    /** The class's first course; batches and the teacher API's single `course_code` show it. */
     course_code: text('course_code')
       .notNull()
       .references(() => courses.course_code),
+    /** Every course of the class (the real CreateClassRequest's `course_codes`), `course_code` first. */
+    course_codes: text('course_codes').array().notNull().default(sql`'{}'::text[]`),
     created_at: createdAt(),
   },
   (t) => [index('classes_owner_idx').on(t.owner_id)],
@@ -41,13 +45,20 @@ export const students = pgTable(
   'students',
   {
     id: uuid('id').primaryKey(),
-    class_id: uuid('class_id')
-      .notNull()
-      .references(() => classes.id),
+    /**
+     * The class the student was first added to. Membership is `class_students` (a student may be in
+     * several classes); this column keys the UNKNOWN student and the per-class e-mail uniqueness.
+     */
+    class_id: uuid('class_id').references(() => classes.id),
     first_name: text('first_name').notNull(),
+    /** May be empty: real rosters hold students with one name. */
     last_name: text('last_name').notNull(),
-    email: text('email').notNull(),
+    /** PersonNameV1.legal_full_name; null when the roster gave none. */
+    legal_full_name: text('legal_full_name'),
+    /** Optional, and SMTPUTF8 (`emil.zäll.jernberg@test.edu`), as the real roster's. */
+    email: text('email'),
     is_unknown: boolean('is_unknown').notNull().default(false),
+    created_by_user_id: text('created_by_user_id'),
     created_at: createdAt(),
   },
   (t) => [
@@ -55,6 +66,21 @@ export const students = pgTable(
     // The UNKNOWN student is created once per class and reused.
     uniqueIndex('students_one_unknown_per_class_uq').on(t.class_id).where(sql`${t.is_unknown}`),
   ],
+);
+
+/** Which students are in which classes (the real class_student_association). */
+export const classStudents = pgTable(
+  'class_students',
+  {
+    class_id: uuid('class_id')
+      .notNull()
+      .references(() => classes.id),
+    student_id: uuid('student_id')
+      .notNull()
+      .references(() => students.id),
+    created_at: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.class_id, t.student_id] }), index('class_students_student_idx').on(t.student_id)],
 );
 
 /** A row that belongs to a batch. */
@@ -151,7 +177,8 @@ export const essayStudentAssociations = pgTable(
 /** Every applied event id, kept forever, with the answer given the first time. */
 export const processedEvents = pgTable('processed_events', {
   event_id: text('event_id').primaryKey(),
-  batch_id: uuid('batch_id').notNull(),
+  /** Null for events about no batch (the class service's class and student events). */
+  batch_id: uuid('batch_id'),
   response: jsonb('response').notNull(),
   /** Hash of what was asked (method, route, batch, canonical body); a key reused for another request is refused. Null for timers and rows written before it existed. */
   fingerprint: text('fingerprint'),
@@ -185,7 +212,8 @@ export const outbox = pgTable(
     seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     event_id: uuid('event_id').notNull().unique(),
     topic: text('topic').notNull(),
-    batch_id: uuid('batch_id').notNull(),
+    /** Null for class-level events (class notifications); their envelope's partition key is the class. */
+    batch_id: uuid('batch_id'),
     correlation_id: uuid('correlation_id').notNull(),
     envelope: jsonb('envelope').notNull(),
     created_at: createdAt(),

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import { type Db, all } from './client.ts';
-import { students } from './schema.ts';
+import { classStudents, students } from './schema.ts';
 
 /** Reads of the class roster that transitions consult while they build their event. */
 
@@ -8,9 +8,12 @@ import { students } from './schema.ts';
 export async function studentIdsInClass(db: Db, classId: string, ids: string[]): Promise<string[]> {
   const found = await all(
     db,
-    db.select({ id: students.id }).from(students).where(and(eq(students.class_id, classId), inArray(students.id, ids))),
+    db
+      .select({ student_id: classStudents.student_id })
+      .from(classStudents)
+      .where(and(eq(classStudents.class_id, classId), inArray(classStudents.student_id, ids))),
   );
-  return found.map((r) => r.id);
+  return found.map((r) => r.student_id);
 }
 
 /** The class's UNKNOWN student, or a student already holding its address (an older release made it so). */
@@ -36,6 +39,7 @@ export async function rosterEntries(db: Db, classId: string, ids: string[]): Pro
     db
       .select({ id: students.id, first_name: students.first_name, last_name: students.last_name, email: students.email })
       .from(students)
-      .where(and(eq(students.class_id, classId), inArray(students.id, ids))),
+      .innerJoin(classStudents, and(eq(classStudents.student_id, students.id), eq(classStudents.class_id, classId)))
+      .where(inArray(students.id, ids)),
   );
 }

@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AssociationRecord } from '../machines/association.ts';
+import { SYSTEM_TIMEOUT } from '../machines/domain.ts';
 import { type Db, rows } from './client.ts';
 import type { RosterEntry } from './students.ts';
 import type { batches, history } from './schema.ts';
@@ -103,7 +104,7 @@ function rosterOf(selection: AssociationSelection | undefined): SQL {
   if (selection === undefined || selection === 'all') return sql`NULL`;
   const essays = sql`(SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
   return sql`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', st.id, 'first_name', st.first_name, 'last_name', st.last_name, 'email', st.email)), '[]'::jsonb)
-      FROM students st WHERE st.class_id = b.class_id AND st.id::text IN (
+      FROM students st JOIN class_students m ON m.student_id = st.id AND m.class_id = b.class_id WHERE st.id::text IN (
         SELECT jsonb_array_elements_text(${JSON.stringify(selection.students ?? [])}::jsonb)
         UNION SELECT a.snapshot->>'suggested_student_id' FROM association_snapshots a
           WHERE a.batch_id = b.batch_id AND a.essay_id::text IN ${essays}))`;
@@ -266,9 +267,13 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
   }
   if (w.newStudents.length > 0) {
     ctes.push(sql`stu AS (
-      INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown)
-      SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown
+      INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown, created_by_user_id)
+      SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown, ${SYSTEM_TIMEOUT}
       FROM snap, jsonb_to_recordset(${json(w.newStudents)}) AS s(id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean))`);
+    // A member of its class, as the real timeout monitor adds it, so the class's roster lists it.
+    ctes.push(sql`stu_member AS (
+      INSERT INTO class_students (class_id, student_id)
+      SELECT s.class_id, s.id FROM snap, jsonb_to_recordset(${json(w.newStudents)}) AS s(id uuid, class_id uuid))`);
   }
   if (w.newAssociations.length > 0) {
     ctes.push(sql`assoc_new AS (${associationRowsInsert(sql`snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS})`)})`);

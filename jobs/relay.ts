@@ -21,7 +21,8 @@ interface PendingRow {
   seq: number;
   event_id: string;
   topic: string;
-  batch_id: string;
+  /** Null for class-level events (class notifications). */
+  batch_id: string | null;
   correlation_id: string;
   envelope: unknown;
 }
@@ -68,7 +69,7 @@ export function createRelay(outbox: RelayOutboxPort, options: RelayOptions) {
         'event_type',
         row.topic,
         'batch_id',
-        row.batch_id,
+        row.batch_id ?? '',
         'correlation_id',
         row.correlation_id,
         'seq',

@@ -31,6 +31,18 @@ export type ConfidenceLevel = z.infer<typeof ConfidenceLevel>;
 export const CourseCode = z.enum(['ENG5', 'ENG6', 'ENG7', 'SV1', 'SV2', 'SV3']);
 export type CourseCode = z.infer<typeof CourseCode>;
 
+/**
+ * An e-mail address as the real roster's pydantic `EmailStr` takes it: SMTPUTF8, so a Swedish
+ * roster's `emil.zäll.jernberg@test.edu` is one. No spaces, quotes or control characters; a domain
+ * of dotted letter/digit labels.
+ */
+const ROSTER_EMAIL = /^[^\s@"\p{Cc}]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}]{2,63}$/u;
+// A refinement, not `.regex()`: a JSON Schema `pattern` cannot carry the `u` flag \p{…} needs.
+export const RosterEmail = z
+  .string()
+  .max(320)
+  .refine((value) => ROSTER_EMAIL.test(value), 'an e-mail address');
+
 export const ClassType = z.enum(['REGULAR', 'GUEST']);
 export type ClassType = z.infer<typeof ClassType>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClassType, CourseCode } from './domain.ts';
+import { ClassType, CourseCode, RosterEmail } from './domain.ts';
 import { PHASES, type Phase, PhaseOutcomeStatus } from './pipelines.ts';
 import { pgTimestamp, storable } from './storable.ts';
 
@@ -26,6 +26,10 @@ export const TOPICS = {
   cjAssessmentCommand: 'huleedu.batch.cj_assessment.initiate.command.v1',
   aiFeedbackCommand: 'huleedu.batch.ai_feedback.initiate.command.v1',
   pipelineDenied: 'huleedu.pipeline.denied.v1',
+  classCreated: 'huleedu.class.created.v1',
+  studentCreated: 'huleedu.class.student.created.v1',
+  classUpdated: 'huleedu.class.updated.v1',
+  studentUpdated: 'huleedu.class.student.updated.v1',
 } as const;
 
 /** The model (HuleEdu common_core class) behind each topic, for docs and logs. */
@@ -47,6 +51,10 @@ export const TOPIC_MODELS: Record<(typeof TOPICS)[keyof typeof TOPICS], string> 
   [TOPICS.cjAssessmentCommand]: 'BatchServiceCJAssessmentInitiateCommandDataV1',
   [TOPICS.aiFeedbackCommand]: 'BatchServiceAIFeedbackInitiateCommandDataV1',
   [TOPICS.pipelineDenied]: 'PipelineDeniedV1',
+  [TOPICS.classCreated]: 'ClassCreatedV1',
+  [TOPICS.studentCreated]: 'StudentCreatedV1',
+  [TOPICS.classUpdated]: 'ClassUpdatedV1',
+  [TOPICS.studentUpdated]: 'StudentUpdatedV1',
 };
 
 /**
@@ -84,7 +92,7 @@ export const ContentProvisionedData = z.object({
 export const Suggestion = z.object({
   student_id: z.uuid(),
   student_name: nonEmpty,
-  student_email: z.email().nullish(),
+  student_email: RosterEmail.nullish(),
   confidence_score: z.number().min(0).max(1),
   match_reasons: z.array(z.string()).max(100),
   extraction_metadata: z.record(z.string(), z.unknown()).nullish(),
@@ -175,7 +183,71 @@ export const InboundEnvelope = storable(z.discriminatedUnion('event_type', [
   envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
 ]));
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
-export const INBOUND_TOPICS = InboundEnvelope.options.map((o) => o.shape.event_type.value);
+
+// ---- The class service's events (common_core class_events.py), consumed when it owns the roster.
+
+const personName = z.string().trim().max(255);
+
+export const ClassCreatedData = z.object({
+  class_id: z.uuid(),
+  class_designation: nonEmpty.max(255),
+  course_codes: z.array(CourseCode).min(1).max(20),
+  user_id: nonEmpty.max(255),
+  correlation_id: z.uuid().optional(),
+  timestamp: isoTime.optional(),
+});
+
+export const StudentCreatedData = z.object({
+  student_id: z.uuid(),
+  first_name: personName.min(1),
+  last_name: personName,
+  student_email: RosterEmail.nullable(),
+  class_ids: z.array(z.uuid()).max(1000),
+  created_by_user_id: nonEmpty.max(255),
+  correlation_id: z.uuid().optional(),
+  timestamp: isoTime.optional(),
+});
+
+export const ClassUpdatedData = z.object({
+  class_id: z.uuid(),
+  class_designation: nonEmpty.max(255).nullish(),
+  course_codes: z.array(CourseCode).min(1).max(20).nullish(),
+  user_id: nonEmpty.max(255),
+  correlation_id: z.uuid().optional(),
+  timestamp: isoTime.optional(),
+});
+
+export const StudentUpdatedData = z.object({
+  student_id: z.uuid(),
+  first_name: personName.min(1).nullish(),
+  last_name: personName.nullish(),
+  student_email: RosterEmail.nullish(),
+  add_class_ids: z.array(z.uuid()).max(1000).nullish(),
+  remove_class_ids: z.array(z.uuid()).max(1000).nullish(),
+  updated_by_user_id: nonEmpty.max(255),
+  correlation_id: z.uuid().optional(),
+  timestamp: isoTime.optional(),
+});
+
+export const ClassInboundEnvelope = storable(z.discriminatedUnion('event_type', [
+  envelope(TOPICS.classCreated, ClassCreatedData),
+  envelope(TOPICS.studentCreated, StudentCreatedData),
+  envelope(TOPICS.classUpdated, ClassUpdatedData),
+  envelope(TOPICS.studentUpdated, StudentUpdatedData),
+]));
+export type ClassInboundEnvelope = z.infer<typeof ClassInboundEnvelope>;
+
+/** Everything POST /v1/events takes: the batch events above and the class service's events. */
+export const InboundMessage = storable(z.discriminatedUnion('event_type', [...InboundEnvelope.options, ...ClassInboundEnvelope.options]));
+export type InboundMessage = z.infer<typeof InboundMessage>;
+
+export const CLASS_INBOUND_TOPICS = ClassInboundEnvelope.options.map((o) => o.shape.event_type.value);
+/** Every topic this service consumes: what a Kafka adapter subscribes to. */
+export const INBOUND_TOPICS = InboundMessage.options.map((o) => o.shape.event_type.value);
+
+export function isClassEnvelope(envelope: InboundMessage): envelope is ClassInboundEnvelope {
+  return (CLASS_INBOUND_TOPICS as string[]).includes(envelope.event_type);
+}
 
 /** One teacher decision, in the original's shape. */
 export const TeacherDecision = z.object({
@@ -216,7 +288,8 @@ export interface SuggestedMatch {
 export interface StudentInfo {
   first_name: string;
   last_name: string;
-  email: string;
+  /** Optional in the real roster. */
+  email: string | null;
 }
 
 export interface DecisionInput extends TeacherDecision {

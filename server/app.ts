@@ -12,6 +12,7 @@ import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from '.
 export { MAX_BODY_BYTES } from './problem.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
+import { studentRoutes } from './routes/students.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { visualizationRoutes } from './routes/visualizations.ts';
@@ -100,6 +101,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   );
   app.use('/v1/*', authenticate(options.auth));
   app.route('/', eventRoutes(service));
+  app.route('/', studentRoutes(service));
   app.route('/', classRoutes(service));
   app.route('/', batchRoutes(service));
   app.route('/', outboxRoutes(service));

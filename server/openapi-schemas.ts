@@ -53,6 +53,19 @@ export const AppliedEvent = z.strictObject(appliedShape).openapi('AppliedEvent',
   example: appliedExample,
 });
 
+export const AppliedClassEvent = z
+  .strictObject({
+    event_id: z.string(),
+    event_type: z.string(),
+    class_id: uuid.nullable(),
+    student_id: uuid.nullable(),
+    duplicate: z.boolean(),
+  })
+  .openapi('AppliedClassEvent', {
+    description: 'A class service event applied to the roster (or had been: `duplicate: true`).',
+    example: { event_id: EXAMPLE.eventId, event_type: TOPICS.studentCreated, class_id: EXAMPLE.classId, student_id: EXAMPLE.studentId, duplicate: false },
+  });
+
 const DecisionResult = z
   .discriminatedUnion('outcome', [
     z.strictObject({ essay_id: uuid, outcome: z.literal('applied'), validation_status: AssociationStatus, student_id: uuid.nullable() }),
@@ -271,9 +284,9 @@ const OutboundEnvelope = z
     metadata: z
       .looseObject({
         user_id: z.string(),
-        batch_id: uuid,
+        batch_id: uuid.optional().openapi({ description: 'Absent on class-level events (class notifications).' }),
         class_id: uuid.optional(),
-        partition_key: z.string(),
+        partition_key: z.string().openapi({ description: 'The batch id, or the class id for class-level events.' }),
         traceparent: z.string().optional(),
         tracestate: z.string().optional(),
       })
@@ -292,7 +305,7 @@ export const OutboxPage = z
         seq: count,
         topic: z.string().openapi({ example: TOPICS.associationsConfirmed }),
         event_id: uuid,
-        batch_id: uuid,
+        batch_id: uuid.nullable().openapi({ description: 'Null for class-level events (class notifications).' }),
         created_at: instant,
         envelope: OutboundEnvelope,
       }),
@@ -374,12 +387,31 @@ export const DeadlineList = z
     },
   });
 
+const classExample = { class_id: EXAMPLE.classId, id: EXAMPLE.classId, name: 'ENG5 Tuesday group', course_code: 'ENG5', course_codes: ['ENG5', 'ENG6'], created_at: EXAMPLE.at };
+
 export const ClassView = z
-  .strictObject({ class_id: uuid, name: z.string(), course_code: CourseCode, created_at: instant })
-  .openapi('Class', { example: { class_id: EXAMPLE.classId, name: 'ENG5 Tuesday group', course_code: 'ENG5', created_at: EXAMPLE.at } });
+  .strictObject({
+    class_id: uuid,
+    id: uuid.openapi({ description: 'The class id again, under the name the real class service answers with.' }),
+    name: z.string(),
+    course_code: CourseCode,
+    course_codes: z.array(CourseCode),
+    created_at: instant,
+  })
+  .openapi('Class', { example: classExample });
+
+export const ClassDetail = z
+  .strictObject({ ...ClassView.shape, student_count: count.openapi({ description: 'Members, the UNKNOWN student not counted.' }) })
+  .openapi('ClassDetail', { example: { ...classExample, student_count: 24 } });
+
+const email = z.string().nullable().openapi({ description: 'Optional, and may hold non-ASCII characters (SMTPUTF8).', example: 'emil.zäll.jernberg@test.edu' });
+
+const PersonName = z
+  .strictObject({ first_name: z.string(), last_name: z.string(), legal_full_name: z.string().nullable() })
+  .openapi('PersonName', { description: 'PersonNameV1.' });
 
 const Student = z
-  .strictObject({ student_id: uuid, first_name: z.string(), last_name: z.string(), email: z.email(), is_unknown: z.boolean() })
+  .strictObject({ student_id: uuid, first_name: z.string(), last_name: z.string(), legal_full_name: z.string().nullable(), email, is_unknown: z.boolean() })
   .openapi('Student');
 
 export const Roster = z
@@ -387,9 +419,31 @@ export const Roster = z
   .openapi('Roster', {
     example: {
       class_id: EXAMPLE.classId,
-      students: [{ student_id: EXAMPLE.studentId, first_name: 'Astrid', last_name: 'Lindqvist', email: 'astrid@school.example', is_unknown: false }],
+      students: [{ student_id: EXAMPLE.studentId, first_name: 'Emil', last_name: 'Zäll', legal_full_name: null, email: 'emil.zäll.jernberg@test.edu', is_unknown: false }],
     },
   });
+
+const studentDetailExample = {
+  id: EXAMPLE.studentId,
+  full_name: 'Emil Zäll',
+  first_name: 'Emil',
+  last_name: 'Zäll',
+  person_name: { first_name: 'Emil', last_name: 'Zäll', legal_full_name: 'Emil Zäll Jernberg' },
+  email: 'emil.zäll.jernberg@test.edu',
+  class_ids: [EXAMPLE.classId],
+};
+
+export const StudentDetail = z
+  .strictObject({
+    id: uuid,
+    full_name: z.string().openapi({ description: 'First and last name, as the real class service answers a created student.' }),
+    first_name: z.string(),
+    last_name: z.string(),
+    person_name: PersonName,
+    email,
+    class_ids: z.array(uuid),
+  })
+  .openapi('StudentDetail', { example: studentDetailExample });
 
 export const Health = z.strictObject({ status: z.literal('ok') }).openapi('Health');
 export const Ready = z.strictObject({ status: z.literal('ready') }).openapi('Ready');

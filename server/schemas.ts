@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BatchStatus, CourseCode } from '../machines/domain.ts';
+import { BatchStatus, CourseCode, RosterEmail } from '../machines/domain.ts';
 import { PromptPayload, RequestedPipeline, StorageReference, TeacherDecision } from '../machines/events.ts';
 import { pgTimestamp, storable } from '../machines/storable.ts';
 
@@ -7,15 +7,60 @@ import { pgTimestamp, storable } from '../machines/storable.ts';
 
 const name = z.string().trim().min(1).max(200);
 
-export const CreateClassBody = storable(z.strictObject({ name, course_code: CourseCode }));
+/** A last name may be empty: real rosters hold students with one name. */
+const lastName = z.string().trim().max(200);
+const legalFullName = z.string().trim().min(1).max(512).nullish();
+
+const courseCodes = z
+  .array(CourseCode)
+  .min(1, 'at least one course code is required')
+  .max(CourseCode.options.length)
+  .refine((codes) => new Set(codes).size === codes.length, 'each course code may appear once');
+
+/** Today's `{name, course_code}` or the real CreateClassRequest's `{name, course_codes: [...]}`. */
+export const CreateClassBody = storable(
+  z
+    .strictObject({ name, course_code: CourseCode.optional(), course_codes: courseCodes.optional() })
+    .refine((b) => (b.course_code === undefined) !== (b.course_codes === undefined), {
+      path: ['course_codes'],
+      message: 'send course_code or course_codes (one of them)',
+    }),
+);
 
 export const AddStudentsBody = storable(z.strictObject({
   students: z
-    .array(z.strictObject({ first_name: name, last_name: name, email: z.email().max(320) }))
+    .array(z.strictObject({ first_name: name, last_name: lastName, legal_full_name: legalFullName, email: RosterEmail.nullish() }))
     .min(1)
     .max(1000)
-    .refine((list) => new Set(list.map((s) => s.email.toLowerCase())).size === list.length, 'emails must be unique'),
+    .refine((list) => {
+      const emails = list.flatMap((s) => (s.email ? [s.email.toLowerCase()] : []));
+      return new Set(emails).size === emails.length;
+    }, 'emails must be unique'),
 }));
+
+/** PersonNameV1. */
+export const PersonNameBody = z.object({ first_name: name, last_name: lastName, legal_full_name: legalFullName });
+
+/**
+ * The real class service's request bodies (api_models.py). Like the real pydantic models, they
+ * ignore fields they do not know: the gateway forwards what the client sent.
+ */
+export const CreateStudentBody = storable(
+  z.object({ person_name: PersonNameBody, email: RosterEmail.nullish(), class_ids: z.array(z.uuid()).max(100).nullish() }),
+);
+
+export const UpdateStudentBody = storable(
+  z.object({
+    person_name: PersonNameBody.nullish(),
+    email: RosterEmail.nullish(),
+    add_class_ids: z.array(z.uuid()).max(100).nullish(),
+    remove_class_ids: z.array(z.uuid()).max(100).nullish(),
+  }),
+);
+
+export const UpdateClassBody = storable(z.object({ name: name.nullish(), course_codes: courseCodes.nullish() }));
+
+export const StudentParams = z.object({ student_id: z.uuid() });
 
 export const RegisterBatchBody = storable(z.strictObject({
   course_code: CourseCode,

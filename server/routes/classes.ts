@@ -1,35 +1,76 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Service } from '../../app/service.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
-import { ClassView, Roster } from '../openapi-schemas.ts';
+import { ClassDetail, ClassView, Roster } from '../openapi-schemas.ts';
 import { ClassList } from './class-list.ts';
 import { notFound, problem } from '../problem.ts';
-import { AddStudentsBody, ClassParams, CreateClassBody } from '../schemas.ts';
+import { AddStudentsBody, ClassParams, CreateClassBody, UpdateClassBody } from '../schemas.ts';
 import { parseJsonBody, parseValue } from '../validate.ts';
 
-const studentView = (s: { id: string; first_name: string; last_name: string; email: string; is_unknown: boolean }) => ({
+const studentView = (s: { id: string; first_name: string; last_name: string; legal_full_name: string | null; email: string | null; is_unknown: boolean }) => ({
   student_id: s.id,
   first_name: s.first_name,
   last_name: s.last_name,
+  legal_full_name: s.legal_full_name,
   email: s.email,
   is_unknown: s.is_unknown,
 });
 
+const classView = (c: { id: string; name: string; course_code: string; course_codes: string[]; created_at: string }) => ({
+  class_id: c.id,
+  id: c.id,
+  name: c.name,
+  course_code: c.course_code,
+  course_codes: c.course_codes.length > 0 ? c.course_codes : [c.course_code],
+  created_at: new Date(c.created_at).toISOString(),
+});
+
 const tags = ['Classes'];
 
-const createClassRoute = createRoute({
-  method: 'post',
-  path: '/v1/classes',
+const createClassRoute = (path: string, summary: string) =>
+  createRoute({
+    method: 'post',
+    path,
+    tags,
+    summary,
+    description:
+      'The class belongs to the calling teacher. Takes `{name, course_code}` or, as the real class service (CreateClassRequest), `{name, course_codes: [...]}`; a batch of the class may be of any of its courses. A `class_created` teacher notification is written with it.',
+    security: asTeacher,
+    request: { body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_codes: ['ENG5', 'ENG6'] }) },
+    responses: {
+      201: answer('Created.', ClassView),
+      ...problems(bodyErrors),
+    },
+  });
+
+const getClassRoute = createRoute({
+  method: 'get',
+  path: '/v1/classes/{class_id}',
   tags,
-  summary: 'Create a class',
-  description: 'The class belongs to the calling teacher.',
+  summary: 'A class of the caller',
+  description: 'As the real class service answers it (`id`, `name`, `course_code`), with every course and the number of students.',
   security: asTeacher,
-  request: { body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_code: 'ENG5' }) },
+  request: { params: ClassParams },
   responses: {
-    201: answer('Created.', ClassView),
-    ...problems(bodyErrors),
+    200: answer('The class.', ClassDetail),
+    ...problems([400, ...callerErrors, 404]),
+  },
+});
+
+const updateClassRoute = createRoute({
+  method: 'put',
+  path: '/v1/classes/{class_id}',
+  tags,
+  summary: 'Rename a class or change its courses',
+  description: 'The real UpdateClassRequest: `name` and `course_codes`, each optional.',
+  security: asTeacher,
+  request: { params: ClassParams, body: jsonBody(UpdateClassBody, { name: 'ENG5 Thursday group' }) },
+  responses: {
+    200: answer('The class as it is now.', ClassDetail),
+    ...problems([...bodyErrors, 404]),
   },
 });
 
@@ -51,11 +92,17 @@ const addStudentsRoute = createRoute({
   path: '/v1/classes/{class_id}/students',
   tags,
   summary: 'Add students to a class',
-  description: 'E-mails are unique within a class; one already there answers 409 and adds none.',
+  description:
+    'E-mails are optional and unique within a class (one already there answers 409 and adds none); they may hold non-ASCII characters (`emil.zäll.jernberg@test.edu`). A last name may be empty. Each student added is told to the teacher as a `student_added_to_class` notification.',
   security: asTeacher,
   request: {
     params: ClassParams,
-    body: jsonBody(AddStudentsBody, { students: [{ first_name: 'Astrid', last_name: 'Lindqvist', email: 'astrid@school.example' }] }),
+    body: jsonBody(AddStudentsBody, {
+      students: [
+        { first_name: 'Emil', last_name: 'Zäll', legal_full_name: 'Emil Zäll Jernberg', email: 'emil.zäll.jernberg@test.edu' },
+        { first_name: 'Liam', last_name: '' },
+      ],
+    }),
   },
   responses: {
     201: answer('The students added, with their ids.', Roster),
@@ -81,14 +128,30 @@ export function classRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
   app.use('/v1/classes', requireCaller('teacher'));
   app.use('/v1/classes/*', requireCaller('teacher'));
-  documented(app, createClassRoute, async (c) => {
+  const create = async (c: Context<AuthEnv>) => {
     const body = await parseJsonBody(c, CreateClassBody);
     if (!body.ok) return body.response;
-    const created = await service.createClass(teacherId(c), body.data);
-    return c.json(
-      { class_id: created.id, name: created.name, course_code: created.course_code, created_at: new Date(created.created_at).toISOString() },
-      201,
-    );
+    const { name, course_code, course_codes } = body.data;
+    return c.json(classView(await service.createClass(teacherId(c), { name, course_codes: course_codes ?? [course_code!] })), 201);
+  };
+  documented(app, createClassRoute('/v1/classes', 'Create a class'), create);
+  documented(app, createClassRoute('/v1/classes/', 'Create a class (the real class service\'s path)'), create);
+  documented(app, getClassRoute, async (c) => {
+    const params = parseValue(c, ClassParams, c.req.param(), 'params');
+    if (!params.ok) return params.response;
+    const found = await service.getClass(teacherId(c), params.data.class_id);
+    if (!found) return notFound(c, `Class ${params.data.class_id}`);
+    return c.json({ ...classView(found.klass), student_count: found.members.filter((m) => !m.is_unknown).length });
+  });
+  documented(app, updateClassRoute, async (c) => {
+    const params = parseValue(c, ClassParams, c.req.param(), 'params');
+    if (!params.ok) return params.response;
+    const body = await parseJsonBody(c, UpdateClassBody);
+    if (!body.ok) return body.response;
+    const change = { name: body.data.name ?? undefined, course_codes: body.data.course_codes ?? undefined };
+    if (!(await service.updateClass(teacherId(c), params.data.class_id, change))) return notFound(c, `Class ${params.data.class_id}`);
+    const found = (await service.getClass(teacherId(c), params.data.class_id))!;
+    return c.json({ ...classView(found.klass), student_count: found.members.filter((m) => !m.is_unknown).length });
   });
   documented(app, listClassesRoute, async (c) => c.json({ classes: await service.listClasses(teacherId(c)) }));
   documented(app, addStudentsRoute, async (c) => {

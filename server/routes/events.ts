@@ -1,14 +1,15 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { requestFingerprint } from '../../app/idempotency.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
-import { INBOUND_TOPICS, InboundEnvelope, TOPICS, TOPIC_MODELS } from '../../machines/events.ts';
+import { INBOUND_TOPICS, InboundMessage, TOPICS, TOPIC_MODELS, isClassEnvelope } from '../../machines/events.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
-import { AppliedEvent, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
+import { AppliedEvent, AppliedClassEvent, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
-import { validationProblem } from '../problem.ts';
+import { notFound, problem, validationProblem } from '../problem.ts';
+import { PROBLEM_KINDS } from '../problem.ts';
 import { parseValue, readJson } from '../validate.ts';
 
 const postEventRoute = createRoute({
@@ -16,10 +17,10 @@ const postEventRoute = createRoute({
   path: '/v1/events',
   tags: ['Inbound events'],
   summary: 'Apply one event from another service',
-  description: `Takes one event envelope as the real HuleEdu services publish it (EventEnvelope). \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\` (${TOPIC_MODELS[t]})`).join(', ')}; any other answers 400. Fields the real producers send that Phase 1 does not use are accepted. \`metadata.traceparent\`/\`tracestate\` (or the HTTP \`traceparent\` header) are continued into the events this one causes. The same \`event_id\` sent again with the same envelope answers 200 with \`duplicate: true\` and the first answer's body, and is applied once; with a different envelope or batch it answers 422.`,
+  description: `Takes one event envelope as the real HuleEdu services publish it (EventEnvelope). \`event_type\` is the topic: one of ${INBOUND_TOPICS.map((t) => `\`${t}\` (${TOPIC_MODELS[t]})`).join(', ')}; any other answers 400. Fields the real producers send that Phase 1 does not use are accepted. \`metadata.traceparent\`/\`tracestate\` (or the HTTP \`traceparent\` header) are continued into the events this one causes. The same \`event_id\` sent again with the same envelope answers 200 with \`duplicate: true\` and the first answer's body, and is applied once; with a different envelope or batch it answers 422. The class service's events (class and student created or updated) update the roster, so suggestions naming its students are accepted; a student whose class is not known yet answers 404 (send it again after the class's event), an e-mail another student of the class holds 409.`,
   security: asService,
   request: {
-    body: jsonBody(InboundEnvelope, {
+    body: jsonBody(InboundMessage, {
       event_id: EXAMPLE.eventId,
       event_type: TOPICS.contentProvisioned,
       event_timestamp: EXAMPLE.at,
@@ -36,8 +37,8 @@ const postEventRoute = createRoute({
     }),
   },
   responses: {
-    200: answer('Applied, or applied before (`duplicate: true`).', AppliedEvent, appliedExample),
-    ...problems([...bodyErrors, 404, 422], { refused: true }),
+    200: answer('Applied, or applied before (`duplicate: true`).', z.union([AppliedEvent, AppliedClassEvent]), appliedExample),
+    ...problems([...bodyErrors, 404, 409, 422], { refused: true }),
   },
 });
 
@@ -54,9 +55,27 @@ export function eventRoutes(service: Service) {
         `Unknown event_type ${JSON.stringify(type).slice(0, 200)}.`,
       );
     }
-    const parsed = parseValue(c, InboundEnvelope, raw.data, '');
+    const parsed = parseValue(c, InboundMessage, raw.data, '');
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
+    if (isClassEnvelope(envelope)) {
+      const outcome = await service.applyClassEvent(envelope, requestFingerprint('POST', '/v1/events', '', envelope));
+      switch (outcome.kind) {
+        case 'applied':
+        case 'duplicate':
+          return c.json(outcome.body, 200);
+        case 'not_found':
+          return notFound(c, outcome.what);
+        case 'conflict':
+          return problem(c, { status: 409, title: 'Conflict', detail: outcome.detail });
+        case 'key_reused':
+          return problem(c, {
+            status: 422,
+            title: PROBLEM_KINDS[422].title,
+            detail: `The id ${outcome.event_id} was used before for a different event; nothing was applied.`,
+          });
+      }
+    }
     const outcome = await service.applyInbound(envelope, {
       fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
       fallbackTrace: traceOfRequest(c),

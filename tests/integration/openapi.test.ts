@@ -140,6 +140,17 @@ describe('OpenAPI document and docs page', () => {
     expect((await r.api('GET', '/v1/classes', { token: teacher })).status).toBe(200);
     expect((await r.api('GET', '/v1/operations/numbers')).status).toBe(200);
     expect((await r.api('GET', `/v1/classes/${klass.classId}/students`, { token: teacher })).status).toBe(200);
+    const cmsClass = await r.api('POST', '/v1/classes/', { token: teacher, body: { name: '9A', course_codes: ['SV1', 'SV2'] } });
+    expect(cmsClass.status).toBe(201);
+    expect((await r.api('GET', `/v1/classes/${cmsClass.body.id}`, { token: teacher })).status).toBe(200);
+    expect((await r.api('PUT', `/v1/classes/${cmsClass.body.id}`, { token: teacher, body: { name: '9B' } })).status).toBe(200);
+    const student = await r.api('POST', '/v1/classes/students', {
+      token: teacher,
+      body: { person_name: { first_name: 'Emil', last_name: 'Zäll' }, email: 'emil.zäll.jernberg@test.edu', class_ids: [cmsClass.body.id] },
+    });
+    expect(student.status).toBe(201);
+    expect((await r.api('GET', `/v1/classes/students/${student.body.id}`, { token: teacher })).status).toBe(200);
+    expect((await r.api('PUT', `/v1/classes/students/${student.body.id}`, { token: teacher, body: { email: null } })).status).toBe(200);
     const batchId = await registerBatch(r, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 3 });
     expect((await r.api('GET', '/v1/batches', { token: teacher })).status).toBe(200);
     expect((await r.api('GET', `/v1/batches/${batchId}`, { token: teacher })).status).toBe(200);

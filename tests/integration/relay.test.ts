@@ -176,6 +176,22 @@ describe('the outbox relay to Redis Streams', () => {
     expect(await outboxBacklog(h.database.db)).toBe(0);
   });
 
+  it('publishes class-level rows (no batch) with an empty batch_id field, partitioned by their class', async () => {
+    const streamPrefix = prefix();
+    const teacher = await h.teacher('teacher-relay-class');
+    const created = await h.api('POST', '/v1/classes', { token: teacher, body: { name: 'Relay class', course_code: 'SV2' } });
+    expect(created.status).toBe(201);
+    await relayWith({ streamPrefix }).runOnce();
+    const stream = `${streamPrefix}${TOPICS.teacherNotification}`;
+    const entries = (await redis.xrange(stream, '-', '+')).map(([, fields]) => Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]!]] : []))));
+    const mine = entries.filter((f) => JSON.parse(f.envelope!).data.class_id === created.body.class_id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.batch_id).toBe('');
+    expect(JSON.parse(mine[0]!.envelope!).metadata.partition_key).toBe(created.body.class_id);
+    const [left] = await rows<{ n: number }>(h.database.db, sql`SELECT count(*)::int AS n FROM outbox WHERE batch_id IS NULL AND published_at IS NULL`);
+    expect(left!.n).toBe(0);
+  });
+
   it('leaves /v1/outbox serving every event, published or not', async () => {
     const relay = relayWith({ streamPrefix: prefix() });
     await guestFlow(h);
