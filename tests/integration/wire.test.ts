@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entitlementsChecker } from '../../app/credits.ts';
+import { type EntitlementsStub, startEntitlements } from '../support/entitlements.ts';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
@@ -11,6 +13,7 @@ import {
   postEvent,
   provisioned,
   provisionedClassBatch,
+  real,
   registerBatch,
   suggested,
   validationErrors,
@@ -25,7 +28,13 @@ import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
  * its topic's schema (generated from the real pydantic models). A topic no real model has fails.
  */
 describe('the real HuleEdu wire format', () => {
-  const h = harnessForSuite({ label: 'wire', validationTimeoutMs: 24 * 3_600_000 });
+  // A real entitlements service with 5 credits: a CJ run of up to 3 essays is allowed, 4 is not.
+  let entitlements: EntitlementsStub | undefined;
+  beforeAll(async () => {
+    entitlements = await startEntitlements(5);
+  });
+  afterAll(() => entitlements?.close());
+  const h = harnessForSuite({ label: 'wire', validationTimeoutMs: 24 * 3_600_000, credits: (batch, phases) => entitlementsChecker(entitlements!.url)(batch, phases) });
 
   const ready = (batchId: string, status: string) => expect(status, `batch ${batchId}`).toBe('ready_for_pipeline_execution');
 
@@ -54,11 +63,41 @@ describe('the real HuleEdu wire format', () => {
     expect(topics).toEqual([
       TOPICS.essaysRegistered,
       TOPICS.studentMatchingCommand,
+      TOPICS.teacherNotification,
       TOPICS.associationUpdated,
       TOPICS.associationUpdated,
       TOPICS.timeoutProcessed,
+      TOPICS.teacherNotification,
       TOPICS.associationsConfirmed,
+      TOPICS.teacherNotification,
       TOPICS.spellcheckCommand,
+      TOPICS.teacherNotification,
+    ]);
+  });
+
+  it('GUEST, pipelines after one another: each starts at its first phase not yet done, and one is denied its credits', async () => {
+    const teacher = await h.teacher('teacher-a');
+    const phaseDone = (batchId: string, phase: string) =>
+      real(TOPICS.phaseOutcome, { batch_id: batchId, phase_name: phase, phase_status: 'completed_successfully', processed_essays: [], failed_essay_ids: [] });
+    const batchId = await registerBatch(h, teacher, { course_code: 'SV2', expected_essay_count: 2 });
+    await postEvent(h, provisioned(batchId, essays(2), 'SV2'));
+    expect((await postEvent(h, pipelineRequest(batchId, 'ai_feedback'))).status).toBe(200);
+    await postEvent(h, phaseDone(batchId, 'spellcheck'));
+    expect((await postEvent(h, pipelineRequest(batchId, 'nlp'))).status).toBe(200);
+    await postEvent(h, phaseDone(batchId, 'nlp'));
+    expect((await postEvent(h, pipelineRequest(batchId, 'ai_feedback'))).status).toBe(200);
+    expect((await postEvent(h, pipelineRequest(batchId, 'cj_assessment'))).status).toBe(200);
+    const commands = (await outboxEvents(h)).filter((e) => e.batch_id === batchId && e.topic !== TOPICS.teacherNotification).map((e) => e.topic);
+    // ai_feedback in its last phase lets another pipeline start, as the real orchestrator does: CJ (1 credit).
+    expect(commands).toEqual([TOPICS.essaysRegistered, TOPICS.spellcheckCommand, TOPICS.nlpCommand, TOPICS.aiFeedbackCommand, TOPICS.cjAssessmentCommand]);
+
+    const big = await registerBatch(h, teacher, { course_code: 'ENG7', expected_essay_count: 4 });
+    await postEvent(h, provisioned(big, essays(4), 'ENG7'));
+    expect((await postEvent(h, pipelineRequest(big, 'cj_assessment'))).status).toBe(200);
+    expect((await outboxEvents(h)).filter((e) => e.batch_id === big).map((e) => e.topic)).toEqual([
+      TOPICS.essaysRegistered,
+      TOPICS.pipelineDenied,
+      TOPICS.teacherNotification,
     ]);
   });
 
@@ -110,8 +149,8 @@ describe('the real HuleEdu wire format', () => {
     const events = await outboxEvents(h);
     const outbound = new Set(WIRE_TOPICS.filter((t) => t.direction === 'outbound').map((t) => t.topic));
     const seen = new Set(events.map((e) => e.topic));
-    // Every outbound topic is exercised, except the refusal no flow here produces.
-    expect([...outbound].filter((t) => !seen.has(t))).toEqual(['huleedu.pipeline.denied.v1']);
+    // Every outbound topic is exercised.
+    expect([...outbound].filter((t) => !seen.has(t))).toEqual([]);
     const problems = events.flatMap((e) => wireProblems(e.envelope, 'outbound', e.batch_id).map((p) => `${e.topic}: ${p}`));
     expect(problems).toEqual([]);
     expect(events.length).toBeGreaterThan(20);
