@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { requestFingerprint } from '../../app/idempotency.ts';
+import { inboundFingerprint } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { INBOUND_TOPICS, InboundEnvelope, TOPICS, TOPIC_MODELS } from '../../machines/events.ts';
@@ -58,7 +58,7 @@ export function eventRoutes(service: Service) {
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
     const outcome = await service.applyInbound(envelope, {
-      fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
+      fingerprint: inboundFingerprint(envelope),
       fallbackTrace: traceOfRequest(c),
     });
     return sendOutcome(c, outcome, envelope.data.batch_id);

@@ -1,0 +1,253 @@
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { ApplyOutcome } from '../app/apply.ts';
+import type { TraceCarrier } from '../app/tracing.ts';
+import { INBOUND_TOPICS, InboundEnvelope } from '../machines/events.ts';
+import type { ConsumedOutcome } from '../ops/kafka-metrics.ts';
+
+/** Where one message came from: what every log line and dead letter names. */
+export interface MessageOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** One handled message, for logs and metrics. */
+export interface ConsumedMessage extends MessageOrigin {
+  outcome: ConsumedOutcome;
+  event_id: string | null;
+  batch_id: string | null;
+  /** Why it was refused, dead-lettered or retried. */
+  reason?: string;
+  /** Messages behind the partition's high watermark after this one. */
+  lag?: number;
+}
+
+export interface KafkaConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  /** The topics to subscribe to; every topic the service consumes (machines/events.ts) by default. */
+  topics?: readonly string[];
+  deadLetterTopic: string;
+  /** A connected producer for dead letters (the relay's, when it runs). */
+  producer: Producer;
+  /** The application's inbound verb, as POST /v1/events calls it. */
+  apply(envelope: InboundEnvelope, transportTrace: TraceCarrier | undefined): Promise<ApplyOutcome>;
+  sessionTimeoutMs?: number;
+  /** Partitions handled at once; one partition is always handled in order. */
+  partitionsConsumedConcurrently?: number;
+  /** Back-off after a transient failure, doubling from `initialMs` up to `maxMs` per partition. */
+  backoff?: { initialMs: number; maxMs: number };
+  onMessage?(message: ConsumedMessage): void;
+  /** Test seam: runs after the application answered and before the offset is committed. */
+  beforeCommit?(message: ConsumedMessage): void | Promise<void>;
+}
+
+/** The state /readyz reports. */
+export type ConsumerState = 'connecting' | 'joined' | 'rebalancing' | 'crashed' | 'stopped';
+
+type Verdict =
+  | { kind: 'commit'; outcome: 'applied' | 'duplicate' | 'refused'; reason?: string }
+  | { kind: 'dead_letter'; reason: string; errors: string[] };
+
+const POISON_ERRORS_SHOWN = 20;
+
+/**
+ * The value of a message as the application sees it, or why it is poison: the same schema and the
+ * same topic list POST /v1/events checks, plus the topic the message came on, which must be its
+ * event_type (the real producers publish each event on the topic named by its type).
+ */
+export function parseMessage(topic: string, value: Buffer | null): { ok: true; envelope: InboundEnvelope } | { ok: false; reason: string; errors: string[] } {
+  if (value === null || value.length === 0) return { ok: false, reason: 'empty value', errors: [] };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: 'not JSON', errors: [(error as Error).message] };
+  }
+  const type = (raw as { event_type?: unknown } | null)?.event_type;
+  if (typeof type === 'string' && !INBOUND_TOPICS.includes(type as never)) {
+    return { ok: false, reason: 'unknown event_type', errors: [`event_type: this service consumes ${INBOUND_TOPICS.join(', ')}`] };
+  }
+  const parsed = InboundEnvelope.safeParse(raw);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    return { ok: false, reason: 'invalid for its model', errors: errors.slice(0, POISON_ERRORS_SHOWN) };
+  }
+  if (parsed.data.event_type !== topic) {
+    return { ok: false, reason: 'event_type does not match the topic', errors: [`event_type: ${parsed.data.event_type} arrived on ${topic}`] };
+  }
+  return { ok: true, envelope: parsed.data };
+}
+
+/** What each application outcome does to the offset: commit it, or commit after dead-lettering. */
+export function verdictOf(outcome: ApplyOutcome): Verdict {
+  switch (outcome.kind) {
+    case 'applied':
+      return { kind: 'commit', outcome: 'applied' };
+    case 'duplicate':
+      return { kind: 'commit', outcome: 'duplicate' };
+    case 'refused':
+      // The batch moved on (a redelivered event for a batch already past it): refused for good.
+      return { kind: 'commit', outcome: 'refused', reason: `state ${outcome.state} does not take ${outcome.event}` };
+    case 'conflict':
+      return { kind: 'commit', outcome: 'refused', reason: outcome.detail };
+    case 'not_due':
+      return { kind: 'commit', outcome: 'refused', reason: `not due before ${outcome.due_at}` };
+    case 'not_found':
+      return { kind: 'dead_letter', reason: 'unknown batch', errors: ['data.batch_id: no batch with this id is registered'] };
+    case 'invalid':
+      return { kind: 'dead_letter', reason: 'does not fit its batch', errors: outcome.errors.map((e) => `${e.path}: ${e.message}`) };
+    case 'key_reused':
+      return { kind: 'dead_letter', reason: 'event_id reused', errors: [`event_id: ${outcome.event_id} was applied before with a different envelope`] };
+  }
+}
+
+const header = (headers: IHeaders | undefined, name: string): string | undefined => {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : String(first);
+};
+
+/** The trace context of the Kafka headers, used when the envelope's metadata carries none. */
+function headerTrace(headers: IHeaders | undefined): TraceCarrier | undefined {
+  const traceparent = header(headers, 'traceparent');
+  if (traceparent === undefined) return undefined;
+  const tracestate = header(headers, 'tracestate');
+  return { traceparent, ...(tracestate ? { tracestate } : {}) };
+}
+
+/** The dead letter: the original key, value and headers, with the reason and the origin in headers. */
+export function deadLetter(origin: MessageOrigin, message: KafkaMessage, reason: string, errors: string[]) {
+  return {
+    key: message.key,
+    value: message.value,
+    headers: {
+      ...message.headers,
+      'x-dead-letter-reason': reason,
+      'x-dead-letter-errors': JSON.stringify(errors),
+      'x-original-topic': origin.topic,
+      'x-original-partition': String(origin.partition),
+      'x-original-offset': origin.offset,
+      'x-dead-lettered-at': new Date().toISOString(),
+    },
+  };
+}
+
+/**
+ * The Kafka adapter of POST /v1/events: one consumer group over every inbound topic, each message
+ * parsed and applied as the HTTP route does it, its offset committed only once the outcome is
+ * final (applied, duplicate, refused, or dead-lettered). A transient failure (the database is
+ * gone, a write that kept conflicting) commits nothing: the partition is paused, its position is
+ * put back on the message, and after a back-off it resumes there. Other partitions go on.
+ */
+export function createKafkaConsumer(options: KafkaConsumerOptions) {
+  const topics = options.topics ?? INBOUND_TOPICS;
+  const backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.max(100, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
+    // Real HuleEdu creates its topics up front; where a broker auto-creates them, a subscription may too.
+    allowAutoTopicCreation: true,
+  });
+  let state: ConsumerState = 'connecting';
+  const failures = new Map<string, number>();
+  const resumeTimers = new Set<NodeJS.Timeout>();
+  const highWatermarks = new Map<string, string>();
+  consumer.on(consumer.events.GROUP_JOIN, () => (state = 'joined'));
+  consumer.on(consumer.events.REBALANCING, () => (state = 'rebalancing'));
+  consumer.on(consumer.events.CRASH, (event) => {
+    // kafkajs restarts the consumer itself after a crash unless the error is fatal.
+    state = event.payload.restart ? 'rebalancing' : 'crashed';
+  });
+  consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
+    highWatermarks.set(`${event.payload.topic}:${event.payload.partition}`, event.payload.highWatermark);
+  });
+
+  const lagAfter = (origin: MessageOrigin): number | undefined => {
+    const high = highWatermarks.get(`${origin.topic}:${origin.partition}`);
+    return high === undefined ? undefined : Math.max(0, Number(high) - Number(origin.offset) - 1);
+  };
+
+  async function commit(origin: MessageOrigin) {
+    await consumer.commitOffsets([{ topic: origin.topic, partition: origin.partition, offset: String(BigInt(origin.offset) + 1n) }]);
+  }
+
+  /** Applies one message and answers what to do with its offset; throws on a transient failure. */
+  async function handle(origin: MessageOrigin, message: KafkaMessage): Promise<ConsumedMessage> {
+    const parsed = parseMessage(origin.topic, message.value);
+    const base = { ...origin, event_id: null as string | null, batch_id: null as string | null };
+    let verdict: Verdict;
+    if (!parsed.ok) {
+      verdict = { kind: 'dead_letter', reason: parsed.reason, errors: parsed.errors };
+    } else {
+      base.event_id = parsed.envelope.event_id;
+      base.batch_id = parsed.envelope.data.batch_id;
+      verdict = verdictOf(await options.apply(parsed.envelope, headerTrace(message.headers)));
+    }
+    if (verdict.kind === 'dead_letter') {
+      await options.producer.send({ topic: options.deadLetterTopic, acks: -1, messages: [deadLetter(origin, message, verdict.reason, verdict.errors)] });
+      return { ...base, outcome: 'dead_lettered', reason: `${verdict.reason}${verdict.errors.length ? `: ${verdict.errors.slice(0, 3).join('; ')}` : ''}` };
+    }
+    return { ...base, outcome: verdict.outcome, ...(verdict.reason ? { reason: verdict.reason } : {}) };
+  }
+
+  /** Puts the partition's position back on this message and resumes it after the back-off. */
+  function retryLater(origin: MessageOrigin): number {
+    const key = `${origin.topic}:${origin.partition}`;
+    const attempt = (failures.get(key) ?? 0) + 1;
+    failures.set(key, attempt);
+    const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (attempt - 1));
+    const partitions = [{ topic: origin.topic, partitions: [origin.partition] }];
+    consumer.pause(partitions);
+    consumer.seek({ topic: origin.topic, partition: origin.partition, offset: origin.offset });
+    const timer = setTimeout(() => {
+      resumeTimers.delete(timer);
+      consumer.resume(partitions);
+    }, delay);
+    resumeTimers.add(timer);
+    return delay;
+  }
+
+  async function start(): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 8,
+      eachMessage: async ({ topic, partition, message }) => {
+        const origin = { topic, partition, offset: message.offset };
+        let handled: ConsumedMessage;
+        try {
+          handled = await handle(origin, message);
+          await options.beforeCommit?.(handled);
+          await commit(origin);
+        } catch (error) {
+          const delay = retryLater(origin);
+          options.onMessage?.({ ...origin, outcome: 'retried', event_id: null, batch_id: null, reason: `${String(error)}; again in ${delay} ms` });
+          return;
+        }
+        failures.delete(`${topic}:${partition}`);
+        const lag = lagAfter(origin);
+        options.onMessage?.({ ...handled, ...(lag === undefined ? {} : { lag }) });
+      },
+    });
+  }
+
+  return {
+    start,
+    state: (): ConsumerState => state,
+    /** For /readyz: answers while the consumer is in its group (or finding its way back), throws otherwise. */
+    async ready(): Promise<void> {
+      if (state === 'crashed' || state === 'stopped' || state === 'connecting') throw new Error(`consumer ${state}`);
+    },
+    async stop(): Promise<void> {
+      for (const timer of resumeTimers) clearTimeout(timer);
+      resumeTimers.clear();
+      state = 'stopped';
+      await consumer.disconnect();
+    },
+  };
+}
+
+export type KafkaInbound = ReturnType<typeof createKafkaConsumer>;
