@@ -147,6 +147,8 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.max(100, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
+    // aiokafka's fetch_max_wait_ms, as the real consumers run (kafkajs waits 5 s by default).
+    maxWaitTimeInMs: 500,
     // Real HuleEdu creates its topics up front; where a broker auto-creates them, a subscription may too.
     allowAutoTopicCreation: true,
   });

@@ -15,7 +15,7 @@ import { wireProblems } from '../support/wire.ts';
  * real producers publish them (envelope JSON, key = batch id), the outbox relayed back out, both
  * read and checked as the real consumers would.
  */
-describe('Kafka in and out', () => {
+describe('Kafka in and out', { timeout: 120_000 }, () => {
   const cluster = mockClusterForSuite();
   const h = harnessForSuite({ label: 'kafka', validationTimeoutMs: 24 * 3_600_000 });
   const DEAD = 'test.dead-letter.v1';
@@ -79,10 +79,14 @@ describe('Kafka in and out', () => {
       { essay: list[1]!, student_id: s1!.student_id, score: 0.8 },
     ], 'SV2'));
     await producer.publish(essaysReady(batchId, list, 'REGULAR', 'SV2'));
+    // Two topics, no order between them: the teacher reviews once both are applied.
     await eventually(async () => {
-      const associations = (await teacherGet(teacher, `/v1/batches/${batchId}/student-associations`)).associations as any[];
-      return associations.length === 2 && associations.every((a) => a.validation_status === 'pending_validation');
+      const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
+      const applied = new Set(history.filter((r) => r.outcome === 'applied').map((r) => r.event_type));
+      return applied.has(TOPICS.authorMatchesSuggested) && applied.has(TOPICS.essaysReady);
     }, 60_000, 50);
+    const associations = (await teacherGet(teacher, `/v1/batches/${batchId}/student-associations`)).associations as any[];
+    expect(associations.map((a) => a.validation_status)).toEqual(['pending_validation', 'pending_validation']);
     const confirm = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,
       body: { associations: list.map((e) => ({ essay_id: e.essay_id, confirmed: true })) },
@@ -113,6 +117,8 @@ describe('Kafka in and out', () => {
     const batchId = await registerBatch(h, teacher, { course_code: 'ENG6', expected_essay_count: 2 });
     const list = essays(2);
     await producer.publish(provisioned(batchId, list, 'ENG6'));
+    // Topics carry no order between them: the client asks once the batch shows ready, as a teacher would.
+    await waitFor(teacher, batchId, 'ready_for_pipeline_execution');
     await producer.publish(pipelineRequest(batchId, 'cj_assessment'));
     const [spellcheck] = await eventually(async () => outbound(batchId, TOPICS.spellcheckCommand).length === 1 && outbound(batchId, TOPICS.spellcheckCommand), 60_000, 50);
     const envelope = envelopeOf(spellcheck!);

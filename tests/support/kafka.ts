@@ -59,16 +59,17 @@ export function mockClusterForSuite(): MockCluster {
 }
 
 /** A producer as the real HuleEdu producers send: the envelope JSON as the value, the batch id as the key. */
-export async function realProducer(kafka: Kafka): Promise<Producer & { publish(envelope: any, key?: string): Promise<void> }> {
+export async function realProducer(kafka: Kafka): Promise<Producer & { publish(envelope: any, key?: string): Promise<{ partition: number; offset: number }> }> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
   await producer.connect();
   return Object.assign(producer, {
     async publish(envelope: any, key?: string) {
-      await producer.send({
+      const [sent] = await producer.send({
         topic: envelope.event_type,
         acks: -1,
         messages: [{ key: key ?? envelope.data.batch_id, value: JSON.stringify(envelope) }],
       });
+      return { partition: sent!.partition, offset: Number(sent!.baseOffset) };
     },
   });
 }
@@ -84,7 +85,7 @@ export interface ReadMessage {
 
 /** Reads topics from the beginning into `messages`, in a group of its own, until stopped. */
 export async function topicReader(kafka: Kafka, topics: string[]): Promise<{ messages: ReadMessage[]; stop(): Promise<void> }> {
-  const consumer: Consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}`, sessionTimeout: 6000, heartbeatInterval: 500 });
+  const consumer: Consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}`, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
   const messages: ReadMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
