@@ -143,28 +143,51 @@ export function deadLetter(origin: MessageOrigin, message: KafkaMessage, reason:
 export function createKafkaConsumer(options: KafkaConsumerOptions) {
   const topics = options.topics ?? INBOUND_TOPICS;
   const backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
-  const consumer: Consumer = options.kafka.consumer({
-    groupId: options.groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: Math.max(100, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
-    // aiokafka's fetch_max_wait_ms, as the real consumers run (kafkajs waits 5 s by default).
-    maxWaitTimeInMs: 500,
-    // Real HuleEdu creates its topics up front; where a broker auto-creates them, a subscription may too.
-    allowAutoTopicCreation: true,
-  });
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   let state: ConsumerState = 'connecting';
+  let stopping = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | null = null;
   const failures = new Map<string, number>();
   const resumeTimers = new Set<NodeJS.Timeout>();
   const highWatermarks = new Map<string, string>();
-  consumer.on(consumer.events.GROUP_JOIN, () => (state = 'joined'));
-  consumer.on(consumer.events.REBALANCING, () => (state = 'rebalancing'));
-  consumer.on(consumer.events.CRASH, (event) => {
-    // kafkajs restarts the consumer itself after a crash unless the error is fatal.
-    state = event.payload.restart ? 'rebalancing' : 'crashed';
-  });
-  consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
-    highWatermarks.set(`${event.payload.topic}:${event.payload.partition}`, event.payload.highWatermark);
-  });
+
+  function createConsumer(): Consumer {
+    const created = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.max(100, Math.floor(sessionTimeout / 10)),
+      // aiokafka's fetch_max_wait_ms, as the real consumers run (kafkajs waits 5 s by default).
+      maxWaitTimeInMs: 500,
+      // Real HuleEdu creates its topics up front; where a broker auto-creates them, a subscription may too.
+      allowAutoTopicCreation: true,
+    });
+    created.on(created.events.GROUP_JOIN, () => {
+      state = 'joined';
+      restarts = 0;
+    });
+    created.on(created.events.REBALANCING, () => (state = 'rebalancing'));
+    created.on(created.events.CRASH, (event) => {
+      if (stopping) return;
+      // kafkajs restarts by itself after a retriable error; after any other it stops for good,
+      // which would leave the process without a consumer. A new one rejoins from the committed offsets.
+      if (event.payload.restart) {
+        state = 'rebalancing';
+        return;
+      }
+      state = 'crashed';
+      const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** restarts++);
+      restartTimer = setTimeout(() => {
+        restartTimer = null;
+        if (!stopping) void start().catch(() => (state = 'crashed'));
+      }, delay);
+    });
+    created.on(created.events.START_BATCH_PROCESS, (event) => {
+      highWatermarks.set(`${event.payload.topic}:${event.payload.partition}`, event.payload.highWatermark);
+    });
+    return created;
+  }
+  let consumer: Consumer = createConsumer();
 
   const lagAfter = (origin: MessageOrigin): number | undefined => {
     const high = highWatermarks.get(`${origin.topic}:${origin.partition}`);
@@ -211,7 +234,10 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
     return delay;
   }
 
+  /** Connects, joins the group and runs; after a fatal crash, again with a new consumer. */
   async function start(): Promise<void> {
+    if (state === 'crashed') consumer = createConsumer();
+    state = 'connecting';
     await consumer.connect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await consumer.run({
@@ -244,6 +270,8 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
       if (state === 'crashed' || state === 'stopped' || state === 'connecting') throw new Error(`consumer ${state}`);
     },
     async stop(): Promise<void> {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
       for (const timer of resumeTimers) clearTimeout(timer);
       resumeTimers.clear();
       state = 'stopped';
