@@ -1,11 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { type Consumer, Kafka, type KafkaMessage, Partitioners, type Producer, logLevel } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
+import { startMockCluster as startMockClusterProcess } from '../../scripts/kafka-mock-cluster.ts';
 import { eventually } from './poll.ts';
-
-const SCRIPT = join(import.meta.dirname, 'kafka-mock-cluster.py');
-const PYTHON = '/usr/bin/python3';
 
 export interface MockCluster {
   bootstrap: string;
@@ -13,27 +9,11 @@ export interface MockCluster {
   stop(): Promise<void>;
 }
 
-/** librdkafka's mock cluster in a child process of its own, for one test file; throws when it cannot start. */
+/** librdkafka's mock cluster in a child process of its own, with a client for the test's side. */
 export async function startMockCluster(): Promise<MockCluster> {
-  const child: ChildProcess = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
-  const bootstrap = await new Promise<string>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`mock cluster exited (${code}): ${err}`)));
-    child.stdout!.once('data', (d) => resolve(String(d).trim()));
-  });
-  const kafka = new Kafka({ clientId: 'test', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  return {
-    bootstrap,
-    kafka,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.stdin!.end();
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const cluster = await startMockClusterProcess();
+  const kafka = new Kafka({ clientId: 'test', brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING });
+  return { bootstrap: cluster.bootstrap, kafka, stop: () => cluster.stop() };
 }
 
 /** The mock cluster for the enclosing describe block (or file). */
