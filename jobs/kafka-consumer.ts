@@ -102,6 +102,9 @@ export function verdictOf(outcome: ApplyOutcome): Verdict {
   }
 }
 
+const idsOf = (parsed: ReturnType<typeof parseMessage>) =>
+  parsed.ok ? { event_id: parsed.envelope.event_id, batch_id: parsed.envelope.data.batch_id } : { event_id: null, batch_id: null };
+
 const header = (headers: IHeaders | undefined, name: string): string | undefined => {
   const value = headers?.[name];
   const first = Array.isArray(value) ? value[0] : value;
@@ -199,17 +202,11 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
   }
 
   /** Applies one message and answers what to do with its offset; throws on a transient failure. */
-  async function handle(origin: MessageOrigin, message: KafkaMessage): Promise<ConsumedMessage> {
-    const parsed = parseMessage(origin.topic, message.value);
-    const base = { ...origin, event_id: null as string | null, batch_id: null as string | null };
-    let verdict: Verdict;
-    if (!parsed.ok) {
-      verdict = { kind: 'dead_letter', reason: parsed.reason, errors: parsed.errors };
-    } else {
-      base.event_id = parsed.envelope.event_id;
-      base.batch_id = parsed.envelope.data.batch_id;
-      verdict = verdictOf(await options.apply(parsed.envelope, headerTrace(message.headers)));
-    }
+  async function handle(origin: MessageOrigin, message: KafkaMessage, parsed: ReturnType<typeof parseMessage>): Promise<ConsumedMessage> {
+    const base = { ...origin, ...idsOf(parsed) };
+    const verdict: Verdict = parsed.ok
+      ? verdictOf(await options.apply(parsed.envelope, headerTrace(message.headers)))
+      : { kind: 'dead_letter', reason: parsed.reason, errors: parsed.errors };
     if (verdict.kind === 'dead_letter') {
       await options.producer.send({ topic: options.deadLetterTopic, acks: -1, messages: [deadLetter(origin, message, verdict.reason, verdict.errors)] });
       return { ...base, outcome: 'dead_lettered', reason: `${verdict.reason}${verdict.errors.length ? `: ${verdict.errors.slice(0, 3).join('; ')}` : ''}` };
@@ -224,8 +221,12 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
     failures.set(key, attempt);
     const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (attempt - 1));
     const partitions = [{ topic: origin.topic, partitions: [origin.partition] }];
-    consumer.pause(partitions);
-    consumer.seek({ topic: origin.topic, partition: origin.partition, offset: origin.offset });
+    try {
+      consumer.pause(partitions);
+      consumer.seek({ topic: origin.topic, partition: origin.partition, offset: origin.offset });
+    } catch {
+      // The partition went to another member meanwhile; it starts there from the committed offset.
+    }
     const timer = setTimeout(() => {
       resumeTimers.delete(timer);
       consumer.resume(partitions);
@@ -245,14 +246,15 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 8,
       eachMessage: async ({ topic, partition, message }) => {
         const origin = { topic, partition, offset: message.offset };
+        const parsed = parseMessage(topic, message.value);
         let handled: ConsumedMessage;
         try {
-          handled = await handle(origin, message);
+          handled = await handle(origin, message, parsed);
           await options.beforeCommit?.(handled);
           await commit(origin);
         } catch (error) {
           const delay = retryLater(origin);
-          options.onMessage?.({ ...origin, outcome: 'retried', event_id: null, batch_id: null, reason: `${String(error)}; again in ${delay} ms` });
+          options.onMessage?.({ ...origin, ...idsOf(parsed), outcome: 'retried', reason: `${String(error)}; again in ${delay} ms` });
           return;
         }
         failures.delete(`${topic}:${partition}`);
