@@ -38,6 +38,8 @@ export interface KafkaConsumerOptions {
   /** Back-off after a transient failure, doubling from `initialMs` up to `maxMs` per partition. */
   backoff?: { initialMs: number; maxMs: number };
   onMessage?(message: ConsumedMessage): void;
+  /** The partitions this process holds, after each join of the group (0 after a crash). */
+  onAssignment?(partitions: number): void;
   /** Test seam: runs after the application answered and before the offset is committed. */
   beforeCommit?(message: ConsumedMessage): void | Promise<void>;
 }
@@ -165,15 +167,17 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
       // Real HuleEdu creates its topics up front; where a broker auto-creates them, a subscription may too.
       allowAutoTopicCreation: true,
     });
-    created.on(created.events.GROUP_JOIN, () => {
+    created.on(created.events.GROUP_JOIN, (event) => {
       state = 'joined';
       restarts = 0;
+      options.onAssignment?.(Object.values(event.payload.memberAssignment).reduce((sum, partitions) => sum + partitions.length, 0));
     });
     created.on(created.events.REBALANCING, () => (state = 'rebalancing'));
     created.on(created.events.CRASH, (event) => {
       if (stopping) return;
       // kafkajs restarts by itself after a retriable error; after any other it stops for good,
       // which would leave the process without a consumer. A new one rejoins from the committed offsets.
+      options.onAssignment?.(0);
       if (event.payload.restart) {
         state = 'rebalancing';
         return;

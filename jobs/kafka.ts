@@ -53,6 +53,7 @@ export async function startKafkaTransport(service: Service, options: KafkaTransp
         ...options.consumer,
         apply: (envelope, transportTrace) =>
           service.applyInbound(envelope, { fingerprint: inboundFingerprint(envelope), ...(transportTrace ? { fallbackTrace: transportTrace } : {}) }),
+        onAssignment: (partitions) => metrics.assignedPartitions.set(partitions),
         onMessage(m) {
           metrics.messages.inc({ topic: m.topic, outcome: m.outcome });
           if (m.lag !== undefined) metrics.consumerLag.set({ topic: m.topic, partition: String(m.partition) }, m.lag);

@@ -22,6 +22,11 @@ export function createKafkaMetrics(registry: Registry) {
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
+    assignedPartitions: new Gauge({
+      name: 'huleedu_kafka_assigned_partitions',
+      help: 'Inbound partitions this process holds in its consumer group, as of its last join.',
+      registers,
+    }),
     published: new Counter({
       name: 'huleedu_kafka_published_total',
       help: 'Outbox rows the Kafka broker acknowledged, by topic.',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createService } from '../../app/service.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
-import { TOPICS } from '../../machines/events.ts';
+import { INBOUND_TOPICS, TOPICS } from '../../machines/events.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { essays, pipelineRequest, provisioned } from '../support/flow.ts';
 import { mockClusterForSuite, realProducer } from '../support/kafka.ts';
@@ -52,11 +52,20 @@ describe('two service processes in one consumer group', { timeout: 300_000 }, ()
     return [...text.matchAll(/^huleedu_kafka_messages_total\{[^}]*outcome="applied"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
   const ready = async (svc: RunningService) => (await fetch(`${svc.base}/readyz`)).status === 200;
+  const assigned = async (svc: RunningService) => {
+    const text = await (await fetch(`${svc.base}/metrics`)).text();
+    return Number(/^huleedu_kafka_assigned_partitions (\d+)/m.exec(text)?.[1] ?? 0);
+  };
 
   it('shares the partitions, and after one is killed the other applies the rest, each event once', async () => {
     const service = createService({ db: database.db, validationTimeoutMs: 60_000 });
     const [a, b] = [await start(), await start()];
     await eventually(async () => (await ready(a)) && (await ready(b)), 120_000, 100);
+    // Both in one generation of the group: every inbound partition (4 a topic here) held by one of them.
+    await eventually(async () => {
+      const [inA, inB] = [await assigned(a), await assigned(b)];
+      return inA > 0 && inB > 0 && inA + inB === INBOUND_TOPICS.length * 4;
+    }, 120_000, 200);
 
     const batchIds: string[] = [];
     for (let i = 0; i < BATCHES; i++) {
