@@ -36,6 +36,22 @@ const EnvSchema = z.object({
   DEADLINE_CLOCK_SKEW_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 5_000),
   QUEUE_DASHBOARD: withDefault(z.enum(['read-only', 'read-write']), 'read-only'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  KAFKA_BROKERS: optional(
+    z
+      .string()
+      .transform((v) => v.split(',').map((b) => b.trim()).filter((b) => b !== ''))
+      .pipe(z.array(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'name at least one host:port')),
+  ),
+  KAFKA_CLIENT_ID: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu-phase1-state-service'),
+  KAFKA_GROUP_ID: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu-phase1-state-service'),
+  KAFKA_DEAD_LETTER_TOPIC: withDefault(z.string().regex(/^[\w.-]{1,249}$/, 'a Kafka topic name: letters, digits, _ . - only'), 'huleedu.phase1.dead-letter.v1'),
+  KAFKA_SESSION_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1000).max(3_600_000), 30_000),
+  OUTBOX_RELAY: optional(
+    z
+      .string()
+      .transform((v) => [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))])
+      .pipe(z.array(z.enum(['redis', 'kafka'], { error: 'each entry must be redis or kafka' }))),
+  ),
 });
 
 export interface Config {
@@ -75,6 +91,10 @@ export interface Config {
   stuckAfterMs: number;
   /** How often an open batch stream (SSE) looks for committed rows. */
   streamPollMs: number;
+  /** HuleEdu's Kafka: the consumer of every inbound topic and the outbox relay's broker; null without KAFKA_BROKERS. */
+  kafka: { brokers: string[]; clientId: string; groupId: string; deadLetterTopic: string; sessionTimeoutMs: number } | null;
+  /** Where the outbox relay publishes (worker role): Redis Streams, Kafka, both, or nowhere. */
+  outboxRelay: Array<'redis' | 'kafka'>;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +117,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.PIPELINE_CREDITS === 'entitlements' && e.ENTITLEMENTS_URL === undefined) {
     throw new ConfigError('invalid configuration:\n  ENTITLEMENTS_URL: required when PIPELINE_CREDITS=entitlements (the entitlements service the credit checks go to)');
+  }
+  const relay = e.OUTBOX_RELAY ?? [...(e.REDIS_URL ? ['redis' as const] : []), ...(e.KAFKA_BROKERS ? ['kafka' as const] : [])];
+  const unreachable = relay.filter((sink) => (sink === 'redis' ? e.REDIS_URL : e.KAFKA_BROKERS) === undefined);
+  if (unreachable.length > 0) {
+    throw new ConfigError(
+      `invalid configuration:\n  OUTBOX_RELAY: ${unreachable.map((sink) => `${sink} needs ${sink === 'redis' ? 'REDIS_URL' : 'KAFKA_BROKERS'}`).join('; ')}`,
+    );
   }
   if (e.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
@@ -136,5 +163,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     stuckAfterMs: e.STUCK_AFTER_MS,
     streamPollMs: e.STREAM_POLL_MS,
+    kafka: e.KAFKA_BROKERS
+      ? {
+          brokers: e.KAFKA_BROKERS,
+          clientId: e.KAFKA_CLIENT_ID,
+          groupId: e.KAFKA_GROUP_ID,
+          deadLetterTopic: e.KAFKA_DEAD_LETTER_TOPIC,
+          sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+        }
+      : null,
+    outboxRelay: relay,
   };
 }

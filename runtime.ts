@@ -12,6 +12,7 @@ import { operatorNumbers } from './app/review-reads.ts';
 import { databaseAnswers, openDatabase } from './db/client.ts';
 import { outboxBacklog, relayOutbox } from './db/outbox.ts';
 import { loggableError } from './ops/loggable-error.ts';
+import { startKafkaTransport } from './jobs/kafka.ts';
 import { createRelay } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
@@ -67,6 +68,10 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   });
   const runsWorker = config.role !== 'api';
   const runsApi = config.role !== 'worker';
+  // HuleEdu's Kafka: the producer wherever it is configured, the consumer in the worker role.
+  const kafka = config.kafka
+    ? await startKafkaTransport(service, { ...config.kafka, consume: runsWorker, registry: metrics.registry, log })
+    : null;
 
   const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
   worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, ...loggableError(error) }));
@@ -88,13 +93,15 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   sweep?.start();
 
   // The relay's own connection fails fast, so a Redis outage ends a pass (and its transaction) quickly.
-  const relayRedis = runsWorker && config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: 10_000 }) : null;
-  const relay = relayRedis
+  const relayRedis = runsWorker && config.redisUrl && config.outboxRelay.includes('redis') ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: 10_000 }) : null;
+  const kafkaSink = runsWorker && kafka && config.outboxRelay.includes('kafka') ? kafka.sink : null;
+  const relay = relayRedis || kafkaSink
     ? createRelay(relayOutbox(database.db), {
-        redis: relayRedis,
+        ...(relayRedis ? { redis: relayRedis } : {}),
+        ...(kafkaSink ? { sinks: [kafkaSink] } : {}),
         streamPrefix: config.streamPrefix,
         onError: (error) => log('warn', 'outbox relay pass failed; it retries', { err: String(error) }),
-        onPublished: (rows) => rows.forEach((r) => metrics.outboxRelayed.inc({ topic: r.topic })),
+        onPublished: (rows) => (relayRedis ? rows.forEach((r) => metrics.outboxRelayed.inc({ topic: r.topic })) : undefined),
       })
     : null;
   relay?.start();
@@ -110,7 +117,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       auth: { ...secrets, maxTokenLifetimeSeconds: config.jwtMaxLifetimeSeconds },
       draining: () => draining,
       log: (message, fields) => log('error', message, fields),
-      readiness: { database: databaseAnswers(database.db), ...(timers ? { redis: queueAnswers(timers.queue) } : {}) },
+      readiness: { database: databaseAnswers(database.db), ...(timers ? { redis: queueAnswers(timers.queue) } : {}), ...kafka?.readiness },
       streams,
       review: {
         stuckAfterMs: config.stuckAfterMs,
@@ -144,6 +151,8 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       role: config.role,
       database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
       timers: config.redisUrl ? 'BullMQ + sweep' : 'database sweep only',
+      kafka: config.kafka ? { brokers: config.kafka.brokers, group: config.kafka.groupId, consuming: runsWorker } : null,
+      outbox_relay: relay ? config.outboxRelay : [],
       sweep_interval_ms: runsWorker ? config.sweepIntervalMs : null,
     });
     if (!runsApi) return;
@@ -176,12 +185,13 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
           })
         : Promise.resolve(),
     );
-    await Promise.all([...closing, sweep?.stop(), worker?.close(), relay?.stop()]);
+    await Promise.all([...closing, sweep?.stop(), worker?.close(), relay?.stop(), kafka?.consumer?.stop()]);
+    await kafka?.stop().catch(() => {});
     await tracing?.shutdown().catch(() => {});
     relayRedis?.disconnect();
     await timers?.close();
     await database.close();
   }
 
-  return { service, database, address: () => address, internalAddress: () => internalAddress, banner, stop, sweep, timers, relay, metrics, logger };
+  return { service, database, address: () => address, internalAddress: () => internalAddress, banner, stop, sweep, timers, relay, metrics, logger, kafka };
 }

@@ -1,14 +1,28 @@
 import type { BatchContext } from '../machines/batch.ts';
-import { type BatchEvent, type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
+import { type BatchEvent, type ClassInboundEnvelope, type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
 import type { CreditChecker } from './credits.ts';
 import { pipelineRequested } from './pipelines.ts';
+import { requestFingerprint } from './idempotency.ts';
 import { carrierOf } from './tracing.ts';
 
 /** The build of an event that needs nothing but its own data and the time it is applied at. */
 const plain =
   (event: (at: string) => BatchEvent): EventRequest['build'] =>
   (_context, _lookups, at) => ({ ok: true, event: event(at) });
+
+/**
+ * What an inbound envelope asked for, whichever transport brought it (HTTP or Kafka): the same
+ * event delivered over both is one event, answered as a duplicate the second time.
+ */
+export function inboundFingerprint(envelope: InboundEnvelope): string {
+  return requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope);
+}
+
+/** The same for the class service's events, which belong to no batch. */
+export function classEventFingerprint(envelope: ClassInboundEnvelope): string {
+  return requestFingerprint('POST', '/v1/events', '', envelope);
+}
 
 /** Translates a validated inbound envelope into a request for the application layer. */
 export interface InboundSettings {

@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import type { Service } from '../app/service.ts';
 import type { DeadlineTimers } from '../jobs/timers.ts';
 import { bareQueueBurst } from './bullmq-baseline.ts';
+import type { KafkaRig } from './kafka.ts';
 import type { BenchConfig } from './config.ts';
 import { type DeadlineRig, burstWithBullmq, burstWithSweep, lightLoadLateness } from './deadlines.ts';
 import type { HttpServerHandle } from './hono-baseline.ts';
@@ -44,6 +45,8 @@ export interface Rig {
   provisioned: DeadlineRig;
   /** Every run's figures so far, by measurement name. */
   results: Map<string, Figures[]>;
+  /** The service's Kafka consumer on the mock cluster; null when it could not start (K is skipped). */
+  kafka: KafkaRig | null;
 }
 
 /** The sweep interval of the runtime without Redis (config.ts). */
@@ -56,8 +59,11 @@ const burstFigures = (r: Sample & { totalMs: number }): Figures => ({
   count: r.ops,
 });
 
-/** Where a mix point sends its events: the application layer (A) or HTTP (C, and D for one decision a request). */
-type Kind = 'P2' | 'P3' | 'H' | 'A' | 'C' | 'D';
+/**
+ * Where a mix point sends its events: the application layer (A) or HTTP (C, and D for one decision
+ * a request); K sends C's service events through Kafka instead (decisions stay HTTP).
+ */
+type Kind = 'P2' | 'P3' | 'H' | 'A' | 'C' | 'D' | 'K';
 
 interface ThroughputSpec {
   kind: Kind;
@@ -138,6 +144,14 @@ export function definePoints(rig: Rig): Point[] {
         case 'D':
           await stockFor(name, kind, essays, d);
           return overHttp(rig.server.origin, clients, (client) => closedLoop(clients, d, httpMix(client, essays, styleOf(kind))));
+        case 'K': {
+          const kafka = rig.kafka!;
+          await stockFor(name, kind, essays, d);
+          return overHttp(rig.server.origin, clients, (client) => {
+            const decide = httpTransport(client, rig.serviceToken, rig.teacherTokens).decide;
+            return closedLoop(clients, d, eventMix(poolOf(essays), kafka.transport(decide), essays));
+          });
+        }
       }
     };
     return { name, throughput: true, run: async (_round, d) => summarise(await measure(d)) };
@@ -146,6 +160,7 @@ export function definePoints(rig: Rig): Point[] {
   const fullC = throughputName({ kind: 'C', clients: config.highClients, essays: config.essaysPerBatch });
   return [
     ...throughputSpecs(config).map(throughput),
+    ...(rig.kafka ? [throughput({ kind: 'K', clients: config.highClients, essays: config.essaysPerBatch })] : []),
     {
       name: 'C-half',
       async run(_round, d) {

@@ -10,6 +10,7 @@ import { type BenchConfig, loadBenchConfig } from './config.ts';
 import { benchDatabaseUrl, deleteRedisPrefix, dropDatabase, resetDatabase } from './database.ts';
 import { createClasses, makeTemplate, settleUnknownStudents } from './fixtures.ts';
 import { serveOnLoopback, startHonoBaseline } from './hono-baseline.ts';
+import { startKafkaRig } from './kafka.ts';
 import { memoryGrowth } from './memory.ts';
 import { BatchPool } from './mix.ts';
 import { definePoints } from './points.ts';
@@ -73,6 +74,9 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
   await createBaselineTables(sql, config.highClients);
   const pgBoss = await startPgBoss(url, sql, config.highClients, 10);
   closers.push(() => pgBoss.stop());
+  // K is wanted only when its point runs; the mock cluster and the consumer group take seconds to start.
+  const kafka = config.only === null || config.only.some((name) => name.startsWith('K@')) ? await startKafkaRig(service, config.highClients, log) : null;
+  if (kafka) closers.push(() => kafka.close());
 
   const results = new Map<string, Figures[]>();
   const record = (name: string, figures: Figures, tookMs: number) => {
@@ -99,6 +103,7 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
     waiting,
     provisioned,
     results,
+    kafka,
   });
 
   log('warm-up: every throughput point once, briefly, unrecorded');

@@ -1,9 +1,18 @@
 import type { Redis } from 'ioredis';
 import { repeatEvery } from './repeat.ts';
 
+/** Where a pass publishes its rows: Redis Streams, Kafka (jobs/kafka-sink.ts), or both. */
+export interface OutboxSink {
+  name: string;
+  /** Resolves only once the transport holds every row; a rejection leaves them all unmarked. */
+  publish(rows: PendingRow[]): Promise<void>;
+}
+
 export interface RelayOptions {
-  /** A connection of the relay's own; it should fail fast (bounded retries), see runtime.ts. */
-  redis: Redis;
+  /** A connection of the relay's own; it should fail fast (bounded retries), see runtime.ts. Publishes to Redis Streams. */
+  redis?: Redis;
+  /** Further sinks, after Redis: a row is marked published once every sink has it. */
+  sinks?: OutboxSink[];
   /** Put before each topic to name its stream; tests give each file its own. */
   streamPrefix?: string;
   /** Rows published per round trip. */
@@ -17,7 +26,7 @@ export interface RelayOptions {
   beforeMark?: (published: Array<{ seq: number; event_id: string }>) => void | Promise<void>;
 }
 
-interface PendingRow {
+export interface PendingRow {
   seq: number;
   event_id: string;
   topic: string;
@@ -37,9 +46,10 @@ export interface RelayOutboxPort {
 }
 
 /**
- * Publishes outbox rows to Redis Streams, one stream per topic, each entry carrying the event id
- * and the JSON envelope. At least once: rows are marked published only after XADD succeeded, so a
- * crash in between publishes them again (consumers dedupe by event_id) and nothing is lost.
+ * Publishes outbox rows to its sinks: Redis Streams (one stream per topic, each entry carrying the
+ * event id and the JSON envelope) and/or Kafka (jobs/kafka-sink.ts). At least once: rows are marked
+ * published only after every sink took them (XADD succeeded, the broker acknowledged), so a crash
+ * in between publishes them again (consumers dedupe by event_id) and nothing is lost.
  *
  * Commit order, honestly: `seq` is taken when a row is inserted, not when its transaction commits,
  * so seq 9 may become visible after seq 10. A cursor ("seq > last") would skip 9 for good. The relay
@@ -56,8 +66,8 @@ export function createRelay(outbox: RelayOutboxPort, options: RelayOptions) {
   const batchSize = options.batchSize ?? 200;
   const intervalMs = options.intervalMs ?? 250;
 
-  async function publish(pending: PendingRow[]): Promise<void> {
-    const multi = options.redis.multi();
+  async function publishToRedis(redis: Redis, pending: PendingRow[]): Promise<void> {
+    const multi = redis.multi();
     for (const row of pending) {
       const trim = options.maxLen === undefined ? [] : ['MAXLEN', '~', String(options.maxLen)];
       multi.xadd(
@@ -81,6 +91,16 @@ export function createRelay(outbox: RelayOutboxPort, options: RelayOptions) {
     const results = await multi.exec();
     const failed = results?.find(([error]) => error !== null);
     if (!results || failed) throw failed?.[0] ?? new Error('XADD transaction was discarded');
+  }
+
+  const sinks: OutboxSink[] = [
+    ...(options.redis ? [{ name: 'redis', publish: (rows: PendingRow[]) => publishToRedis(options.redis!, rows) }] : []),
+    ...(options.sinks ?? []),
+  ];
+
+  /** Every sink in turn: when one fails, the rows stay unmarked and the next pass sends them to all again. */
+  async function publish(pending: PendingRow[]): Promise<void> {
+    for (const sink of sinks) await sink.publish(pending);
   }
 
   /** One locked pass of up to batchSize rows; answers how many it published (0 if another relay holds the lock). */

@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { requestFingerprint } from '../../app/idempotency.ts';
+import { classEventFingerprint, inboundFingerprint } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { INBOUND_TOPICS, InboundMessage, TOPICS, TOPIC_MODELS, isClassEnvelope } from '../../machines/events.ts';
@@ -59,7 +59,7 @@ export function eventRoutes(service: Service) {
     if (!parsed.ok) return parsed.response;
     const envelope = parsed.data;
     if (isClassEnvelope(envelope)) {
-      const outcome = await service.applyClassEvent(envelope, requestFingerprint('POST', '/v1/events', '', envelope));
+      const outcome = await service.applyClassEvent(envelope, classEventFingerprint(envelope));
       switch (outcome.kind) {
         case 'applied':
         case 'duplicate':
@@ -77,7 +77,7 @@ export function eventRoutes(service: Service) {
       }
     }
     const outcome = await service.applyInbound(envelope, {
-      fingerprint: requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope),
+      fingerprint: inboundFingerprint(envelope),
       fallbackTrace: traceOfRequest(c),
     });
     return sendOutcome(c, outcome, envelope.data.batch_id);

@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Every measurement of contract section 7, by the name its JSON line carries in tiny mode. */
 const EXPECTED = [
   'P2@1', 'P2@8', 'P3@1', 'P3@8', 'H@1', 'H@8', 'A@1/30', 'C@1/30',
-  'A@8/4', 'C@8/4', 'D@8/4', 'A@8/30', 'C@8/30', 'D@8/30', 'C-flat', 'D-flat', 'C-half',
+  'A@8/4', 'C@8/4', 'D@8/4', 'A@8/30', 'C@8/30', 'D@8/30', 'K@8/30', 'C-flat', 'D-flat', 'C-half',
   'Q', 'PB', 'T-bullmq', 'T-sweep', 'T-lateness', 'M@20', 'M@60',
 ];
 
@@ -61,6 +61,8 @@ describe('npm run bench in tiny mode', () => {
       expect(parsed.find((p) => p.name === `C@8/${essays}`)).toMatchObject({ ratio_to: 'P3@8' });
     }
     expect(parsed.find((p) => p.name === 'H@8')).toMatchObject({ ratio_to: 'P2@8' });
+    // Events through Kafka, beside the same mix over HTTP (.ci/run installs the mock cluster).
+    expect(parsed.find((p) => p.name === 'K@8/30')).toMatchObject({ ratio_to: 'C@8/30' });
     // The flatness lines carry the 30-essay figures, compared with the 4-essay point of the same run.
     const byName = (name: string) => parsed.find((p) => p.name === name)!;
     expect(byName('C-flat')).toMatchObject({ ratio_to: 'C@8/4', ops_per_s: byName('C@8/30').ops_per_s });
