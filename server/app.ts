@@ -20,6 +20,7 @@ import type { BatchStreams } from '../app/stream.ts';
 import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { databaseUnavailable } from './unavailable.ts';
+import { lingerOnClose } from './linger.ts';
 
 const DEFAULT_STUCK_AFTER_MS = 3_600_000;
 
@@ -55,6 +56,7 @@ const closeWhenBodyUnread: MiddlewareHandler = async (c, next) => {
   const hasBody = Number(incoming?.headers['content-length'] ?? 0) > 0 || incoming?.headers['transfer-encoding'] !== undefined;
   if (incoming && hasBody && !incoming.readableEnded) {
     c.header('connection', 'close');
+    lingerOnClose(incoming);
   }
 };
 
