@@ -5,6 +5,7 @@ import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type DueTimer, type FiredTimer, fireTimerBurst } from './burst.ts';
 import { createTimerBatcher } from './timer-batcher.ts';
 import { type NewStudent, addStudents, createClass, listStudents } from './classes.ts';
+import { type KeyedCall, onceForKey } from './keyed.ts';
 import { claimDueDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
@@ -137,6 +138,11 @@ export function createService(deps: ServiceDeps) {
       ),
     createClass: (ownerId: string, input: { name: string; course_code: CourseCode }) => createClass(db, ownerId, input),
     addStudents: (ownerId: string, classId: string, students: NewStudent[]) => addStudents(db, ownerId, classId, students),
+    /** The same, at most once per Idempotency-Key: a retry answers the first result instead of making a second class. */
+    createClassOnce: (call: KeyedCall | undefined, ownerId: string, input: { name: string; course_code: CourseCode }) =>
+      onceForKey(db, call, (tx) => createClass(tx, ownerId, input), (made) => made.id),
+    addStudentsOnce: (call: KeyedCall | undefined, ownerId: string, classId: string, students: NewStudent[]) =>
+      onceForKey(db, call, (tx) => addStudents(tx, ownerId, classId, students), (added) => (added.kind === 'added' ? classId : null)),
     listStudents: (ownerId: string, classId: string) => listStudents(db, ownerId, classId),
     getBatch: (ownerId: string, batchId: string) => getBatch(db, ownerId, batchId),
     listBatches: (ownerId: string, status?: string) => listBatches(db, ownerId, status),

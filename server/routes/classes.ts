@@ -5,6 +5,7 @@ import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { ClassView, Roster } from '../openapi-schemas.ts';
 import { ClassList } from './class-list.ts';
+import { CreateIdempotencyHeaders, keyedCall, keyedResult } from '../idempotency-key.ts';
 import { notFound, problem } from '../problem.ts';
 import { AddStudentsBody, ClassParams, CreateClassBody } from '../schemas.ts';
 import { parseJsonBody, parseValue } from '../validate.ts';
@@ -26,10 +27,10 @@ const createClassRoute = createRoute({
   summary: 'Create a class',
   description: 'The class belongs to the calling teacher.',
   security: asTeacher,
-  request: { body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_code: 'ENG5' }) },
+  request: { headers: CreateIdempotencyHeaders, body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_code: 'ENG5' }) },
   responses: {
     201: answer('Created.', ClassView),
-    ...problems(bodyErrors),
+    ...problems([...bodyErrors, 422]),
   },
 });
 
@@ -55,11 +56,12 @@ const addStudentsRoute = createRoute({
   security: asTeacher,
   request: {
     params: ClassParams,
+    headers: CreateIdempotencyHeaders,
     body: jsonBody(AddStudentsBody, { students: [{ first_name: 'Astrid', last_name: 'Lindqvist', email: 'astrid@school.example' }] }),
   },
   responses: {
     201: answer('The students added, with their ids.', Roster),
-    ...problems([...bodyErrors, 404, 409]),
+    ...problems([...bodyErrors, 404, 409, 422]),
   },
 });
 
@@ -84,7 +86,11 @@ export function classRoutes(service: Service) {
   documented(app, createClassRoute, async (c) => {
     const body = await parseJsonBody(c, CreateClassBody);
     if (!body.ok) return body.response;
-    const created = await service.createClass(teacherId(c), body.data);
+    const call = keyedCall(c, 'create-class', '', body.data);
+    if (!call.ok) return call.response;
+    const keyed = keyedResult(c, await service.createClassOnce(call.data, teacherId(c), body.data));
+    if (!keyed.ok) return keyed.response;
+    const created = keyed.result;
     return c.json(
       { class_id: created.id, name: created.name, course_code: created.course_code, created_at: new Date(created.created_at).toISOString() },
       201,
@@ -96,7 +102,11 @@ export function classRoutes(service: Service) {
     if (!params.ok) return params.response;
     const body = await parseJsonBody(c, AddStudentsBody);
     if (!body.ok) return body.response;
-    const outcome = await service.addStudents(teacherId(c), params.data.class_id, body.data.students);
+    const call = keyedCall(c, 'add-students', params.data.class_id, body.data);
+    if (!call.ok) return call.response;
+    const keyed = keyedResult(c, await service.addStudentsOnce(call.data, teacherId(c), params.data.class_id, body.data.students));
+    if (!keyed.ok) return keyed.response;
+    const outcome = keyed.result;
     if (outcome.kind === 'not_found') return notFound(c, `Class ${params.data.class_id}`);
     if (outcome.kind === 'conflict') return problem(c, { status: 409, title: 'Conflict', detail: outcome.detail });
     return c.json({ class_id: params.data.class_id, students: outcome.students.map(studentView) }, 201);
