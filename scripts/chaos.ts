@@ -41,8 +41,11 @@ const log = (line: string) => console.log(`[chaos ${new Date().toISOString().sli
 interface Fault {
   name: string;
   label: string;
-  /** Breaks something and brings it back; resolves when it is back (the clock for recovery starts then). */
-  inject(): Promise<void>;
+  /**
+   * Breaks something and brings it back. The clock for recovery starts at the time it answers (a
+   * process's kill: its restart is part of the recovery), or else when it resolves (the database back).
+   */
+  inject(): Promise<number | void>;
 }
 
 /** Seconds until every API's /readyz answers 200 (bounded), from `since`. */
@@ -79,7 +82,7 @@ export async function runFault(
   everyProcess: ServiceProcess[],
   integrity: () => Promise<Integrity>,
 ): Promise<ScorecardRow> {
-  const exitsBefore = everyProcess.reduce((n, p) => n + p.unexpectedExits.length, 0);
+  const exitsBefore = everyProcess.map((p) => p.unexpectedExits.length);
   const badBefore = load.answers.bad.length;
   const droppedBefore = load.answers.dropped;
   const ready: number[] = [];
@@ -90,8 +93,7 @@ export async function runFault(
     const nowS = Math.floor((Date.now() - load.startedAt) / 1000);
     const baseline = load.throughput(nowS - 3, nowS);
     const before503 = load.answers.unavailable;
-    await fault.inject();
-    const backAt = Date.now();
+    const backAt = (await fault.inject()) ?? Date.now();
     ready.push(await readyAgain(apis, backAt));
     back.push(await throughputBack(load, backAt, baseline));
     unavailable += load.answers.unavailable - before503;
@@ -111,8 +113,8 @@ export async function runFault(
     badSamples: load.answers.bad.slice(badBefore, badBefore + 3),
     dropped: load.answers.dropped - droppedBefore,
     slowestS: load.answers.slowestMs / 1000,
-    exits: everyProcess.reduce((n, p) => n + p.unexpectedExits.length, 0) - exitsBefore,
-    exitSamples: everyProcess.flatMap((p) => p.unexpectedExits).slice(0, 2),
+    exits: everyProcess.reduce((n, p, i) => n + p.unexpectedExits.length - exitsBefore[i]!, 0),
+    exitSamples: everyProcess.flatMap((p, i) => p.unexpectedExits.slice(exitsBefore[i])).slice(0, 2),
   };
 }
 
@@ -169,8 +171,10 @@ async function main(): Promise<void> {
           // Wait until deadlines are due (abandoned batches older than the timeout), then kill one worker.
           await sleep(VALIDATION_TIMEOUT_MS);
           const victim = workers[Math.floor(Math.random() * workers.length)]!;
+          const killedAt = Date.now();
           await victim.kill();
           await victim.start();
+          return killedAt;
         },
       },
       {
@@ -178,8 +182,10 @@ async function main(): Promise<void> {
         label: 'API kill -9 mid-request, restarted at once',
         inject: async () => {
           const victim = apis[Math.floor(Math.random() * apis.length)]!;
+          const killedAt = Date.now();
           await victim.kill();
           await victim.start();
+          return killedAt;
         },
       },
     ];

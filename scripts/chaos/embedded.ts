@@ -18,7 +18,7 @@ import type { ScorecardRow } from './scorecard.ts';
 interface Fault {
   name: string;
   label: string;
-  inject(): Promise<void>;
+  inject(): Promise<number | void>;
 }
 
 export interface EmbeddedOptions {
@@ -103,14 +103,17 @@ export async function embeddedFaults(options: EmbeddedOptions): Promise<Scorecar
             name: scenario.name,
             label: scenario.label,
             inject: async () => {
+              const killedAt = Date.now();
               await service.kill();
               await service.start();
+              return killedAt;
             },
           };
       options.log(`fault: ${fault.label}, ${options.runs} runs`);
       const row = await options.runFault(fault, load, [service], [service], async () => {
-        // Let due deadlines fire (the embedded sweep runs every second), then read DATA_DIR here.
-        await sleep(options.validationTimeoutMs + 3000);
+        // Let due deadlines fire: the embedded sweep runs every second, and a deadline it claimed but
+        // could not fire (the disk was full) waits out its 60 s lease. Then read DATA_DIR here.
+        await sleep(options.validationTimeoutMs + 65_000);
         await service.stop();
         const db = await embeddedQuery(join(dataDir, 'data'));
         try {

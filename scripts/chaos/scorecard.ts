@@ -30,7 +30,7 @@ export function scorecardTable(rows: ScorecardRow[]): string {
   const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
   const lines = rows.map(
     (r) =>
-      `| ${r.fault} | ${r.runs} | ${r.acknowledged} | ${r.lost} | ${r.doubled} | ${r.deadlinesDue} (${r.deadlinesTwice} / ${r.deadlinesNever}) | ${r.unpublished} | ${seconds(r.readyS)} | ${seconds(r.throughputS)} | ${r.unavailable} | ${r.bad} | ${r.dropped} | ${r.slowestS.toFixed(1)} | ${r.exits} |`,
+      `| ${r.fault} | ${r.runs} | ${r.acknowledged} | ${r.lost} | ${r.doubled} | ${r.deadlinesDue} (${r.deadlinesTwice} / ${r.deadlinesNever}) | ${r.unpublished < 0 ? "n/a (no relay)" : r.unpublished} | ${seconds(r.readyS)} | ${seconds(r.throughputS)} | ${r.unavailable} | ${r.bad} | ${r.dropped} | ${r.slowestS.toFixed(1)} | ${r.exits} |`,
   );
   return [head, rule, ...lines].join('\n');
 }
