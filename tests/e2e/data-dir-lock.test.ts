@@ -81,7 +81,7 @@ describe('one process per embedded DATA_DIR', () => {
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`exited: ${output}`);
       return /service on http:\/\/localhost:\d+/.test(output);
-    }, 60_000, 50);
+    }, 150_000, 50);
     return { child, output: () => output };
   }
 
@@ -99,7 +99,7 @@ describe('one process per embedded DATA_DIR', () => {
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
     process.kill(-holder.child.pid!, 'SIGKILL');
-  }, 180_000);
+  }, 300_000);
 
   it('refuses ROLE=api on the embedded database with one sentence', async () => {
     const api = await runToExit({ DATA_DIR: join(dataDir, 'api'), ROLE: 'api' });
