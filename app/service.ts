@@ -7,6 +7,7 @@ import { createTimerBatcher } from './timer-batcher.ts';
 import { type NewStudent, type PersonName, addStudentsToClasses, createClass, getClass, getStudent, listStudents, updateClass, updateStudent } from './classes.ts';
 import { applyClassEvent } from './class-events.ts';
 import { batchStudentNames, essayStudent, matcherRoster } from './roster-reads.ts';
+import { type KeyedCall, onceForKey } from './keyed.ts';
 import { claimDueDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
@@ -152,6 +153,16 @@ export function createService(deps: ServiceDeps) {
     /** The real CreateStudentRequest: one student, in any number of the teacher's classes. */
     createStudent: (ownerId: string, input: { person_name: PersonName; email?: string | null | undefined; class_ids?: string[] | null | undefined }) =>
       addStudentsToClasses(db, ownerId, input.class_ids ?? [], [{ ...input.person_name, email: input.email }], now().toISOString()),
+    /** The same, at most once per Idempotency-Key: a retry answers the first result instead of making a second class. */
+    createClassOnce: (call: KeyedCall | undefined, ownerId: string, input: { name: string } & ({ course_code: CourseCode } | { course_codes: CourseCode[] })) =>
+      onceForKey(
+        db,
+        call,
+        (tx) => createClass(tx, ownerId, { name: input.name, course_codes: 'course_codes' in input ? input.course_codes : [input.course_code] }, now().toISOString()),
+        (made) => made.id,
+      ),
+    addStudentsOnce: (call: KeyedCall | undefined, ownerId: string, classId: string, students: NewStudent[]) =>
+      onceForKey(db, call, (tx) => addStudentsToClasses(tx, ownerId, [classId], students, now().toISOString()), (added) => (added.kind === 'added' ? classId : null)),
     listStudents: (ownerId: string, classId: string) => listStudents(db, ownerId, classId),
     getClass: (ownerId: string, classId: string) => getClass(db, ownerId, classId),
     updateClass: (ownerId: string, classId: string, change: Parameters<typeof updateClass>[3]) => updateClass(db, ownerId, classId, change),

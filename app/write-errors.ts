@@ -32,3 +32,6 @@ export function classifyWriteError(error: unknown, attempt: WriteAttempt): Write
   if (pg.code === FOREIGN_KEY_VIOLATION && !attempt.locked) return 'retry';
   return 'unexpected';
 }
+
+/** For the adapters, which reach the database only through app/: a database that is away for now. */
+export { databaseUnreachable } from '../db/errors.ts';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 /**
  * PGlite is single-process: two processes on one data directory diverge and lose writes. The first
  * process holds DATA_DIR/huleedu.lock (its pid); a second one refuses to start. A lock whose
- * process is gone (killed, crashed) is taken over, so it never blocks the next start.
+ * process is gone (killed, crashed), or is a zombie or exiting (killed -9 a moment ago), is taken
+ * over, so a supervisor restarting at once never meets a refusal.
  */
 
 export const LOCK_FILE = 'huleedu.lock';
@@ -21,7 +22,7 @@ interface LockOwner {
   started_at: string;
 }
 
-function alive(pid: number): boolean {
+function exists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -29,6 +30,36 @@ function alive(pid: number): boolean {
     // EPERM: the process exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * A process killed with SIGKILL keeps its pid until its parent reaps it: a zombie (state Z), for
+ * ever when that parent was killed too and nothing reaps orphans, or for a moment while it exits.
+ * Only a process that still runs holds the lock; on Linux /proc tells which (elsewhere the pid is all there is).
+ */
+function running(pid: number): boolean {
+  if (!exists(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X' && state !== 'x';
+  } catch {
+    return exists(pid);
+  }
+}
+
+/** How long a start waits for a holder that may be exiting right now (killed a moment ago). */
+const EXITING_GRACE_MS = 2_000;
+
+/** Whether the holder still runs after a short, bounded wait for it to finish exiting. */
+function alive(pid: number): boolean {
+  const until = Date.now() + EXITING_GRACE_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (running(pid)) {
+    if (Date.now() >= until) return true;
+    Atomics.wait(pause, 0, 0, 50); // a synchronous 50 ms pause: the lock is taken once, at start
+  }
+  return false;
 }
 
 function readOwner(path: string): LockOwner | null {

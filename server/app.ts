@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
+import { databaseUnreachable } from '../app/write-errors.ts';
 import { loggableError } from '../ops/loggable-error.ts';
 import { mountApiDocs } from './api-docs.ts';
 import { type AuthConfig, type AuthEnv, authenticate } from './auth.ts';
@@ -19,6 +20,8 @@ import { visualizationRoutes } from './routes/visualizations.ts';
 import type { BatchStreams } from '../app/stream.ts';
 import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
 import { streamRoutes } from './routes/stream.ts';
+import { databaseUnavailable } from './unavailable.ts';
+import { lingerOnClose } from './linger.ts';
 
 const DEFAULT_STUCK_AFTER_MS = 3_600_000;
 
@@ -54,6 +57,7 @@ const closeWhenBodyUnread: MiddlewareHandler = async (c, next) => {
   const hasBody = Number(incoming?.headers['content-length'] ?? 0) > 0 || incoming?.headers['transfer-encoding'] !== undefined;
   if (incoming && hasBody && !incoming.readableEnded) {
     c.header('connection', 'close');
+    lingerOnClose(incoming);
   }
 };
 
@@ -111,6 +115,10 @@ export function createHttpApp(service: Service, options: HttpOptions) {
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));
   app.onError((error, c) => {
+    if (databaseUnreachable(error)) {
+      options.log?.('database unreachable', { ...loggableError(error), path: c.req.path });
+      return databaseUnavailable(c);
+    }
     options.log?.('request failed', { ...loggableError(error), path: c.req.path });
     return problem(c, { status: 500, title: 'Internal error', detail: 'The request failed on our side; it has been logged.' });
   });

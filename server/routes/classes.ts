@@ -6,6 +6,7 @@ import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { ClassDetail, ClassView, Roster } from '../openapi-schemas.ts';
 import { ClassList } from './class-list.ts';
+import { CreateIdempotencyHeaders, keyedCall, keyedResult } from '../idempotency-key.ts';
 import { notFound, problem } from '../problem.ts';
 import { AddStudentsBody, ClassParams, CreateClassBody, UpdateClassBody } from '../schemas.ts';
 import { parseJsonBody, parseValue } from '../validate.ts';
@@ -39,10 +40,10 @@ const createClassRoute = (path: string, summary: string) =>
     description:
       'The class belongs to the calling teacher. Takes `{name, course_code}` or, as the real class service (CreateClassRequest), `{name, course_codes: [...]}`; a batch of the class may be of any of its courses. A `class_created` teacher notification is written with it.',
     security: asTeacher,
-    request: { body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_codes: ['ENG5', 'ENG6'] }) },
+    request: { headers: CreateIdempotencyHeaders, body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_codes: ['ENG5', 'ENG6'] }) },
     responses: {
       201: answer('Created.', ClassView),
-      ...problems(bodyErrors),
+      ...problems([...bodyErrors, 422]),
     },
   });
 
@@ -97,6 +98,7 @@ const addStudentsRoute = createRoute({
   security: asTeacher,
   request: {
     params: ClassParams,
+    headers: CreateIdempotencyHeaders,
     body: jsonBody(AddStudentsBody, {
       students: [
         { first_name: 'Emil', last_name: 'Zäll', legal_full_name: 'Emil Zäll Jernberg', email: 'emil.zäll.jernberg@test.edu' },
@@ -106,7 +108,7 @@ const addStudentsRoute = createRoute({
   },
   responses: {
     201: answer('The students added, with their ids.', Roster),
-    ...problems([...bodyErrors, 404, 409]),
+    ...problems([...bodyErrors, 404, 409, 422]),
   },
 });
 
@@ -132,7 +134,12 @@ export function classRoutes(service: Service) {
     const body = await parseJsonBody(c, CreateClassBody);
     if (!body.ok) return body.response;
     const { name, course_code, course_codes } = body.data;
-    return c.json(classView(await service.createClass(teacherId(c), { name, course_codes: course_codes ?? [course_code!] })), 201);
+    // One key for both paths of the same request: the route path is not part of what was asked.
+    const call = keyedCall(c, 'create-class', '', body.data);
+    if (!call.ok) return call.response;
+    const keyed = keyedResult(c, await service.createClassOnce(call.data, teacherId(c), { name, course_codes: course_codes ?? [course_code!] }));
+    if (!keyed.ok) return keyed.response;
+    return c.json(classView(keyed.result), 201);
   };
   documented(app, createClassRoute('/v1/classes', 'Create a class'), create);
   documented(app, createClassRoute('/v1/classes/', 'Create a class (the real class service\'s path)'), create);
@@ -159,7 +166,11 @@ export function classRoutes(service: Service) {
     if (!params.ok) return params.response;
     const body = await parseJsonBody(c, AddStudentsBody);
     if (!body.ok) return body.response;
-    const outcome = await service.addStudents(teacherId(c), params.data.class_id, body.data.students);
+    const call = keyedCall(c, 'add-students', params.data.class_id, body.data);
+    if (!call.ok) return call.response;
+    const keyed = keyedResult(c, await service.addStudentsOnce(call.data, teacherId(c), params.data.class_id, body.data.students));
+    if (!keyed.ok) return keyed.response;
+    const outcome = keyed.result;
     if (outcome.kind === 'not_found') return notFound(c, `Class ${params.data.class_id}`);
     if (outcome.kind === 'conflict') return problem(c, { status: 409, title: 'Conflict', detail: outcome.detail });
     return c.json({ class_id: params.data.class_id, students: outcome.students.map(studentView) }, 201);

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/poll.ts';
 import { ROOT, type RunningService, startService } from '../support/process.ts';
 
 /**
@@ -68,6 +69,37 @@ describe('one process per embedded DATA_DIR', () => {
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
   }, 180_000);
+
+  /** Runs `command` in a shell of its own process group and waits for the service's banner in its output. */
+  async function startInShell(command: string, env: Record<string, string | undefined>) {
+    const clean = Object.fromEntries(Object.entries({ ...process.env, PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const child = spawn('sh', ['-c', command], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    spawned.push(child);
+    let output = '';
+    child.stdout.on('data', (d) => (output += String(d)));
+    child.stderr.on('data', (d) => (output += String(d)));
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new Error(`exited: ${output}`);
+      return /service on http:\/\/localhost:\d+/.test(output);
+    }, 150_000, 50);
+    return { child, output: () => output };
+  }
+
+  it('starts at once when the holder was killed -9 and lingers as a zombie nobody reaps', async () => {
+    const dir = join(dataDir, 'zombie');
+    // sh starts the service, prints its pid, then becomes `sleep`, which never reaps it: once killed it stays a zombie.
+    const holder = await startInShell(`"${process.execPath}" --import tsx main.ts & echo "holder $!"; exec sleep 600`, { DATA_DIR: dir });
+    const pid = Number(/holder (\d+)/.exec(holder.output())![1]);
+    process.kill(pid, 'SIGKILL');
+    await eventually(async () => /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 10_000, 20);
+
+    const next = await startService({ ...EMBEDDED, DATA_DIR: dir });
+    started.push(next);
+    expect((await fetch(`${next.base}/readyz`)).status).toBe(200);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+    process.kill(-holder.child.pid!, 'SIGKILL');
+  }, 300_000);
 
   it('refuses ROLE=api on the embedded database with one sentence', async () => {
     const api = await runToExit({ DATA_DIR: join(dataDir, 'api'), ROLE: 'api' });

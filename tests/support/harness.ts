@@ -39,12 +39,14 @@ export interface HarnessOptions extends Partial<Omit<ServiceDeps, 'db'>> {
   http?: (secrets: { serviceToken: string }) => Omit<HttpOptions, 'auth'>;
   /** Driver settings of the PostgreSQL connection pool (prepared statements, pool size). */
   database?: Pick<DatabaseOptions, 'preparedStatements' | 'poolSize'>;
+  /** A PostgreSQL of the test's own (a private cluster it restarts) instead of a database on the shared one. */
+  databaseUrl?: string;
 }
 
 /** The real application and HTTP adapter over a real database; requests go through app.fetch. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const testDb = options.pglite ? null : await createTestDatabase(options.label);
-  const database = await openDatabase({ url: testDb?.url, dataDir: 'memory://', ...options.database });
+  const testDb = options.pglite || options.databaseUrl ? null : await createTestDatabase(options.label);
+  const database = await openDatabase({ url: options.databaseUrl ?? testDb?.url, dataDir: 'memory://', ...options.database });
   const service = createService({ validationTimeoutMs: 60_000, ...options, db: database.db });
   const serviceToken = `svc_${randomBytes(12).toString('hex')}`;
   const jwtSecret = randomBytes(32).toString('hex');
@@ -71,7 +73,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   };
   return {
     database,
-    url: testDb?.url,
+    url: options.databaseUrl ?? testDb?.url,
     service,
     app,
     internalApp,
