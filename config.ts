@@ -9,6 +9,7 @@ const positiveInt = z.coerce.number().int().positive();
 const EnvSchema = z.object({
   NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
+  HOST: optional(z.string().regex(/^[\w.:-]+$/, 'an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0')),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   DATABASE_PREPARED_STATEMENTS: withDefault(z.enum(['on', 'off']), 'on'),
   DATA_DIR: withDefault(z.string().min(1), './.data'),
@@ -36,6 +37,8 @@ const EnvSchema = z.object({
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
+  /** The interface the API listens on: loopback in development unless HOST says otherwise. */
+  host: string;
   databaseUrl: string | undefined;
   /** Named prepared statements on PostgreSQL; off behind PgBouncer in transaction pooling. */
   preparedStatements: boolean;
@@ -90,6 +93,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
+    // Development mode hands out development credentials: it listens to this machine only unless told.
+    host: e.HOST ?? (e.NODE_ENV === 'development' ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl: e.DATABASE_URL,
     preparedStatements: e.DATABASE_PREPARED_STATEMENTS === 'on',
     dataDir: e.DATA_DIR,
