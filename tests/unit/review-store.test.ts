@@ -103,9 +103,11 @@ describe('the review page store', () => {
     expect(store.can.actionStarted({ key: 'k1', kind: 'confirm', batchId: BATCH, essayIds: ['e2'] })).toBe(false);
     expect(store.can.actionStarted({ key: 'k4', kind: 'confirm_high', batchId: BATCH, essayIds: [] })).toBe(false);
 
-    store.trigger.actionAnswered({ key: 'k1', results: { e1: 'applied: confirmed' }, message: null });
+    store.trigger.actionAnswered({ key: 'k1', results: { e1: { outcome: 'applied', status: 'confirmed', studentId: 's1' } } });
     expect(busyEssays(store.getSnapshot().context).size).toBe(0);
-    expect(answersByEssay(store.getSnapshot().context)).toEqual({ e1: { outcome: 'applied: confirmed', kind: 'confirm' } });
+    expect(answersByEssay(store.getSnapshot().context)).toEqual({
+      e1: { kind: 'confirm', status: 'answered', result: { outcome: 'applied', status: 'confirmed', studentId: 's1' }, problem: null },
+    });
     expect(store.can.actionStarted({ key: 'k5', kind: 'reject', batchId: BATCH, essayIds: ['e1'] })).toBe(true);
   });
 
@@ -113,8 +115,8 @@ describe('the review page store', () => {
     const store = openBatch();
     store.trigger.actionStarted({ key: 'x1', kind: 'extend', batchId: BATCH, essayIds: [] });
     expect(store.can.actionStarted({ key: 'x2', kind: 'extend', batchId: BATCH, essayIds: [] })).toBe(false);
-    store.trigger.actionFailed({ key: 'x1', message: '409: refused' });
-    expect(store.getSnapshot().context.actions.x1).toMatchObject({ status: 'failed', message: '409: refused' });
+    store.trigger.actionFailed({ key: 'x1', problem: 409 });
+    expect(store.getSnapshot().context.actions.x1).toMatchObject({ status: 'failed', problem: 409 });
     expect(store.can.actionStarted({ key: 'x2', kind: 'extend', batchId: BATCH, essayIds: [] })).toBe(true);
   });
 

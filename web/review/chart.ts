@@ -77,7 +77,7 @@ export function chartSvg(state: string, path: string[], ready: () => void): stri
     rendered.set(`pending:${key}`, '');
     void loadChart().then(async ({ mmd }) => {
       if (!initialized) {
-        mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default' });
+        mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default', themeVariables: { fontSize: '16px' } });
         initialized = true;
       }
       const { svg } = await mermaid.render(`batch-chart-${++counter}`, highlighted(mmd, state, path));
