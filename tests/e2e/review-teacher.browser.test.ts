@@ -275,9 +275,12 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
         await shot(page, `look-${width}-${lang}-batch`);
         if (width < 600) {
           // A phone gets cards: each row one below the other, each cell with its column's name.
-          const boxes = await page.locator('#associations tbody tr').evaluateAll((rows) => rows.map((r) => r.getBoundingClientRect()));
-          for (const box of boxes) expect(box.width).toBeGreaterThan(300);
-          expect(boxes[1]!.top).toBeGreaterThanOrEqual(boxes[0]!.bottom);
+          const cells = await page.locator('#associations tbody tr:first-child > *').evaluateAll((all) => all.map((c) => c.getBoundingClientRect()));
+          expect(cells).toHaveLength(5);
+          for (const [i, cell] of cells.entries()) {
+            expect(cell.width, `cell ${i} of the first card`).toBeGreaterThan(300);
+            if (i > 0) expect(cell.top, `cell ${i} below cell ${i - 1}`).toBeGreaterThanOrEqual(cells[i - 1]!.bottom - 1);
+          }
         } else {
           // On a laptop every action button of a row is inside the window.
           const rights = await page.locator('#associations tbody tr:first-child button').evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().right));
