@@ -48,7 +48,7 @@ function otherLanguageSentences(lang: Lang): string[] {
   return out.filter((s) => s !== other.switchTo && s !== mine.switchTo && s !== mine.switchToLabel && s !== other.switchToLabel);
 }
 
-describe('the review page for a teacher, in Swedish and English, laptop and phone', () => {
+describe('the review page for a teacher, in Swedish and English, laptop and phone', { timeout: 120_000 }, () => {
   let harness: Harness;
   let server: ServerType;
   let base: string;
@@ -120,7 +120,9 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   async function newPage(context: BrowserContext): Promise<Page> {
     const page = await context.newPage();
     open.add(page);
-    page.setDefaultTimeout(10_000);
+    // Generous bounds for a loaded 2-core machine; no step is timed, only bounded.
+    page.setDefaultTimeout(20_000);
+    page.setDefaultNavigationTimeout(30_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;
   }
@@ -251,7 +253,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       expect(await accessibilityProblems(page)).toEqual([]);
       await shot(page, `flow-${width}-${lang}-3-pipeline-started`);
       await page.close();
-    }, 90_000);
+    });
   }
 
   for (const width of WIDTHS) {
@@ -287,7 +289,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
           for (const right of rights) expect(right).toBeLessThanOrEqual(width);
         }
         await page.close();
-      }, 60_000);
+      });
     }
   }
 
@@ -356,7 +358,10 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
     await page.waitForSelector(`#history-list:has-text("${t.history.cancelReason('Fel uppsatser uppladdade')}")`);
     expect(await page.locator('#history-list').innerText()).toContain(t.history.cancelled(t.who.you));
     expect(await page.locator('#view-batch button:not(#details-toggle), #view-batch select').count()).toBe(0);
-    expect(await page.locator(`tr[data-essay="${ids[0]}"] .if-nobody`).textContent()).toBe('—');
+    // Nothing to decide: no "if nobody decides" or actions column, no essays "waiting for your decision".
+    expect(await page.locator(`tr[data-essay="${ids[0]}"] > *`).count()).toBe(3);
+    expect(await page.locator(`tr[data-essay="${ids[0]}"] .status`).textContent()).toBe(t.notDecided);
+    expect(await page.locator('.summary').innerText()).not.toContain(t.waitingCount(4));
     await plainWordsOnly(page, 'sv');
     await shot(page, 'cancelled-1024-sv');
     await page.close();

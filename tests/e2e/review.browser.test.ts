@@ -17,7 +17,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 /** Screenshots of each view, for people to look at; git-ignored, never compared. */
 const SHOTS = join(import.meta.dirname, '../../test-results/review');
 
-describe('the review page in Chromium, on PostgreSQL', () => {
+describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () => {
   let harness: Harness;
   let server: ServerType;
   let base: string;
@@ -73,7 +73,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
   async function newPage(): Promise<Page> {
     const page = await context.newPage();
     // Fail at the step that did not happen, well inside the test's own timeout.
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
+    page.setDefaultNavigationTimeout(30_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;
   }
@@ -184,7 +185,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe(`answer-${e2}`);
     await page.click(`#reject-${e3}`);
     await page.click(`#reject-yes-${e3}`);
-    await page.waitForSelector(`#answer-${e3}:text("Done: rejected.")`);
+    // The last decision settles the batch: the row says what became of it (the actions column goes).
+    await page.waitForSelector(`tr[data-essay="${e3}"][data-status="rejected"]`);
 
     await showDetails(second);
     for (const p of [page, second]) {

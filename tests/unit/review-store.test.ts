@@ -120,6 +120,30 @@ describe('the review page store', () => {
     expect(store.can.actionStarted({ key: 'x2', kind: 'extend', batchId: BATCH, essayIds: [] })).toBe(true);
   });
 
+  it('takes one cancel and one pipeline request at a time per batch, and stops asking once an action starts', () => {
+    const store = openBatch();
+    store.trigger.asked({ asking: { kind: 'cancel' } });
+    expect(store.getSnapshot().context.asking).toEqual({ kind: 'cancel' });
+    store.trigger.actionStarted({ key: 'c1', kind: 'cancel', batchId: BATCH, essayIds: [] });
+    expect(store.getSnapshot().context.asking).toBeNull();
+    expect(store.can.actionStarted({ key: 'c2', kind: 'cancel', batchId: BATCH, essayIds: [] })).toBe(false);
+    store.trigger.actionStarted({ key: 'p1', kind: 'pipeline', batchId: BATCH, essayIds: [], pipeline: 'nlp' });
+    expect(store.can.actionStarted({ key: 'p2', kind: 'pipeline', batchId: BATCH, essayIds: [], pipeline: 'ai_feedback' })).toBe(false);
+    // An essay decision needs its essay: one with none is refused.
+    expect(store.can.actionStarted({ key: 'r1', kind: 'reject', batchId: BATCH, essayIds: [] })).toBe(false);
+    store.trigger.actionAnswered({ key: 'p1', results: {} });
+    expect(store.can.actionStarted({ key: 'p2', kind: 'pipeline', batchId: BATCH, essayIds: [], pipeline: 'ai_feedback' })).toBe(true);
+  });
+
+  it('marks a batch the stream does not know as missing, and opening another batch starts over', () => {
+    const store = openBatch();
+    store.trigger.batchMissing({ batchId: BATCH });
+    expect(store.getSnapshot().context.detail).toMatchObject({ missing: true, connection: 'closed' });
+    store.trigger.batchMissing({ batchId: '22222222-2222-4222-8222-222222222222' });
+    store.trigger.navigated({ view: { name: 'batch', batchId: '22222222-2222-4222-8222-222222222222' } });
+    expect(store.getSnapshot().context.detail).toMatchObject({ missing: false, batch: null });
+  });
+
   it('remembers the student picked for a correction, per essay', () => {
     const store = openBatch();
     store.trigger.correctionPicked({ essayId: 'e1', studentId: 's2' });

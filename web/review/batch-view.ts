@@ -90,8 +90,10 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
 function row(context: ReviewContext, a: Association, intents: Intents, busy: Set<string>, answer: EssayAnswer | undefined): HTMLElement {
   const t = catalogue(context);
   const c = t.columns;
-  // Decisions are taken only while the batch waits for the teacher (not once it is cancelled).
-  const pending = a.validation_status === 'pending_validation' && context.detail?.batch?.state === TEACHER_STATE;
+  // Decisions are taken only while the batch waits for the teacher (not once it is cancelled);
+  // outside that state the "if nobody decides" and actions columns are left out.
+  const deciding = context.detail?.batch?.state === TEACHER_STATE;
+  const pending = a.validation_status === 'pending_validation' && deciding;
   const label = essayLabel(t, a, a.essay_id);
   const suggestions = suggestionsOf(a);
   const top = suggestions[0];
@@ -113,14 +115,16 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
         ? null
         : h('div', { class: 'others' }, h('span', { class: 'others-title' }, t.others), h('ol', {}, others.map((s) => h('li', {}, `${s.student_name} ${percent(s.confidence_score)}`)))),
     ),
-    h('td', { 'data-label': c.ifNobody, class: 'if-nobody' }, pending ? ifNobody : '—'),
+    deciding ? h('td', { 'data-label': c.ifNobody, class: 'if-nobody' }, pending ? ifNobody : '—') : null,
     h('td', { 'data-label': c.status }, h('span', { class: `status status-${a.validation_status}` }, decidedStudent ? t.statusWithStudent(status, decidedStudent) : status)),
-    h(
-      'td',
-      { class: 'actions', 'data-label': c.actions },
-      pending ? h('div', { class: 'buttons' }, actionsCell(context, a, intents, busy.has(a.essay_id), label)) : null,
-      h('p', { class: 'answer', id: `answer-${a.essay_id}`, tabindex: -1, 'aria-live': 'polite' }, answerText(t, answer)),
-    ),
+    deciding
+      ? h(
+          'td',
+          { class: 'actions', 'data-label': c.actions },
+          pending ? h('div', { class: 'buttons' }, actionsCell(context, a, intents, busy.has(a.essay_id), label)) : null,
+          h('p', { class: 'answer', id: `answer-${a.essay_id}`, tabindex: -1, 'aria-live': 'polite' }, answerText(t, answer)),
+        )
+      : null,
   );
 }
 
@@ -363,7 +367,7 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
       'p',
       { class: 'summary' },
       h('strong', { id: 'batch-status' }, stateWords(t, b.state)),
-      b.validation.pending > 0 ? ` · ${t.waitingCount(b.validation.pending)}` : '',
+      b.state === TEACHER_STATE && b.validation.pending > 0 ? ` · ${t.waitingCount(b.validation.pending)}` : '',
       ' · ',
       t.stream,
       h('span', { id: 'stream-status', class: `conn conn-${d.connection}` }, t.connection[d.connection]),
@@ -382,7 +386,11 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
           'table',
           { id: 'associations', class: 'cards' },
           h('caption', {}, t.associationsCaption),
-          h('thead', {}, h('tr', {}, [c.essay, c.suggested, c.ifNobody, c.status, c.actions].map((text) => h('th', { scope: 'col' }, text)))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, (b.state === TEACHER_STATE ? [c.essay, c.suggested, c.ifNobody, c.status, c.actions] : [c.essay, c.suggested, c.status]).map((text) => h('th', { scope: 'col' }, text))),
+          ),
           h('tbody', {}, associations.map((a) => row(context, a, intents, busy, answers[a.essay_id]))),
         ),
     h(
