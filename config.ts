@@ -13,6 +13,7 @@ const EnvSchema = z.object({
   INTERNAL_HOST: withDefault(z.string().min(1), '127.0.0.1'),
   PIPELINE_CREDITS: withDefault(z.enum(['allow', 'entitlements']), 'allow'),
   ENTITLEMENTS_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })),
+  HOST: optional(z.string().regex(/^[\w.:-]+$/, 'an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0')),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   DATABASE_PREPARED_STATEMENTS: withDefault(z.enum(['on', 'off']), 'on'),
   DATA_DIR: withDefault(z.string().min(1), './.data'),
@@ -62,6 +63,8 @@ export interface Config {
   internalHost: string;
   /** Where pipeline credits are checked: nowhere (`allow`), or the entitlements service at this URL. */
   credits: { kind: 'allow' } | { kind: 'entitlements'; url: string };
+  /** The interface the API listens on: loopback in development unless HOST says otherwise. */
+  host: string;
   databaseUrl: string | undefined;
   /** Named prepared statements on PostgreSQL; off behind PgBouncer in transaction pooling. */
   preparedStatements: boolean;
@@ -135,6 +138,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     internalPort: e.INTERNAL_PORT,
     internalHost: e.INTERNAL_HOST,
     credits: e.PIPELINE_CREDITS === 'entitlements' ? { kind: 'entitlements', url: e.ENTITLEMENTS_URL! } : { kind: 'allow' },
+    // Development mode hands out development credentials: it listens to this machine only unless told.
+    host: e.HOST ?? (e.NODE_ENV === 'development' ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl: e.DATABASE_URL,
     preparedStatements: e.DATABASE_PREPARED_STATEMENTS === 'on',
     dataDir: e.DATA_DIR,

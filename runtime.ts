@@ -130,8 +130,9 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       }),
     });
     await new Promise<void>((resolve) => {
-      server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, (info) => {
-        address = `http://localhost:${info.port}`;
+      server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+        const wildcardOrLoopback = ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.host);
+        address = `http://${wildcardOrLoopback ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${info.port}`;
         resolve();
       }) as Server;
       answerClientErrors(server);

@@ -141,15 +141,25 @@ function auditRow(
   };
 }
 
-/** What the audit log keeps beyond the states: deadline moves and how late a deadline fired. */
+/** Essays an event settled (pending before, decided after), so the history can name them. */
+function settledEssays(before: BatchContext, after: BatchContext) {
+  return Object.entries(after.associations)
+    .filter(([essayId, record]) => before.associations[essayId]?.validation_status === 'pending_validation' && record.validation_status !== 'pending_validation')
+    .map(([essayId, record]) => ({ essay_id: essayId, validation_status: record.validation_status, student_id: record.student_id }));
+}
+
+/** What the audit log keeps beyond the states: deadline moves, how late a deadline fired, what a decision settled, why a batch was cancelled. */
 function historyDetail(event: BatchEvent, before: BatchContext, after: BatchContext): unknown {
   if (event.type === 'VALIDATION_TIMEOUT' && before.deadline) {
     return {
       deadline_version: before.deadline.version,
       due_at: before.deadline.due_at,
       lateness_ms: Date.parse(event.at) - Date.parse(before.deadline.due_at),
+      decided: settledEssays(before, after),
     };
   }
+  if (event.type === 'TEACHER_DECISIONS') return { decided: settledEssays(before, after) };
+  if (event.type === 'CANCEL') return { reason: event.reason };
   if (event.type === 'DEADLINE_CHANGED' && after.deadline) {
     return { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version };
   }

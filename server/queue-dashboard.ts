@@ -43,6 +43,19 @@ function requireServiceToken(serviceToken: string): MiddlewareHandler {
   };
 }
 
+/**
+ * bull-board's page links Google's font CDN; the service loads nothing from outside, so the link
+ * goes and its CSS falls back to the system sans-serif and monospace fonts it names next.
+ */
+const withoutExternalFonts: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (!/text\/html/.test(c.res.headers.get('content-type') ?? '')) return;
+  const html = await c.res.text();
+  const headers = new Headers(c.res.headers);
+  headers.delete('content-length');
+  c.res = new Response(html.replace(/<link[^>]+fonts\.(?:googleapis|gstatic)\.com[^>]*>\s*/gi, ''), { status: c.res.status, headers });
+};
+
 /** bull-board over the given BullMQ queues (read-only unless `readOnly: false`) at /admin/queues; its assets come from @bull-board/ui on disk. */
 export function mountQueueDashboard(app: Hono<any>, options: { queues: Queue[]; serviceToken: string; readOnly?: boolean }): void {
   const adapter = new HonoAdapter(serveStatic).setBasePath(QUEUE_DASHBOARD_PATH);
@@ -56,5 +69,7 @@ export function mountQueueDashboard(app: Hono<any>, options: { queues: Queue[]; 
   const guard = requireServiceToken(options.serviceToken);
   app.use(QUEUE_DASHBOARD_PATH, guard);
   app.use(`${QUEUE_DASHBOARD_PATH}/*`, guard);
+  app.use(QUEUE_DASHBOARD_PATH, withoutExternalFonts);
+  app.use(`${QUEUE_DASHBOARD_PATH}/*`, withoutExternalFonts);
   app.route(QUEUE_DASHBOARD_PATH, adapter.registerPlugin());
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { OperatorNumbers } from '../../app/review-reads.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented } from '../documented.ts';
@@ -61,6 +61,23 @@ const numbersRoute = createRoute({
   },
 });
 
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 ("::ffff:127.0.0.1"). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.replace(/^::ffff:/i, '');
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1';
+}
+
+/**
+ * A request from this machine itself: the socket's peer is a loopback address and no proxy says it
+ * forwarded someone else's request. Without a socket (app.request in tests) the answer is no.
+ */
+function fromThisMachine(c: Context): boolean {
+  if (c.req.header('forwarded') !== undefined || c.req.header('x-forwarded-for') !== undefined) return false;
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return isLoopbackAddress(env?.incoming?.socket?.remoteAddress);
+}
+
 /** The review page (public files: the data comes from the API with the token pasted in). */
 export function reviewPages(options: ReviewOptions) {
   const app = new Hono();
@@ -85,7 +102,8 @@ export function reviewPages(options: ReviewOptions) {
   });
   app.get(`${REVIEW_PATH}/config.json`, async (c) =>
     c.json({
-      development_teachers: options.developmentTeachers ? await options.developmentTeachers() : [],
+      // Development tokens sign anyone in: they go only to a browser on this machine.
+      development_teachers: options.developmentTeachers && fromThisMachine(c) ? await options.developmentTeachers() : [],
       stuck_after_ms: options.stuckAfterMs,
     }),
   );

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createService } from '../../app/service.ts';
 import { createBatchStreams } from '../../app/stream.ts';
 import { createSweep } from '../../jobs/sweep.ts';
@@ -17,7 +17,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 /** Screenshots of each view, for people to look at; git-ignored, never compared. */
 const SHOTS = join(import.meta.dirname, '../../test-results/review');
 
-describe('the review page in Chromium, on PostgreSQL', () => {
+describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () => {
   let harness: Harness;
   let server: ServerType;
   let base: string;
@@ -65,10 +65,16 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     await harness?.close();
   });
 
+  // An open tab would sign the next test's tabs in (tabs share the session): each test closes its own.
+  afterEach(async () => {
+    for (const page of context.pages()) await page.close();
+  });
+
   async function newPage(): Promise<Page> {
     const page = await context.newPage();
     // Fail at the step that did not happen, well inside the test's own timeout.
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
+    page.setDefaultNavigationTimeout(30_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;
   }
@@ -87,11 +93,17 @@ describe('the review page in Chromium, on PostgreSQL', () => {
 
   const row = (page: Page, essayId: string) => page.locator(`tr[data-essay="${essayId}"]`);
 
+  /** The chart and the machine's names are behind the "details" toggle. */
+  async function showDetails(page: Page) {
+    if ((await page.locator('#details-toggle').getAttribute('aria-expanded')) !== 'true') await page.click('#details-toggle');
+    await page.waitForSelector('#details');
+  }
+
   async function openBatch(page: Page, batchId: string) {
     await page.waitForSelector(`#open-${batchId}`);
     await page.focus(`#open-${batchId}`);
     await page.keyboard.press('Enter');
-    await page.waitForSelector('#view-batch #associations');
+    await page.waitForSelector('#view-batch[data-state]');
   }
 
   /** Every control has a name a screen reader can say. */
@@ -122,58 +134,63 @@ describe('the review page in Chromium, on PostgreSQL', () => {
 
     await openBatch(page, batchId);
     await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
-    await page.waitForSelector('#batch-state:text("awaiting_student_validation.awaiting_teacher")');
+    await page.waitForSelector('#view-batch[data-state="awaiting_student_validation.awaiting_teacher"]');
     await expect.poll(() => page.locator('#deadline .countdown').count()).toBe(1);
     // The matcher's file names, rows in file-name order; each row's runner-up under "Other suggestions".
     expect(await page.locator('#associations tbody tr th').allTextContents()).toEqual(['astrid.docx', 'bertil.docx', 'cecilia.docx', 'david.docx']);
     const studentName = (i: number) => `${klass.students[i]!.first_name} ${klass.students[i]!.last_name}`;
     for (const [i, essayId] of [e1, e2, e3, e4].entries()) {
-      expect(await row(page, essayId).locator('td').first().textContent(), `suggested for essay ${i}`).toBe(studentName(i % 3));
-      expect(await row(page, essayId).locator('td.others li').allTextContents(), `other suggestions for essay ${i}`).toEqual([
+      expect(await row(page, essayId).locator('td.suggested .student').textContent(), `suggested for essay ${i}`).toBe(studentName(i % 3));
+      expect(await row(page, essayId).locator('.others li').allTextContents(), `other suggestions for essay ${i}`).toEqual([
         `${studentName((i + 1) % 3)} ${Math.round(RUNNER_UP_SCORE * 100)} %`,
       ]);
     }
     expect(await row(page, e1).textContent()).toContain('high');
-    expect(await row(page, e3).textContent()).toContain('UNKNOWN student');
+    expect(await row(page, e3).textContent()).toContain('links the unknown student');
     expect(await row(page, e1).textContent()).toContain('keeps the suggestion');
+    await showDetails(page);
     await page.waitForSelector('#chart-svg svg');
     await expect.poll(() => page.locator(`select#correct-to-${e2} option`).count()).toBe(4);
     expect(await unlabelled(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'batch-pending.png'), fullPage: true });
 
+    // A second tab of the same browser is signed in by the first (the token never leaves the browser session).
     const second = await newPage();
-    await signIn(second, teacher);
-    await openBatch(second, batchId);
+    await second.goto(`${base}/review#/batches/${batchId}`);
+    await second.waitForSelector('#view-batch #associations');
     await second.waitForSelector(`tr[data-essay="${e1}"][data-status="pending_validation"]`);
 
     // A double click sends one request: the store refuses a second action on the same essay.
     await page.dblclick(`#confirm-${e1}`);
-    await page.waitForSelector(`#answer-${e1}:text("applied: confirmed")`);
+    await page.waitForSelector(`#answer-${e1}:text("Done: confirmed.")`);
     await second.waitForSelector(`tr[data-essay="${e1}"][data-status="confirmed"]`);
 
     // The deadline moves a day on; then one request confirms what is left with high confidence (e4).
     const dueBefore = await page.locator('#deadline .countdown').getAttribute('data-due');
     await page.dblclick('#extend');
-    await page.waitForSelector('#batch-answers:has-text("Extend: applied")');
+    await page.waitForSelector('#batch-answers:has-text("The automatic decision is now")');
     await expect.poll(() => page.locator('#deadline .countdown').getAttribute('data-due')).not.toBe(dueBefore);
     expect(await page.locator('#deadline .countdown').textContent()).toMatch(/^in 1 d 0 h/);
     expect(await page.locator('#confirm-high').textContent()).toBe('Confirm all with high confidence (1)');
     await page.click('#confirm-high');
-    await page.waitForSelector(`#answer-${e4}:text("applied: confirmed")`);
+    await page.waitForSelector(`#answer-${e4}:text("Done: confirmed.")`);
     await second.waitForSelector(`tr[data-essay="${e4}"][data-status="confirmed"]`);
 
     await page.focus(`#correct-to-${e2}`);
     await page.selectOption(`#correct-to-${e2}`, klass.students[2]!.student_id);
     await page.focus(`#correct-${e2}`);
     await page.keyboard.press('Enter');
-    await page.waitForSelector(`#answer-${e2}:text("applied: confirmed")`);
+    await page.waitForSelector(`#answer-${e2}:text("Done: confirmed.")`);
     // The keyboard user's place is kept: focus moved from the now disabled button to the row's answer.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe(`answer-${e2}`);
     await page.click(`#reject-${e3}`);
-    await page.waitForSelector(`#answer-${e3}:text("applied: rejected")`);
+    await page.click(`#reject-yes-${e3}`);
+    // The last decision settles the batch: the row says what became of it (the actions column goes).
+    await page.waitForSelector(`tr[data-essay="${e3}"][data-status="rejected"]`);
 
+    await showDetails(second);
     for (const p of [page, second]) {
-      await p.waitForSelector('#batch-state:text("student_validation_completed")');
+      await p.waitForSelector('#view-batch[data-state="student_validation_completed"]');
       await p.waitForSelector('#chart-svg[data-rendered-state="student_validation_completed"] svg');
       expect(await p.locator('#deadline').count()).toBe(0);
       expect(await p.locator('#no-deadline').count()).toBe(1);
@@ -191,7 +208,7 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     await page.screenshot({ path: join(SHOTS, 'batch-settled.png'), fullPage: true });
     await second.close();
     await page.close();
-  });
+  }, 90_000);
 
   it('shows the deadline deciding a batch while the page is open', async () => {
     const teacher = await harness.teacher('teacher-a');
@@ -204,7 +221,8 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     // Waiting for the matcher's suggestions longer than the stuck threshold: marked on My batches.
     await page.waitForSelector(`tr[data-batch="${batchId}"].stuck .badge-stuck`);
     await openBatch(page, batchId);
-    await page.waitForSelector('#batch-state:text("awaiting_student_validation.awaiting_suggestions")');
+    await page.waitForSelector('#view-batch[data-state="awaiting_student_validation.awaiting_suggestions"]');
+    await showDetails(page);
     const posted = await shortApp.request('/v1/events', {
       method: 'POST',
       headers: { authorization: `Bearer ${harness.serviceToken}`, 'content-type': 'application/json' },
@@ -213,13 +231,14 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     expect(posted.status).toBe(200);
     await page.waitForSelector(`tr[data-essay="${essays[0]!.essay_id}"][data-status="pending_validation"]`);
     await page.waitForSelector('#deadline .countdown');
-    await page.waitForSelector('#batch-state:text("student_validation_completed")', { timeout: 15_000 });
+    await page.waitForSelector('#view-batch[data-state="student_validation_completed"]', { timeout: 15_000 });
     await page.waitForSelector(`tr[data-essay="${essays[0]!.essay_id}"][data-status="timeout_confirmed"]`);
     // Below 0.7 the deadline links the class's UNKNOWN student, as the row said it would.
     await page.waitForSelector(`tr[data-essay="${essays[2]!.essay_id}"][data-status="no_match"]`);
-    expect(await row(page, essays[2]!.essay_id).textContent()).toContain('UNKNOWN STUDENT');
+    expect(await row(page, essays[2]!.essay_id).textContent()).toContain('Linked to the unknown student');
     await page.waitForSelector('#chart-svg[data-rendered-state="student_validation_completed"] svg');
-    expect(await page.locator('#history-list').textContent()).toContain('VALIDATION_TIMEOUT');
+    expect(await page.locator('#history-list').textContent()).toContain('The deadline passed and the automatic decision settled the rest:');
+    expect(await page.locator('#history-machine').textContent()).toContain('VALIDATION_TIMEOUT');
     await page.screenshot({ path: join(SHOTS, 'batch-decided-by-deadline.png'), fullPage: true });
     await page.close();
   });
@@ -233,7 +252,7 @@ describe('the review page in Chromium, on PostgreSQL', () => {
     await page.waitForSelector('#view-batches');
     expect(await page.locator(`tr[data-batch="${batchId}"]`).count()).toBe(0);
     await page.goto(`${base}/review#/batches/${batchId}`);
-    await page.waitForSelector('#error:text("No such batch")');
+    await page.waitForSelector('#missing:text("This batch does not exist, or it belongs to another teacher.")');
     const status = await page.evaluate(
       async ([id, token]) => (await fetch(`/v1/batches/${id}/stream`, { headers: { authorization: `Bearer ${token}` } })).status,
       [batchId, teacherB] as const,

@@ -48,6 +48,21 @@ describe('the service process', () => {
     }
   });
 
+  it('stops when `npm start` gets SIGTERM on its own pid: the node process behind it drains and the port closes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'svc-npm-'));
+    // The embedded database: a node left running would also keep holding DATA_DIR's lock.
+    const svc = await startService({ DATABASE_URL: undefined, REDIS_URL: undefined, NODE_ENV: 'development', DATA_DIR: dataDir }, 'npm');
+    try {
+      expect((await fetch(new URL('/healthz', svc.base))).status).toBe(200);
+      svc.child.kill('SIGTERM');
+      expect(await svc.exited).toBe(0);
+      expect(svc.output()).toContain('"msg":"stopped"');
+      await expect(fetch(new URL('/healthz', svc.base))).rejects.toThrow();
+    } finally {
+      svc.child.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('refuses to start with a bad configuration value, naming the variable', async () => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
       cwd: ROOT,

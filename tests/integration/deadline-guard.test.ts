@@ -5,6 +5,7 @@ import { timeoutEventId, validationTimeout } from '../../app/commands.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
+import { dropRedisKeys } from '../support/redis-keys.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, rowCounts, suggested } from '../support/flow.ts';
 import { type Harness, harnessForSuite, startHarness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
@@ -71,6 +72,7 @@ describe('a BullMQ deadline job promoted early', () => {
     await worker?.close();
     await timers?.close();
     await h?.close();
+    await dropRedisKeys(REDIS_URL, prefix);
   });
 
   it('changes nothing and goes back to waiting until its deadline; promoted once due, it applies', async () => {
@@ -108,7 +110,10 @@ describe('the queue dashboard mode', () => {
   beforeAll(() => {
     timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
   });
-  afterAll(async () => timers?.close());
+  afterAll(async () => {
+    await timers?.close();
+    await dropRedisKeys(REDIS_URL, prefix);
+  });
 
   /** Schedules a deadline an hour out and asks the dashboard to promote its job: the answer and the job's state after. */
   async function promoteScheduledJob(h: Harness, batchId: string) {
@@ -124,6 +129,11 @@ describe('the queue dashboard mode', () => {
       const promoted = await promoteScheduledJob(h, '00000000-0000-4000-8000-000000000001');
       expect(promoted.status).toBe(405);
       expect(promoted.state).toBe('delayed');
+      // The page loads nothing from outside the service (bull-board's own page links Google Fonts).
+      const page = await h.api('GET', '/admin/queues');
+      expect(page.status).toBe(200);
+      expect(page.body as string).toContain('static/js/main.');
+      expect(page.body as string).not.toMatch(/https?:\/\//);
       const queues = await h.api('GET', '/admin/queues/api/queues');
       expect(queues.body.queues.find((q: { name: string }) => q.name === DEADLINE_QUEUE).readOnlyMode).toBe(true);
     } finally {

@@ -9,6 +9,7 @@ import { createSweep } from '../../jobs/sweep.ts';
 import { type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
+import { dropRedisKeys } from '../support/redis-keys.ts';
 import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
@@ -68,6 +69,8 @@ describe('validation deadline with BullMQ and the sweep', () => {
   afterAll(async () => {
     await timers?.close();
     await h?.close();
+    // The prefix and the -short, -crash and -race queues beside it.
+    await dropRedisKeys(REDIS_URL, prefix);
   });
 
   it('writes due_at with the suggestions and schedules a job keyed by batch and deadline version', async () => {
@@ -260,6 +263,7 @@ describe('validation deadline with BullMQ and the sweep', () => {
       redis.disconnect();
       await lostTimers.close();
       await lost.close();
+      await dropRedisKeys(redisUrl, prefix);
     }
   });
 

@@ -8,6 +8,7 @@ import { createSweep } from '../../jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { REDIS_URL } from '../support/env.ts';
+import { dropRedisKeys } from '../support/redis-keys.ts';
 import { createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
 import type { Harness } from '../support/harness.ts';
 import { type Observed, sampleSum, sampleValue, samples, scrape, startObservedHarness } from '../support/observed.ts';
@@ -22,9 +23,10 @@ describe('GET /metrics', () => {
   let o: Observed;
   let h: Harness;
   let timers: DeadlineTimers;
+  const prefix = `test-metrics-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `test-metrics-${randomBytes(4).toString('hex')}` });
+    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
     o = await startObservedHarness({
       label: 'metrics',
       onDeadlineChange: timers.listener((e) => console.error(e)),
@@ -43,6 +45,7 @@ describe('GET /metrics', () => {
   afterAll(async () => {
     await timers?.close();
     await h?.close();
+    await dropRedisKeys(REDIS_URL, prefix);
   });
 
   it('answers without a token in the Prometheus text format', async () => {

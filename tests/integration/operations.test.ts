@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
 import { queueAnswers } from '../../ops/readiness.ts';
 import { REDIS_URL } from '../support/env.ts';
+import { dropRedisKeys } from '../support/redis-keys.ts';
 import type { Harness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
 
@@ -13,14 +14,16 @@ const basic = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toSt
 describe('the queue dashboard at /admin/queues', () => {
   let h: Harness;
   let timers: DeadlineTimers;
+  const prefix = `test-ops-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `test-ops-${randomBytes(4).toString('hex')}` });
+    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
     h = (await startObservedHarness({ label: 'ops_dashboard', dashboard: { queues: [timers.queue] } })).h;
   });
   afterAll(async () => {
     await timers?.close();
     await h?.close();
+    await dropRedisKeys(REDIS_URL, prefix);
   });
 
   it('asks for credentials without the service token, and refuses a teacher token', async () => {
@@ -69,9 +72,10 @@ describe('GET /readyz', () => {
   let queue: Queue;
   let unreachable: Queue;
   let unreachableConnection: Redis;
+  const prefix = `test-ready-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    queue = new Queue(DEADLINE_QUEUE, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: `test-ready-${randomBytes(4).toString('hex')}` });
+    queue = new Queue(DEADLINE_QUEUE, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix });
     // Nothing listens on port 1: a client with unbounded retries never answers.
     unreachableConnection = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: null, retryStrategy: () => 200 });
     unreachableConnection.on('error', () => {});
@@ -91,6 +95,7 @@ describe('GET /readyz', () => {
     await queue?.close();
     unreachableConnection?.disconnect();
     await h?.close();
+    await dropRedisKeys(REDIS_URL, prefix);
   });
 
   it('is ready when the database and Redis answer', async () => {

@@ -56,7 +56,7 @@ describe('the API and files behind the review page', () => {
     const html = page.body as string;
     expect(html).not.toMatch(/https?:\/\//i);
     const references = [...html.matchAll(/\b(?:src|href)\s*=\s*["']([^"']+)["']/gi)].map((m) => m[1]!);
-    expect(references.filter((r) => !r.startsWith('data:'))).toEqual(['/review/review.css', '/visualizations/assets/mermaid.min.js', '/review/app.js']);
+    expect(references.filter((r) => !r.startsWith('data:'))).toEqual(['/review/review.css', '/review/app.js']);
     const script = await h.api('GET', '/review/app.js', { token: null });
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);

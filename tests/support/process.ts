@@ -13,12 +13,18 @@ export interface RunningService {
   output(): string;
 }
 
-/** Starts the real entry point (`npm start`'s `main.ts`) on a free port and reads its banner. */
-export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
+/**
+ * Starts the real entry point (`npm start`'s `main.ts`) on a free port and reads its banner.
+ * `via: 'npm'` runs `npm start` itself, so the child is npm and a signal goes to npm's pid.
+ */
+export async function startService(env: Record<string, string | undefined>, via: 'node' | 'npm' = 'node'): Promise<RunningService> {
   const clean = Object.fromEntries(
     Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...env }).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    via === 'npm'
+      ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += String(d)));
   child.stderr!.on('data', (d) => (output += String(d)));

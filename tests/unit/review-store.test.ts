@@ -103,9 +103,11 @@ describe('the review page store', () => {
     expect(store.can.actionStarted({ key: 'k1', kind: 'confirm', batchId: BATCH, essayIds: ['e2'] })).toBe(false);
     expect(store.can.actionStarted({ key: 'k4', kind: 'confirm_high', batchId: BATCH, essayIds: [] })).toBe(false);
 
-    store.trigger.actionAnswered({ key: 'k1', results: { e1: 'applied: confirmed' }, message: null });
+    store.trigger.actionAnswered({ key: 'k1', results: { e1: { outcome: 'applied', status: 'confirmed', studentId: 's1' } } });
     expect(busyEssays(store.getSnapshot().context).size).toBe(0);
-    expect(answersByEssay(store.getSnapshot().context)).toEqual({ e1: { outcome: 'applied: confirmed', kind: 'confirm' } });
+    expect(answersByEssay(store.getSnapshot().context)).toEqual({
+      e1: { kind: 'confirm', status: 'answered', result: { outcome: 'applied', status: 'confirmed', studentId: 's1' }, problem: null },
+    });
     expect(store.can.actionStarted({ key: 'k5', kind: 'reject', batchId: BATCH, essayIds: ['e1'] })).toBe(true);
   });
 
@@ -113,9 +115,33 @@ describe('the review page store', () => {
     const store = openBatch();
     store.trigger.actionStarted({ key: 'x1', kind: 'extend', batchId: BATCH, essayIds: [] });
     expect(store.can.actionStarted({ key: 'x2', kind: 'extend', batchId: BATCH, essayIds: [] })).toBe(false);
-    store.trigger.actionFailed({ key: 'x1', message: '409: refused' });
-    expect(store.getSnapshot().context.actions.x1).toMatchObject({ status: 'failed', message: '409: refused' });
+    store.trigger.actionFailed({ key: 'x1', problem: 409 });
+    expect(store.getSnapshot().context.actions.x1).toMatchObject({ status: 'failed', problem: 409 });
     expect(store.can.actionStarted({ key: 'x2', kind: 'extend', batchId: BATCH, essayIds: [] })).toBe(true);
+  });
+
+  it('takes one cancel and one pipeline request at a time per batch, and stops asking once an action starts', () => {
+    const store = openBatch();
+    store.trigger.asked({ asking: { kind: 'cancel' } });
+    expect(store.getSnapshot().context.asking).toEqual({ kind: 'cancel' });
+    store.trigger.actionStarted({ key: 'c1', kind: 'cancel', batchId: BATCH, essayIds: [] });
+    expect(store.getSnapshot().context.asking).toBeNull();
+    expect(store.can.actionStarted({ key: 'c2', kind: 'cancel', batchId: BATCH, essayIds: [] })).toBe(false);
+    store.trigger.actionStarted({ key: 'p1', kind: 'pipeline', batchId: BATCH, essayIds: [], pipeline: 'nlp' });
+    expect(store.can.actionStarted({ key: 'p2', kind: 'pipeline', batchId: BATCH, essayIds: [], pipeline: 'ai_feedback' })).toBe(false);
+    // An essay decision needs its essay: one with none is refused.
+    expect(store.can.actionStarted({ key: 'r1', kind: 'reject', batchId: BATCH, essayIds: [] })).toBe(false);
+    store.trigger.actionAnswered({ key: 'p1', results: {} });
+    expect(store.can.actionStarted({ key: 'p2', kind: 'pipeline', batchId: BATCH, essayIds: [], pipeline: 'ai_feedback' })).toBe(true);
+  });
+
+  it('marks a batch the stream does not know as missing, and opening another batch starts over', () => {
+    const store = openBatch();
+    store.trigger.batchMissing({ batchId: BATCH });
+    expect(store.getSnapshot().context.detail).toMatchObject({ missing: true, connection: 'closed' });
+    store.trigger.batchMissing({ batchId: '22222222-2222-4222-8222-222222222222' });
+    store.trigger.navigated({ view: { name: 'batch', batchId: '22222222-2222-4222-8222-222222222222' } });
+    expect(store.getSnapshot().context.detail).toMatchObject({ missing: false, batch: null });
   });
 
   it('remembers the student picked for a correction, per essay', () => {

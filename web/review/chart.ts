@@ -11,6 +11,22 @@ declare const mermaid: {
 };
 
 let sources: Promise<{ mmd: string; graph: ChartGraph }> | undefined;
+let mermaidScript: Promise<void> | undefined;
+
+/** Mermaid (a large bundle) is loaded only when someone opens the details, not with every page. */
+function loadMermaid(): Promise<void> {
+  mermaidScript ??= new Promise<void>((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = '/visualizations/assets/mermaid.min.js';
+    script.onload = () => resolve();
+    script.onerror = () => {
+      mermaidScript = undefined;
+      reject(new Error('the chart script did not load'));
+    };
+    document.head.append(script);
+  });
+  return mermaidScript;
+}
 
 export function loadChart() {
   sources ??= Promise.all([
@@ -75,9 +91,9 @@ export function chartSvg(state: string, path: string[], ready: () => void): stri
   if (done !== undefined) return done;
   if (!rendered.has(`pending:${key}`)) {
     rendered.set(`pending:${key}`, '');
-    void loadChart().then(async ({ mmd }) => {
+    void Promise.all([loadChart(), loadMermaid()]).then(async ([{ mmd }]) => {
       if (!initialized) {
-        mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default' });
+        mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default', themeVariables: { fontSize: '16px' } });
         initialized = true;
       }
       const { svg } = await mermaid.render(`batch-chart-${++counter}`, highlighted(mmd, state, path));

@@ -1,5 +1,6 @@
 import { createStore } from '@xstate/store';
-import type { Association, BatchView, ClassSummary, Deadline, HistoryRow, OperatorNumbers, Student } from './types.ts';
+import type { Language } from './i18n/index.ts';
+import type { Association, AssociationStatus, BatchView, ClassSummary, Connection, Deadline, HistoryRow, OperatorNumbers, Pipeline, ProblemKind, Refusal, Student } from './types.ts';
 
 /**
  * The page's client state: who is signed in, which view is open, what the API and the stream
@@ -10,9 +11,17 @@ import type { Association, BatchView, ClassSummary, Deadline, HistoryRow, Operat
 
 export type Auth = { kind: 'teacher'; token: string; teacher_id: string } | { kind: 'service'; token: string };
 
-export type View = { name: 'signin' } | { name: 'batches' } | { name: 'batch'; batchId: string } | { name: 'operator' };
+export type View = { name: 'signin' } | { name: 'batches' } | { name: 'batch'; batchId: string } | { name: 'operator' } | { name: 'nowhere' };
 
-export type ActionKind = 'confirm' | 'correct' | 'reject' | 'confirm_high' | 'extend';
+export type ActionKind = 'confirm' | 'correct' | 'reject' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
+/** Actions on the whole batch: one of each kind at a time. */
+const BATCH_ACTIONS: ReadonlySet<ActionKind> = new Set(['extend', 'confirm_high', 'cancel', 'pipeline']);
+
+/** One decision's answer: what the essay became, or why the API refused it. */
+export type ItemResult = { outcome: 'applied'; status: AssociationStatus; studentId: string | null } | { outcome: 'refused'; refusal: Refusal };
+
+/** A question the page asks once before an action that cannot be undone. */
+export type Asking = { kind: 'reject'; essayId: string } | { kind: 'cancel' } | null;
 
 export interface PendingAction {
   /** Also the request's Idempotency-Key: a retry of the same intent can never act twice. */
@@ -21,9 +30,14 @@ export interface PendingAction {
   batchId: string;
   essayIds: string[];
   status: 'sending' | 'answered' | 'failed';
-  /** Per-item outcomes of the answer, by essay id; or the problem's detail. */
-  results: Record<string, string>;
-  message: string | null;
+  /** Per-item outcomes of the answer, by essay id. */
+  results: Record<string, ItemResult>;
+  /** Why the request failed as a whole (a problem answer's status, or no answer at all). */
+  problem: ProblemKind | null;
+  /** The new deadline, for an extension. */
+  dueAt: string | null;
+  /** The pipeline asked for. */
+  pipeline?: Pipeline;
 }
 
 export interface BatchDetail {
@@ -34,7 +48,9 @@ export interface BatchDetail {
   roster: Student[];
   /** The newest stream id seen: sent back as Last-Event-ID on a reconnect. */
   lastEventId: number;
-  connection: 'connecting' | 'open' | 'retrying' | 'closed';
+  connection: Connection;
+  /** The stream answered 404: no such batch, or another teacher's. */
+  missing: boolean;
 }
 
 export interface ReviewContext {
@@ -50,11 +66,18 @@ export interface ReviewContext {
   corrections: Record<string, string>;
   actions: Record<string, PendingAction>;
   operator: OperatorNumbers | null;
-  error: string | null;
+  error: ProblemKind | null;
+  /** Sign-in failed: the token was refused (or the service could not be reached). */
+  signInError: ProblemKind | null;
+  language: Language;
+  /** The chart and the machine's names, for chart reviewers. */
+  showDetails: boolean;
+  asking: Asking;
+  pipeline: Pipeline;
   now: number;
 }
 
-export const initialContext = (now: number): ReviewContext => ({
+export const initialContext = (now: number, language: Language = 'en'): ReviewContext => ({
   auth: null,
   view: { name: 'signin' },
   developmentTeachers: [],
@@ -67,6 +90,11 @@ export const initialContext = (now: number): ReviewContext => ({
   actions: {},
   operator: null,
   error: null,
+  signInError: null,
+  language,
+  showDetails: false,
+  asking: null,
+  pipeline: 'nlp',
   now,
 });
 
@@ -85,9 +113,9 @@ function mergeHistory(known: HistoryRow[], more: HistoryRow[]): HistoryRow[] {
 
 const forBatch = (context: ReviewContext, batchId: string) => context.detail !== null && context.detail.batchId === batchId;
 
-export function createReviewStore(now = Date.now()) {
+export function createReviewStore(now = Date.now(), language: Language = 'en') {
   return createStore({
-    context: initialContext(now),
+    context: initialContext(now, language),
     on: {
       configured: (context, event: { developmentTeachers: ReviewContext['developmentTeachers']; stuckAfterMs: number }) => ({
         ...context,
@@ -98,18 +126,31 @@ export function createReviewStore(now = Date.now()) {
         ...context,
         auth: event.auth,
         error: null,
+        signInError: null,
         view: event.auth.kind === 'service' ? ({ name: 'operator' } as const) : ({ name: 'batches' } as const),
       }),
-      signedOut: (context) => ({ ...initialContext(context.now), developmentTeachers: context.developmentTeachers, stuckAfterMs: context.stuckAfterMs }),
+      signedOut: (context) => ({
+        ...initialContext(context.now, context.language),
+        developmentTeachers: context.developmentTeachers,
+        stuckAfterMs: context.stuckAfterMs,
+        showDetails: context.showDetails,
+      }),
+      signInFailed: (context, event: { problem: ProblemKind }) => ({ ...context, signInError: event.problem }),
+      languageChosen: (context, event: { language: Language }) => ({ ...context, language: event.language }),
+      detailsToggled: (context) => ({ ...context, showDetails: !context.showDetails }),
+      asked: (context, event: { asking: Asking }) => ({ ...context, asking: event.asking }),
+      pipelinePicked: (context, event: { pipeline: Pipeline }) => ({ ...context, pipeline: event.pipeline }),
+      batchMissing: (context, event: { batchId: string }) =>
+        forBatch(context, event.batchId) ? { ...context, detail: { ...context.detail!, missing: true, connection: 'closed' as const } } : context,
       navigated: (context, event: { view: View }) => {
         if (context.auth === null && event.view.name !== 'signin') return { ...context, view: { name: 'signin' } as const };
         const detail =
           event.view.name === 'batch'
             ? forBatch(context, event.view.batchId)
               ? context.detail
-              : { batchId: event.view.batchId, batch: null, associations: [], history: [], roster: [], lastEventId: 0, connection: 'connecting' as const }
+              : { batchId: event.view.batchId, batch: null, associations: [], history: [], roster: [], lastEventId: 0, connection: 'connecting' as const, missing: false }
             : null;
-        return { ...context, view: event.view, detail, error: null };
+        return { ...context, view: event.view, detail, error: null, asking: null };
       },
       batchesLoaded: (context, event: { batches: BatchView[]; deadlines: Deadline[]; classes: ClassSummary[] }) => ({
         ...context,
@@ -145,28 +186,29 @@ export function createReviewStore(now = Date.now()) {
         corrections: { ...context.corrections, [event.essayId]: event.studentId },
       }),
       /** Refused (returns nothing) while an action on one of the same essays is in flight: no double submit. */
-      actionStarted: (context, event: { key: string; kind: ActionKind; batchId: string; essayIds: string[] }) => {
+      actionStarted: (context, event: { key: string; kind: ActionKind; batchId: string; essayIds: string[]; pipeline?: Pipeline }) => {
         if (context.actions[event.key]) return;
-        if (event.kind !== 'extend' && event.essayIds.length === 0) return;
+        if (!BATCH_ACTIONS.has(event.kind) && event.essayIds.length === 0) return;
+        if (event.kind === 'confirm_high' && event.essayIds.length === 0) return;
         const sending = Object.values(context.actions).filter((a) => a.status === 'sending' && a.batchId === event.batchId);
-        if (sending.some((a) => a.kind === event.kind && (a.kind === 'extend' || a.kind === 'confirm_high'))) return;
+        if (sending.some((a) => a.kind === event.kind && BATCH_ACTIONS.has(a.kind))) return;
         const busy = busyEssays(context);
         if (event.essayIds.some((e) => busy.has(e))) return;
-        const action: PendingAction = { ...event, status: 'sending', results: {}, message: null };
-        return { ...context, actions: { ...context.actions, [event.key]: action } };
+        const action: PendingAction = { ...event, status: 'sending', results: {}, problem: null, dueAt: null };
+        return { ...context, asking: null, actions: { ...context.actions, [event.key]: action } };
       },
-      actionAnswered: (context, event: { key: string; results: Record<string, string>; message: string | null }) => {
+      actionAnswered: (context, event: { key: string; results: Record<string, ItemResult>; dueAt?: string | null }) => {
         const action = context.actions[event.key];
         if (!action) return context;
-        return { ...context, actions: { ...context.actions, [event.key]: { ...action, status: 'answered' as const, results: event.results, message: event.message } } };
+        return { ...context, actions: { ...context.actions, [event.key]: { ...action, status: 'answered' as const, results: event.results, dueAt: event.dueAt ?? null } } };
       },
-      actionFailed: (context, event: { key: string; message: string }) => {
+      actionFailed: (context, event: { key: string; problem: ProblemKind }) => {
         const action = context.actions[event.key];
         if (!action) return context;
-        return { ...context, actions: { ...context.actions, [event.key]: { ...action, status: 'failed' as const, message: event.message } } };
+        return { ...context, actions: { ...context.actions, [event.key]: { ...action, status: 'failed' as const, problem: event.problem } } };
       },
       operatorLoaded: (context, event: { numbers: OperatorNumbers }) => ({ ...context, operator: event.numbers }),
-      failed: (context, event: { message: string }) => ({ ...context, error: event.message }),
+      failed: (context, event: { problem: ProblemKind }) => ({ ...context, error: event.problem }),
       ticked: (context, event: { now: number }) => ({ ...context, now: event.now }),
     },
   });
@@ -174,14 +216,18 @@ export function createReviewStore(now = Date.now()) {
 
 export type ReviewStore = ReturnType<typeof createReviewStore>;
 
-/** The newest answer per essay, for the row's "last answer" cell. */
-export function answersByEssay(context: ReviewContext): Record<string, { outcome: string; kind: ActionKind }> {
-  const answers: Record<string, { outcome: string; kind: ActionKind }> = {};
+export interface EssayAnswer {
+  kind: ActionKind;
+  status: PendingAction['status'];
+  result: ItemResult | null;
+  problem: ProblemKind | null;
+}
+
+/** The newest answer per essay, for the row's answer line. */
+export function answersByEssay(context: ReviewContext): Record<string, EssayAnswer> {
+  const answers: Record<string, EssayAnswer> = {};
   for (const a of Object.values(context.actions)) {
-    for (const essayId of a.essayIds) {
-      const outcome = a.status === 'sending' ? 'sending…' : a.status === 'failed' ? `failed: ${a.message ?? ''}` : (a.results[essayId] ?? a.message ?? 'done');
-      answers[essayId] = { outcome, kind: a.kind };
-    }
+    for (const essayId of a.essayIds) answers[essayId] = { kind: a.kind, status: a.status, result: a.results[essayId] ?? null, problem: a.problem };
   }
   return answers;
 }

@@ -71,6 +71,7 @@ export interface HistoryRow {
   to_state: string | null;
   outcome: string;
   reason: string | null;
+  detail?: HistoryDetail | null;
 }
 
 export interface OperatorNumbers {
@@ -85,3 +86,37 @@ export interface ChartGraph {
   nodes: Array<{ id: string; parent: string | null }>;
   edges: Array<{ source: string; target: string | null; event: string | null; guard: string | null }>;
 }
+
+/** The batch states the page names in plain words (the leaf, as the API's `state` gives it). */
+export type BatchState =
+  | 'awaiting_content_validation'
+  | 'content_ingestion_failed'
+  | 'failed_critically'
+  | 'awaiting_student_validation.awaiting_suggestions'
+  | 'awaiting_student_validation.awaiting_teacher'
+  | 'student_validation_completed'
+  | 'ready_for_pipeline_execution'
+  | 'cancelled';
+
+export type AssociationStatus = 'pending_validation' | 'confirmed' | 'rejected' | 'timeout_confirmed' | 'no_match';
+
+export type Connection = 'connecting' | 'open' | 'retrying' | 'closed';
+
+/** The pipelines the API accepts (POST /v1/batches/:id/pipelines). */
+export const PIPELINES = ['nlp', 'cj_assessment', 'ai_feedback'] as const;
+export type Pipeline = (typeof PIPELINES)[number];
+
+/** Why the API refused one decision, sorted from its sentence (app/commands.ts decisionResults). */
+export type Refusal = 'already_decided' | 'not_in_class' | 'no_suggestion' | 'not_accepted' | 'unknown_essay';
+
+/** What the history keeps beyond the states (app/plan.ts historyDetail). */
+export interface HistoryDetail {
+  decided?: Array<{ essay_id: string; validation_status: AssociationStatus; student_id: string | null }>;
+  reason?: string | null;
+  to_due_at?: string;
+  requested_pipeline?: string;
+  total_errors?: number;
+}
+
+/** Why a request failed: the problem answer's status, or `network` when no answer came. */
+export type ProblemKind = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503 | 'network' | 'other';
