@@ -1,5 +1,5 @@
 import type { BatchContext } from '../machines/batch.ts';
-import { type BatchEvent, type ClassInboundEnvelope, type InboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
+import { type BatchEvent, type ClassInboundEnvelope, type InboundEnvelope, type SlotInboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
 import type { CreditChecker } from './credits.ts';
 import { pipelineRequested } from './pipelines.ts';
@@ -16,6 +16,11 @@ const plain =
  * event delivered over both is one event, answered as a duplicate the second time.
  */
 export function inboundFingerprint(envelope: InboundEnvelope): string {
+  return requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope);
+}
+
+/** The same for a slot assignment, which belongs to its batch but is no transition of it. */
+export function slotEventFingerprint(envelope: SlotInboundEnvelope): string {
   return requestFingerprint('POST', '/v1/events', envelope.data.batch_id, envelope);
 }
 

@@ -14,7 +14,8 @@ import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } fr
 import { inboundRequest } from './inbound.ts';
 import { type CreditChecker, allowEveryPipeline } from './credits.ts';
 import { createBatchStreams } from './stream.ts';
-import type { ClassInboundEnvelope, InboundEnvelope, RequestedPipeline } from '../machines/events.ts';
+import type { ClassInboundEnvelope, InboundEnvelope, RequestedPipeline, SlotInboundEnvelope } from '../machines/events.ts';
+import { applySlotAssigned } from './slot-events.ts';
 import { pipelineStateOf, preflight } from './orchestrator.ts';
 import { remindDueDeadlines } from './reminders.ts';
 import type { CourseCode } from '../machines/domain.ts';
@@ -170,6 +171,8 @@ export function createService(deps: ServiceDeps) {
     updateStudent: (ownerId: string, studentId: string, change: Parameters<typeof updateStudent>[3]) => updateStudent(db, ownerId, studentId, change),
     /** One of the class service's events (class or student created or updated), applied to the roster. */
     applyClassEvent: (envelope: ClassInboundEnvelope, fingerprint: string) => applyClassEvent(db, envelope, fingerprint),
+    /** EssaySlotAssignedV1: the original file name of an essay, for the teacher's review. */
+    applySlotAssigned: (envelope: SlotInboundEnvelope, fingerprint: string) => applySlotAssigned(db, envelope, fingerprint),
     matcherRoster: (classId: string) => matcherRoster(db, classId),
     batchStudentNames: (batchId: string) => batchStudentNames(db, batchId),
     essayStudent: (essayId: string) => essayStudent(db, essayId),

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
-import { batches, essayStudentAssociations, history, students } from './schema.ts';
+import { batches, essaySlots, essayStudentAssociations, history, students } from './schema.ts';
 
 /** Read side: projections only, never snapshots. Every read is scoped to the batch's owner. */
 
@@ -67,11 +67,13 @@ export async function associationRows(db: Db, batchId: string) {
         validated_by: a.validated_by,
         validated_at: a.validated_at,
         created_at: a.created_at,
-        filename: a.filename,
+        // The matcher's filename is empty in the real system; the slot's original file name is what the teacher uploaded.
+        filename: sql<string | null>`coalesce(nullif(${a.filename}, ''), ${essaySlots.original_file_name}, ${a.filename})`.as('filename'),
         suggestions: a.suggestions,
       })
       .from(a)
       .leftJoin(students, eq(students.id, a.student_id))
+      .leftJoin(essaySlots, eq(essaySlots.essay_id, a.essay_id))
       .where(eq(a.batch_id, batchId))
       .orderBy(asc(a.created_at), asc(a.essay_id)),
   );

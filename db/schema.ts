@@ -174,6 +174,23 @@ export const essayStudentAssociations = pgTable(
   ],
 );
 
+/**
+ * EssaySlotAssignedV1: which uploaded file became which essay slot. The original file name is what
+ * the teacher recognises an essay by; the matcher sends an empty `filename`.
+ */
+export const essaySlots = pgTable(
+  'essay_slots',
+  {
+    essay_id: uuid('essay_id').primaryKey(),
+    batch_id: batchRef(),
+    file_upload_id: text('file_upload_id').notNull(),
+    text_storage_id: text('text_storage_id').notNull(),
+    original_file_name: text('original_file_name').notNull(),
+    assigned_at: tz('assigned_at').notNull().defaultNow(),
+  },
+  (t) => [index('essay_slots_batch_idx').on(t.batch_id)],
+);
+
 /** Every applied event id, kept forever, with the answer given the first time. */
 export const processedEvents = pgTable('processed_events', {
   event_id: text('event_id').primaryKey(),

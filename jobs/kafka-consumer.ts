@@ -3,6 +3,7 @@ import type { ApplyOutcome } from '../app/apply.ts';
 import type { TraceCarrier } from '../app/tracing.ts';
 import { INBOUND_TOPICS, InboundMessage } from '../machines/events.ts';
 import type { ClassEventOutcome } from '../app/class-events.ts';
+import type { SlotEventOutcome } from '../app/slot-events.ts';
 import type { ConsumedOutcome } from '../ops/kafka-metrics.ts';
 
 /** Where one message came from: what every log line and dead letter names. */
@@ -32,7 +33,7 @@ export interface KafkaConsumerOptions {
   /** A connected producer for dead letters (the relay's, when it runs). */
   producer: Producer;
   /** The application's inbound verb, as POST /v1/events calls it. */
-  apply(envelope: InboundMessage, transportTrace: TraceCarrier | undefined): Promise<ApplyOutcome | ClassEventOutcome>;
+  apply(envelope: InboundMessage, transportTrace: TraceCarrier | undefined): Promise<ApplyOutcome | ClassEventOutcome | SlotEventOutcome>;
   sessionTimeoutMs?: number;
   /** Partitions handled at once; one partition is always handled in order. */
   partitionsConsumedConcurrently?: number;
@@ -88,7 +89,7 @@ export class RetryLater extends Error {
 }
 
 /** What each application outcome does to the offset: commit it, or commit after dead-lettering. */
-export function verdictOf(outcome: ApplyOutcome | ClassEventOutcome): Verdict {
+export function verdictOf(outcome: ApplyOutcome | ClassEventOutcome | SlotEventOutcome): Verdict {
   if ('what' in outcome) {
     // A student of a class whose ClassCreatedV1 has not arrived yet: topics are not ordered against
     // each other, so it is retried (the partition waits) instead of being lost.

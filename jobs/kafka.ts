@@ -1,7 +1,7 @@
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { classEventFingerprint, inboundFingerprint } from '../app/inbound.ts';
-import { isClassEnvelope } from '../machines/events.ts';
+import { classEventFingerprint, inboundFingerprint, slotEventFingerprint } from '../app/inbound.ts';
+import { isClassEnvelope, isSlotEnvelope } from '../machines/events.ts';
 import type { Service } from '../app/service.ts';
 import { createKafkaMetrics } from '../ops/kafka-metrics.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -55,7 +55,9 @@ export async function startKafkaTransport(service: Service, options: KafkaTransp
         apply: (envelope, transportTrace) =>
           isClassEnvelope(envelope)
             ? service.applyClassEvent(envelope, classEventFingerprint(envelope))
-            : service.applyInbound(envelope, { fingerprint: inboundFingerprint(envelope), ...(transportTrace ? { fallbackTrace: transportTrace } : {}) }),
+            : isSlotEnvelope(envelope)
+              ? service.applySlotAssigned(envelope, slotEventFingerprint(envelope))
+              : service.applyInbound(envelope, { fingerprint: inboundFingerprint(envelope), ...(transportTrace ? { fallbackTrace: transportTrace } : {}) }),
         onAssignment: (partitions) => metrics.assignedPartitions.set(partitions),
         onMessage(m) {
           metrics.messages.inc({ topic: m.topic, outcome: m.outcome });

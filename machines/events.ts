@@ -26,6 +26,7 @@ export const TOPICS = {
   cjAssessmentCommand: 'huleedu.batch.cj_assessment.initiate.command.v1',
   aiFeedbackCommand: 'huleedu.batch.ai_feedback.initiate.command.v1',
   pipelineDenied: 'huleedu.pipeline.denied.v1',
+  essaySlotAssigned: 'huleedu.els.essay.slot.assigned.v1',
   classCreated: 'huleedu.class.created.v1',
   studentCreated: 'huleedu.class.student.created.v1',
   classUpdated: 'huleedu.class.updated.v1',
@@ -51,6 +52,7 @@ export const TOPIC_MODELS: Record<(typeof TOPICS)[keyof typeof TOPICS], string> 
   [TOPICS.cjAssessmentCommand]: 'BatchServiceCJAssessmentInitiateCommandDataV1',
   [TOPICS.aiFeedbackCommand]: 'BatchServiceAIFeedbackInitiateCommandDataV1',
   [TOPICS.pipelineDenied]: 'PipelineDeniedV1',
+  [TOPICS.essaySlotAssigned]: 'EssaySlotAssignedV1',
   [TOPICS.classCreated]: 'ClassCreatedV1',
   [TOPICS.studentCreated]: 'StudentCreatedV1',
   [TOPICS.classUpdated]: 'ClassUpdatedV1',
@@ -238,7 +240,23 @@ export const ClassInboundEnvelope = storable(z.discriminatedUnion('event_type', 
 export type ClassInboundEnvelope = z.infer<typeof ClassInboundEnvelope>;
 
 /** Everything POST /v1/events takes: the batch events above and the class service's events. */
-export const InboundMessage = storable(z.discriminatedUnion('event_type', [...InboundEnvelope.options, ...ClassInboundEnvelope.options]));
+/** EssaySlotAssignedV1: the uploaded file behind an essay slot, with its original name. */
+export const EssaySlotAssignedData = z.object({
+  batch_id: z.uuid(),
+  essay_id: z.uuid(),
+  file_upload_id: nonEmpty.max(500),
+  text_storage_id: nonEmpty.max(500),
+  original_file_name: z.string().max(1000),
+  correlation_id: z.uuid().optional(),
+  timestamp: isoTime.optional(),
+});
+
+export const SlotInboundEnvelope = storable(z.discriminatedUnion('event_type', [envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]));
+export type SlotInboundEnvelope = z.infer<typeof SlotInboundEnvelope>;
+
+export const InboundMessage = storable(
+  z.discriminatedUnion('event_type', [...InboundEnvelope.options, ...ClassInboundEnvelope.options, ...SlotInboundEnvelope.options]),
+);
 export type InboundMessage = z.infer<typeof InboundMessage>;
 
 export const CLASS_INBOUND_TOPICS = ClassInboundEnvelope.options.map((o) => o.shape.event_type.value);
@@ -247,6 +265,10 @@ export const INBOUND_TOPICS = InboundMessage.options.map((o) => o.shape.event_ty
 
 export function isClassEnvelope(envelope: InboundMessage): envelope is ClassInboundEnvelope {
   return (CLASS_INBOUND_TOPICS as string[]).includes(envelope.event_type);
+}
+
+export function isSlotEnvelope(envelope: InboundMessage): envelope is SlotInboundEnvelope {
+  return envelope.event_type === TOPICS.essaySlotAssigned;
 }
 
 /** One teacher decision, in the original's shape. */

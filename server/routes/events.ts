@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { classEventFingerprint, inboundFingerprint } from '../../app/inbound.ts';
+import { classEventFingerprint, inboundFingerprint, slotEventFingerprint } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
-import { INBOUND_TOPICS, InboundMessage, TOPICS, TOPIC_MODELS, isClassEnvelope } from '../../machines/events.ts';
+import { INBOUND_TOPICS, InboundMessage, TOPICS, TOPIC_MODELS, isClassEnvelope, isSlotEnvelope } from '../../machines/events.ts';
 import { type AuthEnv, requireCaller } from '../auth.ts';
 import { answer, asService, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
@@ -68,6 +68,22 @@ export function eventRoutes(service: Service) {
           return notFound(c, outcome.what);
         case 'conflict':
           return problem(c, { status: 409, title: 'Conflict', detail: outcome.detail });
+        case 'key_reused':
+          return problem(c, {
+            status: 422,
+            title: PROBLEM_KINDS[422].title,
+            detail: `The id ${outcome.event_id} was used before for a different event; nothing was applied.`,
+          });
+      }
+    }
+    if (isSlotEnvelope(envelope)) {
+      const outcome = await service.applySlotAssigned(envelope, slotEventFingerprint(envelope));
+      switch (outcome.kind) {
+        case 'applied':
+        case 'duplicate':
+          return c.json(outcome.body, 200);
+        case 'not_found':
+          return notFound(c, `Batch ${envelope.data.batch_id}`);
         case 'key_reused':
           return problem(c, {
             status: 422,

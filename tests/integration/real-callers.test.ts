@@ -214,4 +214,43 @@ describe('the doors of the real HuleEdu callers', () => {
     expect(refused.body.state).toBe('awaiting_student_validation.awaiting_suggestions');
     expect((await h.internalApi('PATCH', `/v1/batches/${batchId}/prompt`, { headers: { 'x-user-id': 'teacher-other' }, body: prompt })).status).toBe(404);
   });
+
+  it('shows the original file names the essay lifecycle service assigned, where the matcher sends an empty filename', async () => {
+    const token = await h.teacher(TEACHER);
+    const klass = await createClassWithStudents(h, token, 'SV1', 1);
+    const registered = await h.internalApi('POST', '/v1/batches/register', { headers: gateway, body: { expected_essay_count: 2, course_code: 'SV1', user_id: TEACHER, class_id: klass.classId } });
+    const batchId = registered.body.batch_id as string;
+    const list = essays(2);
+    const names = ['Uppsats Zäll.docx', 'Höglund Öman – essä.pdf'];
+    // As the essay lifecycle service publishes it (batch_lifecycle_publisher.py), one per uploaded file.
+    const slots = list.map((essay, i) =>
+      real(TOPICS.essaySlotAssigned, {
+        event: 'essay.slot.assigned',
+        batch_id: batchId,
+        essay_id: essay.essay_id,
+        file_upload_id: uuid(),
+        text_storage_id: essay.text_storage_id,
+        original_file_name: names[i]!,
+        correlation_id: uuid(),
+        timestamp: new Date().toISOString(),
+      }),
+    );
+    for (const slot of slots) expect((await postEvent(h, slot)).status).toBe(200);
+    expect((await postEvent(h, slots[0]!)).body.duplicate).toBe(true);
+    expect((await postEvent(h, { ...slots[0]!, data: { ...slots[0]!.data, original_file_name: 'other.docx' } })).status).toBe(422);
+    expect((await postEvent(h, { ...slots[1]!, event_id: uuid(), data: { ...slots[1]!.data, batch_id: uuid() } })).status).toBe(404);
+
+    await postEvent(h, provisioned(batchId, list, 'SV1'));
+    const suggestions = real(TOPICS.authorMatchesSuggested, {
+      batch_id: batchId,
+      class_id: klass.classId,
+      course_code: 'SV1',
+      match_results: list.map((essay) => ({ essay_id: essay.essay_id, text_storage_id: essay.text_storage_id, filename: '', suggestions: [] })),
+      processing_summary: { total_essays: 2 },
+    });
+    expect((await postEvent(h, suggestions)).status).toBe(200);
+    const listed = await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token });
+    const byEssay = Object.fromEntries((listed.body.associations as Array<{ essay_id: string; filename: string | null }>).map((a) => [a.essay_id, a.filename]));
+    expect(byEssay).toEqual({ [list[0]!.essay_id]: names[0], [list[1]!.essay_id]: names[1] });
+  });
 });
