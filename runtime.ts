@@ -12,7 +12,6 @@ import { operatorNumbers } from './app/review-reads.ts';
 import { databaseAnswers, openDatabase } from './db/client.ts';
 import { outboxBacklog, relayOutbox } from './db/outbox.ts';
 import { loggableError } from './ops/loggable-error.ts';
-import { startKafkaTransport } from './jobs/kafka.ts';
 import { createRelay } from './jobs/relay.ts';
 import { createSweep } from './jobs/sweep.ts';
 import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from './jobs/timers.ts';
@@ -69,8 +68,9 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const runsWorker = config.role !== 'api';
   const runsApi = config.role !== 'worker';
   // HuleEdu's Kafka: the producer wherever it is configured, the consumer in the worker role.
+  // Loaded only when configured: without KAFKA_BROKERS the process never loads kafkajs.
   const kafka = config.kafka
-    ? await startKafkaTransport(service, { ...config.kafka, consume: runsWorker, registry: metrics.registry, log })
+    ? await (await import('./jobs/kafka.ts')).startKafkaTransport(service, { ...config.kafka, consume: runsWorker, registry: metrics.registry, log })
     : null;
 
   const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
