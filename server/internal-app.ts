@@ -7,6 +7,7 @@ import { classServiceRoutes } from './internal/class-service.ts';
 import { type InternalEnv, gatewayIdentity, gatewayTeacher, plainJsonProblems } from './internal/identity.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
+import { studentRoutes } from './routes/students.ts';
 import { orchestratorRoutes } from './internal/orchestrator.ts';
 import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from './problem.ts';
 
@@ -46,8 +47,9 @@ export function createInternalApp(service: Service, options: InternalHttpOptions
   app.route('/', classServiceRoutes(service));
   // Behind the gateway: the teacher API with the teacher named by X-User-ID.
   app.use('/v1/*', gatewayTeacher);
-  app.route('/', batchRoutes(service));
+  app.route('/', studentRoutes(service));
   app.route('/', classRoutes(service));
+  app.route('/', batchRoutes(service));
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No internal route ${c.req.method} ${c.req.path}.` }));
   app.onError((error, c) => {
     options.log?.('internal request failed', { ...loggableError(error), path: c.req.path });

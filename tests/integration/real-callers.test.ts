@@ -84,10 +84,21 @@ describe('the doors of the real HuleEdu callers', () => {
 
   it('takes a REGULAR batch from registration to the first phase command, through the doors and events the real services use', async () => {
     const token = await h.teacher(TEACHER);
-    const klass = await createClassWithStudents(h, token, 'SV2', 3);
+    // A Swedish class made through the class service's routes behind the gateway (the real E2E roster).
+    const created = await h.internalApi('POST', '/v1/classes/', { headers: gateway, body: { name: 'SV 9C', course_codes: ['SV2'] } });
+    expect(created.status).toBe(201);
+    const classId = created.body.id as string;
+    const roster = [
+      { person_name: { first_name: 'Emil', last_name: 'Zäll', legal_full_name: 'Emil Zäll Jernberg' }, email: 'emil.zäll.jernberg@test.edu' },
+      { person_name: { first_name: 'Anna', last_name: 'Höglund Öman' }, email: 'anna.höglund.öman@test.edu' },
+      { person_name: { first_name: 'Liam', last_name: '' } },
+    ];
+    for (const student of roster) {
+      expect((await h.internalApi('POST', '/v1/classes/students', { headers: gateway, body: { ...student, class_ids: [classId] } })).status).toBe(201);
+    }
     const registered = await h.internalApi('POST', '/v1/batches/register', {
       headers: gateway,
-      body: { expected_essay_count: 3, course_code: 'SV2', user_id: TEACHER, org_id: ORG, class_id: klass.classId },
+      body: { expected_essay_count: 3, course_code: 'SV2', user_id: TEACHER, org_id: ORG, class_id: classId },
     });
     expect(registered.status).toBe(202);
     const batchId = registered.body.batch_id as string;
@@ -99,16 +110,22 @@ describe('the doors of the real HuleEdu callers', () => {
     const [matching] = await mine(batchId, TOPICS.studentMatchingCommand);
     expect(matching!.envelope.metadata.org_id).toBe(ORG);
 
-    const [s0, s1] = klass.students;
+    // The NLP matcher reads the roster from the class service's door (no credential) and copies the e-mails.
+    const nlpRoster = await h.internalApi('GET', `/v1/classes/${classId}/roster`);
+    expect(nlpRoster.status).toBe(200);
+    const [s0, s1] = (nlpRoster.body.students as Array<{ student_id: string; full_legal_name: string; email: string | null; last_name: string }>).filter((st) => st.last_name !== '');
     const suggestions = real(TOPICS.authorMatchesSuggested, {
       batch_id: batchId,
-      class_id: klass.classId,
+      class_id: classId,
       course_code: 'SV2',
       match_results: list.map((essay, i) => ({
         essay_id: essay.essay_id,
         text_storage_id: essay.text_storage_id,
         filename: '',
-        suggestions: i === 2 ? [] : [{ student_id: [s0, s1][i]!.student_id, student_name: 'Some Student', confidence_score: 0.92, match_reasons: ['name in header'] }],
+        suggestions:
+          i === 2
+            ? []
+            : [{ student_id: [s0, s1][i]!.student_id, student_name: [s0, s1][i]!.full_legal_name, student_email: [s0, s1][i]!.email, confidence_score: 0.92, match_reasons: ['name in header'] }],
       })),
       processing_summary: { total_essays: 3, matched: 2 },
     });
