@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { RegisterOutcome } from '../../app/batches.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
@@ -114,6 +115,22 @@ const deadlinesRoute = queryRoute({
   ok: answer('Pending deadlines.', DeadlineList),
 });
 
+/** A registration that made no batch, on either registration door: the class, the body or an existing id. */
+function registrationRefused(
+  c: Context<AuthEnv>,
+  outcome: Exclude<RegisterOutcome, { kind: 'registered' }>,
+  body: { class_id?: string | null | undefined; batch_id?: string | undefined },
+): Response {
+  switch (outcome.kind) {
+    case 'class_not_found':
+      return notFound(c, `Class ${body.class_id}`);
+    case 'invalid':
+      return validationProblem(c, outcome.errors);
+    case 'exists':
+      return problem(c, { status: 409, title: 'Conflict', detail: body.batch_id ? `Batch ${body.batch_id} already exists.` : 'The batch already exists.' });
+  }
+}
+
 export function batchRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
   app.use('/v1/batches', requireCaller('teacher'));
@@ -122,18 +139,8 @@ export function batchRoutes(service: Service) {
     const body = await parseJsonBody(c, RegisterBatchBody);
     if (!body.ok) return body.response;
     const outcome = await service.registerBatch(teacherId(c), body.data, c.get('correlationId'), traceOfRequest(c));
-    switch (outcome.kind) {
-      case 'class_not_found':
-        return notFound(c, `Class ${body.data.class_id}`);
-      case 'invalid':
-        return validationProblem(c, outcome.errors);
-      case 'exists':
-        return problem(c, { status: 409, title: 'Conflict', detail: `Batch ${body.data.batch_id} already exists.` });
-      case 'registered': {
-        const view = await service.getBatch(teacherId(c), outcome.batch.batch_id);
-        return c.json(view, 201);
-      }
-    }
+    if (outcome.kind !== 'registered') return registrationRefused(c, outcome, body.data);
+    return c.json(await service.getBatch(teacherId(c), outcome.batch.batch_id), 201);
   });
   documented(app, gatewayRegisterRoute, async (c) => {
     const body = await parseJsonBody(c, GatewayRegistrationBody);
@@ -143,16 +150,8 @@ export function batchRoutes(service: Service) {
     }
     const orgId = body.data.org_id ?? (c.var as { orgId?: string | null }).orgId ?? null;
     const outcome = await service.registerBatch(teacherId(c), { ...body.data, org_id: orgId }, c.get('correlationId'), traceOfRequest(c));
-    switch (outcome.kind) {
-      case 'class_not_found':
-        return notFound(c, `Class ${body.data.class_id}`);
-      case 'invalid':
-        return validationProblem(c, outcome.errors);
-      case 'exists':
-        return problem(c, { status: 409, title: 'Conflict', detail: 'The batch already exists.' });
-      case 'registered':
-        return c.json({ batch_id: outcome.batch.batch_id, correlation_id: outcome.batch.correlation_id, status: 'registered' }, 202);
-    }
+    if (outcome.kind !== 'registered') return registrationRefused(c, outcome, body.data);
+    return c.json({ batch_id: outcome.batch.batch_id, correlation_id: outcome.batch.correlation_id, status: 'registered' }, 202);
   });
   documented(app, listRoute, async (c) => {
     const query = parseQuery(c, BatchListQuery);
