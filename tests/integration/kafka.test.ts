@@ -192,7 +192,9 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
       const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
       return history.some((r) => r.outcome === 'refused' && r.event_type === TOPICS.contentProvisioned);
     }, 30_000, 50);
-    const scraped = await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total');
-    expect(scraped).toMatch(new RegExp(`huleedu_kafka_messages_total\\{topic="${TOPICS.contentProvisioned.replace(/\./g, '\\.')}",outcome="refused"\\} [1-9]`));
+    // The history row commits before the consumer counts the outcome (the count follows the
+    // transaction), so the counter is awaited too rather than read once.
+    const refusedCount = new RegExp(`huleedu_kafka_messages_total\\{topic="${TOPICS.contentProvisioned.replace(/\./g, '\\.')}",outcome="refused"\\} [1-9]`);
+    await eventually(async () => refusedCount.test(await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total')), 30_000, 50);
   });
 });
