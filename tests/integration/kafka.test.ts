@@ -153,9 +153,10 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     const partition = Number(dead[0]!.headers['x-original-partition']);
     const offset = Number(dead[0]!.headers['x-original-offset']);
     await eventually(async () => (await committedOffsets(cluster.kafka, GROUP, topic)).get(partition) === offset + 3, 30_000, 50);
-    const scraped = await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total');
-    expect(scraped).toContain(`huleedu_kafka_messages_total{topic="${topic}",outcome="dead_lettered"} 2`);
-    expect(logged.some((l) => l.message === 'kafka message dead_lettered' && l.fields?.offset === String(offset) && l.fields?.partition === partition)).toBe(true);
+    // Counted and logged after the commit, so awaited as well.
+    const deadCount = `huleedu_kafka_messages_total{topic="${topic}",outcome="dead_lettered"} 2`;
+    await eventually(async () => (await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total')).includes(deadCount), 30_000, 50);
+    await eventually(async () => logged.some((l) => l.message === 'kafka message dead_lettered' && l.fields?.offset === String(offset) && l.fields?.partition === partition), 30_000, 50);
   });
 
   it("the real class service's events over Kafka: a student whose class comes later waits for it, then both are known", async () => {
