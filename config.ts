@@ -2,8 +2,7 @@ import { z } from 'zod';
 
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema.optional());
-const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
-  z.preprocess(unsetIfEmpty, schema.default(fallback as never));
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) => z.preprocess(unsetIfEmpty, schema.default(fallback as never));
 const positiveInt = z.coerce.number().int().positive();
 
 const EnvSchema = z.object({
@@ -40,17 +39,32 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: optional(
     z
       .string()
-      .transform((v) => v.split(',').map((b) => b.trim()).filter((b) => b !== ''))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b !== ''),
+      )
       .pipe(z.array(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'name at least one host:port')),
   ),
   KAFKA_CLIENT_ID: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu-phase1-state-service'),
   KAFKA_GROUP_ID: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu-phase1-state-service'),
-  KAFKA_DEAD_LETTER_TOPIC: withDefault(z.string().regex(/^[\w.-]{1,249}$/, 'a Kafka topic name: letters, digits, _ . - only'), 'huleedu.phase1.dead-letter.v1'),
+  KAFKA_DEAD_LETTER_TOPIC: withDefault(
+    z.string().regex(/^[\w.-]{1,249}$/, 'a Kafka topic name: letters, digits, _ . - only'),
+    'huleedu.phase1.dead-letter.v1',
+  ),
   KAFKA_SESSION_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1000).max(3_600_000), 30_000),
   OUTBOX_RELAY: optional(
     z
       .string()
-      .transform((v) => [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))])
+      .transform((v) => [
+        ...new Set(
+          v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        ),
+      ])
       .pipe(z.array(z.enum(['redis', 'kafka'], { error: 'each entry must be redis or kafka' }))),
   ),
 });
@@ -119,7 +133,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   if (e.PIPELINE_CREDITS === 'entitlements' && e.ENTITLEMENTS_URL === undefined) {
-    throw new ConfigError('invalid configuration:\n  ENTITLEMENTS_URL: required when PIPELINE_CREDITS=entitlements (the entitlements service the credit checks go to)');
+    throw new ConfigError(
+      'invalid configuration:\n  ENTITLEMENTS_URL: required when PIPELINE_CREDITS=entitlements (the entitlements service the credit checks go to)',
+    );
   }
   const relay = e.OUTBOX_RELAY ?? [...(e.REDIS_URL ? ['redis' as const] : []), ...(e.KAFKA_BROKERS ? ['kafka' as const] : [])];
   const unreachable = relay.filter((sink) => (sink === 'redis' ? e.REDIS_URL : e.KAFKA_BROKERS) === undefined);
@@ -130,7 +146,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
-    if (missing.length > 0) throw new ConfigError(`invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
+    if (missing.length > 0)
+      throw new ConfigError(`invalid configuration:\n${missing.map((k) => `  ${k}: required when NODE_ENV=production`).join('\n')}`);
   }
   return {
     nodeEnv: e.NODE_ENV,

@@ -39,11 +39,18 @@ const developmentTeachers = (jwtSecret: string) =>
  */
 export async function startRuntime(config: Config, secrets: Secrets, logger: PinoLogger = createLogger({ level: config.logLevel })) {
   const log = logFunction(logger);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements, lockLabel: `ROLE=${config.role}` });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    preparedStatements: config.preparedStatements,
+    lockLabel: `ROLE=${config.role}`,
+  });
   const upgraded = await upgradeBatchSnapshots(database.db, new Date().toISOString());
   if (upgraded > 0) log('info', 'batch snapshots migrated to the current machine version', { count: upgraded });
   const tracing = startTracing(config.otel);
-  const timers: DeadlineTimers | null = config.redisUrl ? createDeadlineTimers({ redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
+  const timers: DeadlineTimers | null = config.redisUrl
+    ? createDeadlineTimers({ redisUrl: config.redisUrl, prefix: config.queuePrefix })
+    : null;
   const metrics = createMetrics({
     processMetrics: true,
     outboxBacklog: () => outboxBacklog(database.db),
@@ -63,25 +70,36 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     deadlineClockSkewMs: config.deadlineClockSkewMs,
     onOutcome: observeApplications({ metrics, logger }),
     ...(tracing ? { tracer: tracing.tracer } : {}),
-    onDeadlineChange: timers?.listener((error) => log('warn', 'deadline timer not scheduled; the sweep will fire it', { err: String(error) })),
+    onDeadlineChange: timers?.listener((error) =>
+      log('warn', 'deadline timer not scheduled; the sweep will fire it', { err: String(error) }),
+    ),
   });
   const runsWorker = config.role !== 'api';
   const runsApi = config.role !== 'worker';
   // HuleEdu's Kafka: the producer wherever it is configured, the consumer in the worker role.
   // Loaded only when configured: without KAFKA_BROKERS the process never loads kafkajs.
   const kafka = config.kafka
-    ? await (await import('./jobs/kafka.ts')).startKafkaTransport(service, { ...config.kafka, consume: runsWorker, registry: metrics.registry, log })
+    ? await (await import('./jobs/kafka.ts')).startKafkaTransport(service, {
+        ...config.kafka,
+        consume: runsWorker,
+        registry: metrics.registry,
+        log,
+      })
     : null;
 
-  const worker = runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
-  worker?.worker.on('failed', (job, error) => log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, ...loggableError(error) }));
+  const worker =
+    runsWorker && config.redisUrl ? startDeadlineWorker(service, { redisUrl: config.redisUrl, prefix: config.queuePrefix }) : null;
+  worker?.worker.on('failed', (job, error) =>
+    log('warn', 'deadline job failed; BullMQ retries it', { job_id: job?.id, ...loggableError(error) }),
+  );
   const sweep = runsWorker
     ? createSweep(service, {
         intervalMs: config.sweepIntervalMs,
         onError: (error) => log('error', 'sweep failed', loggableError(error)),
         onFired: (batchId, outcome) => log('info', 'deadline fired by sweep', { batch_id: batchId, outcome }),
         reminderLeadMs: config.validationReminderBeforeMs,
-        onReminded: (batchId, version) => log('info', 'teacher reminded of the validation deadline', { batch_id: batchId, deadline_version: version }),
+        onReminded: (batchId, version) =>
+          log('info', 'teacher reminded of the validation deadline', { batch_id: batchId, deadline_version: version }),
       })
     : null;
   if (worker && timers) {
@@ -93,17 +111,21 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   sweep?.start();
 
   // The relay's own connection fails fast, so a Redis outage ends a pass (and its transaction) quickly.
-  const relayRedis = runsWorker && config.redisUrl && config.outboxRelay.includes('redis') ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: 10_000 }) : null;
+  const relayRedis =
+    runsWorker && config.redisUrl && config.outboxRelay.includes('redis')
+      ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: 10_000 })
+      : null;
   const kafkaSink = runsWorker && kafka && config.outboxRelay.includes('kafka') ? kafka.sink : null;
-  const relay = relayRedis || kafkaSink
-    ? createRelay(relayOutbox(database.db), {
-        ...(relayRedis ? { redis: relayRedis } : {}),
-        ...(kafkaSink ? { sinks: [kafkaSink] } : {}),
-        streamPrefix: config.streamPrefix,
-        onError: (error) => log('warn', 'outbox relay pass failed; it retries', { err: String(error) }),
-        onPublished: (rows) => (relayRedis ? rows.forEach((r) => metrics.outboxRelayed.inc({ topic: r.topic })) : undefined),
-      })
-    : null;
+  const relay =
+    relayRedis || kafkaSink
+      ? createRelay(relayOutbox(database.db), {
+          ...(relayRedis ? { redis: relayRedis } : {}),
+          ...(kafkaSink ? { sinks: [kafkaSink] } : {}),
+          streamPrefix: config.streamPrefix,
+          onError: (error) => log('warn', 'outbox relay pass failed; it retries', { err: String(error) }),
+          onPublished: (rows) => (relayRedis ? rows.forEach((r) => metrics.outboxRelayed.inc({ topic: r.topic })) : undefined),
+        })
+      : null;
   relay?.start();
 
   const streams = service.openBatchStreams(config.streamPollMs);
@@ -126,7 +148,9 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
       operations: operations({
         logger,
         metrics,
-        dashboard: timers ? { queues: [timers.queue], serviceToken: secrets.serviceToken, readOnly: config.queueDashboard === 'read-only' } : undefined,
+        dashboard: timers
+          ? { queues: [timers.queue], serviceToken: secrets.serviceToken, readOnly: config.queueDashboard === 'read-only' }
+          : undefined,
       }),
     });
     await new Promise<void>((resolve) => {
@@ -194,5 +218,18 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     await database.close();
   }
 
-  return { service, database, address: () => address, internalAddress: () => internalAddress, banner, stop, sweep, timers, relay, metrics, logger, kafka };
+  return {
+    service,
+    database,
+    address: () => address,
+    internalAddress: () => internalAddress,
+    banner,
+    stop,
+    sweep,
+    timers,
+    relay,
+    metrics,
+    logger,
+    kafka,
+  };
 }

@@ -45,7 +45,8 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
   const at = options.now().toISOString();
   const lookups = lookupsFor(db, request, loaded, before);
   const prepared = await request.build(before.context, lookups, at);
-  if (!prepared.ok) return 'notDueUntil' in prepared ? { kind: 'not_due', due_at: prepared.notDueUntil } : { kind: 'invalid', errors: prepared.errors };
+  if (!prepared.ok)
+    return 'notDueUntil' in prepared ? { kind: 'not_due', due_at: prepared.notDueUntil } : { kind: 'invalid', errors: prepared.errors };
 
   const plan = planTransition({
     request,

@@ -46,7 +46,10 @@ export interface RegisterBatchInput {
 }
 
 export type RegisterOutcome =
-  | { kind: 'registered'; batch: { batch_id: string; status: string; state: string; version: number; class_type: string; correlation_id: string } }
+  | {
+      kind: 'registered';
+      batch: { batch_id: string; status: string; state: string; version: number; class_type: string; correlation_id: string };
+    }
   | { kind: 'class_not_found' }
   | { kind: 'invalid'; errors: Array<{ path: string; message: string }> }
   | { kind: 'exists' };
@@ -90,7 +93,13 @@ export async function registerBatch(
   const announced = outboxEnvelope(
     TOPICS.essaysRegistered,
     essaysRegistered(machineInput, input.essay_ids ?? null, at),
-    { batch_id: machineInput.batch_id, owner_id: ownerId, class_id: machineInput.class_id, correlation_id: correlationId, org_id: machineInput.org_id ?? null },
+    {
+      batch_id: machineInput.batch_id,
+      owner_id: ownerId,
+      class_id: machineInput.class_id,
+      correlation_id: correlationId,
+      org_id: machineInput.org_id ?? null,
+    },
     at,
     trace,
   );

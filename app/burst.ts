@@ -64,7 +64,14 @@ export async function fireTimerBurst(db: Db, timers: DueTimer[], options: BurstO
 
 /** Plans and writes what it can in one transaction; fills `settled` only once that committed. */
 async function applyTogether(db: Db, requests: EventRequest[], options: BurstOptions, settled: Map<EventRequest, ApplyOutcome>) {
-  const actors = new Map((await loadBurstActors(db, requests.map((r) => ({ batchId: r.batchId, eventId: r.eventId })))).map((a) => [a.batch_id, a]));
+  const actors = new Map(
+    (
+      await loadBurstActors(
+        db,
+        requests.map((r) => ({ batchId: r.batchId, eventId: r.eventId })),
+      )
+    ).map((a) => [a.batch_id, a]),
+  );
   const restored = requests.flatMap((request) => {
     const actor = actors.get(request.batchId);
     // Missing batches and earlier answers are the single path's to report.
@@ -74,7 +81,11 @@ async function applyTogether(db: Db, requests: EventRequest[], options: BurstOpt
     }
     return [{ request, actor, before: restoreBatchSnapshot(actor) }];
   });
-  const lookups = await burstLookups(db, restored.map((r) => r.actor), restored.map((r) => r.before.context));
+  const lookups = await burstLookups(
+    db,
+    restored.map((r) => r.actor),
+    restored.map((r) => r.before.context),
+  );
   const at = options.now().toISOString();
   const planned: Array<{ request: EventRequest; actor: BurstActor; plan: TransitionPlan }> = [];
   for (const { request, actor, before } of restored) {
@@ -105,8 +116,13 @@ async function applyTogether(db: Db, requests: EventRequest[], options: BurstOpt
     const t = tx as unknown as Db;
     // Sent together: postgres.js pipelines them on the transaction's connection, in this order.
     const [sets, ...refused] = await Promise.all([
-      writeTransitions(t, [...applied.values()].map((plan) => plan.write)),
-      ...planned.map(({ request, actor, plan }) => (plan.kind === 'refused' ? recordRefusal(t, request.batchId, actor.version, plan.write) : Promise.resolve(false))),
+      writeTransitions(
+        t,
+        [...applied.values()].map((plan) => plan.write),
+      ),
+      ...planned.map(({ request, actor, plan }) =>
+        plan.kind === 'refused' ? recordRefusal(t, request.batchId, actor.version, plan.write) : Promise.resolve(false),
+      ),
     ]);
     return { written: sets, refusals: refused };
   });
@@ -137,10 +153,17 @@ function insertEachUnknownStudentOnce(plans: TransitionPlan[]): void {
 }
 
 /** Answers a burst's builds from rows read for the whole burst: its deadline rows and students. */
-async function burstLookups(db: Db, actors: BurstActor[], contexts: Array<{ class_id: string | null; associations: Record<string, { suggested_student_id: string | null }> }>): Promise<Lookups> {
+async function burstLookups(
+  db: Db,
+  actors: BurstActor[],
+  contexts: Array<{ class_id: string | null; associations: Record<string, { suggested_student_id: string | null }> }>,
+): Promise<Lookups> {
   const deadlines = new Map(actors.map((a) => [`${a.batch_id}:${a.deadline_version}`, a.deadline_due_at]));
   const classIds = [...new Set(contexts.flatMap((c) => (c.class_id === null ? [] : [c.class_id])))];
-  const existingUnknown = await unknownStudentsOf(db, classIds.map((classId) => ({ classId, email: unknownStudentEmail(classId) })));
+  const existingUnknown = await unknownStudentsOf(
+    db,
+    classIds.map((classId) => ({ classId, email: unknownStudentEmail(classId) })),
+  );
   const named = contexts.flatMap((c) => Object.values(c.associations).flatMap((a) => a.suggested_student_id ?? []));
   const known = await studentsById(db, [...new Set([...named, ...existingUnknown.values()])]);
   const byId = new Map(known.map((s) => [s.id, s]));

@@ -47,14 +47,24 @@ async function requireClasses(db: Db, classIds: string[]): Promise<void> {
   const found = await existingClasses(db, classIds);
   const missing = classIds.filter((id) => !found.some((c) => c.id === id));
   // Class and student topics are not ordered against each other: a student may come before its class.
-  if (missing.length > 0) throw new Refusal({ kind: 'not_found', what: `Class ${missing.join(', ')} (not known yet: send the event again after its huleedu.class.created.v1)` });
+  if (missing.length > 0)
+    throw new Refusal({
+      kind: 'not_found',
+      what: `Class ${missing.join(', ')} (not known yet: send the event again after its huleedu.class.created.v1)`,
+    });
 }
 
 async function applyToRoster(tx: Db, envelope: ClassInboundEnvelope): Promise<{ class_id: string | null; student_id: string | null }> {
   switch (envelope.event_type) {
     case TOPICS.classCreated: {
       const d = envelope.data;
-      await upsertClass(tx, { id: d.class_id, owner_id: d.user_id, name: d.class_designation, course_code: d.course_codes[0]!, course_codes: d.course_codes });
+      await upsertClass(tx, {
+        id: d.class_id,
+        owner_id: d.user_id,
+        name: d.class_designation,
+        course_code: d.course_codes[0]!,
+        course_codes: d.course_codes,
+      });
       return { class_id: d.class_id, student_id: null };
     }
     case TOPICS.classUpdated: {
@@ -79,7 +89,10 @@ async function applyToRoster(tx: Db, envelope: ClassInboundEnvelope): Promise<{ 
         email: d.student_email === null ? null : d.student_email.toLowerCase(),
         created_by_user_id: d.created_by_user_id,
       });
-      await addMemberships(tx, classIds.map((class_id) => ({ class_id, student_id: d.student_id })));
+      await addMemberships(
+        tx,
+        classIds.map((class_id) => ({ class_id, student_id: d.student_id })),
+      );
       return { class_id: classIds[0] ?? null, student_id: d.student_id };
     }
     case TOPICS.studentUpdated: {
@@ -92,7 +105,10 @@ async function applyToRoster(tx: Db, envelope: ClassInboundEnvelope): Promise<{ 
         ...(d.last_name === undefined || d.last_name === null ? {} : { last_name: d.last_name }),
         ...(d.student_email === undefined ? {} : { email: d.student_email === null ? null : d.student_email.toLowerCase() }),
       });
-      await addMemberships(tx, added.map((class_id) => ({ class_id, student_id: d.student_id })));
+      await addMemberships(
+        tx,
+        added.map((class_id) => ({ class_id, student_id: d.student_id })),
+      );
       await removeMemberships(tx, d.student_id, d.remove_class_ids ?? []);
       return { class_id: null, student_id: d.student_id };
     }
@@ -120,12 +136,17 @@ export async function applyClassEvent(db: Db, envelope: ClassInboundEnvelope, fi
       }
       return error.outcome;
     }
-    if (pgErrorOf(error)?.code === UNIQUE_VIOLATION) return { kind: 'conflict', detail: 'Another student of the class already has this e-mail.' };
+    if (pgErrorOf(error)?.code === UNIQUE_VIOLATION)
+      return { kind: 'conflict', detail: 'Another student of the class already has this e-mail.' };
     throw error;
   }
 }
 
-function earlierAnswer(eventId: string, earlier: { batch_id: string | null; fingerprint: string | null; response: unknown }, fingerprint: string): ClassEventOutcome {
+function earlierAnswer(
+  eventId: string,
+  earlier: { batch_id: string | null; fingerprint: string | null; response: unknown },
+  fingerprint: string,
+): ClassEventOutcome {
   if (earlier.batch_id !== null || earlier.fingerprint !== fingerprint) return { kind: 'key_reused', event_id: eventId };
   return { kind: 'duplicate', body: earlier.response as ClassEventBody };
 }

@@ -44,12 +44,25 @@ const classFacts = (c: ClassRecord): ClassFacts => ({ class_id: c.id, name: c.na
 export const coursesOf = (c: Pick<ClassRecord, 'course_code' | 'course_codes'>): CourseCode[] =>
   (c.course_codes.length > 0 ? c.course_codes : [c.course_code]) as CourseCode[];
 
-export async function createClass(db: Db, ownerId: string, input: { name: string; course_codes: CourseCode[] }, at: string): Promise<ClassRecord> {
+export async function createClass(
+  db: Db,
+  ownerId: string,
+  input: { name: string; course_codes: CourseCode[] },
+  at: string,
+): Promise<ClassRecord> {
   return transaction(db, async (tx) => {
-    const created = await insertClass(tx, { id: randomUUID(), owner_id: ownerId, name: input.name, course_code: input.course_codes[0]!, course_codes: input.course_codes });
+    const created = await insertClass(tx, {
+      id: randomUUID(),
+      owner_id: ownerId,
+      name: input.name,
+      course_code: input.course_codes[0]!,
+      course_codes: input.course_codes,
+    });
     const facts = classFacts(created);
     const notification = classCreatedNotification(facts, at);
-    await insertClassOutbox(tx, [classEnvelope(notification.type, notification.data, { class_id: created.id, owner_id: ownerId, correlation_id: randomUUID() }, at)]);
+    await insertClassOutbox(tx, [
+      classEnvelope(notification.type, notification.data, { class_id: created.id, owner_id: ownerId, correlation_id: randomUUID() }, at),
+    ]);
     return created;
   });
 }
@@ -71,7 +84,13 @@ const normalisedEmail = (email: string | null | undefined) => (email ? email.toL
  * real class service does: StudentCreatedV1 and `student_added_to_class` (for the first class).
  * An e-mail is unique within a class; one already there answers a conflict and adds none.
  */
-export async function addStudentsToClasses(db: Db, ownerId: string, classIds: string[], input: NewStudent[], at: string): Promise<AddStudentsOutcome> {
+export async function addStudentsToClasses(
+  db: Db,
+  ownerId: string,
+  classIds: string[],
+  input: NewStudent[],
+  at: string,
+): Promise<AddStudentsOutcome> {
   const wanted = [...new Set(classIds)];
   try {
     return await transaction(db, async (tx): Promise<AddStudentsOutcome> => {
@@ -91,21 +110,37 @@ export async function addStudentsToClasses(db: Db, ownerId: string, classIds: st
         created_by_user_id: ownerId,
       }));
       const inserted = await insertStudents(tx, rows);
-      await addMemberships(tx, inserted.flatMap((s) => wanted.map((class_id) => ({ class_id, student_id: s.id }))));
+      await addMemberships(
+        tx,
+        inserted.flatMap((s) => wanted.map((class_id) => ({ class_id, student_id: s.id }))),
+      );
       // As the real projector: one notification per student, about the first class it was added to.
       const first = owned.find((c) => c.id === wanted[0]);
       if (first) {
         const notify = (s: StudentRecord): OutboxRow => {
-          const facts: StudentFacts = { student_id: s.id, first_name: s.first_name, last_name: s.last_name, email: s.email, class_ids: wanted, created_by: ownerId };
+          const facts: StudentFacts = {
+            student_id: s.id,
+            first_name: s.first_name,
+            last_name: s.last_name,
+            email: s.email,
+            class_ids: wanted,
+            created_by: ownerId,
+          };
           const notification = studentAddedNotification(facts, { class_id: first.id, name: first.name, owner_id: first.owner_id }, at);
-          return classEnvelope(notification.type, notification.data, { class_id: first.id, owner_id: ownerId, correlation_id: randomUUID() }, at);
+          return classEnvelope(
+            notification.type,
+            notification.data,
+            { class_id: first.id, owner_id: ownerId, correlation_id: randomUUID() },
+            at,
+          );
         };
         await insertClassOutbox(tx, inserted.map(notify));
       }
       return { kind: 'added', students: inserted };
     });
   } catch (error) {
-    if (pgErrorOf(error)?.code === UNIQUE_VIOLATION) return { kind: 'conflict', detail: 'A student with one of these emails is already in the class.' };
+    if (pgErrorOf(error)?.code === UNIQUE_VIOLATION)
+      return { kind: 'conflict', detail: 'A student with one of these emails is already in the class.' };
     throw error;
   }
 }
@@ -122,7 +157,12 @@ export async function getClass(db: Db, ownerId: string, classId: string) {
   return { klass, members: await membersOf(db, classId) };
 }
 
-export async function updateClass(db: Db, ownerId: string, classId: string, change: { name?: string | undefined; course_codes?: CourseCode[] | undefined }) {
+export async function updateClass(
+  db: Db,
+  ownerId: string,
+  classId: string,
+  change: { name?: string | undefined; course_codes?: CourseCode[] | undefined },
+) {
   if (!(await findOwnedClass(db, ownerId, classId))) return null;
   return updateClassRow(db, classId, {
     ...(change.name === undefined ? {} : { name: change.name }),
@@ -149,7 +189,12 @@ export async function updateStudent(
   db: Db,
   ownerId: string,
   studentId: string,
-  change: { person_name?: PersonName | null | undefined; email?: string | null | undefined; add_class_ids?: string[] | null | undefined; remove_class_ids?: string[] | null | undefined },
+  change: {
+    person_name?: PersonName | null | undefined;
+    email?: string | null | undefined;
+    add_class_ids?: string[] | null | undefined;
+    remove_class_ids?: string[] | null | undefined;
+  },
 ): Promise<UpdateStudentOutcome> {
   try {
     return await transaction(db, async (tx): Promise<UpdateStudentOutcome> => {
@@ -160,27 +205,42 @@ export async function updateStudent(
       if (missing.length > 0) return { kind: 'class_not_found', class_ids: missing };
       const email = change.email === undefined ? undefined : normalisedEmail(change.email);
       const current = await classIdsOf(tx, studentId);
-      const staying = [...new Set([...current, ...(change.add_class_ids ?? [])])].filter((id) => !(change.remove_class_ids ?? []).includes(id));
+      const staying = [...new Set([...current, ...(change.add_class_ids ?? [])])].filter(
+        (id) => !(change.remove_class_ids ?? []).includes(id),
+      );
       const checkEmail = email ?? (await studentById(tx, studentId))?.email ?? null;
       if (checkEmail !== null) {
         const others = (await emailsTakenInExcept(tx, staying, checkEmail, studentId)).length > 0;
         if (others) return { kind: 'conflict', detail: 'A student with this email is already in one of these classes.' };
       }
       await updateStudentRow(tx, studentId, {
-        ...(change.person_name ? { first_name: change.person_name.first_name, last_name: change.person_name.last_name, legal_full_name: change.person_name.legal_full_name ?? null } : {}),
+        ...(change.person_name
+          ? {
+              first_name: change.person_name.first_name,
+              last_name: change.person_name.last_name,
+              legal_full_name: change.person_name.legal_full_name ?? null,
+            }
+          : {}),
         ...(email === undefined ? {} : { email }),
       });
-      await addMemberships(tx, (change.add_class_ids ?? []).map((class_id) => ({ class_id, student_id: studentId })));
+      await addMemberships(
+        tx,
+        (change.add_class_ids ?? []).map((class_id) => ({ class_id, student_id: studentId })),
+      );
       await removeMemberships(tx, studentId, change.remove_class_ids ?? []);
       return { kind: 'updated', student: (await studentById(tx, studentId))!, class_ids: await classIdsOf(tx, studentId) };
     });
   } catch (error) {
-    if (pgErrorOf(error)?.code === UNIQUE_VIOLATION) return { kind: 'conflict', detail: 'A student with this email is already in the class.' };
+    if (pgErrorOf(error)?.code === UNIQUE_VIOLATION)
+      return { kind: 'conflict', detail: 'A student with this email is already in the class.' };
     throw error;
   }
 }
 
 async function emailsTakenInExcept(db: Db, classIds: string[], email: string, studentId: string): Promise<string[]> {
   const members = await Promise.all(classIds.map((id) => membersOf(db, id)));
-  return members.flat().filter((s) => s.id !== studentId && s.email === email).map((s) => s.email!);
+  return members
+    .flat()
+    .filter((s) => s.id !== studentId && s.email === email)
+    .map((s) => s.email!);
 }

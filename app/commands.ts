@@ -43,7 +43,10 @@ export type DecisionResult =
 export function decideAssociations(call: TeacherCall, decisions: TeacherDecision[]): EventRequest {
   return {
     ...asTeacher(call),
-    associations: { essays: decisions.map((d) => d.essay_id), students: decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : [])) },
+    associations: {
+      essays: decisions.map((d) => d.essay_id),
+      students: decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : [])),
+    },
     build: async (context, lookups, at) => {
       const named = decisions.flatMap((d) => (d.confirmed && d.student_id ? [d.student_id] : []));
       const suggested = decisions.flatMap((d) => context.associations[d.essay_id]?.suggested_student_id ?? []);
@@ -81,9 +84,20 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
   return decisions.map((d) => {
     const was: AssociationRecord | undefined = before.associations[d.essay_id];
     const now = after.associations[d.essay_id];
-    if (!was || !now) return { essay_id: d.essay_id, outcome: 'refused', reason: 'not an essay of this batch awaiting validation', validation_status: null };
+    if (!was || !now)
+      return {
+        essay_id: d.essay_id,
+        outcome: 'refused',
+        reason: 'not an essay of this batch awaiting validation',
+        validation_status: null,
+      };
     if (was.validation_status !== 'pending_validation') {
-      return { essay_id: d.essay_id, outcome: 'refused', reason: `already decided (${was.validation_status})`, validation_status: was.validation_status };
+      return {
+        essay_id: d.essay_id,
+        outcome: 'refused',
+        reason: `already decided (${was.validation_status})`,
+        validation_status: was.validation_status,
+      };
     }
     if (now.validation_status === 'pending_validation') {
       const reason =
@@ -101,14 +115,20 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
 export function requestPipeline(call: TeacherCall, ask: Omit<PipelineAsk, 'requestedBy'>, credits: CreditChecker): EventRequest {
   return {
     ...asTeacher(call),
-    build: async (context, _lookups, at) => ({ ok: true, event: await pipelineRequested(context, { ...ask, requestedBy: call.teacherId }, credits, at) }),
+    build: async (context, _lookups, at) => ({
+      ok: true,
+      event: await pipelineRequested(context, { ...ask, requestedBy: call.teacherId }, credits, at),
+    }),
   };
 }
 
 export function amendPrompt(call: TeacherCall, studentPromptRef: StudentPromptRef): EventRequest {
   return {
     ...asTeacher(call),
-    build: (_context, _lookups, at) => ({ ok: true, event: { type: 'PROMPT_AMENDED', at, by: call.teacherId, student_prompt_ref: studentPromptRef } }),
+    build: (_context, _lookups, at) => ({
+      ok: true,
+      event: { type: 'PROMPT_AMENDED', at, by: call.teacherId, student_prompt_ref: studentPromptRef },
+    }),
   };
 }
 
@@ -165,7 +185,10 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
       const dueAt = context.deadline?.version === deadlineVersion ? await lookups.deadlineDueAt(batchId, deadlineVersion) : null;
       if (dueAt !== null && Date.parse(at) < Date.parse(dueAt) - clockSkewMs) return { ok: false, notDueUntil: dueAt };
       if (context.class_id === null) {
-        return { ok: true, event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '', students: {} } };
+        return {
+          ok: true,
+          event: { type: 'VALIDATION_TIMEOUT', at, deadline_version: deadlineVersion, unknown_student_id: '', students: {} },
+        };
       }
       const unknown = await lookups.unknownStudentFor(context.class_id);
       const suggested = Object.values(context.associations).flatMap((a) => a.suggested_student_id ?? []);

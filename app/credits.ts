@@ -7,7 +7,10 @@ import type { Phase } from '../machines/pipelines.ts';
  * what the phases cost, and whether the entitlements service allows it. Only CJ comparisons and AI
  * feedback calls are billable (`PipelineCostStrategy`); spellcheck and NLP are free.
  */
-export type CreditChecker = (batch: Pick<BatchContext, 'batch_id' | 'owner_id' | 'org_id' | 'correlation_id' | 'essays' | 'expected_essay_count'>, phases: Phase[]) => Promise<CreditCheck>;
+export type CreditChecker = (
+  batch: Pick<BatchContext, 'batch_id' | 'owner_id' | 'org_id' | 'correlation_id' | 'essays' | 'expected_essay_count'>,
+  phases: Phase[],
+) => Promise<CreditCheck>;
 
 export function requirementsOf(phases: Phase[], essayCount: number): Record<string, number> {
   const requirements: Record<string, number> = {};
@@ -45,14 +48,23 @@ export function entitlementsChecker(baseUrl: string, timeoutMs = 5_000): CreditC
       response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-correlation-id': batch.correlation_id },
-        body: JSON.stringify({ user_id: batch.owner_id, org_id: batch.org_id, requirements: resource_breakdown, correlation_id: batch.correlation_id }),
+        body: JSON.stringify({
+          user_id: batch.owner_id,
+          org_id: batch.org_id,
+          requirements: resource_breakdown,
+          correlation_id: batch.correlation_id,
+        }),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       throw new EntitlementsUnavailable(`entitlements service at ${url} did not answer: ${(error as Error).message}`);
     }
     if (![200, 402, 429].includes(response.status)) throw new EntitlementsUnavailable(`entitlements service answered ${response.status}`);
-    const body = (await response.json().catch(() => null)) as { allowed?: unknown; available_credits?: unknown; denial_reason?: unknown } | null;
+    const body = (await response.json().catch(() => null)) as {
+      allowed?: unknown;
+      available_credits?: unknown;
+      denial_reason?: unknown;
+    } | null;
     if (body === null || typeof body !== 'object') throw new EntitlementsUnavailable('entitlements service answered without a JSON body');
     const available = Number(body.available_credits ?? 0) || 0;
     if (body.allowed === true) return { allowed: true, required_credits: required, available_credits: available, resource_breakdown };

@@ -1,5 +1,12 @@
 import type { BatchContext } from '../machines/batch.ts';
-import { type BatchEvent, type ClassInboundEnvelope, type InboundEnvelope, type SlotInboundEnvelope, type SuggestedMatch, TOPICS } from '../machines/events.ts';
+import {
+  type BatchEvent,
+  type ClassInboundEnvelope,
+  type InboundEnvelope,
+  type SlotInboundEnvelope,
+  type SuggestedMatch,
+  TOPICS,
+} from '../machines/events.ts';
 import type { EventRequest, Prepared } from './apply.ts';
 import type { CreditChecker } from './credits.ts';
 import { pipelineRequested } from './pipelines.ts';
@@ -100,7 +107,12 @@ export function inboundRequest(envelope: InboundEnvelope, settings: InboundSetti
           ok: true,
           event: await pipelineRequested(
             context,
-            { pipeline: data.requested_pipeline, requestedBy: data.user_id, promptPayload: data.prompt_payload ?? null, isRetry: data.is_retry },
+            {
+              pipeline: data.requested_pipeline,
+              requestedBy: data.user_id,
+              promptPayload: data.prompt_payload ?? null,
+              isRetry: data.is_retry,
+            },
             settings.credits,
             at,
           ),

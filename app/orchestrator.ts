@@ -31,7 +31,12 @@ function processingPipelineState(batchId: string, state: PipelineState | null, f
       ];
     }),
   );
-  return { batch_id: batchId, requested_pipelines: state?.requested_pipelines ?? [], ...phases, last_updated: state?.last_updated ?? fallbackTime };
+  return {
+    batch_id: batchId,
+    requested_pipelines: state?.requested_pipelines ?? [],
+    ...phases,
+    last_updated: state?.last_updated ?? fallbackTime,
+  };
 }
 
 async function loadContext(db: Db, batchId: string) {
@@ -44,7 +49,11 @@ async function loadContext(db: Db, batchId: string) {
 export async function pipelineStateOf(db: Db, batchId: string, now: Date) {
   const context = await loadContext(db, batchId);
   if (context === null) return null;
-  return { batch_id: batchId, pipeline_state: processingPipelineState(batchId, context.pipeline_state, now.toISOString()), user_id: context.owner_id };
+  return {
+    batch_id: batchId,
+    pipeline_state: processingPipelineState(batchId, context.pipeline_state, now.toISOString()),
+    user_id: context.owner_id,
+  };
 }
 
 export type PreflightAnswer =
@@ -69,7 +78,10 @@ export async function preflight(db: Db, batchId: string, pipeline: RequestedPipe
   const context = await loadContext(db, batchId);
   if (context === null) return { kind: 'not_found' };
   const phases = requestIsRepeat(context.pipeline_state, pipeline) ? [] : phasesToRun(context.pipeline_state, pipeline);
-  const check = phases.length === 0 ? { allowed: true as const, required_credits: 0, available_credits: 0, resource_breakdown: {} } : await credits(context, phases);
+  const check =
+    phases.length === 0
+      ? { allowed: true as const, required_credits: 0, available_credits: 0, resource_breakdown: {} }
+      : await credits(context, phases);
   return {
     kind: 'answered',
     allowed: check.allowed,

@@ -18,7 +18,9 @@ export interface PipelineAsk {
 export async function pipelineRequested(context: BatchContext, ask: PipelineAsk, credits: CreditChecker, at: string): Promise<BatchEvent> {
   const phases = phasesToRun(context.pipeline_state, ask.pipeline);
   const skipped = requestIsRepeat(context.pipeline_state, ask.pipeline) || phases.length === 0;
-  const check = skipped ? { allowed: true as const, required_credits: 0, available_credits: 0, resource_breakdown: {} } : await credits(context, phases);
+  const check = skipped
+    ? { allowed: true as const, required_credits: 0, available_credits: 0, resource_breakdown: {} }
+    : await credits(context, phases);
   return {
     type: 'PIPELINE_REQUESTED',
     at,

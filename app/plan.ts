@@ -85,7 +85,9 @@ export function planTransition(input: PlanInput): TransitionPlan {
     deadline: deadlineChange(before.context, after.context),
     newAssociations: associations.created,
     changedAssociations: associations.changed,
-    associationSnapshots: input.storeEveryAssociation ? Object.values(after.context.associations) : [...associations.created, ...associations.changed],
+    associationSnapshots: input.storeEveryAssociation
+      ? Object.values(after.context.associations)
+      : [...associations.created, ...associations.changed],
     associationMachineVersion: ASSOCIATION_MACHINE_VERSION,
     newStudents: (input.newStudents ?? []).filter((s) => usedStudents.has(s.id)),
   };
@@ -144,7 +146,10 @@ function auditRow(
 /** Essays an event settled (pending before, decided after), so the history can name them. */
 function settledEssays(before: BatchContext, after: BatchContext) {
   return Object.entries(after.associations)
-    .filter(([essayId, record]) => before.associations[essayId]?.validation_status === 'pending_validation' && record.validation_status !== 'pending_validation')
+    .filter(
+      ([essayId, record]) =>
+        before.associations[essayId]?.validation_status === 'pending_validation' && record.validation_status !== 'pending_validation',
+    )
     .map(([essayId, record]) => ({ essay_id: essayId, validation_status: record.validation_status, student_id: record.student_id }));
 }
 

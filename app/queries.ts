@@ -52,7 +52,13 @@ export async function listBatches(db: Db, ownerId: string, status: string | unde
   return (await listBatchesWithCounts(db, ownerId, status)).map(batchView);
 }
 
-type StoredSuggestion = { student_id: string; student_name: string; student_email: string | null; confidence_score: number; match_reasons: string[] };
+type StoredSuggestion = {
+  student_id: string;
+  student_name: string;
+  student_email: string | null;
+  confidence_score: number;
+  match_reasons: string[];
+};
 
 export async function listAssociations(db: Db, ownerId: string, batchId: string) {
   const batch = await findOwnedBatch(db, ownerId, batchId);

@@ -4,7 +4,17 @@ import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type DueTimer, type FiredTimer, fireTimerBurst } from './burst.ts';
 import { createTimerBatcher } from './timer-batcher.ts';
-import { type NewStudent, type PersonName, addStudentsToClasses, createClass, getClass, getStudent, listStudents, updateClass, updateStudent } from './classes.ts';
+import {
+  type NewStudent,
+  type PersonName,
+  addStudentsToClasses,
+  createClass,
+  getClass,
+  getStudent,
+  listStudents,
+  updateClass,
+  updateStudent,
+} from './classes.ts';
 import { applyClassEvent } from './class-events.ts';
 import { batchStudentNames, essayStudent, matcherRoster } from './roster-reads.ts';
 import { type KeyedCall, onceForKey } from './keyed.ts';
@@ -96,17 +106,23 @@ export function createService(deps: ServiceDeps) {
 
   async function apply(request: EventRequest): Promise<ApplyOutcome> {
     const started = performance.now();
-    const outcome = await withSpan(tracer, 'batch.apply', request.trace, { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor }, async (trace, span) => {
-      const result = await applyEvent(db, request, { now, trace });
-      const seen = transitionOf(result);
-      span.setAttributes({
-        'huleedu.outcome': result.kind,
-        ...(seen.event_type ? { 'huleedu.event_type': seen.event_type } : {}),
-        ...(seen.from_state ? { 'huleedu.from_state': seen.from_state } : {}),
-        ...(seen.to_state ? { 'huleedu.to_state': seen.to_state } : {}),
-      });
-      return result;
-    });
+    const outcome = await withSpan(
+      tracer,
+      'batch.apply',
+      request.trace,
+      { 'huleedu.batch_id': request.batchId, 'huleedu.actor': request.actor },
+      async (trace, span) => {
+        const result = await applyEvent(db, request, { now, trace });
+        const seen = transitionOf(result);
+        span.setAttributes({
+          'huleedu.outcome': result.kind,
+          ...(seen.event_type ? { 'huleedu.event_type': seen.event_type } : {}),
+          ...(seen.from_state ? { 'huleedu.from_state': seen.from_state } : {}),
+          ...(seen.to_state ? { 'huleedu.to_state': seen.to_state } : {}),
+        });
+        return result;
+      },
+    );
     observe(request, outcome, started);
     return outcome;
   }
@@ -118,7 +134,10 @@ export function createService(deps: ServiceDeps) {
     apply,
     /** One validated inbound envelope, with the deadline length this service was configured with. */
     applyInbound(envelope: InboundEnvelope, call: InboundCall = {}): Promise<ApplyOutcome> {
-      const request = { ...inboundRequest(envelope, { validationTimeoutMs: deps.validationTimeoutMs, credits }), ...(call.fingerprint ? { fingerprint: call.fingerprint } : {}) };
+      const request = {
+        ...inboundRequest(envelope, { validationTimeoutMs: deps.validationTimeoutMs, credits }),
+        ...(call.fingerprint ? { fingerprint: call.fingerprint } : {}),
+      };
       // The envelope's metadata carries the producer's trace; the transport's is the fallback.
       request.trace ??= call.fallbackTrace;
       return apply(request);
@@ -149,26 +168,50 @@ export function createService(deps: ServiceDeps) {
       ),
     /** A class of the teacher's, announced (the `class_created` notification) in the same transaction. */
     createClass: (ownerId: string, input: { name: string } & ({ course_code: CourseCode } | { course_codes: CourseCode[] })) =>
-      createClass(db, ownerId, { name: input.name, course_codes: 'course_codes' in input ? input.course_codes : [input.course_code] }, now().toISOString()),
-    addStudents: (ownerId: string, classId: string, students: NewStudent[]) => addStudentsToClasses(db, ownerId, [classId], students, now().toISOString()),
+      createClass(
+        db,
+        ownerId,
+        { name: input.name, course_codes: 'course_codes' in input ? input.course_codes : [input.course_code] },
+        now().toISOString(),
+      ),
+    addStudents: (ownerId: string, classId: string, students: NewStudent[]) =>
+      addStudentsToClasses(db, ownerId, [classId], students, now().toISOString()),
     /** The real CreateStudentRequest: one student, in any number of the teacher's classes. */
-    createStudent: (ownerId: string, input: { person_name: PersonName; email?: string | null | undefined; class_ids?: string[] | null | undefined }) =>
-      addStudentsToClasses(db, ownerId, input.class_ids ?? [], [{ ...input.person_name, email: input.email }], now().toISOString()),
+    createStudent: (
+      ownerId: string,
+      input: { person_name: PersonName; email?: string | null | undefined; class_ids?: string[] | null | undefined },
+    ) => addStudentsToClasses(db, ownerId, input.class_ids ?? [], [{ ...input.person_name, email: input.email }], now().toISOString()),
     /** The same, at most once per Idempotency-Key: a retry answers the first result instead of making a second class. */
-    createClassOnce: (call: KeyedCall | undefined, ownerId: string, input: { name: string } & ({ course_code: CourseCode } | { course_codes: CourseCode[] })) =>
+    createClassOnce: (
+      call: KeyedCall | undefined,
+      ownerId: string,
+      input: { name: string } & ({ course_code: CourseCode } | { course_codes: CourseCode[] }),
+    ) =>
       onceForKey(
         db,
         call,
-        (tx) => createClass(tx, ownerId, { name: input.name, course_codes: 'course_codes' in input ? input.course_codes : [input.course_code] }, now().toISOString()),
+        (tx) =>
+          createClass(
+            tx,
+            ownerId,
+            { name: input.name, course_codes: 'course_codes' in input ? input.course_codes : [input.course_code] },
+            now().toISOString(),
+          ),
         (made) => made.id,
       ),
     addStudentsOnce: (call: KeyedCall | undefined, ownerId: string, classId: string, students: NewStudent[]) =>
-      onceForKey(db, call, (tx) => addStudentsToClasses(tx, ownerId, [classId], students, now().toISOString()), (added) => (added.kind === 'added' ? classId : null)),
+      onceForKey(
+        db,
+        call,
+        (tx) => addStudentsToClasses(tx, ownerId, [classId], students, now().toISOString()),
+        (added) => (added.kind === 'added' ? classId : null),
+      ),
     listStudents: (ownerId: string, classId: string) => listStudents(db, ownerId, classId),
     getClass: (ownerId: string, classId: string) => getClass(db, ownerId, classId),
     updateClass: (ownerId: string, classId: string, change: Parameters<typeof updateClass>[3]) => updateClass(db, ownerId, classId, change),
     getStudent: (ownerId: string, studentId: string) => getStudent(db, ownerId, studentId),
-    updateStudent: (ownerId: string, studentId: string, change: Parameters<typeof updateStudent>[3]) => updateStudent(db, ownerId, studentId, change),
+    updateStudent: (ownerId: string, studentId: string, change: Parameters<typeof updateStudent>[3]) =>
+      updateStudent(db, ownerId, studentId, change),
     /** One of the class service's events (class or student created or updated), applied to the roster. */
     applyClassEvent: (envelope: ClassInboundEnvelope, fingerprint: string) => applyClassEvent(db, envelope, fingerprint),
     /** EssaySlotAssignedV1: the original file name of an essay, for the teacher's review. */

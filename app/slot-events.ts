@@ -23,8 +23,20 @@ export type SlotEventOutcome =
 
 export async function applySlotAssigned(db: Db, envelope: SlotInboundEnvelope, fingerprint: string): Promise<SlotEventOutcome> {
   const d = envelope.data;
-  const body: SlotEventBody = { event_id: envelope.event_id, event_type: envelope.event_type, batch_id: d.batch_id, essay_id: d.essay_id, duplicate: false };
-  const slot = { essay_id: d.essay_id, batch_id: d.batch_id, file_upload_id: d.file_upload_id, text_storage_id: d.text_storage_id, original_file_name: d.original_file_name };
+  const body: SlotEventBody = {
+    event_id: envelope.event_id,
+    event_type: envelope.event_type,
+    batch_id: d.batch_id,
+    essay_id: d.essay_id,
+    duplicate: false,
+  };
+  const slot = {
+    essay_id: d.essay_id,
+    batch_id: d.batch_id,
+    file_upload_id: d.file_upload_id,
+    text_storage_id: d.text_storage_id,
+    original_file_name: d.original_file_name,
+  };
   try {
     const written = await recordSlot(db, envelope.event_id, fingerprint, slot, body);
     if (written.kind === 'no_batch') return { kind: 'not_found' };

@@ -38,7 +38,8 @@ interface V1Snapshot {
  */
 export function fromV1(snapshot: unknown): unknown {
   const v1 = snapshot as V1Snapshot;
-  const value = v1.value === 'awaiting_pipeline_configuration' || v1.value === 'processing_pipelines' ? 'ready_for_pipeline_execution' : v1.value;
+  const value =
+    v1.value === 'awaiting_pipeline_configuration' || v1.value === 'processing_pipelines' ? 'ready_for_pipeline_execution' : v1.value;
   const associations = Object.fromEntries(
     Object.entries(v1.context.associations).map(([essayId, a]) => [
       essayId,
@@ -73,7 +74,10 @@ export function fromV1(snapshot: unknown): unknown {
  * as their own rows (`PlanInput.storeEveryAssociation`, app/upgrade.ts at start).
  */
 export function fromV2(snapshot: unknown): unknown {
-  const v2 = snapshot as { context: { associations: Record<string, AssociationRecord>; [field: string]: unknown }; [field: string]: unknown };
+  const v2 = snapshot as {
+    context: { associations: Record<string, AssociationRecord>; [field: string]: unknown };
+    [field: string]: unknown;
+  };
   return { ...v2, context: { ...v2.context, association_counts: countsOf(v2.context.associations) } };
 }
 
@@ -87,7 +91,12 @@ export function fromV3(snapshot: unknown): unknown {
   const v3 = snapshot as { context: { pipeline: string | null; [field: string]: unknown }; [field: string]: unknown };
   const pipeline = v3.context.pipeline;
   // v1 named pipelines the real conductor does not know; every pipeline starts with spellcheck.
-  const phases = pipeline === null ? [] : Object.hasOwn(PIPELINE_PHASES, pipeline) ? [...PIPELINE_PHASES[pipeline as RequestedPipeline]] : ['spellcheck' as const];
+  const phases =
+    pipeline === null
+      ? []
+      : Object.hasOwn(PIPELINE_PHASES, pipeline)
+        ? [...PIPELINE_PHASES[pipeline as RequestedPipeline]]
+        : ['spellcheck' as const];
   return {
     ...v3,
     context: {

@@ -46,7 +46,12 @@ export function createBatchStreams(options: BatchStreamsOptions) {
      * The stream of one batch from `after` (0: from the start) until the hub closes or the reader
      * stops. Rows at or before `after` may come again (the overlap); readers drop known seqs.
      */
-    async *follow(ownerId: string, batchId: string, after: number, reader: { aborted: boolean; wake?: () => void }): AsyncGenerator<StreamMessage> {
+    async *follow(
+      ownerId: string,
+      batchId: string,
+      after: number,
+      reader: { aborted: boolean; wake?: () => void },
+    ): AsyncGenerator<StreamMessage> {
       let seen = new Set<number>();
       let cursor = after;
       let first = true;

@@ -28,7 +28,14 @@ export function unknownStudentOf(classId: string, existingId: string | null): { 
   const id = randomUUID();
   return {
     id,
-    newStudent: { id, class_id: classId, first_name: 'UNKNOWN', last_name: 'STUDENT', email: unknownStudentEmail(classId), is_unknown: true },
+    newStudent: {
+      id,
+      class_id: classId,
+      first_name: 'UNKNOWN',
+      last_name: 'STUDENT',
+      email: unknownStudentEmail(classId),
+      is_unknown: true,
+    },
   };
 }
 

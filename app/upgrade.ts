@@ -17,7 +17,14 @@ import { ASSOCIATION_ROWS_SINCE, restoreBatchSnapshot } from './snapshots.ts';
  * records; they move to their own rows in the same statement.
  */
 export async function upgradeBatchSnapshots(db: Db, at: string): Promise<number> {
-  const old = await rows<{ actor_id: string; batch_id: string; snapshot: unknown; machine_version: number; version: number; state: string }>(
+  const old = await rows<{
+    actor_id: string;
+    batch_id: string;
+    snapshot: unknown;
+    machine_version: number;
+    version: number;
+    state: string;
+  }>(
     db,
     sql`SELECT s.actor_id, b.batch_id, s.snapshot, s.machine_version, s.version, b.state
         FROM actor_snapshots s JOIN batches b ON s.actor_id = 'batch:' || b.batch_id

@@ -20,7 +20,13 @@ export function burstLeadMs(count: number): number {
  * concurrency, timed from the due instant to each job's completion. Job options match the
  * project's deadline jobs, so the difference to T is the work done per job.
  */
-export async function bareQueueBurst(redisUrl: string, prefix: string, count: number, concurrency: number, run: number): Promise<BurstResult> {
+export async function bareQueueBurst(
+  redisUrl: string,
+  prefix: string,
+  count: number,
+  concurrency: number,
+  run: number,
+): Promise<BurstResult> {
   const name = `bench-noop-${run}`;
   const producer = redisConnection(redisUrl);
   const consumer = redisConnection(redisUrl);

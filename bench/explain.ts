@@ -58,8 +58,7 @@ function explaining<T extends postgres.Sql | postgres.TransactionSql>(client: T,
             : target.unsafe(text, params as never[], options);
       }
       if (key === 'begin') {
-        return (fn: (tx: postgres.TransactionSql) => unknown) =>
-          (target as postgres.Sql).begin((tx) => fn(explaining(tx, true)) as never);
+        return (fn: (tx: postgres.TransactionSql) => unknown) => (target as postgres.Sql).begin((tx) => fn(explaining(tx, true)) as never);
       }
       return Reflect.get(target, key, receiver);
     },
@@ -107,7 +106,9 @@ async function main() {
     await cloneBatches(client, [pending], burst, new Date(Date.now() - 60_000).toISOString());
     current = { event: `deadline burst of ${burst}`, essays: 4 };
     const fired = await service.fireDueDeadlines({ limit: burst, leaseMs: 60_000, burstSize: burst, lanes: 1 });
-    process.stdout.write(`burst: ${fired.filter((f) => f.path === 'burst').length} of ${fired.length} deadlines applied by the set statement\n`);
+    process.stdout.write(
+      `burst: ${fired.filter((f) => f.path === 'burst').length} of ${fired.length} deadlines applied by the set statement\n`,
+    );
     for (const plan of plans) {
       const time = /Execution Time: ([\d.]+) ms/.exec(plan.text)?.[1];
       const planning = /Planning Time: ([\d.]+) ms/.exec(plan.text)?.[1];

@@ -93,9 +93,21 @@ async function jsonRows(sql: postgres.Sql, query: string, param: string): Promis
 /** The template's rows as JSON text; a due instant, when given, replaces the template's own. */
 async function readTemplate(sql: postgres.Sql, template: Template, dueAt: string | null): Promise<TemplateRows> {
   const [batch] = await jsonRows(sql, 'SELECT to_jsonb(b)::text AS row FROM batches b WHERE batch_id = $1', template.batchId);
-  const [snapshot] = await jsonRows(sql, 'SELECT to_jsonb(s)::text AS row FROM actor_snapshots s WHERE actor_id = $1', `batch:${template.batchId}`);
-  const associations = await jsonRows(sql, 'SELECT to_jsonb(a)::text AS row FROM essay_student_associations a WHERE batch_id = $1', template.batchId);
-  const associationSnapshots = await jsonRows(sql, 'SELECT to_jsonb(a)::text AS row FROM association_snapshots a WHERE batch_id = $1', template.batchId);
+  const [snapshot] = await jsonRows(
+    sql,
+    'SELECT to_jsonb(s)::text AS row FROM actor_snapshots s WHERE actor_id = $1',
+    `batch:${template.batchId}`,
+  );
+  const associations = await jsonRows(
+    sql,
+    'SELECT to_jsonb(a)::text AS row FROM essay_student_associations a WHERE batch_id = $1',
+    template.batchId,
+  );
+  const associationSnapshots = await jsonRows(
+    sql,
+    'SELECT to_jsonb(a)::text AS row FROM association_snapshots a WHERE batch_id = $1',
+    template.batchId,
+  );
   const [deadline] = await jsonRows(sql, 'SELECT to_jsonb(d)::text AS row FROM deadlines d WHERE batch_id = $1', template.batchId);
   if (!batch || !snapshot) throw new Error(`bench fixture: template batch ${template.batchId} has no rows`);
   const overrideDue = (text: string, path: (row: any) => any, field: string) => {
@@ -116,7 +128,9 @@ async function readTemplate(sql: postgres.Sql, template: Template, dueAt: string
 
 function insertRows(sql: postgres.Sql | postgres.TransactionSql, table: string, rows: string[]) {
   if (rows.length === 0) return Promise.resolve();
-  return sql.unsafe(`INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::${table}, $1::text::jsonb)`, [`[${rows.join(',')}]`]);
+  return sql.unsafe(`INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::${table}, $1::text::jsonb)`, [
+    `[${rows.join(',')}]`,
+  ]);
 }
 
 const CHUNK = 500;

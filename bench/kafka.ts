@@ -61,7 +61,11 @@ export async function startKafkaRig(service: Service, producers: number, log: (m
         const applied = new Promise<void>((resolve, reject) => waiting.set(eventId, { resolve, reject }));
         const producer = pool[next++ % pool.length]!;
         const data = envelope.data as { batch_id: string };
-        await producer.send({ topic: envelope.event_type as string, acks: -1, messages: [{ key: data.batch_id, value: JSON.stringify(envelope) }] });
+        await producer.send({
+          topic: envelope.event_type as string,
+          acks: -1,
+          messages: [{ key: data.batch_id, value: JSON.stringify(envelope) }],
+        });
         await applied;
       },
       decide,

@@ -73,7 +73,12 @@ interface Walk {
   step: number;
 }
 
-export function eventMix(pool: BatchPool, transport: MixTransport, essaysPerBatch: number, style: DecisionStyle = 'two-sittings'): Operation {
+export function eventMix(
+  pool: BatchPool,
+  transport: MixTransport,
+  essaysPerBatch: number,
+  style: DecisionStyle = 'two-sittings',
+): Operation {
   const walks = new Map<number, Walk>();
   return async (client) => {
     let walk = walks.get(client);

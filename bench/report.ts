@@ -32,7 +32,8 @@ interface LineSpec {
   optional?: boolean;
 }
 
-const fixed = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const fixed = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
 const ratioAtLeast = (min: number): Target => ({
   text: `ratio >= ${min}`,
   measured: (_, r) => `${fixed(r)} ×`,
@@ -71,7 +72,11 @@ export function lineSpecs(config: Pick<BenchConfig, 'smallEssays' | 'essaysPerBa
     {
       name: 'C-half',
       ratioTo: `C@8/${large}`,
-      target: { text: 'p99_ms < 20 at half of C@8 ops/s', measured: (own) => `p99 ${fixed(own.p99_ms, 1)} ms`, met: (own) => own.p99_ms < 20 },
+      target: {
+        text: 'p99_ms < 20 at half of C@8 ops/s',
+        measured: (own) => `p99 ${fixed(own.p99_ms, 1)} ms`,
+        met: (own) => own.p99_ms < 20,
+      },
     },
     { name: 'Q', extras: (own) => ({ total_ms: round(own.total_ms!, 0), jobs: own.count }) },
     { name: 'PB', extras: (own) => ({ total_ms: round(own.total_ms!, 0), jobs: own.count }) },
@@ -152,6 +157,10 @@ export function humanTable(lines: ResultLine[]): string {
   ]);
   const header = ['name', 'ops/s', 'p50 ms', 'p99 ms', 'ratio', 'measured vs target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n');
 }

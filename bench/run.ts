@@ -75,7 +75,10 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
   const pgBoss = await startPgBoss(url, sql, config.highClients, 10);
   closers.push(() => pgBoss.stop());
   // K is wanted only when its point runs; the mock cluster and the consumer group take seconds to start.
-  const kafka = config.only === null || config.only.some((name) => name.startsWith('K@')) ? await startKafkaRig(service, config.highClients, log) : null;
+  const kafka =
+    config.only === null || config.only.some((name) => name.startsWith('K@'))
+      ? await startKafkaRig(service, config.highClients, log)
+      : null;
   if (kafka) closers.push(() => kafka.close());
 
   const results = new Map<string, Figures[]>();
@@ -132,7 +135,13 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
   if (config.only !== null) return new Map([...results].map(([name, runs]) => [name, medianFigures(runs)]));
   log(`M: server RSS after events to ${config.memoryBatches.join(' and then ')} batches (after ${config.memoryWarmup} warm-up events)`);
   const t0 = performance.now();
-  const memory = await memoryGrowth(url, pools.get(config.essaysPerBatch)!, config.memoryBatches, config.memoryWarmup, config.essaysPerBatch);
+  const memory = await memoryGrowth(
+    url,
+    pools.get(config.essaysPerBatch)!,
+    config.memoryBatches,
+    config.memoryWarmup,
+    config.essaysPerBatch,
+  );
   const [first, last] = [memory[0]!, memory.at(-1)!];
   const memoryFigures = (m: typeof first) => ({ ...summarise(m.sample), rss_mb: m.rssMb, batches: m.batches, warmup: config.memoryWarmup });
   record('M@first', memoryFigures(first), 0);
@@ -165,7 +174,8 @@ async function main(): Promise<number> {
   } finally {
     for (const close of closers.reverse()) await close().catch((error: unknown) => log(`cleanup: ${String(error)}`));
     await deleteRedisPrefix(config.redisUrl, config.redisPrefix).catch((error: unknown) => log(`cleanup: ${String(error)}`));
-    if (!config.keepDatabase) await dropDatabase(config.adminUrl, config.databaseName).catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    if (!config.keepDatabase)
+      await dropDatabase(config.adminUrl, config.databaseName).catch((error: unknown) => log(`cleanup: ${String(error)}`));
   }
   // The JSON lines come last, after every log line, as contract section 7 asks.
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);

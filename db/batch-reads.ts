@@ -41,7 +41,10 @@ export async function listBatchesWithCounts(db: Db, ownerId: string, status: str
 export async function findOwnedBatch(db: Db, ownerId: string, batchId: string): Promise<{ due_at: string | null } | null> {
   const [row] = await all(
     db,
-    db.select({ due_at: batches.due_at }).from(batches).where(and(eq(batches.batch_id, batchId), eq(batches.owner_id, ownerId))),
+    db
+      .select({ due_at: batches.due_at })
+      .from(batches)
+      .where(and(eq(batches.batch_id, batchId), eq(batches.owner_id, ownerId))),
   );
   return row ?? null;
 }

@@ -29,15 +29,35 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
 /** The statement of writeTransitions, apart so that bench/explain.ts can show its plan. */
 export function transitionsStatement(writes: TransitionWrite[]): SQL {
   const ids = new Set(writes.map((w) => w.batchId));
-  if (ids.size !== writes.length) throw new Error('writeTransitions: one write per batch; a second write of a batch would join the first one\'s update');
+  if (ids.size !== writes.length)
+    throw new Error("writeTransitions: one write per batch; a second write of a batch would join the first one's update");
   const set = (value: unknown[]) => sql`${JSON.stringify(value)}::jsonb`;
-  const heads = writes.map(({ batchId, expectedVersion, machineVersion, snapshot, status, state, dueAt, promptPayload, studentPromptRef }) => {
-    return { batchId, actorId: batchActorId(batchId), expectedVersion, machineVersion, snapshot, status, state, dueAt, promptPayload, studentPromptRef };
-  });
+  const heads = writes.map(
+    ({ batchId, expectedVersion, machineVersion, snapshot, status, state, dueAt, promptPayload, studentPromptRef }) => {
+      return {
+        batchId,
+        actorId: batchActorId(batchId),
+        expectedVersion,
+        machineVersion,
+        snapshot,
+        status,
+        state,
+        dueAt,
+        promptPayload,
+        studentPromptRef,
+      };
+    },
+  );
   const history = writes.map((w) => ({ batch_id: w.batchId, ...w.history, detail: w.history.detail ?? null }));
-  const processed = writes.flatMap((w) => (w.processed ? [{ batch_id: w.batchId, event_id: w.processed.eventId, response: w.processed.response, fingerprint: w.processed.fingerprint }] : []));
+  const processed = writes.flatMap((w) =>
+    w.processed
+      ? [{ batch_id: w.batchId, event_id: w.processed.eventId, response: w.processed.response, fingerprint: w.processed.fingerprint }]
+      : [],
+  );
   const outbox = writes.flatMap((w) => w.outbox.map((o) => ({ batch_id: w.batchId, ...o })));
-  const deadlineSet = writes.flatMap((w) => (w.deadline.kind === 'set' ? [{ batch_id: w.batchId, version: w.deadline.version, due_at: w.deadline.due_at }] : []));
+  const deadlineSet = writes.flatMap((w) =>
+    w.deadline.kind === 'set' ? [{ batch_id: w.batchId, version: w.deadline.version, due_at: w.deadline.due_at }] : [],
+  );
   const deadlineClear = writes.flatMap((w) => (w.deadline.kind === 'clear' ? [{ batch_id: w.batchId }] : []));
   const students = writes.flatMap((w) => w.newStudents.map((s) => ({ batch_id: w.batchId, ...s })));
   const snapshots = writes.flatMap((w) => associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots));

@@ -54,7 +54,13 @@ export async function studentsById(db: Db, ids: string[]): Promise<BurstStudent[
   return all(
     db,
     db
-      .select({ id: students.id, class_id: classStudents.class_id, first_name: students.first_name, last_name: students.last_name, email: students.email })
+      .select({
+        id: students.id,
+        class_id: classStudents.class_id,
+        first_name: students.first_name,
+        last_name: students.last_name,
+        email: students.email,
+      })
       .from(students)
       .innerJoin(classStudents, eq(classStudents.student_id, students.id))
       .where(inArray(students.id, ids)),

@@ -27,7 +27,10 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
 export async function findDeadline(db: Db, batchId: string, version: number): Promise<DeadlineRow | null> {
   const [row] = await all(
     db,
-    db.select(deadlineColumns).from(deadlines).where(and(eq(deadlines.batch_id, batchId), eq(deadlines.version, version))),
+    db
+      .select(deadlineColumns)
+      .from(deadlines)
+      .where(and(eq(deadlines.batch_id, batchId), eq(deadlines.version, version))),
   );
   return row ?? null;
 }

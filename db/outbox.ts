@@ -39,7 +39,12 @@ export function relayOutbox(db: Db): RelayOutbox {
         );
         if (pending.length === 0) return 0;
         const markPublished = async (seqs: number[]) => {
-          await t.execute(sql`UPDATE outbox SET published_at = now() WHERE seq IN (${sql.join(seqs.map((s) => sql`${s}`), sql`, `)})`);
+          await t.execute(
+            sql`UPDATE outbox SET published_at = now() WHERE seq IN (${sql.join(
+              seqs.map((s) => sql`${s}`),
+              sql`, `,
+            )})`,
+          );
         };
         return work(
           pending.map((r) => ({ ...r, seq: Number(r.seq) })),

@@ -48,7 +48,9 @@ export async function sendDueReminders(
     await tx.execute(sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
       SELECT o.event_id, o.topic, o.batch_id, o.correlation_id, o.envelope
       FROM jsonb_to_recordset(${payload}::jsonb) AS o(event_id uuid, topic text, batch_id uuid, correlation_id uuid, envelope jsonb)`);
-    const history = JSON.stringify(built.map((b) => ({ batch_id: b.batch_id, version: b.batch_version, ...b.history, detail: b.history.detail ?? null })));
+    const history = JSON.stringify(
+      built.map((b) => ({ batch_id: b.batch_id, version: b.batch_version, ...b.history, detail: b.history.detail ?? null })),
+    );
     await tx.execute(sql`INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
       SELECT h.batch_id, h.at, h.event_type, h.event_id, h.actor, h.from_state, h.to_state, h.correlation_id, h.outcome, h.reason, h.version, h.detail
       FROM jsonb_to_recordset(${history}::jsonb) AS h(batch_id uuid, at timestamptz, event_type text, event_id text, actor text, from_state text,

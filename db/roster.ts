@@ -8,7 +8,10 @@ import type { OutboxRow } from './transitions.ts';
 export type ClassRecord = typeof classes.$inferSelect;
 export type StudentRecord = typeof students.$inferSelect;
 export type NewClassRecord = Pick<ClassRecord, 'id' | 'owner_id' | 'name' | 'course_code' | 'course_codes'>;
-export type NewStudentRecord = Pick<StudentRecord, 'id' | 'class_id' | 'first_name' | 'last_name' | 'legal_full_name' | 'email' | 'created_by_user_id'>;
+export type NewStudentRecord = Pick<
+  StudentRecord,
+  'id' | 'class_id' | 'first_name' | 'last_name' | 'legal_full_name' | 'email' | 'created_by_user_id'
+>;
 
 export async function classById(db: Db, classId: string): Promise<ClassRecord | null> {
   const [row] = await all(db, db.select().from(classes).where(eq(classes.id, classId)));
@@ -33,7 +36,11 @@ export async function studentById(db: Db, studentId: string): Promise<StudentRec
 export async function classIdsOf(db: Db, studentId: string): Promise<string[]> {
   const found = await all(
     db,
-    db.select({ class_id: classStudents.class_id }).from(classStudents).where(eq(classStudents.student_id, studentId)).orderBy(asc(classStudents.created_at), asc(classStudents.class_id)),
+    db
+      .select({ class_id: classStudents.class_id })
+      .from(classStudents)
+      .where(eq(classStudents.student_id, studentId))
+      .orderBy(asc(classStudents.created_at), asc(classStudents.class_id)),
   );
   return found.map((r) => r.class_id);
 }
@@ -41,7 +48,13 @@ export async function classIdsOf(db: Db, studentId: string): Promise<string[]> {
 /** Which of `classIds` exist and belong to `ownerId`. */
 export async function ownedClassIds(db: Db, ownerId: string, classIds: string[]): Promise<ClassRecord[]> {
   if (classIds.length === 0) return [];
-  return all(db, db.select().from(classes).where(and(eq(classes.owner_id, ownerId), inArray(classes.id, classIds))));
+  return all(
+    db,
+    db
+      .select()
+      .from(classes)
+      .where(and(eq(classes.owner_id, ownerId), inArray(classes.id, classIds))),
+  );
 }
 
 /** Which of `classIds` exist (whoever owns them). */
@@ -60,10 +73,17 @@ export async function upsertClass(db: Db, row: NewClassRecord): Promise<void> {
   await db
     .insert(classes)
     .values(row)
-    .onConflictDoUpdate({ target: classes.id, set: { owner_id: row.owner_id, name: row.name, course_code: row.course_code, course_codes: row.course_codes } });
+    .onConflictDoUpdate({
+      target: classes.id,
+      set: { owner_id: row.owner_id, name: row.name, course_code: row.course_code, course_codes: row.course_codes },
+    });
 }
 
-export async function updateClass(db: Db, classId: string, change: Partial<Pick<ClassRecord, 'name' | 'course_code' | 'course_codes'>>): Promise<ClassRecord | null> {
+export async function updateClass(
+  db: Db,
+  classId: string,
+  change: Partial<Pick<ClassRecord, 'name' | 'course_code' | 'course_codes'>>,
+): Promise<ClassRecord | null> {
   if (Object.keys(change).length === 0) return classById(db, classId);
   const [row] = await db.update(classes).set(change).where(eq(classes.id, classId)).returning();
   return row ?? null;
@@ -105,19 +125,33 @@ export async function removeMemberships(db: Db, studentId: string, classIds: str
 /** Class-level outbox rows (no batch); their envelope carries the class as partition key. */
 export async function insertClassOutbox(db: Db, list: OutboxRow[]): Promise<void> {
   if (list.length === 0) return;
-  await db.insert(outbox).values(list.map((r) => ({ event_id: r.event_id, topic: r.topic, batch_id: null, correlation_id: r.correlation_id, envelope: r.envelope })));
+  await db
+    .insert(outbox)
+    .values(
+      list.map((r) => ({ event_id: r.event_id, topic: r.topic, batch_id: null, correlation_id: r.correlation_id, envelope: r.envelope })),
+    );
 }
 
 /** Records an applied event id with its answer; false when it was recorded before (nothing written). */
 export async function recordProcessedEvent(db: Db, eventId: string, fingerprint: string, response: unknown): Promise<boolean> {
-  const inserted = await db.insert(processedEvents).values({ event_id: eventId, batch_id: null, fingerprint, response }).onConflictDoNothing().returning({ event_id: processedEvents.event_id });
+  const inserted = await db
+    .insert(processedEvents)
+    .values({ event_id: eventId, batch_id: null, fingerprint, response })
+    .onConflictDoNothing()
+    .returning({ event_id: processedEvents.event_id });
   return inserted.length === 1;
 }
 
-export async function processedEvent(db: Db, eventId: string): Promise<{ batch_id: string | null; fingerprint: string | null; response: unknown } | null> {
+export async function processedEvent(
+  db: Db,
+  eventId: string,
+): Promise<{ batch_id: string | null; fingerprint: string | null; response: unknown } | null> {
   const [row] = await all(
     db,
-    db.select({ batch_id: processedEvents.batch_id, fingerprint: processedEvents.fingerprint, response: processedEvents.response }).from(processedEvents).where(eq(processedEvents.event_id, eventId)),
+    db
+      .select({ batch_id: processedEvents.batch_id, fingerprint: processedEvents.fingerprint, response: processedEvents.response })
+      .from(processedEvents)
+      .where(eq(processedEvents.event_id, eventId)),
   );
   return row ?? null;
 }

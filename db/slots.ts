@@ -14,7 +14,10 @@ export async function recordSlot(db: Db, eventId: string, fingerprint: string, s
   return db.transaction(async (tx) => {
     const [prior] = await all(tx as unknown as Db, tx.select().from(processedEvents).where(eq(processedEvents.event_id, eventId)));
     if (prior) return { kind: 'duplicate', response: prior.response, fingerprint: prior.fingerprint };
-    const [batch] = await all(tx as unknown as Db, tx.select({ id: batches.batch_id }).from(batches).where(eq(batches.batch_id, slot.batch_id)));
+    const [batch] = await all(
+      tx as unknown as Db,
+      tx.select({ id: batches.batch_id }).from(batches).where(eq(batches.batch_id, slot.batch_id)),
+    );
     if (!batch) return { kind: 'no_batch' };
     await tx
       .insert(essaySlots)

@@ -92,7 +92,10 @@ export type AssociationSelection = { essays: string[]; students?: string[] } | '
 export function associationsOf(batchId: SQL, selection: AssociationSelection | undefined): SQL {
   if (selection === undefined) return sql`NULL`;
   // Essay ids are compared as text: a malformed one in a teacher's request matches nothing instead of failing a cast.
-  const which = selection === 'all' ? sql`` : sql`AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
+  const which =
+    selection === 'all'
+      ? sql``
+      : sql`AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
   return sql`(SELECT coalesce(jsonb_agg(a.snapshot), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batchId} ${which})`;
 }
 
@@ -134,7 +137,10 @@ export async function loadBatchActor(
 
 /** Every association snapshot of a batch, for an event that turned out to need them all. */
 export async function loadAllAssociations(db: Db, batchId: string): Promise<AssociationRecord[]> {
-  const [row] = await rows<{ associations: AssociationRecord[] }>(db, sql`SELECT ${associationsOf(sql`${batchId}::uuid`, 'all')} AS associations`);
+  const [row] = await rows<{ associations: AssociationRecord[] }>(
+    db,
+    sql`SELECT ${associationsOf(sql`${batchId}::uuid`, 'all')} AS associations`,
+  );
   return row?.associations ?? [];
 }
 
@@ -276,14 +282,20 @@ export async function writeTransition(db: Db, w: TransitionWrite): Promise<boole
       SELECT s.class_id, s.id FROM snap, jsonb_to_recordset(${json(w.newStudents)}) AS s(id uuid, class_id uuid))`);
   }
   if (w.newAssociations.length > 0) {
-    ctes.push(sql`assoc_new AS (${associationRowsInsert(sql`snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS})`)})`);
+    ctes.push(
+      sql`assoc_new AS (${associationRowsInsert(sql`snap, jsonb_to_recordset(${json(w.newAssociations)}) AS a(${ASSOCIATION_COLUMNS})`)})`,
+    );
   }
   if (w.associationSnapshots.length > 0) {
     const snapshots = associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots);
-    ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(sql`snap, jsonb_to_recordset(${json(snapshots)}) AS r(${ASSOCIATION_SNAPSHOT_COLUMNS})`)})`);
+    ctes.push(
+      sql`assoc_snap AS (${associationSnapshotsUpsert(sql`snap, jsonb_to_recordset(${json(snapshots)}) AS r(${ASSOCIATION_SNAPSHOT_COLUMNS})`)})`,
+    );
   }
   if (w.changedAssociations.length > 0) {
-    ctes.push(sql`assoc_upd AS (${associationRowsUpdate(sql`snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})`, w.batchId)})`);
+    ctes.push(
+      sql`assoc_upd AS (${associationRowsUpdate(sql`snap, jsonb_to_recordset(${json(w.changedAssociations)}) AS a(${ASSOCIATION_COLUMNS})`, w.batchId)})`,
+    );
   }
   const result = await rows<{ version: number }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT version FROM snap`);
   return result.length === 1;

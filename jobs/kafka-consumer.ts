@@ -60,7 +60,10 @@ const POISON_ERRORS_SHOWN = 20;
  * same topic list POST /v1/events checks, plus the topic the message came on, which must be its
  * event_type (the real producers publish each event on the topic named by its type).
  */
-export function parseMessage(topic: string, value: Buffer | null): { ok: true; envelope: InboundMessage } | { ok: false; reason: string; errors: string[] } {
+export function parseMessage(
+  topic: string,
+  value: Buffer | null,
+): { ok: true; envelope: InboundMessage } | { ok: false; reason: string; errors: string[] } {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty value', errors: [] };
   let raw: unknown;
   try {
@@ -78,7 +81,11 @@ export function parseMessage(topic: string, value: Buffer | null): { ok: true; e
     return { ok: false, reason: 'invalid for its model', errors: errors.slice(0, POISON_ERRORS_SHOWN) };
   }
   if (parsed.data.event_type !== topic) {
-    return { ok: false, reason: 'event_type does not match the topic', errors: [`event_type: ${parsed.data.event_type} arrived on ${topic}`] };
+    return {
+      ok: false,
+      reason: 'event_type does not match the topic',
+      errors: [`event_type: ${parsed.data.event_type} arrived on ${topic}`],
+    };
   }
   return { ok: true, envelope: parsed.data };
 }
@@ -112,7 +119,11 @@ export function verdictOf(outcome: ApplyOutcome | ClassEventOutcome | SlotEventO
     case 'invalid':
       return { kind: 'dead_letter', reason: 'does not fit its batch', errors: outcome.errors.map((e) => `${e.path}: ${e.message}`) };
     case 'key_reused':
-      return { kind: 'dead_letter', reason: 'event_id reused', errors: [`event_id: ${outcome.event_id} was applied before with a different envelope`] };
+      return {
+        kind: 'dead_letter',
+        reason: 'event_id reused',
+        errors: [`event_id: ${outcome.event_id} was applied before with a different envelope`],
+      };
   }
 }
 
@@ -226,8 +237,16 @@ export function createKafkaConsumer(options: KafkaConsumerOptions) {
       ? verdictOf(await options.apply(parsed.envelope, headerTrace(message.headers)))
       : { kind: 'dead_letter', reason: parsed.reason, errors: parsed.errors };
     if (verdict.kind === 'dead_letter') {
-      await options.producer.send({ topic: options.deadLetterTopic, acks: -1, messages: [deadLetter(origin, message, verdict.reason, verdict.errors)] });
-      return { ...base, outcome: 'dead_lettered', reason: `${verdict.reason}${verdict.errors.length ? `: ${verdict.errors.slice(0, 3).join('; ')}` : ''}` };
+      await options.producer.send({
+        topic: options.deadLetterTopic,
+        acks: -1,
+        messages: [deadLetter(origin, message, verdict.reason, verdict.errors)],
+      });
+      return {
+        ...base,
+        outcome: 'dead_lettered',
+        reason: `${verdict.reason}${verdict.errors.length ? `: ${verdict.errors.slice(0, 3).join('; ')}` : ''}`,
+      };
     }
     return { ...base, outcome: verdict.outcome, ...(verdict.reason ? { reason: verdict.reason } : {}) };
   }

@@ -57,7 +57,10 @@ export async function startKafkaTransport(service: Service, options: KafkaTransp
             ? service.applyClassEvent(envelope, classEventFingerprint(envelope))
             : isSlotEnvelope(envelope)
               ? service.applySlotAssigned(envelope, slotEventFingerprint(envelope))
-              : service.applyInbound(envelope, { fingerprint: inboundFingerprint(envelope), ...(transportTrace ? { fallbackTrace: transportTrace } : {}) }),
+              : service.applyInbound(envelope, {
+                  fingerprint: inboundFingerprint(envelope),
+                  ...(transportTrace ? { fallbackTrace: transportTrace } : {}),
+                }),
         onAssignment: (partitions) => metrics.assignedPartitions.set(partitions),
         onMessage(m) {
           metrics.messages.inc({ topic: m.topic, outcome: m.outcome });

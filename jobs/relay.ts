@@ -42,7 +42,10 @@ export interface PendingRow {
  * Declared here so this adapter knows the port, not the database.
  */
 export interface RelayOutboxPort {
-  pass(batchSize: number, work: (pending: PendingRow[], markPublished: (seqs: number[]) => Promise<void>) => Promise<number>): Promise<number>;
+  pass(
+    batchSize: number,
+    work: (pending: PendingRow[], markPublished: (seqs: number[]) => Promise<void>) => Promise<number>,
+  ): Promise<number>;
 }
 
 /**

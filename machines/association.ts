@@ -105,7 +105,7 @@ export const associationMachine = setup({
   },
 }).createMachine({
   id: ASSOCIATION_MACHINE_ID,
-  description: 'One essay-to-student association, from the matcher\'s suggestion to a settled author.',
+  description: "One essay-to-student association, from the matcher's suggestion to a settled author.",
   context: ({ input }) => ({
     ...input,
     student_id: input.suggested_student_id,
@@ -140,7 +140,7 @@ export const associationMachine = setup({
           {
             target: 'no_match',
             actions: 'linkUnknownStudent',
-            description: 'Deadline passed; low confidence or no suggestion links the class\'s UNKNOWN student.',
+            description: "Deadline passed; low confidence or no suggestion links the class's UNKNOWN student.",
           },
         ],
       },
@@ -148,7 +148,7 @@ export const associationMachine = setup({
     confirmed: { type: 'final', description: 'The teacher confirmed or corrected the author.' },
     rejected: { type: 'final', description: 'The teacher rejected the suggestion; no author is linked.' },
     timeout_confirmed: { type: 'final', description: 'The deadline kept a confident suggestion.' },
-    no_match: { type: 'final', description: 'The deadline linked the class\'s UNKNOWN student.' },
+    no_match: { type: 'final', description: "The deadline linked the class's UNKNOWN student." },
   },
 });
 
@@ -163,16 +163,18 @@ function toSnapshot(record: AssociationRecord) {
 }
 
 /** Steps one association; `accepted` is false when its state refuses the event. */
-export function stepAssociation(
-  record: AssociationRecord,
-  event: AssociationEvent,
-): { accepted: boolean; record: AssociationRecord } {
+export function stepAssociation(record: AssociationRecord, event: AssociationEvent): { accepted: boolean; record: AssociationRecord } {
   const before = toSnapshot(record);
   const [after] = step(associationMachine, before, event);
   if (after === before) return { accepted: false, record };
   return {
     accepted: true,
-    record: { ...after.context, validation_status: after.value as AssociationStatus, filename: record.filename, suggestions: record.suggestions },
+    record: {
+      ...after.context,
+      validation_status: after.value as AssociationStatus,
+      filename: record.filename,
+      suggestions: record.suggestions,
+    },
   };
 }
 

@@ -41,7 +41,12 @@ export function confirmationRequired(batch: NotifiedBatch, essayCount: number, d
   );
 }
 
-export function associationsConfirmedNotice(batch: NotifiedBatch, associations: Record<string, AssociationRecord>, timeoutTriggered: boolean, at: string) {
+export function associationsConfirmedNotice(
+  batch: NotifiedBatch,
+  associations: Record<string, AssociationRecord>,
+  timeoutTriggered: boolean,
+  at: string,
+) {
   const records = Object.values(associations);
   return teacherNotification(
     {

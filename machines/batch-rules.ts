@@ -24,10 +24,16 @@ export function countsAfterDecisions(counts: AssociationCounts, decided: Associa
  * complete here (associationsNeeded loads all for an event that may settle the batch); a partial
  * one would announce a partial class, so it throws instead.
  */
-export function everyAssociation(context: { batch_id: string; associations: Record<string, AssociationRecord>; association_counts: AssociationCounts }) {
+export function everyAssociation(context: {
+  batch_id: string;
+  associations: Record<string, AssociationRecord>;
+  association_counts: AssociationCounts;
+}) {
   const loaded = Object.keys(context.associations).length;
   if (loaded !== context.association_counts.total) {
-    throw new Error(`invariant broken: batch ${context.batch_id} settles with ${loaded} of its ${context.association_counts.total} association records loaded`);
+    throw new Error(
+      `invariant broken: batch ${context.batch_id} settles with ${loaded} of its ${context.association_counts.total} association records loaded`,
+    );
   }
   return context.associations;
 }

@@ -3,7 +3,15 @@ import { type AssociationEvent, stepAssociation } from './association.ts';
 import type { BatchContext, BatchInput } from './batch-context.ts';
 import { courseOf } from './domain.ts';
 import type { BatchEvent } from './events.ts';
-import { associationsFromSuggestions, countsAfterDecisions, countsOf, everyAssociation, stepAssociations, timeoutHours, toAssociationEvent } from './batch-rules.ts';
+import {
+  associationsFromSuggestions,
+  countsAfterDecisions,
+  countsOf,
+  everyAssociation,
+  stepAssociations,
+  timeoutHours,
+  toAssociationEvent,
+} from './batch-rules.ts';
 import {
   associationsConfirmedNotice,
   confirmationRequired,
@@ -105,12 +113,19 @@ export const batchMachine = setup({
     applyTimeoutToPending: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'VALIDATION_TIMEOUT');
       const timeout = { type: 'TIMEOUT' as const, at: event.at, unknown_student_id: event.unknown_student_id };
-      const { associations, decided } = stepAssociations(context.associations, Object.keys(context.associations).map((id) => [id, timeout]));
+      const { associations, decided } = stepAssociations(
+        context.associations,
+        Object.keys(context.associations).map((id) => [id, timeout]),
+      );
       for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
       const hours = timeoutHours(context.associations, event.at);
       enqueue.emit(timeoutProcessed(context, decided, event.students, hours, event.at));
       enqueue.emit(timeoutProcessedNotice(context, decided, event.students, hours, event.at));
-      enqueue.assign({ associations, association_counts: countsAfterDecisions(context.association_counts, decided), timeout_triggered: true });
+      enqueue.assign({
+        associations,
+        association_counts: countsAfterDecisions(context.association_counts, decided),
+        timeout_triggered: true,
+      });
     }),
     moveDeadline: assign(({ context, event }) => {
       assertEvent(event, 'DEADLINE_CHANGED');
@@ -251,7 +266,7 @@ export const batchMachine = setup({
       description: 'The essay lifecycle service reported a critical validation failure; the batch cannot proceed.',
     },
     awaiting_student_validation: {
-      description: 'REGULAR batch: the essays\' authors are being matched and confirmed.',
+      description: "REGULAR batch: the essays' authors are being matched and confirmed.",
       initial: 'awaiting_suggestions',
       exit: 'clearDeadline', // however validation ends (settled or cancelled), its deadline ends with it
       on: {
@@ -269,7 +284,7 @@ export const batchMachine = setup({
       },
       states: {
         awaiting_suggestions: {
-          description: 'The student-matching command is out; waiting for the NLP matcher\'s suggestions.',
+          description: "The student-matching command is out; waiting for the NLP matcher's suggestions.",
           on: {
             AUTHOR_MATCHES_SUGGESTED: {
               guard: 'suggestionsAreForThisClass',

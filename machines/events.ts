@@ -75,9 +75,7 @@ export type EssayRef = z.infer<typeof EssayRef>;
 
 /** StorageReferenceMetadata: `{references: {<content type>: {<key>: <value>}}}`; kept as sent. */
 export const StorageReference = z.object({ references: z.record(z.string(), z.record(z.string(), z.string())).optional() }).loose();
-export const PromptPayload = z
-  .object({ assignment_id: z.string().max(500).nullish(), cms_prompt_ref: StorageReference.nullish() })
-  .loose();
+export const PromptPayload = z.object({ assignment_id: z.string().max(500).nullish(), cms_prompt_ref: StorageReference.nullish() }).loose();
 export type PromptPayload = z.infer<typeof PromptPayload>;
 
 export const ContentProvisionedData = z.object({
@@ -176,14 +174,16 @@ const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) 
     metadata: z.record(z.string(), z.unknown()).nullish(),
   });
 
-export const InboundEnvelope = storable(z.discriminatedUnion('event_type', [
-  envelope(TOPICS.contentProvisioned, ContentProvisionedData),
-  envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
-  envelope(TOPICS.essaysReady, EssaysReadyData),
-  envelope(TOPICS.pipelineRequest, PipelineRequestData),
-  envelope(TOPICS.validationErrors, ValidationErrorsData),
-  envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
-]));
+export const InboundEnvelope = storable(
+  z.discriminatedUnion('event_type', [
+    envelope(TOPICS.contentProvisioned, ContentProvisionedData),
+    envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
+    envelope(TOPICS.essaysReady, EssaysReadyData),
+    envelope(TOPICS.pipelineRequest, PipelineRequestData),
+    envelope(TOPICS.validationErrors, ValidationErrorsData),
+    envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
+  ]),
+);
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 
 // ---- The class service's events (common_core class_events.py), consumed when it owns the roster.
@@ -231,12 +231,14 @@ export const StudentUpdatedData = z.object({
   timestamp: isoTime.optional(),
 });
 
-export const ClassInboundEnvelope = storable(z.discriminatedUnion('event_type', [
-  envelope(TOPICS.classCreated, ClassCreatedData),
-  envelope(TOPICS.studentCreated, StudentCreatedData),
-  envelope(TOPICS.classUpdated, ClassUpdatedData),
-  envelope(TOPICS.studentUpdated, StudentUpdatedData),
-]));
+export const ClassInboundEnvelope = storable(
+  z.discriminatedUnion('event_type', [
+    envelope(TOPICS.classCreated, ClassCreatedData),
+    envelope(TOPICS.studentCreated, StudentCreatedData),
+    envelope(TOPICS.classUpdated, ClassUpdatedData),
+    envelope(TOPICS.studentUpdated, StudentUpdatedData),
+  ]),
+);
 export type ClassInboundEnvelope = z.infer<typeof ClassInboundEnvelope>;
 
 /** Everything POST /v1/events takes: the batch events above and the class service's events. */
@@ -251,7 +253,9 @@ export const EssaySlotAssignedData = z.object({
   timestamp: isoTime.optional(),
 });
 
-export const SlotInboundEnvelope = storable(z.discriminatedUnion('event_type', [envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]));
+export const SlotInboundEnvelope = storable(
+  z.discriminatedUnion('event_type', [envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]),
+);
 export type SlotInboundEnvelope = z.infer<typeof SlotInboundEnvelope>;
 
 export const InboundMessage = storable(
@@ -325,7 +329,13 @@ export type StudentPromptRef = z.infer<typeof StorageReference>;
 /** The entitlements answer for a pipeline: allowed, or denied with the real denial's figures. */
 export type CreditCheck =
   | { allowed: true; required_credits: number; available_credits: number; resource_breakdown: Record<string, number> }
-  | { allowed: false; denial_reason: string; required_credits: number; available_credits: number; resource_breakdown: Record<string, number> };
+  | {
+      allowed: false;
+      denial_reason: string;
+      required_credits: number;
+      available_credits: number;
+      resource_breakdown: Record<string, number>;
+    };
 
 export type BatchEvent =
   | { type: 'CONTENT_PROVISIONED'; at: string; essays: EssayRef[]; provisioned_count: number; expected_count: number }

@@ -31,7 +31,8 @@ function baseFields(eventName: string, batch: BatchFacts, at: string) {
  * the chart, and it throws rather than publish an empty class id.
  */
 function classIdOf(batch: BatchFacts): string {
-  if (batch.class_id === null) throw new Error(`invariant broken: GUEST batch ${batch.batch_id} cannot announce a class's student associations`);
+  if (batch.class_id === null)
+    throw new Error(`invariant broken: GUEST batch ${batch.batch_id} cannot announce a class's student associations`);
   return batch.class_id;
 }
 
@@ -76,7 +77,12 @@ export function studentMatchingCommand(batch: BatchFacts, essays: EssayRef[], at
   } as const;
 }
 
-export function associationsConfirmed(batch: BatchFacts, associations: Record<string, AssociationRecord>, timeoutTriggered: boolean, at: string) {
+export function associationsConfirmed(
+  batch: BatchFacts,
+  associations: Record<string, AssociationRecord>,
+  timeoutTriggered: boolean,
+  at: string,
+) {
   return {
     type: TOPICS.associationsConfirmed,
     data: {

@@ -74,7 +74,12 @@ export function phaseCommand(phase: Phase, batch: PhaseFacts, essays: EssayRef[]
   }
 }
 
-export function pipelineDenied(batch: PhaseFacts, pipeline: RequestedPipeline, credits: Extract<CreditCheck, { allowed: false }>, at: string) {
+export function pipelineDenied(
+  batch: PhaseFacts,
+  pipeline: RequestedPipeline,
+  credits: Extract<CreditCheck, { allowed: false }>,
+  at: string,
+) {
   return {
     type: TOPICS.pipelineDenied,
     data: {

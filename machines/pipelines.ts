@@ -73,7 +73,9 @@ export function pipelineActive(state: PipelineState | null): boolean {
  * last phase runs, to queue the next pipeline; one that would send that same phase again is skipped).
  */
 export function requestIsRepeat(state: PipelineState | null, pipeline: keyof typeof PIPELINE_PHASES): boolean {
-  return pipelineActive(state) || phasesToRun(state, pipeline).some((phase) => RUNNING.has(state?.phases[phase]?.status ?? 'requested_by_user'));
+  return (
+    pipelineActive(state) || phasesToRun(state, pipeline).some((phase) => RUNNING.has(state?.phases[phase]?.status ?? 'requested_by_user'))
+  );
 }
 
 /** The state after dispatching the first of `phases`; the rest wait on it. */
@@ -91,7 +93,11 @@ export type PhaseOutcomeStatus = z.infer<typeof PhaseOutcomeStatus>;
 
 export function phaseFinished(state: PipelineState | null, phase: Phase, outcome: PhaseOutcomeStatus, at: string): PipelineState {
   const status: PhaseStatus =
-    outcome === 'completed_successfully' ? 'completed_successfully' : outcome === 'completed_with_failures' ? 'completed_with_partial_success' : 'failed';
+    outcome === 'completed_successfully'
+      ? 'completed_successfully'
+      : outcome === 'completed_with_failures'
+        ? 'completed_with_partial_success'
+        : 'failed';
   const previous = state?.phases[phase];
   return {
     requested_pipelines: state?.requested_pipelines ?? [phase],

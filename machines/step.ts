@@ -1,4 +1,11 @@
-import { type AnyStateMachine, type EventFromLogic, type ExecutableActionsFrom, type InputFrom, type SnapshotFrom, createActor } from 'xstate';
+import {
+  type AnyStateMachine,
+  type EventFromLogic,
+  type ExecutableActionsFrom,
+  type InputFrom,
+  type SnapshotFrom,
+  createActor,
+} from 'xstate';
 
 /**
  * XState's pure `transition` and `initialTransition`, without their cost per call. Each of those

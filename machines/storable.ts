@@ -18,7 +18,11 @@ export function unstorableText(text: string): string | null {
 }
 
 /** Every string and object key in a JSON value that PostgreSQL would refuse, by path. */
-export function unstorablePaths(value: unknown, path: Array<string | number> = [], found: Array<{ path: Array<string | number>; message: string }> = []) {
+export function unstorablePaths(
+  value: unknown,
+  path: Array<string | number> = [],
+  found: Array<{ path: Array<string | number>; message: string }> = [],
+) {
   if (found.length >= 20) return found;
   if (typeof value === 'string') {
     const why = unstorableText(value);
@@ -48,7 +52,8 @@ const OFFSET = /(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
 export const pgTimestamp = z.iso.datetime({ offset: true }).superRefine((text, ctx) => {
   const year = Number(text.slice(0, 4));
   const offset = OFFSET.exec(text);
-  if (year < 1 || Number.isNaN(Date.parse(text))) ctx.addIssue({ code: 'custom', message: 'must be a real date-time from year 0001 to 9999' });
+  if (year < 1 || Number.isNaN(Date.parse(text)))
+    ctx.addIssue({ code: 'custom', message: 'must be a real date-time from year 0001 to 9999' });
   else if (offset?.[2] !== undefined && (Number(offset[2]) > 15 || Number(offset[3]) > 59)) {
     ctx.addIssue({ code: 'custom', message: 'the UTC offset must be within ±15:59' });
   }

@@ -118,8 +118,20 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
             ...ESSAYS[0]!,
             filename: 'essay-a.docx',
             suggestions: [
-              { student_id: MODEL.student0, student_name: 'Student0 Lastname0', student_email: null, confidence_score: data.confidenceA, match_reasons: ['name in header'] },
-              { student_id: MODEL.student1, student_name: 'Student1 Lastname1', student_email: null, confidence_score: RUNNER_UP_SCORE, match_reasons: ['same class'] },
+              {
+                student_id: MODEL.student0,
+                student_name: 'Student0 Lastname0',
+                student_email: null,
+                confidence_score: data.confidenceA,
+                match_reasons: ['name in header'],
+              },
+              {
+                student_id: MODEL.student1,
+                student_name: 'Student1 Lastname1',
+                student_email: null,
+                confidence_score: RUNNER_UP_SCORE,
+                match_reasons: ['same class'],
+              },
             ],
           },
           { ...ESSAYS[1]!, filename: 'essay-b.docx', suggestions: [] },
@@ -128,14 +140,25 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
     },
     {
       label: 'suggest authors for another class (guard fails)',
-      event: { type: 'AUTHOR_MATCHES_SUGGESTED', at, class_id: MODEL.otherClassId, created_by: MODEL.ownerId, due_at: MODEL.dueAt, matches: [] },
+      event: {
+        type: 'AUTHOR_MATCHES_SUGGESTED',
+        at,
+        class_id: MODEL.otherClassId,
+        created_by: MODEL.ownerId,
+        due_at: MODEL.dueAt,
+        matches: [],
+      },
     },
     decide('confirm A', { essay_id: MODEL.essayA, confirmed: true, student_in_class: true }),
     decide('reject B', { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
     decide('correct B to student 1', { essay_id: MODEL.essayB, confirmed: true, student_id: MODEL.student1, student_in_class: true }),
     decide('confirm B without a suggestion (guard fails)', { essay_id: MODEL.essayB, confirmed: true, student_in_class: true }),
     // One call, several decisions: each applies on its own; the call is refused only when none does.
-    decide('confirm A and reject B', { essay_id: MODEL.essayA, confirmed: true, student_in_class: true }, { essay_id: MODEL.essayB, confirmed: false, student_in_class: true }),
+    decide(
+      'confirm A and reject B',
+      { essay_id: MODEL.essayA, confirmed: true, student_in_class: true },
+      { essay_id: MODEL.essayB, confirmed: false, student_in_class: true },
+    ),
     decide(
       'confirm B without a suggestion, and A (B refused)',
       { essay_id: MODEL.essayB, confirmed: true, student_in_class: true },
@@ -149,16 +172,37 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
     }),
     {
       label: 'deadline passes',
-      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version, unknown_student_id: MODEL.unknownStudent, students: {} },
+      event: {
+        type: 'VALIDATION_TIMEOUT',
+        at: MODEL.dueAt,
+        deadline_version: version,
+        unknown_student_id: MODEL.unknownStudent,
+        students: {},
+      },
     },
     {
       label: 'stale deadline fires (guard fails)',
-      event: { type: 'VALIDATION_TIMEOUT', at: MODEL.dueAt, deadline_version: version - 1, unknown_student_id: MODEL.unknownStudent, students: {} },
+      event: {
+        type: 'VALIDATION_TIMEOUT',
+        at: MODEL.dueAt,
+        deadline_version: version - 1,
+        unknown_student_id: MODEL.unknownStudent,
+        students: {},
+      },
     },
     { label: 'extend deadline', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.movedDueAt } },
-    { label: 'move deadline into the past (guard fails)', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.pastDueAt } },
-    { label: 'essays ready (REGULAR)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'REGULAR', student_prompt_ref: null } },
-    { label: 'essays ready (GUEST)', event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'GUEST', student_prompt_ref: null } },
+    {
+      label: 'move deadline into the past (guard fails)',
+      event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.pastDueAt },
+    },
+    {
+      label: 'essays ready (REGULAR)',
+      event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'REGULAR', student_prompt_ref: null },
+    },
+    {
+      label: 'essays ready (GUEST)',
+      event: { type: 'ESSAYS_READY', at, ready_essays: ESSAYS, class_type: 'GUEST', student_prompt_ref: null },
+    },
     {
       label: 'request pipeline',
       event: {
@@ -180,7 +224,13 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
         requested_by: MODEL.ownerId,
         prompt_payload: null,
         is_retry: false,
-        credits: { allowed: false, denial_reason: 'insufficient_credits', required_credits: 1, available_credits: 0, resource_breakdown: { cj_comparison: 1 } },
+        credits: {
+          allowed: false,
+          denial_reason: 'insufficient_credits',
+          required_credits: 1,
+          available_credits: 0,
+          resource_breakdown: { cj_comparison: 1 },
+        },
       },
     },
     {
@@ -189,11 +239,23 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
     },
     {
       label: 'spellcheck completes',
-      event: { type: 'PHASE_OUTCOME', at, phase: 'spellcheck', outcome: 'completed_successfully', processed_count: 2, failed_essay_ids: [] },
+      event: {
+        type: 'PHASE_OUTCOME',
+        at,
+        phase: 'spellcheck',
+        outcome: 'completed_successfully',
+        processed_count: 2,
+        failed_essay_ids: [],
+      },
     },
     {
       label: 'amend prompt',
-      event: { type: 'PROMPT_AMENDED', at, by: MODEL.ownerId, student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-1' } } } },
+      event: {
+        type: 'PROMPT_AMENDED',
+        at,
+        by: MODEL.ownerId,
+        student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-1' } } },
+      },
     },
     {
       label: 'critical validation errors',
@@ -236,7 +298,8 @@ export function batchKey(snapshot: BatchSnapshot): string {
     parts.skipped = snapshot.context.skipped_pipeline_requests > 0;
   }
   // A prompt amendment: a self-loop no guard reads.
-  if (parts.state === 'awaiting_content_validation' || parts.state === 'ready_for_pipeline_execution') parts.prompt_attached = snapshot.context.student_prompt_ref !== null;
+  if (parts.state === 'awaiting_content_validation' || parts.state === 'ready_for_pipeline_execution')
+    parts.prompt_attached = snapshot.context.student_prompt_ref !== null;
   return JSON.stringify(parts);
 }
 
@@ -260,7 +323,11 @@ export function associationInput(origin: AssociationOrigin): AssociationInput {
   const suggestion =
     origin === 'no suggestion'
       ? { suggested_student_id: null, confidence_score: null, match_reasons: null }
-      : { suggested_student_id: MODEL.student0, confidence_score: origin === 'confident suggestion' ? 0.7 : 0.69, match_reasons: ['name in header'] };
+      : {
+          suggested_student_id: MODEL.student0,
+          confidence_score: origin === 'confident suggestion' ? 0.7 : 0.69,
+          match_reasons: ['name in header'],
+        };
   return {
     essay_id: MODEL.essayA,
     batch_id: MODEL.batchId,
@@ -275,7 +342,10 @@ export function associationInput(origin: AssociationOrigin): AssociationInput {
 export function associationSamples(): Array<Sample<AssociationEvent>> {
   return [
     { label: 'confirm the suggestion', event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_in_class: true } },
-    { label: 'correct to student 1', event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_id: MODEL.student1, student_in_class: true } },
+    {
+      label: 'correct to student 1',
+      event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_id: MODEL.student1, student_in_class: true },
+    },
     {
       label: 'correct to a student outside the class (guard fails)',
       event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_id: MODEL.outsideStudent, student_in_class: false },
@@ -286,6 +356,9 @@ export function associationSamples(): Array<Sample<AssociationEvent>> {
 }
 
 /** The association's vertex: its state plus the student and method it settled on. */
-export function associationKey(snapshot: { value: unknown; context: { student_id: string | null; validation_method: string | null } }): string {
+export function associationKey(snapshot: {
+  value: unknown;
+  context: { student_id: string | null; validation_method: string | null };
+}): string {
   return JSON.stringify([snapshot.value, snapshot.context.student_id, snapshot.context.validation_method]);
 }

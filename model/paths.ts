@@ -53,7 +53,16 @@ export interface GenerateOptions<S, E> extends PathBound {
 
 export interface GeneratedPaths<S, E> {
   paths: Array<ModelPath<S, E>>;
-  stats: { vertices: number; simpleVertices: number; shortest: number; simple: number; cutByDepth: number; longest: number; executed: number; steps: number };
+  stats: {
+    vertices: number;
+    simpleVertices: number;
+    shortest: number;
+    simple: number;
+    cutByDepth: number;
+    longest: number;
+    executed: number;
+    steps: number;
+  };
 }
 
 type GraphPath<S, E> = { steps: Array<{ state: S; event: E }> };
@@ -148,7 +157,13 @@ export function generatePaths<S extends AnyMachineSnapshot, E extends EventObjec
     if (path.steps.length > options.maxDepth) stats.cutByDepth++;
     else all.push(path);
   }
-  const sequences = all.map((p) => p.origin + eventsOf(p).map((e) => `\n${e}`).join(''));
+  const sequences = all.map(
+    (p) =>
+      p.origin +
+      eventsOf(p)
+        .map((e) => `\n${e}`)
+        .join(''),
+  );
   const kept = all.filter((_, i) => {
     const mine = sequences[i]!;
     if (sequences.indexOf(mine) !== i) return false;
@@ -178,7 +193,7 @@ const nodeName = (node: AnyStateNode) => node.path.join('.') || `(${node.machine
 
 export function describeTransition(t: AnyTransitionDefinition): string {
   const event = t.eventType === '' ? 'always' : t.eventType;
-  const branches = t.eventType === '' ? t.source.always ?? [] : t.source.transitions.get(t.eventType) ?? [];
+  const branches = t.eventType === '' ? (t.source.always ?? []) : (t.source.transitions.get(t.eventType) ?? []);
   const branch = branches.length > 1 ? `#${branches.indexOf(t)}` : '';
   const target = t.target?.map(nodeName).join(',') ?? '(stays)';
   return `${nodeName(t.source)} ${event}${branch} → ${target}`;

@@ -76,7 +76,11 @@ export function observeApplications(deps: { metrics: Metrics; logger: PinoLogger
       const entry = appliedEventLog(observation);
       const scope = requestScope.getStore();
       if (scope) scope.push(entry);
-      else deps.logger.info({ ...entry, actor: actorKind(observation.request.actor), fired_by: firedBy(observation) ?? undefined }, `event ${entry.outcome}`);
+      else
+        deps.logger.info(
+          { ...entry, actor: actorKind(observation.request.actor), fired_by: firedBy(observation) ?? undefined },
+          `event ${entry.outcome}`,
+        );
     } catch (error) {
       deps.logger.warn({ err: String(error) }, 'observing an application failed');
     }

@@ -52,7 +52,10 @@ interface Fault {
 async function readyAgain(apis: ServiceProcess[], since: number, withinMs = 120_000): Promise<number> {
   for (const api of apis) {
     for (;;) {
-      const ok = await fetch(`${api.base}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${api.base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() - since > withinMs) return Number.POSITIVE_INFINITY;
       await sleep(100);
@@ -97,7 +100,9 @@ export async function runFault(
     ready.push(await readyAgain(apis, backAt));
     back.push(await throughputBack(load, backAt, baseline));
     unavailable += load.answers.unavailable - before503;
-    log(`${fault.name} run ${run}: ready after ${ready.at(-1)!.toFixed(1)} s, throughput back after ${back.at(-1)!.toFixed(1)} s (baseline ${baseline.toFixed(0)}/s)`);
+    log(
+      `${fault.name} run ${run}: ready after ${ready.at(-1)!.toFixed(1)} s, throughput back after ${back.at(-1)!.toFixed(1)} s (baseline ${baseline.toFixed(0)}/s)`,
+    );
     await sleep(3000);
   }
   await load.stop();
@@ -141,7 +146,9 @@ async function main(): Promise<void> {
   const apis = await Promise.all(
     Array.from({ length: Number(args.apis) }, async (_, i) => serviceProcess(`api-${i + 1}`, { ...shared, ROLE: 'api' }, await freePort())),
   );
-  const workers = Array.from({ length: Number(args.workers) }, (_, i) => serviceProcess(`worker-${i + 1}`, { ...shared, ROLE: 'worker', LOG_LEVEL: 'info' }, null));
+  const workers = Array.from({ length: Number(args.workers) }, (_, i) =>
+    serviceProcess(`worker-${i + 1}`, { ...shared, ROLE: 'worker', LOG_LEVEL: 'info' }, null),
+  );
   const everyProcess = [...apis, ...workers];
   const sql = postgres(cluster.url, { max: 2, onnotice: () => {}, backoff: () => 0.2 });
   const query: Query = (text, params) => sql.unsafe(text, params as never[]) as never;
@@ -160,10 +167,30 @@ async function main(): Promise<void> {
     };
     const faults: Fault[] = [
       { name: 'pg-restart', label: 'PostgreSQL fast restart', inject: () => cluster.restart() },
-      { name: 'pg-terminate', label: 'pg_terminate_backend of every connection', inject: async () => void (await cluster.terminateBackends()) },
-      { name: 'pg-down', label: `PostgreSQL down ${OUTAGE_MS / 1000} s`, inject: () => outage(() => cluster.stop(), () => cluster.start()) },
+      {
+        name: 'pg-terminate',
+        label: 'pg_terminate_backend of every connection',
+        inject: async () => void (await cluster.terminateBackends()),
+      },
+      {
+        name: 'pg-down',
+        label: `PostgreSQL down ${OUTAGE_MS / 1000} s`,
+        inject: () =>
+          outage(
+            () => cluster.stop(),
+            () => cluster.start(),
+          ),
+      },
       { name: 'redis-restart', label: 'Redis restarted (wiped)', inject: () => redis.restart() },
-      { name: 'redis-down', label: `Redis down ${OUTAGE_MS / 1000} s`, inject: () => outage(() => redis.stop(), () => redis.start()) },
+      {
+        name: 'redis-down',
+        label: `Redis down ${OUTAGE_MS / 1000} s`,
+        inject: () =>
+          outage(
+            () => redis.stop(),
+            () => redis.start(),
+          ),
+      },
       {
         name: 'worker-kill',
         label: 'worker kill -9 mid deadline burst',
@@ -201,7 +228,18 @@ async function main(): Promise<void> {
     await redis.stop();
     await cluster.remove();
   }
-  rows.push(...(await embeddedFaults({ runs: RUNS, wanted: runs, jwtSecret, serviceToken, teacher, runFault, log, validationTimeoutMs: VALIDATION_TIMEOUT_MS })));
+  rows.push(
+    ...(await embeddedFaults({
+      runs: RUNS,
+      wanted: runs,
+      jwtSecret,
+      serviceToken,
+      teacher,
+      runFault,
+      log,
+      validationTimeoutMs: VALIDATION_TIMEOUT_MS,
+    })),
+  );
 
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   const about = `${RUNS} runs per fault, outages of ${OUTAGE_MS / 1000} s, ${args.apis} APIs, ${args.workers} workers, ${args.clients} clients; ${minutes} min on ${new Date().toISOString().slice(0, 10)}`;
@@ -213,14 +251,29 @@ async function main(): Promise<void> {
 
 async function createClass(base: string, token: string) {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': 'chaos-class' };
-  const created = (await (await fetch(`${base}/v1/classes`, { method: 'POST', headers, body: JSON.stringify({ name: 'Chaos class', course_code: 'ENG5' }) })).json()) as {
+  const created = (await (
+    await fetch(`${base}/v1/classes`, { method: 'POST', headers, body: JSON.stringify({ name: 'Chaos class', course_code: 'ENG5' }) })
+  ).json()) as {
     class_id: string;
   };
-  const students = Array.from({ length: 12 }, (_, i) => ({ first_name: `Student${i}`, last_name: `Chaos${i}`, email: `s${i}@chaos.example` }));
+  const students = Array.from({ length: 12 }, (_, i) => ({
+    first_name: `Student${i}`,
+    last_name: `Chaos${i}`,
+    email: `s${i}@chaos.example`,
+  }));
   const added = (await (
-    await fetch(`${base}/v1/classes/${created.class_id}/students`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'chaos-students' }, body: JSON.stringify({ students }) })
+    await fetch(`${base}/v1/classes/${created.class_id}/students`, {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': 'chaos-students' },
+      body: JSON.stringify({ students }),
+    })
   ).json()) as { students: Array<{ student_id: string }> };
-  return { classId: created.class_id, ownerId: 'chaos-teacher', courseCode: 'ENG5' as CourseCode, studentIds: added.students.map((s) => s.student_id) };
+  return {
+    classId: created.class_id,
+    ownerId: 'chaos-teacher',
+    courseCode: 'ENG5' as CourseCode,
+    studentIds: added.students.map((s) => s.student_id),
+  };
 }
 
 await main();

@@ -82,5 +82,8 @@ export function committedFiles(dir: string): string[] {
     cwd: REPO_DIR,
     encoding: 'utf8',
   });
-  return out.split('\n').filter(Boolean).map((f) => join(REPO_DIR, f));
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => join(REPO_DIR, f));
 }

@@ -98,7 +98,10 @@ function runSuite(): Promise<{ code: number; output: string }> {
 
 /** The first failing test's name (colours stripped), so a kill says what caught it. */
 const firstFailure = (output: string) =>
-  /(?:FAIL|×)\s+(.+)/.exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]?.trim().slice(0, 160) ?? 'suite failed';
+  /(?:FAIL|×)\s+(.+)/
+    .exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]
+    ?.trim()
+    .slice(0, 160) ?? 'suite failed';
 
 async function main() {
   const started = Date.now();
@@ -113,7 +116,10 @@ async function main() {
     const path = join(ROOT, m.file);
     const original = readFileSync(path, 'utf8');
     applied = { path, original };
-    writeFileSync(path, original.replace(m.find, () => m.replace));
+    writeFileSync(
+      path,
+      original.replace(m.find, () => m.replace),
+    );
     const t0 = Date.now();
     const result = await runSuite();
     restore();
@@ -124,7 +130,9 @@ async function main() {
   }
   const killed = chosen.length - survivors.length;
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  console.log(`\nmutation score (${suiteName}): ${killed}/${chosen.length} killed, ${((100 * killed) / chosen.length).toFixed(1)} % in ${minutes} min`);
+  console.log(
+    `\nmutation score (${suiteName}): ${killed}/${chosen.length} killed, ${((100 * killed) / chosen.length).toFixed(1)} % in ${minutes} min`,
+  );
   if (survivors.length > 0) {
     console.log('survivors:');
     for (const m of survivors) console.log(`  ${m.id} (${m.file}): ${m.why}`);

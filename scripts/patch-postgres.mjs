@@ -10,7 +10,8 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..', 'node_modules', 'postgres');
 const MARK = '/* huleedu: guarded */';
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-if (version !== '3.4.9') throw new Error(`scripts/patch-postgres.mjs patches postgres 3.4.9, found ${version}: check whether it is still needed`);
+if (version !== '3.4.9')
+  throw new Error(`scripts/patch-postgres.mjs patches postgres 3.4.9, found ${version}: check whether it is still needed`);
 
 for (const file of ['src/connection.js', 'cjs/src/connection.js', 'cf/src/connection.js'].map((f) => join(root, f))) {
   if (!existsSync(file)) continue;
@@ -20,7 +21,10 @@ for (const file of ['src/connection.js', 'cjs/src/connection.js', 'cf/src/connec
   const teardown = /\n    clearImmediate\(nextWriteTimer\)\n/g;
   if (!text.includes(write) || (text.match(teardown) ?? []).length !== 2) throw new Error(`${file}: not the text this patch expects`);
   text = text
-    .replace(write, `  function nextWrite(fn) {\n    if (!socket) return (chunk = nextWriteTimer = null, false) ${MARK}\n    const x = socket.write(chunk, fn)`)
+    .replace(
+      write,
+      `  function nextWrite(fn) {\n    if (!socket) return (chunk = nextWriteTimer = null, false) ${MARK}\n    const x = socket.write(chunk, fn)`,
+    )
     .replace(teardown, `\n    clearImmediate(nextWriteTimer), nextWriteTimer = chunk = null ${MARK}\n`);
   writeFileSync(file, text);
 }

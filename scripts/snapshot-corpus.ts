@@ -128,7 +128,12 @@ function versionFiles(fixtures: CorpusFixture[], shapes: MachineShape[]): Versio
   for (const entry of byDir.values()) entry.present = existsSync(entry.dir) ? readdirSync(entry.dir).map((n) => join(entry.dir, n)) : [];
   const shapeEntries = shapes.map((s) => {
     const file = shapeFile(s.machine_id, s.machine_version);
-    return { label: `${s.machine_id} v${s.machine_version} shape`, dir: file, expected: new Map([[file, serializeShape(s)]]), present: existsSync(file) ? [file] : [] };
+    return {
+      label: `${s.machine_id} v${s.machine_version} shape`,
+      dir: file,
+      expected: new Map([[file, serializeShape(s)]]),
+      present: existsSync(file) ? [file] : [],
+    };
   });
   return [...byDir.values(), ...shapeEntries];
 }

@@ -99,8 +99,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
     '/v1/*',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        problem(c, { status: 413, title: PROBLEM_KINDS[413].title, detail: BODY_TOO_LARGE_DETAIL }),
+      onError: (c) => problem(c, { status: 413, title: PROBLEM_KINDS[413].title, detail: BODY_TOO_LARGE_DETAIL }),
     }),
   );
   app.use('/v1/*', authenticate(options.auth));

@@ -68,8 +68,18 @@ export function authenticate(config: AuthConfig): MiddlewareHandler<AuthEnv> {
     }
     // The teacher id is stored as text: a NUL or a lone surrogate would fail the query.
     const unstorable = unstorableText(sub);
-    if (unstorable) return validationProblem(c, [{ path: 'authorization.sub', message: unstorable }], 'The token names a teacher id that cannot be stored.');
-    if (sub.length > 200) return validationProblem(c, [{ path: 'authorization.sub', message: 'at most 200 characters' }], 'The token names a teacher id that is too long.');
+    if (unstorable)
+      return validationProblem(
+        c,
+        [{ path: 'authorization.sub', message: unstorable }],
+        'The token names a teacher id that cannot be stored.',
+      );
+    if (sub.length > 200)
+      return validationProblem(
+        c,
+        [{ path: 'authorization.sub', message: 'at most 200 characters' }],
+        'The token names a teacher id that is too long.',
+      );
     c.set('caller', { kind: 'teacher', id: sub });
     return next();
   };
@@ -78,7 +88,11 @@ export function authenticate(config: AuthConfig): MiddlewareHandler<AuthEnv> {
 export function requireCaller(kind: Caller['kind']): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     if (c.get('caller').kind !== kind) {
-      return problem(c, { status: 403, title: 'Forbidden', detail: `This route is for ${kind === 'service' ? 'services' : 'teachers'} only.` });
+      return problem(c, {
+        status: 403,
+        title: 'Forbidden',
+        detail: `This route is for ${kind === 'service' ? 'services' : 'teachers'} only.`,
+      });
     }
     return next();
   };

@@ -23,7 +23,12 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const refusal = REFUSALS[error.code ?? ''] ?? BAD_REQUEST;
-    const body = JSON.stringify({ type: `/problems/${refusal.status === 431 ? 'header-fields-too-large' : 'bad-request'}`, title: refusal.title, status: refusal.status, detail: refusal.detail });
+    const body = JSON.stringify({
+      type: `/problems/${refusal.status === 431 ? 'header-fields-too-large' : 'bad-request'}`,
+      title: refusal.title,
+      status: refusal.status,
+      detail: refusal.detail,
+    });
     socket.end(
       `HTTP/1.1 ${refusal.status} ${refusal.reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );

@@ -13,7 +13,9 @@ import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, type ProblemStatu
 const count = z.number().int().nonnegative();
 
 const FieldError = z.strictObject({
-  path: z.string().openapi({ description: 'Dotted path of the offending field: `data.batch_id`, `params.batch_id`, `query.limit`, `(root)`.' }),
+  path: z
+    .string()
+    .openapi({ description: 'Dotted path of the offending field: `data.batch_id`, `params.batch_id`, `query.limit`, `(root)`.' }),
   message: z.string(),
 });
 
@@ -79,7 +81,12 @@ export const REFUSED_EXAMPLE = {
 const problemContent = (schema: ZodType, example: Record<string, unknown>) => ({ 'application/problem+json': { schema, example } });
 
 /** An example answer as problem.ts builds it: the slug and title come from its catalogue. */
-const plain = (status: ProblemStatus, detail: string) => ({ type: problemType(status), title: PROBLEM_KINDS[status].title, status, detail });
+const plain = (status: ProblemStatus, detail: string) => ({
+  type: problemType(status),
+  title: PROBLEM_KINDS[status].title,
+  status,
+  detail,
+});
 
 const PROBLEMS = {
   400: {
@@ -91,7 +98,9 @@ const PROBLEMS = {
   },
   401: {
     description: 'No token, or a bad or expired one.',
-    headers: { 'WWW-Authenticate': { description: 'The scheme to authenticate with (RFC 6750).', schema: { type: 'string', example: 'Bearer' } } },
+    headers: {
+      'WWW-Authenticate': { description: 'The scheme to authenticate with (RFC 6750).', schema: { type: 'string', example: 'Bearer' } },
+    },
     content: problemContent(Problem, plain(401, 'The token is invalid or expired.')),
   },
   403: {
@@ -99,7 +108,7 @@ const PROBLEMS = {
     content: problemContent(Problem, plain(403, 'This route is for teachers only.')),
   },
   404: {
-    description: "No such batch or class, or it belongs to another teacher (answered as 404 so ids do not leak).",
+    description: 'No such batch or class, or it belongs to another teacher (answered as 404 so ids do not leak).',
     content: problemContent(Problem, plain(404, `Batch ${EXAMPLE.batchId} does not exist.`)),
   },
   409: {
@@ -113,10 +122,7 @@ const PROBLEMS = {
   422: {
     description:
       'The event_id or Idempotency-Key was used before for a different request (another body, batch or command). Nothing was applied; send a new key.',
-    content: problemContent(
-      Problem,
-      plain(422, 'The key confirm-1 was used for a different request.'),
-    ),
+    content: problemContent(Problem, plain(422, 'The key confirm-1 was used for a different request.')),
   },
   415: {
     description: 'The body is not sent as application/json.',

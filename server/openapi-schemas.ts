@@ -63,7 +63,13 @@ export const AppliedClassEvent = z
   })
   .openapi('AppliedClassEvent', {
     description: 'A class service event applied to the roster (or had been: `duplicate: true`).',
-    example: { event_id: EXAMPLE.eventId, event_type: TOPICS.studentCreated, class_id: EXAMPLE.classId, student_id: EXAMPLE.studentId, duplicate: false },
+    example: {
+      event_id: EXAMPLE.eventId,
+      event_type: TOPICS.studentCreated,
+      class_id: EXAMPLE.classId,
+      student_id: EXAMPLE.studentId,
+      duplicate: false,
+    },
   });
 
 const DecisionResult = z
@@ -77,7 +83,10 @@ export const DecisionsApplied = z
   .strictObject({
     ...appliedShape,
     results: z.array(DecisionResult).openapi({ description: 'One result per decision, in request order.' }),
-    associations_confirmed: z.number().int().openapi({ description: 'Decisions of this call that confirmed or corrected an association (the class service\'s answer field).' }),
+    associations_confirmed: z
+      .number()
+      .int()
+      .openapi({ description: "Decisions of this call that confirmed or corrected an association (the class service's answer field)." }),
     associations_rejected: z.number().int().openapi({ description: 'Decisions of this call that rejected an association.' }),
   })
   .openapi('DecisionsApplied', {
@@ -96,7 +105,9 @@ export const DecisionsApplied = z
 /** The orchestrator's answer to a registration (`POST /v1/batches/register`). */
 export const RegistrationAccepted = z
   .strictObject({ batch_id: z.uuid(), correlation_id: z.uuid(), status: z.literal('registered') })
-  .openapi('RegistrationAccepted', { example: { batch_id: EXAMPLE.batchId, correlation_id: '0f1e2d3c-4b5a-4697-8a8b-9c0d1e2f3a4b', status: 'registered' } });
+  .openapi('RegistrationAccepted', {
+    example: { batch_id: EXAMPLE.batchId, correlation_id: '0f1e2d3c-4b5a-4697-8a8b-9c0d1e2f3a4b', status: 'registered' },
+  });
 
 export const DeadlineChanged = z
   .strictObject({
@@ -104,7 +115,13 @@ export const DeadlineChanged = z
     due_at: instant.openapi({ description: 'The new deadline.' }),
   })
   .openapi('DeadlineChanged', {
-    example: { ...appliedExample, event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b', state: 'awaiting_student_validation.awaiting_teacher', version: 4, due_at: EXAMPLE.dueAt },
+    example: {
+      ...appliedExample,
+      event_id: 'cmd-6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
+      state: 'awaiting_student_validation.awaiting_teacher',
+      version: 4,
+      due_at: EXAMPLE.dueAt,
+    },
   });
 
 const BATCH_EXAMPLE = {
@@ -148,7 +165,9 @@ export const BatchView = z
     created_at: instant,
     updated_at: instant,
     validation: z.strictObject({
-      due_at: instant.nullable().openapi({ description: 'When pending associations will be decided by the timeout; null when none is due.' }),
+      due_at: instant
+        .nullable()
+        .openapi({ description: 'When pending associations will be decided by the timeout; null when none is due.' }),
       pending: count,
       confirmed: count,
       rejected: count,
@@ -171,7 +190,10 @@ const Association = z
     confidence_score: z.number().min(0).max(1).nullable(),
     confidence_level: ConfidenceLevel,
     match_reasons: z.array(z.string()).nullable(),
-    filename: z.string().nullable().openapi({ description: "The matcher's filename of the essay; null for associations stored before it was kept." }),
+    filename: z
+      .string()
+      .nullable()
+      .openapi({ description: "The matcher's filename of the essay; null for associations stored before it was kept." }),
     suggestions: z
       .array(
         z.strictObject({
@@ -182,53 +204,50 @@ const Association = z
           match_reasons: z.array(z.string()),
         }),
       )
-      .openapi({ description: "Every suggestion of the matcher for this essay, highest confidence first." }),
+      .openapi({ description: 'Every suggestion of the matcher for this essay, highest confidence first.' }),
     validation_status: AssociationStatus,
     validation_method: ValidationMethod.nullable(),
     validated_by: z.string().nullable().openapi({ description: 'A teacher id, or `SYSTEM_TIMEOUT`.' }),
     validated_at: instant.nullable(),
     due_at: instant.nullable().openapi({ description: 'The deadline, while the association is pending.' }),
-    if_no_decision: z
-      .enum(['keep_suggestion', 'unknown_student'])
-      .nullable()
-      .openapi({ description: "While pending: what the deadline will do (keep the suggestion at confidence ≥ 0.7, else the class's UNKNOWN student)." }),
+    if_no_decision: z.enum(['keep_suggestion', 'unknown_student']).nullable().openapi({
+      description: "While pending: what the deadline will do (keep the suggestion at confidence ≥ 0.7, else the class's UNKNOWN student).",
+    }),
   })
   .openapi('Association');
 
-export const AssociationList = z
-  .strictObject({ batch_id: uuid, associations: z.array(Association) })
-  .openapi('AssociationList', {
-    example: {
-      batch_id: EXAMPLE.batchId,
-      associations: [
-        {
-          essay_id: EXAMPLE.essayId,
-          student_id: EXAMPLE.studentId,
-          student: { name: 'Astrid Lindqvist', email: 'astrid@school.example' },
-          suggested_student_id: EXAMPLE.studentId,
-          confidence_score: 0.95,
-          confidence_level: 'high',
-          match_reasons: ['name in header'],
-          filename: 'astrid_lindqvist_essay.docx',
-          suggestions: [
-            {
-              student_id: EXAMPLE.studentId,
-              student_name: 'Astrid Lindqvist',
-              student_email: 'astrid@school.example',
-              confidence_score: 0.95,
-              match_reasons: ['name in header'],
-            },
-          ],
-          validation_status: 'pending_validation',
-          validation_method: null,
-          validated_by: null,
-          validated_at: null,
-          due_at: EXAMPLE.dueAt,
-          if_no_decision: 'keep_suggestion',
-        },
-      ],
-    },
-  });
+export const AssociationList = z.strictObject({ batch_id: uuid, associations: z.array(Association) }).openapi('AssociationList', {
+  example: {
+    batch_id: EXAMPLE.batchId,
+    associations: [
+      {
+        essay_id: EXAMPLE.essayId,
+        student_id: EXAMPLE.studentId,
+        student: { name: 'Astrid Lindqvist', email: 'astrid@school.example' },
+        suggested_student_id: EXAMPLE.studentId,
+        confidence_score: 0.95,
+        confidence_level: 'high',
+        match_reasons: ['name in header'],
+        filename: 'astrid_lindqvist_essay.docx',
+        suggestions: [
+          {
+            student_id: EXAMPLE.studentId,
+            student_name: 'Astrid Lindqvist',
+            student_email: 'astrid@school.example',
+            confidence_score: 0.95,
+            match_reasons: ['name in header'],
+          },
+        ],
+        validation_status: 'pending_validation',
+        validation_method: null,
+        validated_by: null,
+        validated_at: null,
+        due_at: EXAMPLE.dueAt,
+        if_no_decision: 'keep_suggestion',
+      },
+    ],
+  },
+});
 
 const HistoryEntry = z
   .strictObject({
@@ -247,29 +266,27 @@ const HistoryEntry = z
   })
   .openapi('HistoryEntry');
 
-export const History = z
-  .strictObject({ batch_id: uuid, history: z.array(HistoryEntry) })
-  .openapi('History', {
-    example: {
-      batch_id: EXAMPLE.batchId,
-      history: [
-        {
-          seq: 1,
-          at: EXAMPLE.at,
-          event_type: 'BATCH_REGISTERED',
-          event_id: null,
-          actor: 'teacher-a',
-          from_state: null,
-          to_state: 'awaiting_content_validation',
-          correlation_id: EXAMPLE.correlationId,
-          outcome: 'applied',
-          reason: null,
-          version: 1,
-          detail: null,
-        },
-      ],
-    },
-  });
+export const History = z.strictObject({ batch_id: uuid, history: z.array(HistoryEntry) }).openapi('History', {
+  example: {
+    batch_id: EXAMPLE.batchId,
+    history: [
+      {
+        seq: 1,
+        at: EXAMPLE.at,
+        event_type: 'BATCH_REGISTERED',
+        event_id: null,
+        actor: 'teacher-a',
+        from_state: null,
+        to_state: 'awaiting_content_validation',
+        correlation_id: EXAMPLE.correlationId,
+        outcome: 'applied',
+        reason: null,
+        version: 1,
+        detail: null,
+      },
+    ],
+  },
+});
 
 const OutboundEnvelope = z
   .strictObject({
@@ -364,7 +381,9 @@ export const DeadlineList = z
         deadline_version: count,
         pending_associations: count,
         will_keep_suggestion: count.openapi({ description: 'Pending associations the timeout will confirm (confidence ≥ 0.7).' }),
-        will_link_unknown_student: count.openapi({ description: "Pending associations the timeout will link to the class's UNKNOWN student." }),
+        will_link_unknown_student: count.openapi({
+          description: "Pending associations the timeout will link to the class's UNKNOWN student.",
+        }),
       }),
     ),
     pending_associations: count,
@@ -387,7 +406,14 @@ export const DeadlineList = z
     },
   });
 
-const classExample = { class_id: EXAMPLE.classId, id: EXAMPLE.classId, name: 'ENG5 Tuesday group', course_code: 'ENG5', course_codes: ['ENG5', 'ENG6'], created_at: EXAMPLE.at };
+const classExample = {
+  class_id: EXAMPLE.classId,
+  id: EXAMPLE.classId,
+  name: 'ENG5 Tuesday group',
+  course_code: 'ENG5',
+  course_codes: ['ENG5', 'ENG6'],
+  created_at: EXAMPLE.at,
+};
 
 export const ClassView = z
   .strictObject({
@@ -404,24 +430,41 @@ export const ClassDetail = z
   .strictObject({ ...ClassView.shape, student_count: count.openapi({ description: 'Members, the UNKNOWN student not counted.' }) })
   .openapi('ClassDetail', { example: { ...classExample, student_count: 24 } });
 
-const email = z.string().nullable().openapi({ description: 'Optional, and may hold non-ASCII characters (SMTPUTF8).', example: 'emil.zäll.jernberg@test.edu' });
+const email = z
+  .string()
+  .nullable()
+  .openapi({ description: 'Optional, and may hold non-ASCII characters (SMTPUTF8).', example: 'emil.zäll.jernberg@test.edu' });
 
 const PersonName = z
   .strictObject({ first_name: z.string(), last_name: z.string(), legal_full_name: z.string().nullable() })
   .openapi('PersonName', { description: 'PersonNameV1.' });
 
 const Student = z
-  .strictObject({ student_id: uuid, first_name: z.string(), last_name: z.string(), legal_full_name: z.string().nullable(), email, is_unknown: z.boolean() })
+  .strictObject({
+    student_id: uuid,
+    first_name: z.string(),
+    last_name: z.string(),
+    legal_full_name: z.string().nullable(),
+    email,
+    is_unknown: z.boolean(),
+  })
   .openapi('Student');
 
-export const Roster = z
-  .strictObject({ class_id: uuid, students: z.array(Student) })
-  .openapi('Roster', {
-    example: {
-      class_id: EXAMPLE.classId,
-      students: [{ student_id: EXAMPLE.studentId, first_name: 'Emil', last_name: 'Zäll', legal_full_name: null, email: 'emil.zäll.jernberg@test.edu', is_unknown: false }],
-    },
-  });
+export const Roster = z.strictObject({ class_id: uuid, students: z.array(Student) }).openapi('Roster', {
+  example: {
+    class_id: EXAMPLE.classId,
+    students: [
+      {
+        student_id: EXAMPLE.studentId,
+        first_name: 'Emil',
+        last_name: 'Zäll',
+        legal_full_name: null,
+        email: 'emil.zäll.jernberg@test.edu',
+        is_unknown: false,
+      },
+    ],
+  },
+});
 
 const studentDetailExample = {
   id: EXAMPLE.studentId,

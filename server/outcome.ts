@@ -47,6 +47,9 @@ function refusalDetail(batchId: string, outcome: Extract<ApplyOutcome, { kind: '
   }
   const results = (outcome.extra.results ?? []) as Array<{ essay_id?: string; outcome?: string; reason?: string }>;
   const reasons = results.filter((r) => r.outcome === 'refused').map((r) => `essay ${r.essay_id}: ${r.reason}`);
-  const why = reasons.length > 0 ? reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? `; and ${reasons.length - 5} more` : '') : 'its conditions do not hold';
+  const why =
+    reasons.length > 0
+      ? reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? `; and ${reasons.length - 5} more` : '')
+      : 'its conditions do not hold';
   return `Batch ${batchId} in state ${outcome.state} accepts ${outcome.event}, but refused this one: ${why}.`;
 }

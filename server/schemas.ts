@@ -27,16 +27,18 @@ export const CreateClassBody = storable(
     }),
 );
 
-export const AddStudentsBody = storable(z.strictObject({
-  students: z
-    .array(z.strictObject({ first_name: name, last_name: lastName, legal_full_name: legalFullName, email: RosterEmail.nullish() }))
-    .min(1)
-    .max(1000)
-    .refine((list) => {
-      const emails = list.flatMap((s) => (s.email ? [s.email.toLowerCase()] : []));
-      return new Set(emails).size === emails.length;
-    }, 'emails must be unique'),
-}));
+export const AddStudentsBody = storable(
+  z.strictObject({
+    students: z
+      .array(z.strictObject({ first_name: name, last_name: lastName, legal_full_name: legalFullName, email: RosterEmail.nullish() }))
+      .min(1)
+      .max(1000)
+      .refine((list) => {
+        const emails = list.flatMap((s) => (s.email ? [s.email.toLowerCase()] : []));
+        return new Set(emails).size === emails.length;
+      }, 'emails must be unique'),
+  }),
+);
 
 /** PersonNameV1. */
 export const PersonNameBody = z.object({ first_name: name, last_name: lastName, legal_full_name: legalFullName });
@@ -62,27 +64,31 @@ export const UpdateClassBody = storable(z.object({ name: name.nullish(), course_
 
 export const StudentParams = z.object({ student_id: z.uuid() });
 
-export const RegisterBatchBody = storable(z.strictObject({
-  course_code: CourseCode,
-  class_id: z.uuid().optional(),
-  expected_essay_count: z.number().int().min(1).max(10_000),
-  batch_id: z.uuid().optional(),
-}));
+export const RegisterBatchBody = storable(
+  z.strictObject({
+    course_code: CourseCode,
+    class_id: z.uuid().optional(),
+    expected_essay_count: z.number().int().min(1).max(10_000),
+    batch_id: z.uuid().optional(),
+  }),
+);
 
 /**
  * The class service's confirm body as the real client sends it: `confirmation_method` (e.g.
  * `manual_teacher_review`) and a top-level `user_id` are accepted; the caller is the authenticated
  * teacher, so a `user_id` naming someone else is refused by the route.
  */
-export const ConfirmBody = storable(z.strictObject({
-  associations: z
-    .array(TeacherDecision)
-    .min(1)
-    .max(10_000)
-    .refine((list) => new Set(list.map((d) => d.essay_id)).size === list.length, 'each essay_id may appear once'),
-  confirmation_method: z.string().trim().min(1).max(100).optional(),
-  user_id: z.string().trim().min(1).max(200).optional(),
-}));
+export const ConfirmBody = storable(
+  z.strictObject({
+    associations: z
+      .array(TeacherDecision)
+      .min(1)
+      .max(10_000)
+      .refine((list) => new Set(list.map((d) => d.essay_id)).size === list.length, 'each essay_id may appear once'),
+    confirmation_method: z.string().trim().min(1).max(100).optional(),
+    user_id: z.string().trim().min(1).max(200).optional(),
+  }),
+);
 
 /**
  * The gateway's `BatchPipelineRequest` (`requested_pipeline`, `is_retry`, `retry_reason`,
@@ -97,37 +103,46 @@ export const PipelineBody = storable(
       retry_reason: z.string().trim().max(500).nullish(),
       prompt_payload: PromptPayload.nullish(),
     })
-    .refine((b) => (b.requested_pipeline ?? b.pipeline) !== undefined, { message: 'requested_pipeline is required', path: ['requested_pipeline'] })
+    .refine((b) => (b.requested_pipeline ?? b.pipeline) !== undefined, {
+      message: 'requested_pipeline is required',
+      path: ['requested_pipeline'],
+    })
     .refine((b) => b.pipeline === undefined || b.requested_pipeline === undefined || b.pipeline === b.requested_pipeline, {
       message: 'pipeline and requested_pipeline name different pipelines',
       path: ['pipeline'],
     }),
 );
 
-const promptRef = StorageReference.refine((ref) => typeof ref.references?.student_prompt_text?.storage_id === 'string' && ref.references.student_prompt_text.storage_id.trim() !== '', {
-  message: 'student_prompt_ref.references.student_prompt_text.storage_id is required',
-});
+const promptRef = StorageReference.refine(
+  (ref) =>
+    typeof ref.references?.student_prompt_text?.storage_id === 'string' && ref.references.student_prompt_text.storage_id.trim() !== '',
+  {
+    message: 'student_prompt_ref.references.student_prompt_text.storage_id is required',
+  },
+);
 
 /**
  * `BatchRegistrationRequestV1` as the API gateway sends it to the orchestrator. Unknown fields are
  * ignored, as the real pydantic model does.
  */
 export const GatewayRegistrationBody = storable(
-  z.object({
-    expected_essay_count: z.number().int().min(1).max(10_000),
-    essay_ids: z.array(z.string().trim().min(1).max(200)).min(1).max(10_000).nullish(),
-    course_code: CourseCode,
-    student_prompt_ref: promptRef.nullish(),
-    user_id: z.string().trim().min(1).max(200),
-    org_id: z.string().trim().min(1).max(200).nullish(),
-    class_id: z.uuid().nullish(),
-    cj_default_llm_model: z.string().trim().min(1).max(200).nullish(),
-    cj_default_temperature: z.number().min(0).max(2).nullish(),
-    assignment_id: z.string().trim().min(1).max(100).nullish(),
-  }).refine((b) => !b.essay_ids || b.essay_ids.length === b.expected_essay_count, {
-    message: 'essay_ids must list expected_essay_count ids',
-    path: ['essay_ids'],
-  }),
+  z
+    .object({
+      expected_essay_count: z.number().int().min(1).max(10_000),
+      essay_ids: z.array(z.string().trim().min(1).max(200)).min(1).max(10_000).nullish(),
+      course_code: CourseCode,
+      student_prompt_ref: promptRef.nullish(),
+      user_id: z.string().trim().min(1).max(200),
+      org_id: z.string().trim().min(1).max(200).nullish(),
+      class_id: z.uuid().nullish(),
+      cj_default_llm_model: z.string().trim().min(1).max(200).nullish(),
+      cj_default_temperature: z.number().min(0).max(2).nullish(),
+      assignment_id: z.string().trim().min(1).max(100).nullish(),
+    })
+    .refine((b) => !b.essay_ids || b.essay_ids.length === b.expected_essay_count, {
+      message: 'essay_ids must list expected_essay_count ids',
+      path: ['essay_ids'],
+    }),
 );
 
 /** `BatchPromptAmendmentRequest`: the prompt's storage reference. */
@@ -152,7 +167,13 @@ export const IdempotencyKey = z
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export const DeadlineBody = z.union([
-  z.strictObject({ extend_by_ms: z.number().int().positive().max(365 * 24 * 3600 * 1000) }),
+  z.strictObject({
+    extend_by_ms: z
+      .number()
+      .int()
+      .positive()
+      .max(365 * 24 * 3600 * 1000),
+  }),
   z.strictObject({ due_at: pgTimestamp }),
 ]);
 

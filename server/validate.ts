@@ -37,7 +37,10 @@ export async function readJson(c: Context): Promise<Parsed<unknown>> {
   try {
     return { ok: true, data: JSON.parse(await c.req.text()) as unknown };
   } catch (error) {
-    return { ok: false, response: validationProblem(c, [{ path: '(root)', message: (error as Error).message }], 'The body is not valid JSON.') };
+    return {
+      ok: false,
+      response: validationProblem(c, [{ path: '(root)', message: (error as Error).message }], 'The body is not valid JSON.'),
+    };
   }
 }
 

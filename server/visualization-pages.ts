@@ -8,9 +8,7 @@ export const ChartGraph = z.object({
   version: z.number(),
   source: z.string(),
   description: z.string().nullable(),
-  nodes: z.array(
-    z.object({ id: z.string(), parent: z.string().nullable(), type: z.string(), description: z.string().nullable() }),
-  ),
+  nodes: z.array(z.object({ id: z.string(), parent: z.string().nullable(), type: z.string(), description: z.string().nullable() })),
   edges: z.array(
     z.object({
       source: z.string(),

@@ -40,7 +40,10 @@ async function measure(query: Query, ledger: Ledger): Promise<Integrity> {
      GROUP BY a.batch_id`,
     [json(ledger.abandoned)],
   );
-  const [{ unpublished } = { unpublished: 0 }] = await query('SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL', []);
+  const [{ unpublished } = { unpublished: 0 }] = await query(
+    'SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL',
+    [],
+  );
   return {
     acknowledged: ledger.acknowledged.size,
     lost: ledger.acknowledged.size - present!,

@@ -29,7 +29,13 @@ export interface EmbeddedOptions {
   teacher: { sub: string; token: string };
   validationTimeoutMs: number;
   log: (line: string) => void;
-  runFault: (fault: Fault, load: Load, apis: ServiceProcess[], every: ServiceProcess[], integrity: () => Promise<Integrity>) => Promise<ScorecardRow>;
+  runFault: (
+    fault: Fault,
+    load: Load,
+    apis: ServiceProcess[],
+    every: ServiceProcess[],
+    integrity: () => Promise<Integrity>,
+  ) => Promise<ScorecardRow>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +94,14 @@ export async function embeddedFaults(options: EmbeddedOptions): Promise<Scorecar
     try {
       await service.start();
       const cls = await createClass(service.base!, options.teacher.token);
-      const load = startLoad({ apis: [service.base!], serviceToken: options.serviceToken, teacher: options.teacher, cls, clients: 4, essaysPerBatch: 4 });
+      const load = startLoad({
+        apis: [service.base!],
+        serviceToken: options.serviceToken,
+        teacher: options.teacher,
+        cls,
+        clients: 4,
+        essaysPerBatch: 4,
+      });
       const fault: Fault = scenario.tmpfs
         ? {
             name: scenario.name,
@@ -136,12 +149,23 @@ export async function embeddedFaults(options: EmbeddedOptions): Promise<Scorecar
 
 async function createClass(base: string, token: string) {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-  const created = (await (await fetch(`${base}/v1/classes`, { method: 'POST', headers, body: JSON.stringify({ name: 'Chaos class', course_code: 'ENG5' }) })).json()) as {
+  const created = (await (
+    await fetch(`${base}/v1/classes`, { method: 'POST', headers, body: JSON.stringify({ name: 'Chaos class', course_code: 'ENG5' }) })
+  ).json()) as {
     class_id: string;
   };
-  const students = Array.from({ length: 12 }, (_, i) => ({ first_name: `Student${i}`, last_name: `Chaos${i}`, email: `s${i}@chaos.example` }));
+  const students = Array.from({ length: 12 }, (_, i) => ({
+    first_name: `Student${i}`,
+    last_name: `Chaos${i}`,
+    email: `s${i}@chaos.example`,
+  }));
   const added = (await (
     await fetch(`${base}/v1/classes/${created.class_id}/students`, { method: 'POST', headers, body: JSON.stringify({ students }) })
   ).json()) as { students: Array<{ student_id: string }> };
-  return { classId: created.class_id, ownerId: 'chaos-teacher', courseCode: 'ENG5' as CourseCode, studentIds: added.students.map((s) => s.student_id) };
+  return {
+    classId: created.class_id,
+    ownerId: 'chaos-teacher',
+    courseCode: 'ENG5' as CourseCode,
+    studentIds: added.students.map((s) => s.student_id),
+  };
 }

@@ -56,7 +56,12 @@ export function startLoad(options: LoadOptions) {
   let stopping = false;
 
   /** One request until it gets a final answer (not 503, not a dropped connection); bounded. */
-  async function send(path: string, body: unknown, token: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  async function send(
+    path: string,
+    body: unknown,
+    token: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: any }> {
     const giveUp = Date.now() + GIVE_UP_AFTER_MS;
     for (;;) {
       const api = options.apis[turn++ % options.apis.length]!;
@@ -98,7 +103,11 @@ export function startLoad(options: LoadOptions) {
 
   async function walk(index: number): Promise<void> {
     const { cls, teacher } = options;
-    const registered = await send('/v1/batches', { course_code: cls.courseCode, class_id: cls.classId, expected_essay_count: options.essaysPerBatch }, teacher.token);
+    const registered = await send(
+      '/v1/batches',
+      { course_code: cls.courseCode, class_id: cls.classId, expected_essay_count: options.essaysPerBatch },
+      teacher.token,
+    );
     if (registered.status !== 201) return;
     const batchId = registered.body.batch_id as string;
     const essays = freshEssays(options.essaysPerBatch);
@@ -110,9 +119,14 @@ export function startLoad(options: LoadOptions) {
     }
     for (const sitting of [1, 2] as const) {
       const key = randomUUID();
-      const answer = await send(`/v1/batches/${batchId}/student-associations/confirm`, { associations: teacherDecisions(cls, essays, sitting) }, teacher.token, {
-        'idempotency-key': key,
-      });
+      const answer = await send(
+        `/v1/batches/${batchId}/student-associations/confirm`,
+        { associations: teacherDecisions(cls, essays, sitting) },
+        teacher.token,
+        {
+          'idempotency-key': key,
+        },
+      );
       // 409: the deadline decided first (a long outage outlasts VALIDATION_TIMEOUT_MS); nothing applied.
       if (answer.status !== 200) return;
       ledger.acknowledged.set(idempotencyScope('confirm', teacher.sub, batchId, key), batchId);

@@ -69,7 +69,8 @@ export async function createPostgresCluster(port?: number): Promise<PostgresClus
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start: async () => void (await run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'])),
     stop: async () => void (await run('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'])),
-    restart: async () => void (await run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart'])),
+    restart: async () =>
+      void (await run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart'])),
     psql: async (statement, database = 'postgres') =>
       (await run('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-XAtq', '-c', statement])).trim(),
     terminateBackends: async () =>

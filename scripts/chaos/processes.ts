@@ -36,7 +36,12 @@ export function serviceProcess(name: string, env: Record<string, string | undefi
       const clean = Object.fromEntries(
         Object.entries({ ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port ?? 0) }).filter(([, v]) => v !== undefined),
       ) as Record<string, string>;
-      const started = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const started = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+        cwd: ROOT,
+        env: clean,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       child = started;
       const keep = (d: Buffer) => (output = (output + String(d)).slice(-4000));
       started.stdout!.on('data', keep);

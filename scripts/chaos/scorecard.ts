@@ -27,16 +27,23 @@ const seconds = (s: number) => (Number.isFinite(s) ? s.toFixed(1) : 'never');
 export function scorecardTable(rows: ScorecardRow[]): string {
   const head =
     '| Fault | Runs | Acknowledged | Lost | Applied twice | Deadlines due (twice / never) | Outbox never published | Ready again (s, worst) | Throughput back (s, worst) | 503 + Retry-After | 500 or bare 503 | Dropped connections | Slowest answer (s) | Process exits |';
-  const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
+  const rule = `|${head
+    .split('|')
+    .slice(1, -1)
+    .map(() => '---')
+    .join('|')}|`;
   const lines = rows.map(
     (r) =>
-      `| ${r.fault} | ${r.runs} | ${r.acknowledged} | ${r.lost} | ${r.doubled} | ${r.deadlinesDue} (${r.deadlinesTwice} / ${r.deadlinesNever}) | ${r.unpublished < 0 ? "n/a (no relay)" : r.unpublished} | ${seconds(r.readyS)} | ${seconds(r.throughputS)} | ${r.unavailable} | ${r.bad} | ${r.dropped} | ${r.slowestS.toFixed(1)} | ${r.exits} |`,
+      `| ${r.fault} | ${r.runs} | ${r.acknowledged} | ${r.lost} | ${r.doubled} | ${r.deadlinesDue} (${r.deadlinesTwice} / ${r.deadlinesNever}) | ${r.unpublished < 0 ? 'n/a (no relay)' : r.unpublished} | ${seconds(r.readyS)} | ${seconds(r.throughputS)} | ${r.unavailable} | ${r.bad} | ${r.dropped} | ${r.slowestS.toFixed(1)} | ${r.exits} |`,
   );
   return [head, rule, ...lines].join('\n');
 }
 
 export function printScorecard(rows: ScorecardRow[], about: string): string {
-  const notes = rows.flatMap((r) => [...r.badSamples.map((b) => `  ${r.fault}: ${b}`), ...r.exitSamples.map((e) => `  ${r.fault}: ${e.slice(0, 300)}`)]);
+  const notes = rows.flatMap((r) => [
+    ...r.badSamples.map((b) => `  ${r.fault}: ${b}`),
+    ...r.exitSamples.map((e) => `  ${r.fault}: ${e.slice(0, 300)}`),
+  ]);
   return `\nChaos scorecard (${about})\n\n${scorecardTable(rows)}\n${notes.length > 0 ? `\nSamples:\n${notes.join('\n')}\n` : ''}`;
 }
 

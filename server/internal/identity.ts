@@ -34,7 +34,8 @@ export const gatewayIdentity: MiddlewareHandler<InternalEnv> = async (c, next) =
  */
 export const gatewayTeacher: MiddlewareHandler<InternalEnv> = async (c, next) => {
   const user = c.get('userId');
-  if (user === null) return problem(c, { status: 401, title: 'Unauthorized', detail: 'Send X-User-ID: the API gateway names the authenticated teacher.' });
+  if (user === null)
+    return problem(c, { status: 401, title: 'Unauthorized', detail: 'Send X-User-ID: the API gateway names the authenticated teacher.' });
   c.set('caller', { kind: 'teacher', id: user });
   return next();
 };

@@ -22,7 +22,13 @@ export function orchestratorRoutes(service: Service) {
   app.get('/internal/v1/batches/:batch_id/pipeline-state', async (c) => {
     const batchId = c.req.param('batch_id');
     const state = BatchId.safeParse(batchId).success ? await service.pipelineState(batchId) : null;
-    if (state === null) return problem(c, { status: 404, title: 'Not found', detail: 'Pipeline state not found for batch', error: 'Pipeline state not found for batch' });
+    if (state === null)
+      return problem(c, {
+        status: 404,
+        title: 'Not found',
+        detail: 'Pipeline state not found for batch',
+        error: 'Pipeline state not found for batch',
+      });
     return c.json(state);
   });
 
@@ -30,22 +36,40 @@ export function orchestratorRoutes(service: Service) {
     const batchId = c.req.param('batch_id');
     const phase = c.req.param('phase');
     if (!(PHASE_NAMES as readonly string[]).includes(phase)) {
-      return problem(c, { status: 400, title: 'Invalid request', detail: `Invalid pipeline phase: ${phase.slice(0, 100)}`, error: `Invalid pipeline phase: ${phase.slice(0, 100)}` });
+      return problem(c, {
+        status: 400,
+        title: 'Invalid request',
+        detail: `Invalid pipeline phase: ${phase.slice(0, 100)}`,
+        error: `Invalid pipeline phase: ${phase.slice(0, 100)}`,
+      });
     }
     if (!isPipeline(phase)) {
       const detail = `Unknown pipeline ${phase}: the pipelines that run are ${PIPELINES.join(', ')}`;
       return problem(c, { status: 400, title: 'Invalid request', detail, error: detail });
     }
-    if (!BatchId.safeParse(batchId).success) return problem(c, { status: 404, title: 'Not found', detail: 'Batch not found', error: 'Batch not found', batch_id: batchId.slice(0, 100) });
+    if (!BatchId.safeParse(batchId).success)
+      return problem(c, {
+        status: 404,
+        title: 'Not found',
+        detail: 'Batch not found',
+        error: 'Batch not found',
+        batch_id: batchId.slice(0, 100),
+      });
     let answer: Awaited<ReturnType<Service['preflight']>>;
     try {
       answer = await service.preflight(batchId, phase);
     } catch (error) {
       if (!(error instanceof EntitlementsUnavailable)) throw error;
       c.header('retry-after', '5');
-      return problem(c, { status: 503, title: 'Unavailable', detail: `The credit check could not be made: ${error.message}`, error: 'Preflight evaluation failed' });
+      return problem(c, {
+        status: 503,
+        title: 'Unavailable',
+        detail: `The credit check could not be made: ${error.message}`,
+        error: 'Preflight evaluation failed',
+      });
     }
-    if (answer.kind === 'not_found') return problem(c, { status: 404, title: 'Not found', detail: 'Batch not found', error: 'Batch not found', batch_id: batchId });
+    if (answer.kind === 'not_found')
+      return problem(c, { status: 404, title: 'Not found', detail: 'Batch not found', error: 'Batch not found', batch_id: batchId });
     const { kind: _kind, denial_reason, allowed, ...figures } = answer;
     const body = { allowed, batch_id: batchId, ...figures, correlation_id: c.get('correlationId') };
     if (allowed) return c.json(body, 200);

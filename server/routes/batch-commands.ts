@@ -23,7 +23,8 @@ export function batchParams(c: Ctx) {
 
 const IdempotencyHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().openapi({
-    description: 'Sending the same key again with the same request (same teacher, batch, command and body) replays the first answer instead of acting twice; the key with a different request answers 422.',
+    description:
+      'Sending the same key again with the same request (same teacher, batch, command and body) replays the first answer instead of acting twice; the key with a different request answers 422.',
     example: 'confirm-2026-03-02-1',
   }),
 });
@@ -100,7 +101,7 @@ const pipelineRoute = commandRoute(
   {
     summary: 'Start a pipeline',
     description:
-      '`pipeline` is one the real HuleEdu system runs: `nlp`, `cj_assessment` or `ai_feedback` (anything else is 400, naming them). Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409. An accepted request publishes the first phase\'s command, `huleedu.els.spellcheck.initiate.command.v1`, and the batch stays `ready_for_pipeline_execution`, as in the real orchestrator. `prompt_payload` is kept with the batch for later phases.',
+      "`pipeline` is one the real HuleEdu system runs: `nlp`, `cj_assessment` or `ai_feedback` (anything else is 400, naming them). Accepted only in `ready_for_pipeline_execution`; before that (e.g. while student validation is open) 409. An accepted request publishes the first phase's command, `huleedu.els.spellcheck.initiate.command.v1`, and the batch stays `ready_for_pipeline_execution`, as in the real orchestrator. `prompt_payload` is kept with the batch for later phases.",
   },
   jsonBody(PipelineBody, { pipeline: 'nlp' }),
   { 202: answer('The pipeline was requested.', AppliedEvent, commandApplied('ready_for_pipeline_execution', 6)) },
@@ -151,8 +152,18 @@ function teacherCommand<S extends z.ZodType>(
  */
 const onlyAsCaller: MiddlewareHandler<AuthEnv> = async (c, next) => {
   const body = (await c.req.json().catch(() => null)) as { user_id?: unknown } | null;
-  if (body && typeof body === 'object' && typeof body.user_id === 'string' && body.user_id.trim() !== '' && body.user_id.trim() !== teacherId(c)) {
-    return problem(c, { status: 403, title: 'Forbidden', detail: 'user_id names another user; decisions are taken as the authenticated teacher.' });
+  if (
+    body &&
+    typeof body === 'object' &&
+    typeof body.user_id === 'string' &&
+    body.user_id.trim() !== '' &&
+    body.user_id.trim() !== teacherId(c)
+  ) {
+    return problem(c, {
+      status: 403,
+      title: 'Forbidden',
+      detail: 'user_id names another user; decisions are taken as the authenticated teacher.',
+    });
   }
   return next();
 };
@@ -168,7 +179,9 @@ const promptRoute = createRoute({
   request: {
     params: BatchParams,
     headers: IdempotencyHeaders,
-    body: jsonBody(PromptAmendmentBody, { student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-storage-1' } } } }),
+    body: jsonBody(PromptAmendmentBody, {
+      student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-storage-1' } } },
+    }),
   },
   responses: { 200: answer('The prompt is attached.', AppliedEvent, commandApplied('awaiting_content_validation', 2)), ...commandErrors },
 });
@@ -176,8 +189,17 @@ const promptRoute = createRoute({
 /** Teacher commands on a batch; the caller check is the batch routes' middleware. */
 export function batchCommandRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  documented(app, confirmRoute, onlyAsCaller, teacherCommand(service, 'confirm', ConfirmBody, (call, body) => decideAssociations(call, body.associations)));
-  documented(app, promptRoute, teacherCommand(service, 'prompt', PromptAmendmentBody, (call, body) => amendPrompt(call, body.student_prompt_ref)));
+  documented(
+    app,
+    confirmRoute,
+    onlyAsCaller,
+    teacherCommand(service, 'confirm', ConfirmBody, (call, body) => decideAssociations(call, body.associations)),
+  );
+  documented(
+    app,
+    promptRoute,
+    teacherCommand(service, 'prompt', PromptAmendmentBody, (call, body) => amendPrompt(call, body.student_prompt_ref)),
+  );
   documented(
     app,
     pipelineRoute,
@@ -194,7 +216,11 @@ export function batchCommandRoutes(service: Service) {
       202,
     ),
   );
-  documented(app, cancelRoute, teacherCommand(service, 'cancel', CancelBody, (call, body) => cancelBatch(call, body.reason ?? null)));
+  documented(
+    app,
+    cancelRoute,
+    teacherCommand(service, 'cancel', CancelBody, (call, body) => cancelBatch(call, body.reason ?? null)),
+  );
   documented(app, deadlineRoute, teacherCommand(service, 'deadline', DeadlineBody, changeDeadline));
   return app;
 }

@@ -35,7 +35,7 @@ const gatewayRegisterRoute = createRoute({
   method: 'post',
   path: '/v1/batches/register',
   tags,
-  summary: 'Register a batch (the orchestrator\'s door)',
+  summary: "Register a batch (the orchestrator's door)",
   description:
     "`BatchRegistrationRequestV1` as HuleEdu's API gateway sends it to the orchestrator; answers 202 `{batch_id, correlation_id, status: \"registered\"}`. `user_id` must be the caller. `org_id`, `student_prompt_ref`, `essay_ids`, `assignment_id` and the CJ defaults are kept with the batch: `org_id` goes into the metadata of every command the batch sends, `essay_ids` into BatchEssaysRegistered. With `class_id` a REGULAR batch (the class must be the caller's, and the batch's course one of the class's).",
   security: asTeacher,
@@ -85,7 +85,10 @@ const getRoute = batchReadRoute(
 
 const associationsRoute = batchReadRoute(
   '/v1/batches/{batch_id}/student-associations',
-  { summary: "A batch's essay–student associations", description: 'One row per essay: the suggestion, its confidence, and the decision once taken.' },
+  {
+    summary: "A batch's essay–student associations",
+    description: 'One row per essay: the suggestion, its confidence, and the decision once taken.',
+  },
   answer('One association per essay.', AssociationList),
 );
 
@@ -96,7 +99,10 @@ const historyRoute = batchReadRoute(
 );
 
 /** The handler of a batchReadRoute: reads as the caller, and answers what `view` makes of it. */
-function batchRead<T>(read: (ownerId: string, batchId: string) => Promise<T | null>, view: (batchId: string, found: T) => object): MiddlewareHandler<AuthEnv> {
+function batchRead<T>(
+  read: (ownerId: string, batchId: string) => Promise<T | null>,
+  view: (batchId: string, found: T) => object,
+): MiddlewareHandler<AuthEnv> {
   return async (c) => {
     const params = batchParams(c);
     if (!params.ok) return params.response;
@@ -127,7 +133,11 @@ function registrationRefused(
     case 'invalid':
       return validationProblem(c, outcome.errors);
     case 'exists':
-      return problem(c, { status: 409, title: 'Conflict', detail: body.batch_id ? `Batch ${body.batch_id} already exists.` : 'The batch already exists.' });
+      return problem(c, {
+        status: 409,
+        title: 'Conflict',
+        detail: body.batch_id ? `Batch ${body.batch_id} already exists.` : 'The batch already exists.',
+      });
   }
 }
 
@@ -146,7 +156,11 @@ export function batchRoutes(service: Service) {
     const body = await parseJsonBody(c, GatewayRegistrationBody);
     if (!body.ok) return body.response;
     if (body.data.user_id !== teacherId(c)) {
-      return problem(c, { status: 403, title: 'Forbidden', detail: 'user_id names another user; a batch is registered for the authenticated teacher.' });
+      return problem(c, {
+        status: 403,
+        title: 'Forbidden',
+        detail: 'user_id names another user; a batch is registered for the authenticated teacher.',
+      });
     }
     const orgId = body.data.org_id ?? (c.var as { orgId?: string | null }).orgId ?? null;
     const outcome = await service.registerBatch(teacherId(c), { ...body.data, org_id: orgId }, c.get('correlationId'), traceOfRequest(c));
@@ -158,8 +172,16 @@ export function batchRoutes(service: Service) {
     if (!query.ok) return query.response;
     return c.json({ batches: await service.listBatches(teacherId(c), query.data.status) });
   });
-  documented(app, getRoute, batchRead(service.getBatch, (_batchId, view) => view));
-  documented(app, associationsRoute, batchRead(service.listAssociations, (batch_id, associations) => ({ batch_id, associations })));
+  documented(
+    app,
+    getRoute,
+    batchRead(service.getBatch, (_batchId, view) => view),
+  );
+  documented(
+    app,
+    associationsRoute,
+    batchRead(service.listAssociations, (batch_id, associations) => ({ batch_id, associations })),
+  );
   app.route('/', batchCommandRoutes(service));
   documented(app, deadlinesRoute, requireCaller('teacher'), async (c) => {
     const query = parseQuery(c, DeadlinesQuery);
@@ -170,6 +192,10 @@ export function batchRoutes(service: Service) {
       pending_associations: deadlines.reduce((n, d) => n + d.pending_associations, 0),
     });
   });
-  documented(app, historyRoute, batchRead(service.history, (batch_id, history) => ({ batch_id, history })));
+  documented(
+    app,
+    historyRoute,
+    batchRead(service.history, (batch_id, history) => ({ batch_id, history })),
+  );
   return app;
 }

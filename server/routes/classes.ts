@@ -11,7 +11,14 @@ import { notFound, problem } from '../problem.ts';
 import { AddStudentsBody, ClassParams, CreateClassBody, UpdateClassBody } from '../schemas.ts';
 import { parseJsonBody, parseValue } from '../validate.ts';
 
-const studentView = (s: { id: string; first_name: string; last_name: string; legal_full_name: string | null; email: string | null; is_unknown: boolean }) => ({
+const studentView = (s: {
+  id: string;
+  first_name: string;
+  last_name: string;
+  legal_full_name: string | null;
+  email: string | null;
+  is_unknown: boolean;
+}) => ({
   student_id: s.id,
   first_name: s.first_name,
   last_name: s.last_name,
@@ -40,7 +47,10 @@ const createClassRoute = (path: string, summary: string) =>
     description:
       'The class belongs to the calling teacher. Takes `{name, course_code}` or, as the real class service (CreateClassRequest), `{name, course_codes: [...]}`; a batch of the class may be of any of its courses. A `class_created` teacher notification is written with it.',
     security: asTeacher,
-    request: { headers: CreateIdempotencyHeaders, body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_codes: ['ENG5', 'ENG6'] }) },
+    request: {
+      headers: CreateIdempotencyHeaders,
+      body: jsonBody(CreateClassBody, { name: 'ENG5 Tuesday group', course_codes: ['ENG5', 'ENG6'] }),
+    },
     responses: {
       201: answer('Created.', ClassView),
       ...problems([...bodyErrors, 422]),
@@ -137,12 +147,15 @@ export function classRoutes(service: Service) {
     // One key for both paths of the same request: the route path is not part of what was asked.
     const call = keyedCall(c, 'create-class', '', body.data);
     if (!call.ok) return call.response;
-    const keyed = keyedResult(c, await service.createClassOnce(call.data, teacherId(c), { name, course_codes: course_codes ?? [course_code!] }));
+    const keyed = keyedResult(
+      c,
+      await service.createClassOnce(call.data, teacherId(c), { name, course_codes: course_codes ?? [course_code!] }),
+    );
     if (!keyed.ok) return keyed.response;
     return c.json(classView(keyed.result), 201);
   };
   documented(app, createClassRoute('/v1/classes', 'Create a class'), create);
-  documented(app, createClassRoute('/v1/classes/', 'Create a class (the real class service\'s path)'), create);
+  documented(app, createClassRoute('/v1/classes/', "Create a class (the real class service's path)"), create);
   documented(app, getClassRoute, async (c) => {
     const params = parseValue(c, ClassParams, c.req.param(), 'params');
     if (!params.ok) return params.response;

@@ -40,7 +40,11 @@ async function bundle(): Promise<string> {
 const OperatorNumbersView = z
   .strictObject({
     deadlines_overdue: z.number().int().nonnegative().openapi({ description: 'Deadlines due and not yet applied.' }),
-    batches_stuck: z.number().int().nonnegative().openapi({ description: 'Batches waiting for another service longer than `stuck_after_ms`.' }),
+    batches_stuck: z
+      .number()
+      .int()
+      .nonnegative()
+      .openapi({ description: 'Batches waiting for another service longer than `stuck_after_ms`.' }),
     stuck_after_ms: z.number().int().positive(),
     oldest_unpublished_outbox_age_seconds: z.number().nonnegative().openapi({ description: '0 when every outbox row is published.' }),
   })
@@ -53,7 +57,8 @@ const numbersRoute = createRoute({
   path: '/v1/operations/numbers',
   tags: ['Operations'],
   summary: "The operators' three numbers",
-  description: 'The same figures as the gauges `huleedu_deadlines_overdue`, `huleedu_batches_stuck` and `huleedu_outbox_oldest_unpublished_age_seconds` on `/metrics`.',
+  description:
+    'The same figures as the gauges `huleedu_deadlines_overdue`, `huleedu_batches_stuck` and `huleedu_outbox_oldest_unpublished_age_seconds` on `/metrics`.',
   security: asService,
   responses: {
     200: answer('Right now.', OperatorNumbersView),

@@ -26,14 +26,16 @@ const streamRoute = createRoute({
     'Two kinds of message:',
     '- `event: history`: one audit row (as in `GET /v1/batches/{batch_id}/history`); `id` is its `seq`.',
     '- `event: batch`: `{batch, associations}`, the read model as `GET /v1/batches/{batch_id}` and `…/student-associations` answer it, sent first and after every new history row; `id` is the newest `seq` sent.',
-    'Resume with the `Last-Event-ID` header (or `?after=`): rows after it come, and the batch\'s newest few rows may come again (a late-committing refusal is never lost), so readers drop `seq`s they already have.',
-    'Same ownership rule as every teacher route: another teacher\'s batch answers 404. The stream ends when the service shuts down; reconnect then.',
+    "Resume with the `Last-Event-ID` header (or `?after=`): rows after it come, and the batch's newest few rows may come again (a late-committing refusal is never lost), so readers drop `seq`s they already have.",
+    "Same ownership rule as every teacher route: another teacher's batch answers 404. The stream ends when the service shuts down; reconnect then.",
   ].join('\n\n'),
   security: asTeacher,
   request: {
     params: BatchParams,
     query: z.object({ after: Cursor.optional().openapi({ description: 'Like `Last-Event-ID`, for clients that cannot set headers.' }) }),
-    headers: z.object({ 'last-event-id': Cursor.optional().openapi({ description: 'The last `id` received; the stream resumes after it.' }) }),
+    headers: z.object({
+      'last-event-id': Cursor.optional().openapi({ description: 'The last `id` received; the stream resumes after it.' }),
+    }),
   },
   responses: {
     200: {
@@ -41,7 +43,8 @@ const streamRoute = createRoute({
       content: {
         'text/event-stream': {
           schema: z.string().openapi({
-            example: 'event: history\ndata: {"seq":41,"event_type":"huleedu.batch.author.matches.suggested.v1",…}\nid: 41\n\nevent: batch\ndata: {"batch":{…},"associations":[…]}\nid: 41\n\n',
+            example:
+              'event: history\ndata: {"seq":41,"event_type":"huleedu.batch.author.matches.suggested.v1",…}\nid: 41\n\nevent: batch\ndata: {"batch":{…},"associations":[…]}\nid: 41\n\n',
           }),
         },
       },

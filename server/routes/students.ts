@@ -13,7 +13,10 @@ import { parseJsonBody, parseValue } from '../validate.ts';
 
 const tags = ['Classes'];
 
-const studentDetail = (s: { id: string; first_name: string; last_name: string; legal_full_name: string | null; email: string | null }, classIds: string[]) => ({
+const studentDetail = (
+  s: { id: string; first_name: string; last_name: string; legal_full_name: string | null; email: string | null },
+  classIds: string[],
+) => ({
   id: s.id,
   full_name: `${s.first_name} ${s.last_name}`,
   first_name: s.first_name,
@@ -27,9 +30,9 @@ const createStudentRoute = createRoute({
   method: 'post',
   path: '/v1/classes/students',
   tags,
-  summary: 'Create a student in any of the caller\'s classes',
+  summary: "Create a student in any of the caller's classes",
   description:
-    'The real CreateStudentRequest: `person_name` (PersonNameV1: a last name may be empty), an optional e-mail (non-ASCII allowed), and the classes to add the student to. A class that is not the caller\'s answers 404; an e-mail already in one of the classes 409. A `student_added_to_class` notification is written for the first class.',
+    "The real CreateStudentRequest: `person_name` (PersonNameV1: a last name may be empty), an optional e-mail (non-ASCII allowed), and the classes to add the student to. A class that is not the caller's answers 404; an e-mail already in one of the classes 409. A `student_added_to_class` notification is written for the first class.",
   security: asTeacher,
   request: {
     body: jsonBody(CreateStudentBody, {
@@ -49,7 +52,7 @@ const getStudentRoute = createRoute({
   path: '/v1/classes/students/{student_id}',
   tags,
   summary: 'A student of the caller',
-  description: 'A student the caller created or that is in one of the caller\'s classes, with its classes.',
+  description: "A student the caller created or that is in one of the caller's classes, with its classes.",
   security: asTeacher,
   request: { params: StudentParams },
   responses: {
@@ -63,7 +66,8 @@ const updateStudentRoute = createRoute({
   path: '/v1/classes/students/{student_id}',
   tags,
   summary: 'Rename a student, change its e-mail or classes',
-  description: 'The real UpdateStudentRequest: `person_name`, `email`, `add_class_ids`, `remove_class_ids`, each optional; the classes must be the caller\'s.',
+  description:
+    "The real UpdateStudentRequest: `person_name`, `email`, `add_class_ids`, `remove_class_ids`, each optional; the classes must be the caller's.",
   security: asTeacher,
   request: { params: StudentParams, body: jsonBody(UpdateStudentBody, { add_class_ids: [EXAMPLE.classId] }) },
   responses: {

@@ -12,13 +12,22 @@ import { ROOT, type RunningService, startService } from '../support/process.ts';
  * a process killed with SIGKILL does not block the next start, and what it wrote is still there.
  */
 
-const EMBEDDED = { DATABASE_URL: undefined, REDIS_URL: undefined, JWT_SECRET: undefined, SERVICE_TOKEN: undefined, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
+const EMBEDDED = {
+  DATABASE_URL: undefined,
+  REDIS_URL: undefined,
+  JWT_SECRET: undefined,
+  SERVICE_TOKEN: undefined,
+  NODE_ENV: 'development',
+  LOG_LEVEL: 'warn',
+};
 
 const spawned: Array<ReturnType<typeof spawn>> = [];
 
 /** Runs main.ts to its end (it should refuse to start) and returns its exit code and output. */
 function runToExit(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
-  const clean = Object.fromEntries(Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const clean = Object.fromEntries(
+    Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
   const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(child);
   let output = '';
@@ -46,7 +55,11 @@ describe('one process per embedded DATA_DIR', () => {
     const first = await startService({ ...EMBEDDED, DATA_DIR: dataDir });
     started.push(first);
     const auth = { authorization: `Bearer ${first.teacherToken}`, 'content-type': 'application/json' };
-    const created = await fetch(`${first.base}/v1/classes`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Kept', course_code: 'ENG5' }) });
+    const created = await fetch(`${first.base}/v1/classes`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'Kept', course_code: 'ENG5' }),
+    });
     expect(created.status).toBe(201);
     const classId = ((await created.json()) as { class_id: string }).class_id;
 
@@ -64,7 +77,9 @@ describe('one process per embedded DATA_DIR', () => {
     await first.exited;
     const next = await startService({ ...EMBEDDED, DATA_DIR: dataDir });
     started.push(next);
-    const roster = await fetch(`${next.base}/v1/classes/${classId}/students`, { headers: { authorization: `Bearer ${next.teacherToken}` } });
+    const roster = await fetch(`${next.base}/v1/classes/${classId}/students`, {
+      headers: { authorization: `Bearer ${next.teacherToken}` },
+    });
     expect(roster.status).toBe(200);
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
@@ -72,16 +87,22 @@ describe('one process per embedded DATA_DIR', () => {
 
   /** Runs `command` in a shell of its own process group and waits for the service's banner in its output. */
   async function startInShell(command: string, env: Record<string, string | undefined>) {
-    const clean = Object.fromEntries(Object.entries({ ...process.env, PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const clean = Object.fromEntries(
+      Object.entries({ ...process.env, PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined),
+    ) as Record<string, string>;
     const child = spawn('sh', ['-c', command], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     spawned.push(child);
     let output = '';
     child.stdout.on('data', (d) => (output += String(d)));
     child.stderr.on('data', (d) => (output += String(d)));
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`exited: ${output}`);
-      return /service on http:\/\/localhost:\d+/.test(output);
-    }, 150_000, 50);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`exited: ${output}`);
+        return /service on http:\/\/localhost:\d+/.test(output);
+      },
+      150_000,
+      50,
+    );
     return { child, output: () => output };
   }
 

@@ -20,7 +20,15 @@ describe('an early 413 reaches a client still sending its body', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'huleedu-413-'));
   let service: RunningService;
   beforeAll(async () => {
-    service = await startService({ DATABASE_URL: undefined, REDIS_URL: undefined, JWT_SECRET: undefined, SERVICE_TOKEN: undefined, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dataDir });
+    service = await startService({
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      JWT_SECRET: undefined,
+      SERVICE_TOKEN: undefined,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dataDir,
+    });
   }, 90_000);
   afterAll(async () => {
     if (service?.child.exitCode === null) {

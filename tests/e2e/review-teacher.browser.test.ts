@@ -21,7 +21,16 @@ import { reviewBatch } from '../support/review.ts';
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SHOTS = join(import.meta.dirname, 'artifacts');
 const AXE = readFileSync(join(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
 const WIDTHS = [1280, 1024, 390] as const;
@@ -111,7 +120,11 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   afterEach(async (test) => {
     if (test.task.result?.state === 'fail') {
       let i = 0;
-      for (const page of open) if (!page.isClosed()) await page.screenshot({ path: join(SHOTS, `failed-${test.task.name.slice(0, 40).replace(/\W+/g, '-')}-${i++}.png`), fullPage: true }).catch(() => {});
+      for (const page of open)
+        if (!page.isClosed())
+          await page
+            .screenshot({ path: join(SHOTS, `failed-${test.task.name.slice(0, 40).replace(/\W+/g, '-')}-${i++}.png`), fullPage: true })
+            .catch(() => {});
     }
     for (const page of open) await page.close().catch(() => {});
     open.clear();
@@ -144,10 +157,21 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   async function accessibilityProblems(page: Page): Promise<string[]> {
     await page.addScriptTag({ content: AXE });
     const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+      const axe = (
+        window as unknown as {
+          axe: {
+            run(
+              context: Document,
+              options: object,
+            ): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>;
+          };
+        }
+      ).axe;
       return (await axe.run(document, { resultTypes: ['violations'] })).violations;
     });
-    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   }
 
   /** What the teacher reads must be plain words of the chosen language: no machine name, no other-language sentence. */
@@ -168,7 +192,12 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
 
   /** A class batch waiting for the teacher: high, medium and low confidence, and one essay the matcher found nobody for. */
   async function waitingBatch(teacher: string) {
-    const { batchId, essays: list, klass, suggestion } = await reviewBatch(harness, teacher, {
+    const {
+      batchId,
+      essays: list,
+      klass,
+      suggestion,
+    } = await reviewBatch(harness, teacher, {
       files: ['astrid.docx', 'bertil.docx', 'cecilia.docx', 'david.docx'],
       scores: [0.95, 0.8, 0.4, 0.9],
       suggest: false,
@@ -191,7 +220,9 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       const page = await newPage(await browserAt(width, lang));
       await signIn(page, teacher);
       await page.waitForSelector(`#view-batches tr[data-batch="${batchId}"] .countdown`);
-      expect(await page.locator(`tr[data-batch="${batchId}"] .state-words`).textContent()).toBe(t.state['awaiting_student_validation.awaiting_teacher']);
+      expect(await page.locator(`tr[data-batch="${batchId}"] .state-words`).textContent()).toBe(
+        t.state['awaiting_student_validation.awaiting_teacher'],
+      );
       await plainWordsOnly(page, lang);
       await openBatch(page, batchId);
       await page.waitForSelector(`tr[data-essay="${e1}"] #confirm-${e1}`);
@@ -247,7 +278,11 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       // Once a pipeline is asked for, the batch can no longer be cancelled: the button goes.
       await expect.poll(() => page.locator('#cancel').count()).toBe(0);
       const requested = await harness.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
-      expect((requested.body.history as Array<{ event_type: string; outcome: string }>).filter((r) => r.event_type === TOPICS.pipelineRequest && r.outcome === 'applied')).toHaveLength(1);
+      expect(
+        (requested.body.history as Array<{ event_type: string; outcome: string }>).filter(
+          (r) => r.event_type === TOPICS.pipelineRequest && r.outcome === 'applied',
+        ),
+      ).toHaveLength(1);
       await plainWordsOnly(page, lang);
       await fitsWidth(page);
       expect(await accessibilityProblems(page)).toEqual([]);
@@ -277,7 +312,9 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
         await shot(page, `look-${width}-${lang}-batch`);
         if (width < 600) {
           // A phone gets cards: each row one below the other, each cell with its column's name.
-          const cells = await page.locator('#associations tbody tr:first-child > *').evaluateAll((all) => all.map((c) => c.getBoundingClientRect()));
+          const cells = await page
+            .locator('#associations tbody tr:first-child > *')
+            .evaluateAll((all) => all.map((c) => c.getBoundingClientRect()));
           expect(cells).toHaveLength(5);
           for (const [i, cell] of cells.entries()) {
             expect(cell.width, `cell ${i} of the first card`).toBeGreaterThan(300);
@@ -285,7 +322,9 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
           }
         } else {
           // On a laptop every action button of a row is inside the window.
-          const rights = await page.locator('#associations tbody tr:first-child button').evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().right));
+          const rights = await page
+            .locator('#associations tbody tr:first-child button')
+            .evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().right));
           for (const right of rights) expect(right).toBeLessThanOrEqual(width);
         }
         await page.close();
@@ -307,7 +346,17 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
     // The date in Swedish, in Stockholm time: "fre 4 dec. 18:20 CET" style, a 24-hour clock.
     const title = (await page.locator('#deadline .countdown').getAttribute('title'))!;
     const due = (await page.locator('#deadline .countdown').getAttribute('data-due'))!;
-    expect(title).toBe(new Intl.DateTimeFormat('sv-SE', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZoneName: 'short', timeZone: 'Europe/Stockholm' }).format(new Date(due)));
+    expect(title).toBe(
+      new Intl.DateTimeFormat('sv-SE', {
+        weekday: 'short',
+        day: 'numeric',
+        month: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZoneName: 'short',
+        timeZone: 'Europe/Stockholm',
+      }).format(new Date(due)),
+    );
     await plainWordsOnly(page, 'sv');
     await page.reload();
     await page.waitForSelector(`#batch-status:text("${sv.state['awaiting_student_validation.awaiting_teacher']}")`);
@@ -326,9 +375,9 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
     expect(await page.locator('#batch-state').textContent()).toBe('awaiting_student_validation.awaiting_teacher');
     expect(await page.locator('#accepted').textContent()).toContain('TEACHER_DECISIONS');
     // Edge labels at their own size: at least 12 px high on screen.
-    const heights = await page.locator('#chart-svg .edgeLabel').evaluateAll((labels) =>
-      labels.filter((l) => (l.textContent ?? '').trim() !== '').map((l) => l.getBoundingClientRect().height),
-    );
+    const heights = await page
+      .locator('#chart-svg .edgeLabel')
+      .evaluateAll((labels) => labels.filter((l) => (l.textContent ?? '').trim() !== '').map((l) => l.getBoundingClientRect().height));
     expect(heights.length).toBeGreaterThan(5);
     expect(Math.min(...heights)).toBeGreaterThanOrEqual(12);
     await fitsWidth(page);
@@ -398,7 +447,11 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
 
     // Awaiting content: what it waits for, and Cancel; nothing else.
     const klassBatch = await reviewBatch(harness, teacher, { suggest: false });
-    const waiting = await registerBatch(harness, teacher, { course_code: 'ENG5', class_id: klassBatch.klass.classId, expected_essay_count: 2 });
+    const waiting = await registerBatch(harness, teacher, {
+      course_code: 'ENG5',
+      class_id: klassBatch.klass.classId,
+      expected_essay_count: 2,
+    });
     await page.goto(`${base}/review#/batches/${waiting}`);
     await page.waitForSelector('#view-batch[data-state="awaiting_content_validation"]');
     expect(await page.locator('#batch-note').innerText()).toContain(t.note.awaitingContent);
@@ -458,7 +511,9 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
     const fresh = await registerBatch(harness, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
     await page.waitForSelector(`tr[data-batch="${fresh}"] .state-words:text("${t.state.awaiting_content_validation}")`);
     expect((await postEvent(harness, provisioned(fresh, essays(1)))).status).toBe(200);
-    await page.waitForSelector(`tr[data-batch="${fresh}"] .state-words:text("${t.state['awaiting_student_validation.awaiting_suggestions']}")`);
+    await page.waitForSelector(
+      `tr[data-batch="${fresh}"] .state-words:text("${t.state['awaiting_student_validation.awaiting_suggestions']}")`,
+    );
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
     await shot(page, 'live-390-sv');
     await page.close();

@@ -13,7 +13,15 @@ import { RUNNER_UP_SCORE, reviewBatch } from '../support/review.ts';
 
 // Debian's Chromium; playwright's own browser download is never used.
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Screenshots of each view, for people to look at; git-ignored, never compared. */
 const SHOTS = join(import.meta.dirname, '../../test-results/review');
 
@@ -37,7 +45,10 @@ describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () =
       auth: { serviceToken: harness.serviceToken, jwtSecret: harness.jwtSecret },
       streams: hub,
       // Every batch waiting for another service counts as stuck after 1 ms, so the mark shows.
-      review: { stuckAfterMs: 1, developmentTeachers: async () => [{ teacher_id: 'teacher-a', token: await harness.teacher('teacher-a') }] },
+      review: {
+        stuckAfterMs: 1,
+        developmentTeachers: async () => [{ teacher_id: 'teacher-a', token: await harness.teacher('teacher-a') }],
+      },
     });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((resolve) => server.once('listening', resolve));
@@ -83,7 +94,7 @@ describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () =
   async function signIn(page: Page, token: string) {
     await page.goto(`${base}/`);
     await page.waitForSelector('#view-signin');
-    expect(new URL(page.url()).pathname).toBe("/review");
+    expect(new URL(page.url()).pathname).toBe('/review');
     for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.id)) !== 'token'; i++) await page.keyboard.press('Tab');
     await page.keyboard.insertText(token);
     await page.keyboard.press('Tab');
@@ -137,7 +148,12 @@ describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () =
     await page.waitForSelector('#view-batch[data-state="awaiting_student_validation.awaiting_teacher"]');
     await expect.poll(() => page.locator('#deadline .countdown').count()).toBe(1);
     // The matcher's file names, rows in file-name order; each row's runner-up under "Other suggestions".
-    expect(await page.locator('#associations tbody tr th').allTextContents()).toEqual(['astrid.docx', 'bertil.docx', 'cecilia.docx', 'david.docx']);
+    expect(await page.locator('#associations tbody tr th').allTextContents()).toEqual([
+      'astrid.docx',
+      'bertil.docx',
+      'cecilia.docx',
+      'david.docx',
+    ]);
     const studentName = (i: number) => `${klass.students[i]!.first_name} ${klass.students[i]!.last_name}`;
     for (const [i, essayId] of [e1, e2, e3, e4].entries()) {
       expect(await row(page, essayId).locator('td.suggested .student').textContent(), `suggested for essay ${i}`).toBe(studentName(i % 3));

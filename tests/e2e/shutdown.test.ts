@@ -16,7 +16,11 @@ describe('the service process', () => {
       const token = svc.serviceToken;
       // An open SSE stream never finishes by itself; shutdown must end it or server.close() waits forever.
       const teacher = { authorization: `Bearer ${svc.teacherToken}`, 'content-type': 'application/json' };
-      const registered = await fetch(new URL('/v1/batches', svc.base), { method: 'POST', headers: teacher, body: JSON.stringify({ course_code: 'ENG5', expected_essay_count: 1 }) });
+      const registered = await fetch(new URL('/v1/batches', svc.base), {
+        method: 'POST',
+        headers: teacher,
+        body: JSON.stringify({ course_code: 'ENG5', expected_essay_count: 1 }),
+      });
       const { batch_id } = (await registered.json()) as { batch_id: string };
       const live = await fetch(new URL(`/v1/batches/${batch_id}/stream`, svc.base), { headers: teacher });
       expect(live.status).toBe(200);
@@ -24,11 +28,15 @@ describe('the service process', () => {
       const url = new URL('/v1/events', svc.base);
       // Headers and half a body now; the rest after SIGTERM. The request is in flight throughout.
       const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
-          let body = '';
-          res.on('data', (d) => (body += String(d)));
-          res.on('end', () => resolve({ status: res.statusCode!, body }));
-        });
+        const req = request(
+          url,
+          { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += String(d)));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        );
         req.on('error', reject);
         req.write('{"event_type": "not.a.topic", ');
         setTimeout(() => {

@@ -102,16 +102,12 @@ describe('the statechart pages', () => {
     page.on('request', (request) => requested.push(request.url()));
     page.on('pageerror', (error) => pageErrors.push(error.message));
     // Anything not local is refused, so a stray CDN reference shows up as a failure, not a fetch.
-    await page.route('**/*', (route) =>
-      route.request().url().startsWith(`${base}/`) ? route.continue() : route.abort('blockedbyclient'),
-    );
+    await page.route('**/*', (route) => (route.request().url().startsWith(`${base}/`) ? route.continue() : route.abort('blockedbyclient')));
 
     await page.goto(`${base}/visualizations/${name}`);
-    await page.waitForFunction(
-      (text) => document.querySelector('pre.mermaid svg')?.textContent?.includes(text) ?? false,
-      landmark,
-      { timeout: 20_000 },
-    );
+    await page.waitForFunction((text) => document.querySelector('pre.mermaid svg')?.textContent?.includes(text) ?? false, landmark, {
+      timeout: 20_000,
+    });
     const svg = page.locator('pre.mermaid svg');
     const drawn = (await svg.textContent()) ?? '';
     expect(drawn).not.toContain('Syntax error');

@@ -36,7 +36,9 @@ describe('the README walk-through', () => {
     const run = await runWalkthrough(svc);
     expect(run.output).toContain('walk-through complete');
     expect(run.code).toBe(0);
-    expect(run.output).toMatch(/applied\thuleedu\.els\.batch\.essays\.ready\.v1\tstudent_validation_completed -> ready_for_pipeline_execution/);
+    expect(run.output).toMatch(
+      /applied\thuleedu\.els\.batch\.essays\.ready\.v1\tstudent_validation_completed -> ready_for_pipeline_execution/,
+    );
     svc.child.kill('SIGTERM');
     expect(await svc.exited).toBe(0);
     svc = null;

@@ -43,7 +43,11 @@ export const leaf = fc.oneof(hostileString, hostileNumber, fc.boolean(), fc.cons
 export const hostileJson = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 5 }),
-  object: fc.dictionary(fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor', 'prototype', 'data', 'event_type', 'batch_id')), tie('value'), { maxKeys: 5 }),
+  object: fc.dictionary(
+    fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor', 'prototype', 'data', 'event_type', 'batch_id')),
+    tie('value'),
+    { maxKeys: 5 },
+  ),
 })).value;
 
 /** A path inside a JSON value, and the value with that spot replaced. */
@@ -95,7 +99,9 @@ export function pctEncode(text: string): string {
       out += encodeURIComponent(ch);
     } catch {
       const code = ch.charCodeAt(0);
-      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     }
   }
   return out;

@@ -13,7 +13,9 @@ const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.se
 console.log(`fuzz seed ${seed} (rerun with --seed ${seed})`);
 try {
   const report = await runFuzz({ runs: Number(values.runs), seed, pglite: values.pglite, log: (line) => console.log(line) });
-  console.log(`fuzz passed: ${report.runs} runs, ${report.requests} requests in ${(report.ms / 1000).toFixed(1)} s on ${values.pglite ? 'PGlite' : 'PostgreSQL'}`);
+  console.log(
+    `fuzz passed: ${report.runs} runs, ${report.requests} requests in ${(report.ms / 1000).toFixed(1)} s on ${values.pglite ? 'PGlite' : 'PostgreSQL'}`,
+  );
   console.log(`by status: ${JSON.stringify(report.byStatus)}`);
   process.exit(0);
 } catch (error) {

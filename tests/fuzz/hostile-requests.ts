@@ -81,7 +81,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const own = validBodies.filter((b) => b.route.test(`${route.method} ${route.path}`)).map((b) => b.body);
       const samples = own.length > 0 ? own : validBodies.map((b) => b.body);
       return fc.oneof(
-        { weight: 400, arbitrary: fc.tuple(fc.constantFrom(...samples), fc.nat(), mutation).map(([b, spot, v]) => JSON.stringify(replaceAt(b, spot, v))) },
+        {
+          weight: 400,
+          arbitrary: fc.tuple(fc.constantFrom(...samples), fc.nat(), mutation).map(([b, spot, v]) => JSON.stringify(replaceAt(b, spot, v))),
+        },
         { weight: 150, arbitrary: hostileJson.map((v) => JSON.stringify(v)) },
         { weight: 150, arbitrary: rawBodies },
         { weight: 100, arbitrary: fc.constantFrom(...samples).map((b) => JSON.stringify(b)) },
@@ -90,22 +93,64 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         { weight: 7, arbitrary: nearLimitBody },
       );
     };
-    const contentType = fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', undefined, 'application/problem+json', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', '*/*');
+    const contentType = fc.constantFrom(
+      'application/json',
+      'application/json',
+      'application/json',
+      'text/plain',
+      undefined,
+      'application/problem+json',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=utf-16',
+      '*/*',
+    );
     const query = fc.oneof(
       fc.constant(''),
-      fc.tuple(fc.constantFrom('before', 'after', 'limit', 'status', '__proto__', 'before'), fc.oneof(hostileString, hostileNumber.map(String), fc.constantFrom('0000-01-01T00:00:00Z', '2026-01-01T00:00:00+23:59', '9999-12-31T23:59:59Z', '2026-02-30T00:00:00Z', '1e309', '-1'))).map(([k, v]) => `?${k}=${pctEncode(v)}`),
+      fc
+        .tuple(
+          fc.constantFrom('before', 'after', 'limit', 'status', '__proto__', 'before'),
+          fc.oneof(
+            hostileString,
+            hostileNumber.map(String),
+            fc.constantFrom(
+              '0000-01-01T00:00:00Z',
+              '2026-01-01T00:00:00+23:59',
+              '9999-12-31T23:59:59Z',
+              '2026-02-30T00:00:00Z',
+              '1e309',
+              '-1',
+            ),
+          ),
+        )
+        .map(([k, v]) => `?${k}=${pctEncode(v)}`),
     );
-    const methodArb = fc.oneof({ weight: 5, arbitrary: fc.constant<string | null>(null) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') });
+    const methodArb = fc.oneof(
+      { weight: 5, arbitrary: fc.constant<string | null>(null) },
+      { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') },
+    );
     const extraHeaders = fc.record(
       {
-        'idempotency-key': fc.oneof(hostileString.filter((s) => /^[\x20-\x7e]*$/.test(s)), fc.constantFrom('k-1', 'k-1', 'x'.repeat(300))),
+        'idempotency-key': fc.oneof(
+          hostileString.filter((s) => /^[\x20-\x7e]*$/.test(s)),
+          fc.constantFrom('k-1', 'k-1', 'x'.repeat(300)),
+        ),
         'x-correlation-id': fc.oneof(fc.uuid(), fc.constantFrom('not-a-uuid', '')),
       },
       { requiredKeys: [] },
     );
 
     const request = routeArb.chain((route) =>
-      fc.record({ pad: fc.nat(59), route: fc.constant(route), method: methodArb, params: fc.array(param, { minLength: 2, maxLength: 2 }), query, token: tokenArb, contentType, body: bodyFor(route), headers: extraHeaders }),
+      fc.record({
+        pad: fc.nat(59),
+        route: fc.constant(route),
+        method: methodArb,
+        params: fc.array(param, { minLength: 2, maxLength: 2 }),
+        query,
+        token: tokenArb,
+        contentType,
+        body: bodyFor(route),
+        headers: extraHeaders,
+      }),
     );
 
     await fc.assert(
@@ -135,10 +180,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${where}: ${text.slice(0, 500)}`);
         if (res.statusCode >= 400 && !(method === 'HEAD')) {
           const type = String(res.headers['content-type'] ?? '');
-          if (!type.startsWith('application/problem+json')) throw new Error(`${res.statusCode} without problem+json (${type}) for ${where}`);
+          if (!type.startsWith('application/problem+json'))
+            throw new Error(`${res.statusCode} without problem+json (${type}) for ${where}`);
           const problem = JSON.parse(text) as Record<string, unknown>;
           for (const field of ['type', 'title', 'status', 'detail']) {
-            if (problem[field] === undefined || problem[field] === '') throw new Error(`problem without ${field} for ${where}: ${text.slice(0, 300)}`);
+            if (problem[field] === undefined || problem[field] === '')
+              throw new Error(`problem without ${field} for ${where}: ${text.slice(0, 300)}`);
           }
         }
       }),
@@ -235,15 +282,47 @@ function sampleBodies(batchId: string, classId: string, essayId: string): Array<
     { route: /cancel$/, body: { reason: 'because' } },
     { route: /deadline$/, body: { extend_by_ms: 1000 } },
     { route: /deadline$/, body: { due_at: new Date(Date.now() + 3_600_000).toISOString() } },
-    { route: events, body: envelope(TOPICS.contentProvisioned, { batch_id: other, provisioned_count: 1, expected_count: 1, course_code: 'ENG5', user_id: 'u', essays_for_processing: [{ essay_id: randomUUID(), text_storage_id: 's' }] }) },
-    { route: events, body: envelope(TOPICS.authorMatchesSuggested, {
-      batch_id: batchId,
-      class_id: classId,
-      course_code: 'ENG5',
-      match_results: [{ essay_id: essayId, text_storage_id: 's', filename: 'f', suggestions: [{ student_id: randomUUID(), student_name: 'n', confidence_score: 0.5, match_reasons: ['r'], extraction_metadata: { k: 'v' } }] }],
-      processing_summary: { a: 1 },
-    }) },
-    { route: events, body: envelope(TOPICS.essaysReady, { batch_id: batchId, ready_essays: [{ essay_id: essayId, text_storage_id: 's' }], course_code: 'ENG5', course_language: 'en', class_type: 'REGULAR', metadata: {} }) },
+    {
+      route: events,
+      body: envelope(TOPICS.contentProvisioned, {
+        batch_id: other,
+        provisioned_count: 1,
+        expected_count: 1,
+        course_code: 'ENG5',
+        user_id: 'u',
+        essays_for_processing: [{ essay_id: randomUUID(), text_storage_id: 's' }],
+      }),
+    },
+    {
+      route: events,
+      body: envelope(TOPICS.authorMatchesSuggested, {
+        batch_id: batchId,
+        class_id: classId,
+        course_code: 'ENG5',
+        match_results: [
+          {
+            essay_id: essayId,
+            text_storage_id: 's',
+            filename: 'f',
+            suggestions: [
+              { student_id: randomUUID(), student_name: 'n', confidence_score: 0.5, match_reasons: ['r'], extraction_metadata: { k: 'v' } },
+            ],
+          },
+        ],
+        processing_summary: { a: 1 },
+      }),
+    },
+    {
+      route: events,
+      body: envelope(TOPICS.essaysReady, {
+        batch_id: batchId,
+        ready_essays: [{ essay_id: essayId, text_storage_id: 's' }],
+        course_code: 'ENG5',
+        course_language: 'en',
+        class_type: 'REGULAR',
+        metadata: {},
+      }),
+    },
     { route: events, body: envelope(TOPICS.pipelineRequest, { batch_id: other, requested_pipeline: 'p', user_id: 'u', is_retry: false }) },
   ];
 }

@@ -35,7 +35,10 @@ describe('association records in rows of their own', () => {
     );
 
   const decide = (batchId: string, essayId: string) =>
-    h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token: teacher, body: { associations: [{ essay_id: essayId, confirmed: true }] } });
+    h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
+      token: teacher,
+      body: { associations: [{ essay_id: essayId, confirmed: true }] },
+    });
 
   const batchSnapshot = async (batchId: string) => {
     const [row] = await rows<{ snapshot: { context: Record<string, unknown> }; machine_version: number }>(
@@ -51,7 +54,7 @@ describe('association records in rows of their own', () => {
           FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
     );
 
-  it('keeps no association record in the batch snapshot, and a decision rewrites only its essay\'s row', async () => {
+  it("keeps no association record in the batch snapshot, and a decision rewrites only its essay's row", async () => {
     const { batchId, list } = await awaitingTeacher(3);
     const stored = await batchSnapshot(batchId);
     expect(stored.snapshot.context.associations).toEqual({});
@@ -93,7 +96,7 @@ describe('association records in rows of their own', () => {
     await h.database.db.execute(sql`DELETE FROM association_snapshots WHERE batch_id = ${batchId}`);
   }
 
-  it('moves a v2 batch\'s records into their own rows at start, and the teacher then decides as before', async () => {
+  it("moves a v2 batch's records into their own rows at start, and the teacher then decides as before", async () => {
     const { batchId, list } = await awaitingTeacher(2);
     await asWrittenByV2(batchId);
     expect(await associationRows(batchId)).toEqual([]);
@@ -111,18 +114,25 @@ describe('association records in rows of their own', () => {
     expect((await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.state).toBe('student_validation_completed');
   });
 
-  it('stores a v2 batch\'s records as rows on its first event when nobody upgraded it', async () => {
+  it("stores a v2 batch's records as rows on its first event when nobody upgraded it", async () => {
     const { batchId, list, students } = await awaitingTeacher(3);
     await asWrittenByV2(batchId);
     const res = await decide(batchId, list[0]!.essay_id);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual([expect.objectContaining({ essay_id: list[0]!.essay_id, outcome: 'applied', validation_status: 'confirmed' })]);
+    expect(res.body.results).toEqual([
+      expect.objectContaining({ essay_id: list[0]!.essay_id, outcome: 'applied', validation_status: 'confirmed' }),
+    ]);
     expect((await associationRows(batchId)).map((r) => r.status).sort()).toEqual(['confirmed', 'pending_validation', 'pending_validation']);
-    expect((await batchSnapshot(batchId)).snapshot.context).toMatchObject({ associations: {}, association_counts: { total: 3, pending: 2 } });
+    expect((await batchSnapshot(batchId)).snapshot.context).toMatchObject({
+      associations: {},
+      association_counts: { total: 3, pending: 2 },
+    });
     for (const essay of list.slice(1)) expect((await decide(batchId, essay.essay_id)).status).toBe(200);
     const [confirmed] = (await outboxEvents(h, TOPICS.associationsConfirmed)).filter((e) => e.batch_id === batchId);
     expect(confirmed!.envelope.data.associations).toHaveLength(3);
     // Each decision names its suggested student, the first one read from the v2 snapshot's records.
-    expect(await announcedStudents(batchId)).toEqual(Object.fromEntries(list.map((e, i) => [e.essay_id, [students[i]!.first_name, students[i]!.email]])));
+    expect(await announcedStudents(batchId)).toEqual(
+      Object.fromEntries(list.map((e, i) => [e.essay_id, [students[i]!.first_name, students[i]!.email]])),
+    );
   });
 });

@@ -34,14 +34,19 @@ describe('student associations through the API', () => {
     const before = await rowCounts(h);
     const res = await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: stranger }]));
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'data.match_results.0.suggestions.0.student_id', message: `not a student of class ${klass.classId}` }]);
+    expect(res.body.errors).toEqual([
+      { path: 'data.match_results.0.suggestions.0.student_id', message: `not a student of class ${klass.classId}` },
+    ]);
     expect(await rowCounts(h)).toEqual(before);
   });
 
   it('refuses suggestions for another class or for essays not in the batch', async () => {
     const { klass, batchId, list } = await provisionedBatch(1);
     const other = await createClassWithStudents(h, teacher, 'ENG5', 1);
-    const wrongClass = await postEvent(h, suggested(batchId, other.classId, [{ essay: list[0]!, student_id: other.students[0]!.student_id }]));
+    const wrongClass = await postEvent(
+      h,
+      suggested(batchId, other.classId, [{ essay: list[0]!, student_id: other.students[0]!.student_id }]),
+    );
     expect(wrongClass.status).toBe(400);
     expect(wrongClass.body.errors.map((e: any) => e.path)).toContain('data.class_id');
     const foreignEssay = await postEvent(h, suggested(batchId, klass.classId, [{ essay: essays(1)[0]! }]));
@@ -61,15 +66,31 @@ describe('student associations through the API', () => {
     expect((await postEvent(h, event)).status).toBe(200);
     const rows = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher })).body.associations as any[];
     const byEssay = new Map(rows.map((a) => [a.essay_id, a]));
-    expect(byEssay.get(list[0]!.essay_id)).toMatchObject({ student_id: klass.students[1]!.student_id, confidence_score: 0.91, confidence_level: 'high' });
-    expect(byEssay.get(list[1]!.essay_id)).toMatchObject({ student_id: null, confidence_score: null, confidence_level: 'no_match', validation_status: 'pending_validation' });
+    expect(byEssay.get(list[0]!.essay_id)).toMatchObject({
+      student_id: klass.students[1]!.student_id,
+      confidence_score: 0.91,
+      confidence_level: 'high',
+    });
+    expect(byEssay.get(list[1]!.essay_id)).toMatchObject({
+      student_id: null,
+      confidence_score: null,
+      confidence_level: 'no_match',
+      validation_status: 'pending_validation',
+    });
   });
 
   it('answers per item: corrections, rejections, students outside the class and decided associations', async () => {
     const { klass, batchId, list } = await provisionedBatch(3);
     const stranger = (await createClassWithStudents(h, teacher, 'ENG5', 1)).students[0]!.student_id;
     const [a, b, c] = klass.students;
-    await postEvent(h, suggested(batchId, klass.classId, list.map((essay) => ({ essay, student_id: a!.student_id, score: 0.8 }))));
+    await postEvent(
+      h,
+      suggested(
+        batchId,
+        klass.classId,
+        list.map((essay) => ({ essay, student_id: a!.student_id, score: 0.8 })),
+      ),
+    );
     const first = await confirm(batchId, [
       { essay_id: list[0]!.essay_id, student_id: b!.student_id, confirmed: true },
       { essay_id: list[1]!.essay_id, confirmed: false },
@@ -79,7 +100,12 @@ describe('student associations through the API', () => {
     expect(first.body.results).toEqual([
       { essay_id: list[0]!.essay_id, outcome: 'applied', validation_status: 'confirmed', student_id: b!.student_id },
       { essay_id: list[1]!.essay_id, outcome: 'applied', validation_status: 'rejected', student_id: null },
-      { essay_id: list[2]!.essay_id, outcome: 'refused', reason: `student ${stranger} is not in the batch's class`, validation_status: 'pending_validation' },
+      {
+        essay_id: list[2]!.essay_id,
+        outcome: 'refused',
+        reason: `student ${stranger} is not in the batch's class`,
+        validation_status: 'pending_validation',
+      },
     ]);
     expect(first.body.status).toBe('awaiting_student_validation');
 
@@ -126,7 +152,7 @@ describe('student associations through the API', () => {
     expect(late.body.allowed_events).toEqual([]);
   });
 
-  it('lists only the caller\'s batches, filtered by status', async () => {
+  it("lists only the caller's batches, filtered by status", async () => {
     const other = await h.teacher(`teacher-${uuid()}`);
     const mine = await registerBatch(h, other, { course_code: 'SV2', expected_essay_count: 1 });
     const listed = await h.api('GET', '/v1/batches?status=awaiting_content_validation', { token: other });

@@ -10,9 +10,31 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every measurement of contract section 7, by the name its JSON line carries in tiny mode. */
 const EXPECTED = [
-  'P2@1', 'P2@8', 'P3@1', 'P3@8', 'H@1', 'H@8', 'A@1/30', 'C@1/30',
-  'A@8/4', 'C@8/4', 'D@8/4', 'A@8/30', 'C@8/30', 'D@8/30', 'K@8/30', 'C-flat', 'D-flat', 'C-half',
-  'Q', 'PB', 'T-bullmq', 'T-sweep', 'T-lateness', 'M@20', 'M@60',
+  'P2@1',
+  'P2@8',
+  'P3@1',
+  'P3@8',
+  'H@1',
+  'H@8',
+  'A@1/30',
+  'C@1/30',
+  'A@8/4',
+  'C@8/4',
+  'D@8/4',
+  'A@8/30',
+  'C@8/30',
+  'D@8/30',
+  'K@8/30',
+  'C-flat',
+  'D-flat',
+  'C-half',
+  'Q',
+  'PB',
+  'T-bullmq',
+  'T-sweep',
+  'T-lateness',
+  'M@20',
+  'M@60',
 ];
 
 function runBench(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {

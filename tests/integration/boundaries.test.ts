@@ -2,7 +2,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents, postEvent, registerBatch, rowCounts, suggested } from '../support/flow.ts';
+import {
+  createClassWithStudents,
+  envelope,
+  essays,
+  essaysReady,
+  outboxEvents,
+  postEvent,
+  registerBatch,
+  rowCounts,
+  suggested,
+} from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 
 /**
@@ -18,14 +28,20 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
     teacher = await h.teacher('teacher-bounds');
   });
 
-  it('refuses a class batch whose course is not the class\'s, and creates nothing', async () => {
+  it("refuses a class batch whose course is not the class's, and creates nothing", async () => {
     const klass = await createClassWithStudents(h, teacher, 'SV2', 1);
     const before = await rowCounts(h);
-    const wrong = await h.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'SV3', class_id: klass.classId, expected_essay_count: 1 } });
+    const wrong = await h.api('POST', '/v1/batches', {
+      token: teacher,
+      body: { course_code: 'SV3', class_id: klass.classId, expected_essay_count: 1 },
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.headers.get('content-type')).toContain('application/problem+json');
     expect(await rowCounts(h)).toEqual(before);
-    const right = await h.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'SV2', class_id: klass.classId, expected_essay_count: 1 } });
+    const right = await h.api('POST', '/v1/batches', {
+      token: teacher,
+      body: { course_code: 'SV2', class_id: klass.classId, expected_essay_count: 1 },
+    });
     expect(right.status).toBe(201);
     expect(right.body).toMatchObject({ course_code: 'SV2', language: 'sv' });
   });
@@ -102,7 +118,13 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
     expect(fired.kind).toBe('applied');
     const settled = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher })).body.associations as any[];
     const statusOf = (i: number) => settled.find((a) => a.essay_id === list[i]!.essay_id);
-    expect(scores.map((_, i) => statusOf(i).validation_status)).toEqual(['timeout_confirmed', 'no_match', 'timeout_confirmed', 'timeout_confirmed', 'no_match']);
+    expect(scores.map((_, i) => statusOf(i).validation_status)).toEqual([
+      'timeout_confirmed',
+      'no_match',
+      'timeout_confirmed',
+      'timeout_confirmed',
+      'no_match',
+    ]);
     expect(statusOf(0).student_id).toBe(klass.students[0]!.student_id);
     expect(statusOf(1).student).toMatchObject({ name: 'UNKNOWN STUDENT', email: `unknown.${klass.classId}@huleedu.system` });
   });

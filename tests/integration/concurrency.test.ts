@@ -58,7 +58,9 @@ describe('concurrent requests on one batch', () => {
     );
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
     const associations = await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher });
-    expect((associations.body.associations as any[]).every((a) => a.validation_status === 'confirmed' && a.student_id === other)).toBe(true);
+    expect((associations.body.associations as any[]).every((a) => a.validation_status === 'confirmed' && a.student_id === other)).toBe(
+      true,
+    );
     const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
     expect(batch.body).toMatchObject({ status: 'student_validation_completed', version: 3 + 50 });
     expect(batch.body.validation).toMatchObject({ pending: 0, confirmed: 50, due_at: null });

@@ -39,7 +39,9 @@ async function pendingBatchesOfOneClass(h: Harness, teacher: string, count: numb
 }
 
 async function allPastDue(h: Harness, batchIds: string[]) {
-  await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(batchIds)}::jsonb))`);
+  await h.database.db.execute(
+    sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(batchIds)}::jsonb))`,
+  );
 }
 
 async function facts(h: Harness, batchId: string) {
@@ -56,7 +58,10 @@ async function facts(h: Harness, batchId: string) {
 }
 
 async function unknownStudents(h: Harness, classId: string) {
-  const [row] = await rows<{ n: number }>(h.database.db, sql`SELECT count(*)::int AS n FROM students WHERE class_id = ${classId} AND is_unknown`);
+  const [row] = await rows<{ n: number }>(
+    h.database.db,
+    sql`SELECT count(*)::int AS n FROM students WHERE class_id = ${classId} AND is_unknown`,
+  );
   return row!.n;
 }
 
@@ -77,7 +82,13 @@ describe('deadline bursts', () => {
     expect(mine.map((f) => ('outcome' in f.result ? f.result.outcome.kind : 'error'))).toEqual(ids.map(() => 'applied'));
     expect(mine.map((f) => f.path)).toEqual(ids.map(() => 'burst'));
     for (const id of ids) {
-      expect(await facts(h, id)).toEqual({ applied: 1, deadlines: 0, confirmed: 1, updated: 2, statuses: ['timeout_confirmed', 'no_match'] });
+      expect(await facts(h, id)).toEqual({
+        applied: 1,
+        deadlines: 0,
+        confirmed: 1,
+        updated: 2,
+        statuses: ['timeout_confirmed', 'no_match'],
+      });
     }
     expect(await unknownStudents(h, klass.classId)).toBe(1);
 
@@ -98,7 +109,10 @@ describe('deadline bursts', () => {
     const sweepKinds = new Map(viaSweep.map((f) => [f.batch_id, 'outcome' in f.result ? f.result.outcome.kind : 'error']));
     for (const [i, id] of ids.entries()) {
       const kinds = [viaJobs[i]!.kind, sweepKinds.get(id) ?? 'not claimed'];
-      expect(kinds.filter((k) => k === 'applied'), `${id}: ${kinds.join(', ')}`).toHaveLength(1);
+      expect(
+        kinds.filter((k) => k === 'applied'),
+        `${id}: ${kinds.join(', ')}`,
+      ).toHaveLength(1);
       expect(await facts(h, id)).toMatchObject({ applied: 1, deadlines: 0, confirmed: 1 });
     }
     expect(await unknownStudents(h, klass.classId)).toBe(1);
@@ -134,7 +148,9 @@ describe('deadline bursts', () => {
     // Its claim lapses and the next pass applies it.
     await new Promise((resolve) => setTimeout(resolve, 60));
     const retried = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000 });
-    expect(retried.filter((f) => f.batch_id === broken).map((f) => ('outcome' in f.result ? f.result.outcome.kind : 'error'))).toEqual(['applied']);
+    expect(retried.filter((f) => f.batch_id === broken).map((f) => ('outcome' in f.result ? f.result.outcome.kind : 'error'))).toEqual([
+      'applied',
+    ]);
     expect(await facts(h, broken)).toMatchObject({ applied: 1, deadlines: 0, confirmed: 1 });
   });
 
@@ -150,14 +166,24 @@ describe('deadline bursts', () => {
     const db = h.database.db;
     const at = new Date().toISOString();
     const requests = ids.map((id) => validationTimeout(id, 1, 'sweep'));
-    const actors = await loadBurstActors(db, requests.map((r) => ({ batchId: r.batchId, eventId: r.eventId })));
+    const actors = await loadBurstActors(
+      db,
+      requests.map((r) => ({ batchId: r.batchId, eventId: r.eventId })),
+    );
     const writes: TransitionWrite[] = [];
     for (const request of requests) {
       const actor = actors.find((a) => a.batch_id === request.batchId)!;
       const before = restoreBatchSnapshot(actor);
       const prepared = await request.build(before.context, databaseLookups(db), at);
       if (!prepared.ok) throw new Error('the timeout is due');
-      const plan = planTransition({ request, before, rowVersion: actor.version, event: prepared.event, ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}), at });
+      const plan = planTransition({
+        request,
+        before,
+        rowVersion: actor.version,
+        event: prepared.event,
+        ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}),
+        at,
+      });
       if (plan.kind !== 'applied') throw new Error('the timeout applies');
       writes.push(plan.write);
     }
@@ -168,9 +194,21 @@ describe('deadline bursts', () => {
     const written = await db.transaction((tx) => writeTransitions(tx as unknown as typeof db, writes));
     expect([...written].sort()).toEqual([ids[0]!, ids[2]!].sort());
     for (const id of [ids[0]!, ids[2]!]) {
-      expect(await facts(h, id)).toEqual({ applied: 1, deadlines: 0, confirmed: 1, updated: 2, statuses: ['timeout_confirmed', 'no_match'] });
+      expect(await facts(h, id)).toEqual({
+        applied: 1,
+        deadlines: 0,
+        confirmed: 1,
+        updated: 2,
+        statuses: ['timeout_confirmed', 'no_match'],
+      });
     }
-    expect(await facts(h, moved)).toEqual({ applied: 0, deadlines: 1, confirmed: 0, updated: 0, statuses: ['pending_validation', 'pending_validation'] });
+    expect(await facts(h, moved)).toEqual({
+      applied: 0,
+      deadlines: 1,
+      confirmed: 0,
+      updated: 0,
+      statuses: ['pending_validation', 'pending_validation'],
+    });
     const [left] = await rows<{ states: string[] }>(
       db,
       sql`SELECT array_agg(snapshot->>'validation_status') AS states FROM association_snapshots WHERE batch_id = ${moved}`,

@@ -6,7 +6,16 @@ import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../..
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { dropRedisKeys } from '../support/redis-keys.ts';
-import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, rowCounts, suggested } from '../support/flow.ts';
+import {
+  type ClassFixture,
+  createClassWithStudents,
+  essays,
+  postEvent,
+  provisioned,
+  registerBatch,
+  rowCounts,
+  suggested,
+} from '../support/flow.ts';
 import { type Harness, harnessForSuite, startHarness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
 import { eventually } from '../support/poll.ts';
@@ -23,7 +32,10 @@ async function pendingBatch(h: Harness, teacher: string, klass: ClassFixture) {
   const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
   const list = essays(1);
   expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
-  expect((await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }]))).status).toBe(200);
+  expect(
+    (await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }])))
+      .status,
+  ).toBe(200);
   return batchId;
 }
 
@@ -63,7 +75,11 @@ describe('a BullMQ deadline job promoted early', () => {
 
   beforeAll(async () => {
     timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
-    h = await startHarness({ label: 'guard_bullmq', validationTimeoutMs: HOUR, onDeadlineChange: timers.listener((e) => console.error(e)) });
+    h = await startHarness({
+      label: 'guard_bullmq',
+      validationTimeoutMs: HOUR,
+      onDeadlineChange: timers.listener((e) => console.error(e)),
+    });
     worker = startDeadlineWorker(h.service, { redisUrl: REDIS_URL, prefix });
     teacher = await h.teacher('teacher-guard');
     klass = await createClassWithStudents(h, teacher);

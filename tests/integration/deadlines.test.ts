@@ -10,7 +10,16 @@ import { type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts'
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { dropRedisKeys } from '../support/redis-keys.ts';
-import { createClassWithStudents, essays, outboxEvents, postEvent, provisioned, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
+import {
+  createClassWithStudents,
+  essays,
+  outboxEvents,
+  postEvent,
+  provisioned,
+  provisionedClassBatch,
+  registerBatch,
+  suggested,
+} from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -87,7 +96,11 @@ describe('validation deadline with BullMQ and the sweep', () => {
 
   it('fires through BullMQ on time with a short timeout, keeping confident suggestions', async () => {
     const shortTimers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `${prefix}-short` });
-    const short = await startHarness({ label: 'deadline_short', validationTimeoutMs: 150, onDeadlineChange: shortTimers.listener(() => {}) });
+    const short = await startHarness({
+      label: 'deadline_short',
+      validationTimeoutMs: 150,
+      onDeadlineChange: shortTimers.listener(() => {}),
+    });
     const worker = startDeadlineWorker(short.service, { redisUrl: REDIS_URL, prefix: `${prefix}-short` });
     try {
       const t = await short.teacher('teacher-a');
@@ -196,7 +209,11 @@ describe('validation deadline with BullMQ and the sweep', () => {
 
   it('publishes the full StudentAssociationsConfirmedV1 structure on timeout', async () => {
     const sweep = createSweep(h.service, { intervalMs: 1_000_000 });
-    const { batchId, klass, list } = await pendingBatch(h, teacher, 'SV2', [{ score: 0.95 }, { score: 0.5, student: 1 }, { score: 0.75, student: 2 }]);
+    const { batchId, klass, list } = await pendingBatch(h, teacher, 'SV2', [
+      { score: 0.95 },
+      { score: 0.5, student: 1 },
+      { score: 0.75, student: 2 },
+    ]);
     const confirm = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,
       body: { associations: [{ essay_id: list[2]!.essay_id, confirmed: false }] },
@@ -287,7 +304,11 @@ describe('validation deadline with BullMQ and the sweep', () => {
 
   it('never applies a deadline twice with two sweepers and a BullMQ worker racing', async () => {
     const raceTimers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `${prefix}-race` });
-    const race = await startHarness({ label: 'deadline_race', validationTimeoutMs: 60_000, onDeadlineChange: raceTimers.listener(() => {}) });
+    const race = await startHarness({
+      label: 'deadline_race',
+      validationTimeoutMs: 60_000,
+      onDeadlineChange: raceTimers.listener(() => {}),
+    });
     const worker = startDeadlineWorker(race.service, { redisUrl: REDIS_URL, prefix: `${prefix}-race`, concurrency: 8 });
     try {
       const t = await race.teacher('teacher-a');
@@ -297,7 +318,10 @@ describe('validation deadline with BullMQ and the sweep', () => {
       // Re-adding the same job ids with no delay makes BullMQ fire them too, alongside both sweeps.
       await Promise.all(ids.map((id) => raceTimers.queue.remove(`deadline-${id}-v1`)));
       await raceTimers.scheduleMany(ids.map((id) => ({ batch_id: id, version: 1, due_at: new Date(0).toISOString() })));
-      const sweeps = [createSweep(race.service, { intervalMs: 5, batchSize: 3 }), createSweep(race.service, { intervalMs: 5, batchSize: 3 })];
+      const sweeps = [
+        createSweep(race.service, { intervalMs: 5, batchSize: 3 }),
+        createSweep(race.service, { intervalMs: 5, batchSize: 3 }),
+      ];
       await Promise.all(sweeps.map((s) => s.runOnce()));
       for (const id of ids) await completed(race, t, id);
       await Promise.all(sweeps.map((s) => s.stop()));
@@ -316,7 +340,7 @@ describe('validation deadline with BullMQ and the sweep', () => {
     }
   });
 
-  it('lets exactly one of the teacher\'s last decision and the deadline win, 100 times over', async () => {
+  it("lets exactly one of the teacher's last decision and the deadline win, 100 times over", async () => {
     const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
     const student = klass.students[0]!.student_id;
     let teacherWins = 0;
@@ -374,13 +398,19 @@ describe('validation deadline with BullMQ and the sweep', () => {
     const set = await h.api('POST', `/v1/batches/${batchId}/deadline`, { token: teacher, body: { due_at: absolute } });
     expect(set.status).toBe(200);
     expect(set.body.due_at).toBe(absolute);
-    const past = await h.api('POST', `/v1/batches/${batchId}/deadline`, { token: teacher, body: { due_at: new Date(Date.now() - 1000).toISOString() } });
+    const past = await h.api('POST', `/v1/batches/${batchId}/deadline`, {
+      token: teacher,
+      body: { due_at: new Date(Date.now() - 1000).toISOString() },
+    });
     expect(past.status).toBe(400);
-    const other = await h.api('POST', `/v1/batches/${batchId}/deadline`, { token: await h.teacher('teacher-b'), body: { extend_by_ms: 1000 } });
+    const other = await h.api('POST', `/v1/batches/${batchId}/deadline`, {
+      token: await h.teacher('teacher-b'),
+      body: { extend_by_ms: 1000 },
+    });
     expect(other.status).toBe(404);
   });
 
-  it('lists the caller\'s pending deadlines soonest first, with what they will decide', async () => {
+  it("lists the caller's pending deadlines soonest first, with what they will decide", async () => {
     const t = await h.teacher(`teacher-deadlines-${randomBytes(3).toString('hex')}`);
     const late = await pendingBatch(h, t, 'ENG5', [{ score: 0.9 }, { score: 0.2 }]);
     const soon = await pendingBatch(h, t, 'ENG6', [{ score: 0.8 }]);
@@ -391,7 +421,9 @@ describe('validation deadline with BullMQ and the sweep', () => {
     expect(all.body.deadlines.map((d: any) => d.batch_id)).toEqual([soon.batchId, late.batchId]);
     expect(all.body.deadlines[1]).toMatchObject({ pending_associations: 2, will_keep_suggestion: 1, will_link_unknown_student: 1 });
     expect(all.body.pending_associations).toBe(3);
-    const within = await h.api('GET', `/v1/deadlines?before=${encodeURIComponent(new Date(Date.now() + 3 * 3_600_000).toISOString())}`, { token: t });
+    const within = await h.api('GET', `/v1/deadlines?before=${encodeURIComponent(new Date(Date.now() + 3 * 3_600_000).toISOString())}`, {
+      token: t,
+    });
     expect(within.body.deadlines.map((d: any) => d.batch_id)).toEqual([soon.batchId]);
     expect((await h.api('GET', '/v1/deadlines?before=yesterday', { token: t })).status).toBe(400);
   });

@@ -23,7 +23,10 @@ function expectBadField(res: ApiResponse, field: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(400);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const paths = (res.body.errors as Array<{ path: string }>).map((e) => e.path);
-  expect(paths.some((p) => p === field || p.endsWith(`.${field}`)), `${JSON.stringify(paths)} should name ${field}`).toBe(true);
+  expect(
+    paths.some((p) => p === field || p.endsWith(`.${field}`)),
+    `${JSON.stringify(paths)} should name ${field}`,
+  ).toBe(true);
 }
 
 describe.each([
@@ -70,7 +73,10 @@ describe.each([
     it('a lone surrogate in any string that lands in jsonb is a 400 naming it', async () => {
       const { batchId, list } = await pendingBatch(1);
       const before = await rowCounts(h);
-      expectBadField(await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spell\ud800check' } }), 'pipeline');
+      expectBadField(
+        await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'spell\ud800check' } }),
+        'pipeline',
+      );
       expectBadField(await h.api('POST', `/v1/batches/${batchId}/cancel`, { token: teacher, body: { reason: 'oops \udc00' } }), 'reason');
       const withMetadata = suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id }]);
       (withMetadata.data as Record<string, unknown>).processing_metadata = { note: 'x\ud83d' };
@@ -200,7 +206,11 @@ describe.each([
       expect(res.body.detail).not.toMatch(/does not accept/);
       expect(res.body.detail).toContain(list[0]!.essay_id);
       expect(res.body.detail).toMatch(/already decided/);
-      expect(res.body.results[0]).toMatchObject({ essay_id: list[0]!.essay_id, outcome: 'refused', reason: expect.stringMatching(/already decided/) });
+      expect(res.body.results[0]).toMatchObject({
+        essay_id: list[0]!.essay_id,
+        outcome: 'refused',
+        reason: expect.stringMatching(/already decided/),
+      });
     });
   });
 });

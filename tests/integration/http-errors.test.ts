@@ -80,7 +80,14 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
   async function history(token: string, batchId: string) {
     const res = await h.api('GET', `/v1/batches/${batchId}/history`, { token });
     expect(res.status).toBe(200);
-    return res.body.history as Array<{ event_id: string | null; event_type: string; outcome: string; reason: string | null; from_state: string | null; to_state: string | null }>;
+    return res.body.history as Array<{
+      event_id: string | null;
+      event_type: string;
+      outcome: string;
+      reason: string | null;
+      from_state: string | null;
+      to_state: string | null;
+    }>;
   }
 
   async function batchView(token: string, batchId: string) {
@@ -123,7 +130,10 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       klassA.classId,
       suggestingBatch.list.map((essay, i) => ({ essay, student_id: klassA.students[i]!.student_id, score: 0.9 })),
     );
-  const withData = (event: ReturnType<typeof envelope>, patch: Record<string, unknown>) => ({ ...event, data: { ...event.data, ...patch } });
+  const withData = (event: ReturnType<typeof envelope>, patch: Record<string, unknown>) => ({
+    ...event,
+    data: { ...event.data, ...patch },
+  });
   const validRegister = () => ({ course_code: 'ENG5', class_id: klassA.classId, expected_essay_count: 2 });
   const validConfirm = () => ({ associations: [{ essay_id: pendingBatch.list[0]!.essay_id, confirmed: true }] });
   const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -240,8 +250,7 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
     {
       name: 'events: a form body',
       status: 415,
-      send: () =>
-        h.api('POST', '/v1/events', { raw: 'event_id=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      send: () => h.api('POST', '/v1/events', { raw: 'event_id=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
     },
     {
       name: 'events: no token',
@@ -325,7 +334,8 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
     {
       name: 'register batch: text/plain',
       status: 415,
-      send: () => h.api('POST', '/v1/batches', { ...asA(), raw: JSON.stringify(validRegister()), headers: { 'content-type': 'text/plain' } }),
+      send: () =>
+        h.api('POST', '/v1/batches', { ...asA(), raw: JSON.stringify(validRegister()), headers: { 'content-type': 'text/plain' } }),
     },
     {
       name: 'register batch: an expired JWT',
@@ -369,7 +379,11 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       name: 'create class: text/plain',
       status: 415,
       send: () =>
-        h.api('POST', '/v1/classes', { ...asA(), raw: JSON.stringify({ name: 'Class', course_code: 'ENG5' }), headers: { 'content-type': 'text/plain' } }),
+        h.api('POST', '/v1/classes', {
+          ...asA(),
+          raw: JSON.stringify({ name: 'Class', course_code: 'ENG5' }),
+          headers: { 'content-type': 'text/plain' },
+        }),
     },
     {
       name: 'create class: no token',
@@ -567,7 +581,11 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       for (const path of bad.paths ?? []) {
         const paths = errorPaths(res);
         if (typeof path === 'string') expect(paths).toContain(path);
-        else expect(paths.some((p) => path.test(p)), `${JSON.stringify(paths)} should match ${path}`).toBe(true);
+        else
+          expect(
+            paths.some((p) => path.test(p)),
+            `${JSON.stringify(paths)} should match ${path}`,
+          ).toBe(true);
       }
       if (bad.names) expectNamesField(res, bad.names);
       expect(await rowCounts(h)).toEqual(before);
@@ -697,7 +715,12 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
 
       const first = await postEvent(h, event);
       expect(first.status).toBe(200);
-      expect(first.body).toMatchObject({ event_id: event.event_id, batch_id: batchId, status: 'awaiting_student_validation', duplicate: false });
+      expect(first.body).toMatchObject({
+        event_id: event.event_id,
+        batch_id: batchId,
+        status: 'awaiting_student_validation',
+        duplicate: false,
+      });
       const afterFirst = await rowCounts(h);
       expect(afterFirst.snapshot_versions).toBe(before.snapshot_versions! + 1);
 
@@ -721,7 +744,11 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       expect(first.status).toBe(200);
       const moved = await postEvent(
         h,
-        suggested(batchId, klassA.classId, list.map((essay, i) => ({ essay, student_id: klassA.students[i]!.student_id }))),
+        suggested(
+          batchId,
+          klassA.classId,
+          list.map((essay, i) => ({ essay, student_id: klassA.students[i]!.student_id })),
+        ),
       );
       expect(moved.status).toBe(200);
       expect(moved.body.state).not.toBe(first.body.state);
@@ -771,7 +798,10 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       const headers = { 'idempotency-key': 'confirm-then-finish' };
       const first = await h.api('POST', url, { token: teacherA, body, headers });
       expect(first.status).toBe(200);
-      const finish = await h.api('POST', url, { token: teacherA, body: { associations: [{ essay_id: list[1]!.essay_id, confirmed: false }] } });
+      const finish = await h.api('POST', url, {
+        token: teacherA,
+        body: { associations: [{ essay_id: list[1]!.essay_id, confirmed: false }] },
+      });
       expect(finish.status).toBe(200);
       expect(finish.body.status).toBe('student_validation_completed');
 
@@ -809,7 +839,11 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       expectOnlyHistoryGrew(before, await rowCounts(h));
       const refused = (await history(teacherA, batchId)).filter((r) => r.outcome === 'refused');
       expect(refused).toHaveLength(1);
-      expect(refused[0]).toMatchObject({ event_id: event.event_id, event_type: TOPICS.essaysReady, from_state: 'awaiting_content_validation' });
+      expect(refused[0]).toMatchObject({
+        event_id: event.event_id,
+        event_type: TOPICS.essaysReady,
+        from_state: 'awaiting_content_validation',
+      });
       expect(refused[0]!.reason).toEqual(expect.any(String));
       expect(refused[0]!.reason).not.toBe('');
       expect(await batchView(teacherA, batchId)).toEqual(viewBefore);
@@ -879,7 +913,10 @@ describe('HTTP errors, ownership, duplicates and refusals', () => {
       await registerBatch(h, teacherA, { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId });
       const viewBefore = await batchView(teacherA, batchId);
       const before = await rowCounts(h);
-      const res = await h.api('POST', '/v1/batches', { token: teacherB, body: { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId } });
+      const res = await h.api('POST', '/v1/batches', {
+        token: teacherB,
+        body: { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId },
+      });
       expectProblem(res, 409);
       expect(await rowCounts(h)).toEqual(before);
       expect(await batchView(teacherA, batchId)).toEqual(viewBefore);

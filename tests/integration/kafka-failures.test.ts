@@ -32,7 +32,8 @@ describe('Kafka under failures', () => {
       consumer: { backoff: { initialMs: 100, maxMs: 1000 } },
     });
 
-  const historyOf = async (teacher: string, batchId: string) => (await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).body.history as any[];
+  const historyOf = async (teacher: string, batchId: string) =>
+    (await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).body.history as any[];
   const appliedOf = async (teacher: string, batchId: string, eventType: string) =>
     (await historyOf(teacher, batchId)).filter((r) => r.outcome === 'applied' && r.event_type === eventType).length;
   const counter = async (metrics: ReturnType<typeof createMetrics>, outcome: string) => {
@@ -71,10 +72,16 @@ describe('Kafka under failures', () => {
 
     const metrics = createMetrics();
     const seen: Array<Record<string, unknown>> = [];
-    const next = await transport(group, metrics, (_l, message, fields) => (message.startsWith('kafka message') ? seen.push(fields!) : undefined));
+    const next = await transport(group, metrics, (_l, message, fields) =>
+      message.startsWith('kafka message') ? seen.push(fields!) : undefined,
+    );
     try {
       await eventually(async () => seen.some((m) => m.event_id === event.event_id && m.outcome === 'duplicate'), 60_000, 50);
-      await eventually(async () => [...(await committedOffsets(cluster.kafka, group, TOPICS.contentProvisioned)).values()].some((o) => o > 0), 30_000, 50);
+      await eventually(
+        async () => [...(await committedOffsets(cluster.kafka, group, TOPICS.contentProvisioned)).values()].some((o) => o > 0),
+        30_000,
+        50,
+      );
     } finally {
       await next.stop();
     }
@@ -97,7 +104,9 @@ describe('Kafka under failures', () => {
       sent = await producer.publish(event);
       await eventually(async () => (await counter(metrics, 'retried')) >= 3, 60_000, 50);
       // Not past the event: -1 (nothing), or at most its own offset (what came before it on the partition).
-      expect((await committedOffsets(cluster.kafka, group, TOPICS.contentProvisioned)).get(sent.partition)).toBeLessThanOrEqual(sent.offset);
+      expect((await committedOffsets(cluster.kafka, group, TOPICS.contentProvisioned)).get(sent.partition)).toBeLessThanOrEqual(
+        sent.offset,
+      );
       expect(await counter(metrics, 'applied')).toBe(0);
     } finally {
       await admin.unsafe(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
@@ -105,7 +114,11 @@ describe('Kafka under failures', () => {
     }
     try {
       await eventually(async () => (await counter(metrics, 'applied')) === 1, 60_000, 50);
-      await eventually(async () => (await committedOffsets(cluster.kafka, group, TOPICS.contentProvisioned)).get(sent.partition) === sent.offset + 1, 30_000, 50);
+      await eventually(
+        async () => (await committedOffsets(cluster.kafka, group, TOPICS.contentProvisioned)).get(sent.partition) === sent.offset + 1,
+        30_000,
+        50,
+      );
     } finally {
       await producer.disconnect();
       await consumer.stop();

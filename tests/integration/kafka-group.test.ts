@@ -49,7 +49,10 @@ describe('two service processes in one consumer group', { timeout: 300_000 }, ()
   };
   const appliedBy = async (svc: RunningService) => {
     const text = await (await fetch(`${svc.base}/metrics`, { headers: { authorization: `Bearer ${svc.serviceToken}` } })).text();
-    return [...text.matchAll(/^huleedu_kafka_messages_total\{[^}]*outcome="applied"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return [...text.matchAll(/^huleedu_kafka_messages_total\{[^}]*outcome="applied"[^}]*\} (\d+)/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
   };
   const ready = async (svc: RunningService) => (await fetch(`${svc.base}/readyz`)).status === 200;
   const assigned = async (svc: RunningService) => {
@@ -62,10 +65,14 @@ describe('two service processes in one consumer group', { timeout: 300_000 }, ()
     const [a, b] = [await start(), await start()];
     await eventually(async () => (await ready(a)) && (await ready(b)), 120_000, 100);
     // Both in one generation of the group: every inbound partition (4 a topic here) held by one of them.
-    await eventually(async () => {
-      const [inA, inB] = [await assigned(a), await assigned(b)];
-      return inA > 0 && inB > 0 && inA + inB === INBOUND_TOPICS.length * 4;
-    }, 120_000, 200);
+    await eventually(
+      async () => {
+        const [inA, inB] = [await assigned(a), await assigned(b)];
+        return inA > 0 && inB > 0 && inA + inB === INBOUND_TOPICS.length * 4;
+      },
+      120_000,
+      200,
+    );
 
     const batchIds: string[] = [];
     for (let i = 0; i < BATCHES; i++) {
@@ -79,10 +86,14 @@ describe('two service processes in one consumer group', { timeout: 300_000 }, ()
     const statuses = async () => Promise.all(batchIds.map(async (id) => (await service.getBatch(OWNER, id))?.status));
     await eventually(async () => (await statuses()).every((s) => s === 'ready_for_pipeline_execution'), 90_000, 100);
     // Both took part: the partitions were shared. (A message is counted after its offset commit, a moment after its transaction.)
-    const [byA, byB] = await eventually(async () => {
-      const counts = [await appliedBy(a), await appliedBy(b)] as const;
-      return counts[0] + counts[1] === BATCHES && counts;
-    }, 30_000, 100);
+    const [byA, byB] = await eventually(
+      async () => {
+        const counts = [await appliedBy(a), await appliedBy(b)] as const;
+        return counts[0] + counts[1] === BATCHES && counts;
+      },
+      30_000,
+      100,
+    );
     expect(byA).toBeGreaterThan(0);
     expect(byB).toBeGreaterThan(0);
 

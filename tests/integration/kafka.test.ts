@@ -4,7 +4,18 @@ import { type KafkaTransport, startKafkaTransport } from '../../jobs/kafka.ts';
 import { relayOutbox } from '../../db/outbox.ts';
 import { INBOUND_TOPICS, TOPICS } from '../../machines/events.ts';
 import { createMetrics } from '../../ops/metrics.ts';
-import { createClassWithStudents, envelope, essays, essaysReady, pipelineRequest, provisioned, registerBatch, suggested, TEST_TRACEPARENT, uuid } from '../support/flow.ts';
+import {
+  createClassWithStudents,
+  envelope,
+  essays,
+  essaysReady,
+  pipelineRequest,
+  provisioned,
+  registerBatch,
+  suggested,
+  TEST_TRACEPARENT,
+  uuid,
+} from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { type ReadMessage, committedOffsets, mockClusterForSuite, realProducer, topicReader } from '../support/kafka.ts';
 import { eventually } from '../support/poll.ts';
@@ -20,7 +31,14 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
   const h = harnessForSuite({ label: 'kafka', validationTimeoutMs: 24 * 3_600_000 });
   const DEAD = 'test.dead-letter.v1';
   const GROUP = 'phase1-kafka-test';
-  const OUTBOUND = [TOPICS.essaysRegistered, TOPICS.studentMatchingCommand, TOPICS.associationUpdated, TOPICS.associationsConfirmed, TOPICS.spellcheckCommand, TOPICS.timeoutProcessed];
+  const OUTBOUND = [
+    TOPICS.essaysRegistered,
+    TOPICS.studentMatchingCommand,
+    TOPICS.associationUpdated,
+    TOPICS.associationsConfirmed,
+    TOPICS.spellcheckCommand,
+    TOPICS.timeoutProcessed,
+  ];
   let transport: KafkaTransport;
   let relay: ReturnType<typeof createRelay>;
   let producer: Awaited<ReturnType<typeof realProducer>>;
@@ -70,21 +88,35 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     const list = essays(2);
     await producer.publish(provisioned(batchId, list, 'SV2'));
     await waitFor(teacher, batchId, 'awaiting_student_validation');
-    const [command] = await eventually(async () => outbound(batchId, TOPICS.studentMatchingCommand).length === 1 && outbound(batchId, TOPICS.studentMatchingCommand), 30_000);
+    const [command] = await eventually(
+      async () => outbound(batchId, TOPICS.studentMatchingCommand).length === 1 && outbound(batchId, TOPICS.studentMatchingCommand),
+      30_000,
+    );
     expect(envelopeOf(command!).data).toMatchObject({ entity_id: batchId, class_id: klass.classId, essays_to_process: list });
 
     const [s0, s1] = klass.students;
-    await producer.publish(suggested(batchId, klass.classId, [
-      { essay: list[0]!, student_id: s0!.student_id, score: 0.95 },
-      { essay: list[1]!, student_id: s1!.student_id, score: 0.8 },
-    ], 'SV2'));
+    await producer.publish(
+      suggested(
+        batchId,
+        klass.classId,
+        [
+          { essay: list[0]!, student_id: s0!.student_id, score: 0.95 },
+          { essay: list[1]!, student_id: s1!.student_id, score: 0.8 },
+        ],
+        'SV2',
+      ),
+    );
     await producer.publish(essaysReady(batchId, list, 'REGULAR', 'SV2'));
     // Two topics, no order between them: the teacher reviews once both are applied.
-    await eventually(async () => {
-      const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
-      const applied = new Set(history.filter((r) => r.outcome === 'applied').map((r) => r.event_type));
-      return applied.has(TOPICS.authorMatchesSuggested) && applied.has(TOPICS.essaysReady);
-    }, 60_000, 50);
+    await eventually(
+      async () => {
+        const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
+        const applied = new Set(history.filter((r) => r.outcome === 'applied').map((r) => r.event_type));
+        return applied.has(TOPICS.authorMatchesSuggested) && applied.has(TOPICS.essaysReady);
+      },
+      60_000,
+      50,
+    );
     const associations = (await teacherGet(teacher, `/v1/batches/${batchId}/student-associations`)).associations as any[];
     expect(associations.map((a) => a.validation_status)).toEqual(['pending_validation', 'pending_validation']);
     const confirm = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
@@ -97,7 +129,13 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
 
     const emitted = out.messages.filter((m) => m.key === batchId);
     expect(new Set(emitted.map((m) => m.topic))).toEqual(
-      new Set([TOPICS.essaysRegistered, TOPICS.studentMatchingCommand, TOPICS.associationUpdated, TOPICS.associationsConfirmed, TOPICS.spellcheckCommand]),
+      new Set([
+        TOPICS.essaysRegistered,
+        TOPICS.studentMatchingCommand,
+        TOPICS.associationUpdated,
+        TOPICS.associationsConfirmed,
+        TOPICS.spellcheckCommand,
+      ]),
     );
     for (const m of emitted) {
       const envelope = envelopeOf(m);
@@ -120,13 +158,21 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     // Topics carry no order between them: the client asks once the batch shows ready, as a teacher would.
     await waitFor(teacher, batchId, 'ready_for_pipeline_execution');
     await producer.publish(pipelineRequest(batchId, 'cj_assessment'));
-    const [spellcheck] = await eventually(async () => outbound(batchId, TOPICS.spellcheckCommand).length === 1 && outbound(batchId, TOPICS.spellcheckCommand), 60_000, 50);
+    const [spellcheck] = await eventually(
+      async () => outbound(batchId, TOPICS.spellcheckCommand).length === 1 && outbound(batchId, TOPICS.spellcheckCommand),
+      60_000,
+      50,
+    );
     const envelope = envelopeOf(spellcheck!);
     expect(wireProblems(envelope, 'outbound', batchId)).toEqual([]);
     expect(envelope.data).toMatchObject({ entity_id: batchId, essays_to_process: list, language: 'en' });
     expect(outbound(batchId, TOPICS.studentMatchingCommand)).toEqual([]);
     const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
-    expect(history.filter((r) => r.outcome === 'applied').map((r) => r.event_type)).toEqual(['BATCH_REGISTERED', TOPICS.contentProvisioned, TOPICS.pipelineRequest]);
+    expect(history.filter((r) => r.outcome === 'applied').map((r) => r.event_type)).toEqual([
+      'BATCH_REGISTERED',
+      TOPICS.contentProvisioned,
+      TOPICS.pipelineRequest,
+    ]);
   });
 
   it('poison goes to the dead-letter topic with its reason, and its partition goes on', async () => {
@@ -135,9 +181,17 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     const list = essays(1);
     const topic = TOPICS.contentProvisioned;
     // Same key: the poison and the good event after it share one partition.
-    await producer.send({ topic, acks: -1, messages: [{ key: batchId, value: '{"event_type": "huleedu.batch.content.provisioning.completed.v1", "data": ' }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: batchId, value: '{"event_type": "huleedu.batch.content.provisioning.completed.v1", "data": ' }],
+    });
     const wrong = provisioned(batchId, list, 'ENG6');
-    await producer.send({ topic, acks: -1, messages: [{ key: batchId, value: JSON.stringify({ ...wrong, data: { ...wrong.data, provisioned_count: -1 } }) }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: batchId, value: JSON.stringify({ ...wrong, data: { ...wrong.data, provisioned_count: -1 } }) }],
+    });
     await producer.publish(provisioned(batchId, list, 'ENG6'));
     await waitFor(teacher, batchId, 'ready_for_pipeline_execution');
 
@@ -155,8 +209,19 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     await eventually(async () => (await committedOffsets(cluster.kafka, GROUP, topic)).get(partition) === offset + 3, 30_000, 50);
     // Counted and logged after the commit, so awaited as well.
     const deadCount = `huleedu_kafka_messages_total{topic="${topic}",outcome="dead_lettered"} 2`;
-    await eventually(async () => (await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total')).includes(deadCount), 30_000, 50);
-    await eventually(async () => logged.some((l) => l.message === 'kafka message dead_lettered' && l.fields?.offset === String(offset) && l.fields?.partition === partition), 30_000, 50);
+    await eventually(
+      async () => (await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total')).includes(deadCount),
+      30_000,
+      50,
+    );
+    await eventually(
+      async () =>
+        logged.some(
+          (l) => l.message === 'kafka message dead_lettered' && l.fields?.offset === String(offset) && l.fields?.partition === partition,
+        ),
+      30_000,
+      50,
+    );
   });
 
   it("the real class service's events over Kafka: a student whose class comes later waits for it, then both are known", async () => {
@@ -166,19 +231,42 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     const cms = { source_service: 'class_management_service' };
     const studentCreated = envelope(
       TOPICS.studentCreated,
-      { student_id: studentId, first_name: 'Åsa', last_name: 'Öberg', student_email: 'åsa.öberg@test.edu', class_ids: [classId], created_by_user_id: cmsTeacher, event: 'student.created' },
+      {
+        student_id: studentId,
+        first_name: 'Åsa',
+        last_name: 'Öberg',
+        student_email: 'åsa.öberg@test.edu',
+        class_ids: [classId],
+        created_by_user_id: cmsTeacher,
+        event: 'student.created',
+      },
       cms,
     );
-    const classCreated = envelope(TOPICS.classCreated, { class_id: classId, class_designation: 'CMS 9B', course_codes: ['SV1'], user_id: cmsTeacher, event: 'class.created' }, cms);
+    const classCreated = envelope(
+      TOPICS.classCreated,
+      { class_id: classId, class_designation: 'CMS 9B', course_codes: ['SV1'], user_id: cmsTeacher, event: 'class.created' },
+      cms,
+    );
     for (const e of [studentCreated, classCreated]) expect(wireProblems(e, 'inbound')).toEqual([]);
     // Keyed by entity as the real producer keys them; the student arrives first, on its own topic.
     await producer.publish(studentCreated, studentId);
-    await eventually(async () => logged.some((l) => l.message === 'kafka message retried' && l.fields?.event_id === studentCreated.event_id), 30_000, 50);
+    await eventually(
+      async () => logged.some((l) => l.message === 'kafka message retried' && l.fields?.event_id === studentCreated.event_id),
+      30_000,
+      50,
+    );
     await producer.publish(classCreated, classId);
-    await eventually(async () => {
-      const roster = await h.api('GET', `/v1/classes/${classId}/students`, { token });
-      return roster.status === 200 && (roster.body.students as Array<{ id?: string; student_id?: string }>).some((st) => (st.id ?? st.student_id) === studentId);
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const roster = await h.api('GET', `/v1/classes/${classId}/students`, { token });
+        return (
+          roster.status === 200 &&
+          (roster.body.students as Array<{ id?: string; student_id?: string }>).some((st) => (st.id ?? st.student_id) === studentId)
+        );
+      },
+      30_000,
+      50,
+    );
   });
 
   it('a redelivered event for a batch that moved on is refused, committed and counted', async () => {
@@ -189,13 +277,23 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     await waitFor(teacher, batchId, 'ready_for_pipeline_execution');
     // Another provisioning (a new event id) for a batch already past provisioning.
     await producer.publish(provisioned(batchId, list, 'ENG6'));
-    await eventually(async () => {
-      const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
-      return history.some((r) => r.outcome === 'refused' && r.event_type === TOPICS.contentProvisioned);
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const history = (await teacherGet(teacher, `/v1/batches/${batchId}/history`)).history as any[];
+        return history.some((r) => r.outcome === 'refused' && r.event_type === TOPICS.contentProvisioned);
+      },
+      30_000,
+      50,
+    );
     // The history row commits before the consumer counts the outcome (the count follows the
     // transaction), so the counter is awaited too rather than read once.
-    const refusedCount = new RegExp(`huleedu_kafka_messages_total\\{topic="${TOPICS.contentProvisioned.replace(/\./g, '\\.')}",outcome="refused"\\} [1-9]`);
-    await eventually(async () => refusedCount.test(await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total')), 30_000, 50);
+    const refusedCount = new RegExp(
+      `huleedu_kafka_messages_total\\{topic="${TOPICS.contentProvisioned.replace(/\./g, '\\.')}",outcome="refused"\\} [1-9]`,
+    );
+    await eventually(
+      async () => refusedCount.test(await metrics.registry.getSingleMetricAsString('huleedu_kafka_messages_total')),
+      30_000,
+      50,
+    );
   });
 });

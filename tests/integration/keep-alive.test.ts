@@ -37,10 +37,28 @@ describe('early answers on a pooled keep-alive connection', () => {
   }
 
   const json = { 'content-type': 'application/json' };
-  const cases: Array<{ name: string; status: number; path: () => string; headers: () => Record<string, string>; body: () => string | AsyncIterable<Buffer> }> = [
+  const cases: Array<{
+    name: string;
+    status: number;
+    path: () => string;
+    headers: () => Record<string, string>;
+    body: () => string | AsyncIterable<Buffer>;
+  }> = [
     { name: '401 without a token', status: 401, path: () => '/v1/events', headers: () => json, body: () => JSON.stringify({ pad: BIG }) },
-    { name: '403 for the wrong kind of caller', status: 403, path: () => '/v1/events', headers: () => ({ ...json, authorization: `Bearer ${teacher}` }), body: () => JSON.stringify({ pad: BIG }) },
-    { name: '413 by content-length', status: 413, path: () => '/v1/events', headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }), body: () => TOO_BIG },
+    {
+      name: '403 for the wrong kind of caller',
+      status: 403,
+      path: () => '/v1/events',
+      headers: () => ({ ...json, authorization: `Bearer ${teacher}` }),
+      body: () => JSON.stringify({ pad: BIG }),
+    },
+    {
+      name: '413 by content-length',
+      status: 413,
+      path: () => '/v1/events',
+      headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }),
+      body: () => TOO_BIG,
+    },
     {
       name: '413 while streaming a chunked body',
       status: 413,
@@ -51,9 +69,27 @@ describe('early answers on a pooled keep-alive connection', () => {
           for (let i = 0; i < 40; i++) yield Buffer.alloc(64 * 1024, 'x');
         })(),
     },
-    { name: '415 for a body that is not JSON', status: 415, path: () => '/v1/events', headers: () => ({ 'content-type': 'text/plain', authorization: `Bearer ${h.serviceToken}` }), body: () => BIG },
-    { name: '400 for a bad path parameter', status: 400, path: () => '/v1/batches/not-a-uuid/cancel', headers: () => ({ ...json, authorization: `Bearer ${teacher}` }), body: () => JSON.stringify({ reason: BIG }) },
-    { name: '404 for an unknown route', status: 404, path: () => `/v1/nothing/${uuid()}`, headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }), body: () => JSON.stringify({ pad: BIG }) },
+    {
+      name: '415 for a body that is not JSON',
+      status: 415,
+      path: () => '/v1/events',
+      headers: () => ({ 'content-type': 'text/plain', authorization: `Bearer ${h.serviceToken}` }),
+      body: () => BIG,
+    },
+    {
+      name: '400 for a bad path parameter',
+      status: 400,
+      path: () => '/v1/batches/not-a-uuid/cancel',
+      headers: () => ({ ...json, authorization: `Bearer ${teacher}` }),
+      body: () => JSON.stringify({ reason: BIG }),
+    },
+    {
+      name: '404 for an unknown route',
+      status: 404,
+      path: () => `/v1/nothing/${uuid()}`,
+      headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }),
+      body: () => JSON.stringify({ pad: BIG }),
+    },
   ];
 
   for (const c of cases) {
@@ -76,7 +112,12 @@ describe('early answers on a pooled keep-alive connection', () => {
 
   it('a body the handler read keeps the connection open', async () => {
     await onOneConnection({}, async (pool) => {
-      const res = await pool.request({ method: 'POST', path: '/v1/classes', headers: { ...json, authorization: `Bearer ${teacher}` }, body: JSON.stringify({ name: 1 }) });
+      const res = await pool.request({
+        method: 'POST',
+        path: '/v1/classes',
+        headers: { ...json, authorization: `Bearer ${teacher}` },
+        body: JSON.stringify({ name: 1 }),
+      });
       expect(res.statusCode).toBe(400);
       expect(res.headers.connection).not.toBe('close');
       await res.body.text();
@@ -85,7 +126,11 @@ describe('early answers on a pooled keep-alive connection', () => {
 
   it('a header block over 16 KiB answers 431 problem+json, and the pool recovers', async () => {
     await onOneConnection({}, async (pool) => {
-      const res = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}`, 'x-pad': 'y'.repeat(20 * 1024) } });
+      const res = await pool.request({
+        method: 'GET',
+        path: '/v1/batches',
+        headers: { authorization: `Bearer ${teacher}`, 'x-pad': 'y'.repeat(20 * 1024) },
+      });
       expect(res.statusCode).toBe(431);
       expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
       expect(JSON.parse(await res.body.text())).toMatchObject({ status: 431, title: expect.any(String), detail: expect.any(String) });

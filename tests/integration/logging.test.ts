@@ -64,7 +64,13 @@ describe('structured logs', () => {
     const before = o.logs.lines().length;
     await h.service.apply(validationTimeout(batchId, 1, 'sweep'));
     const [line] = o.logs.lines().slice(before);
-    expect(line).toMatchObject({ msg: 'event refused', batch_id: batchId, event_type: 'VALIDATION_TIMEOUT', outcome: 'refused', fired_by: 'sweep' });
+    expect(line).toMatchObject({
+      msg: 'event refused',
+      batch_id: batchId,
+      event_type: 'VALIDATION_TIMEOUT',
+      outcome: 'refused',
+      fired_by: 'sweep',
+    });
     expect(line!.from_state).toBe('awaiting_content_validation');
   });
 

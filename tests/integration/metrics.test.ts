@@ -113,7 +113,10 @@ describe('GET /metrics', () => {
     const list = essays(1);
     const before = await scrape(h);
     expect((await postEvent(h, provisioned(batchId, list, 'ENG6'))).status).toBe(200);
-    expect((await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id }], 'ENG6'))).status).toBe(200);
+    expect(
+      (await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id }], 'ENG6')))
+        .status,
+    ).toBe(200);
 
     const scheduled = await scrape(h);
     expect(sampleValue(scheduled, 'huleedu_deadlines_scheduled_total')).toBe(sampleValue(before, 'huleedu_deadlines_scheduled_total') + 1);

@@ -37,7 +37,9 @@ const STREAMING = new Set(['/v1/batches/{batch_id}/stream']);
 const SERVICE_ROUTES = new Set(['/v1/events', '/v1/outbox', '/v1/operations/numbers']);
 
 const operationsOf = (document: OpenApiDocument) =>
-  Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+  Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+  );
 
 describe('OpenAPI document and docs page', () => {
   const h = harnessForSuite({ label: 'openapi' });
@@ -62,13 +64,17 @@ describe('OpenAPI document and docs page', () => {
   it('documents every route the app serves, and no route it does not serve', () => {
     const app = createHttpApp(h.service, { auth: { serviceToken: h.serviceToken, jwtSecret: h.jwtSecret } });
     const served = new Set(
-      app.routes
-        .filter((r) => r.method !== 'ALL' && !undocumented(r.path))
-        .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+      app.routes.filter((r) => r.method !== 'ALL' && !undocumented(r.path)).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
     );
     const documented = new Set(operationsOf(document));
-    expect([...served].filter((r) => !documented.has(r)), 'served but not documented').toEqual([]);
-    expect([...documented].filter((r) => !served.has(r)), 'documented but not served').toEqual([]);
+    expect(
+      [...served].filter((r) => !documented.has(r)),
+      'served but not documented',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((r) => !served.has(r)),
+      'documented but not served',
+    ).toEqual([]);
     for (const extra of ['POST /v1/batches/{batch_id}/cancel', 'POST /v1/batches/{batch_id}/deadline', 'GET /v1/deadlines']) {
       expect(documented).toContain(extra);
     }
@@ -101,7 +107,9 @@ describe('OpenAPI document and docs page', () => {
       }
     }
     expect(document.components.schemas.ValidationProblem).toMatchObject({ required: expect.arrayContaining(['errors']) });
-    expect(document.components.schemas.TransitionRefused).toMatchObject({ required: expect.arrayContaining(['state', 'event', 'allowed_events']) });
+    expect(document.components.schemas.TransitionRefused).toMatchObject({
+      required: expect.arrayContaining(['state', 'event', 'allowed_events']),
+    });
     const pipelineConflict = document.paths['/v1/batches/{batch_id}/pipelines']!.post!.responses['409']!;
     expect(JSON.stringify(pipelineConflict.content)).toContain('#/components/schemas/TransitionRefused');
   });
@@ -110,7 +118,10 @@ describe('OpenAPI document and docs page', () => {
     let checked = 0;
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
-        const bodies = Object.entries(operation.requestBody?.content ?? {}).map(([type, media]) => ({ at: ['requestBody', 'content', type], media }));
+        const bodies = Object.entries(operation.requestBody?.content ?? {}).map(([type, media]) => ({
+          at: ['requestBody', 'content', type],
+          media,
+        }));
         const answers = Object.entries(operation.responses).flatMap(([status, response]) =>
           Object.entries(response.content ?? {}).map(([type, media]) => ({ at: ['responses', status, 'content', type], media })),
         );
@@ -200,7 +211,10 @@ describe('OpenAPI document and docs page', () => {
     expect((await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } })).status).toBe(202);
     expect((await r.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).status).toBe(200);
 
-    const viaGateway = await r.api('POST', '/v1/batches/register', { token: teacher, body: { expected_essay_count: 2, course_code: 'SV1', user_id: 'teacher-openapi', org_id: 'org-1' } });
+    const viaGateway = await r.api('POST', '/v1/batches/register', {
+      token: teacher,
+      body: { expected_essay_count: 2, course_code: 'SV1', user_id: 'teacher-openapi', org_id: 'org-1' },
+    });
     expect(viaGateway.status).toBe(202);
     const guestId = await registerBatch(r, teacher, { course_code: 'ENG6', expected_essay_count: 1 });
     expect((await r.api('POST', `/v1/batches/${guestId}/cancel`, { token: teacher, body: { reason: 'wrong essays' } })).status).toBe(200);
@@ -212,7 +226,14 @@ describe('OpenAPI document and docs page', () => {
       [403, r.api('GET', '/v1/outbox', { token: teacher })],
       [404, r.api('GET', `/v1/batches/${uuid()}`, { token: teacher })],
       [409, r.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'ENG6', expected_essay_count: 1, batch_id: guestId } })],
-      [413, r.api('POST', '/v1/classes', { token: teacher, raw: 'x'.repeat(MAX_BODY_BYTES + 1), headers: { 'content-type': 'application/json' } })],
+      [
+        413,
+        r.api('POST', '/v1/classes', {
+          token: teacher,
+          raw: 'x'.repeat(MAX_BODY_BYTES + 1),
+          headers: { 'content-type': 'application/json' },
+        }),
+      ],
       [415, r.api('POST', '/v1/classes', { token: teacher, raw: 'name=x', headers: { 'content-type': 'text/plain' } })],
     ];
     for (const [status, pending] of errors) expect((await pending).status).toBe(status);
@@ -229,11 +250,12 @@ describe('OpenAPI document and docs page', () => {
       expect(spec.errorsAt(at, response.body), name).toEqual([]);
     }
 
-    const answered = new Set(
-      exchanges.filter((e) => e.response.status < 300).map((e) => `${e.method} ${spec.templateOf(e.path)}`),
-    );
+    const answered = new Set(exchanges.filter((e) => e.response.status < 300).map((e) => `${e.method} ${spec.templateOf(e.path)}`));
     const reachable = operationsOf(document).filter((op) => !STREAMING.has(op.split(' ')[1]!));
-    expect(reachable.filter((op) => !answered.has(op)), 'documented routes the flow did not reach').toEqual([]);
+    expect(
+      reachable.filter((op) => !answered.has(op)),
+      'documented routes the flow did not reach',
+    ).toEqual([]);
   });
 
   it('serves the docs page without a token, loading only scripts served by this service', async () => {

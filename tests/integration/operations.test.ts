@@ -44,7 +44,10 @@ describe('the queue dashboard at /admin/queues', () => {
     const script = /src="(static\/js\/main[^"]+\.js)"/.exec(String(page.body))?.[1];
     expect(base).toBe('/admin/queues/');
     expect(script).toBeDefined();
-    const asset = await h.api('GET', new URL(script!, `http://x${base}`).pathname, { token: null, headers: { authorization: basic(h.serviceToken) } });
+    const asset = await h.api('GET', new URL(script!, `http://x${base}`).pathname, {
+      token: null,
+      headers: { authorization: basic(h.serviceToken) },
+    });
     expect(asset.status).toBe(200);
     expect(String(asset.body).length).toBeGreaterThan(1000);
     const api = await h.api('GET', '/admin/queues/api/queues');

@@ -12,8 +12,13 @@ describe.each([
 
   it('has pg_code and the SQL text, not the student name passed as a parameter', async () => {
     const failure = await h.database.db
-      .execute(sql`INSERT INTO courses (course_code, name, language, level) VALUES (${'Astrid Lind'}, ${null}, ${'astrid@school.example'}, 1)`)
-      .then(() => null, (error: unknown) => error);
+      .execute(
+        sql`INSERT INTO courses (course_code, name, language, level) VALUES (${'Astrid Lind'}, ${null}, ${'astrid@school.example'}, 1)`,
+      )
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
     expect(failure).toBeInstanceOf(Error);
     const fields = loggableError(failure);
     expect(fields.pg_code).toBe('23502');

@@ -33,8 +33,13 @@ describe('the real HuleEdu dialect at the edges', () => {
     for (const pipeline of ['spellcheck', 'comprehensive', 'student_matching']) {
       const byTeacher = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline } });
       expect(byTeacher.status, pipeline).toBe(400);
-      expect(byTeacher.body.errors).toEqual([{ path: 'pipeline', message: 'requested pipeline must be one of nlp, cj_assessment, ai_feedback' }]);
-      const byService = await postEvent(h, { ...pipelineRequest(batchId, 'nlp'), data: { ...pipelineRequest(batchId, 'nlp').data, requested_pipeline: pipeline } });
+      expect(byTeacher.body.errors).toEqual([
+        { path: 'pipeline', message: 'requested pipeline must be one of nlp, cj_assessment, ai_feedback' },
+      ]);
+      const byService = await postEvent(h, {
+        ...pipelineRequest(batchId, 'nlp'),
+        data: { ...pipelineRequest(batchId, 'nlp').data, requested_pipeline: pipeline },
+      });
       expect(byService.status, pipeline).toBe(400);
       expect(byService.body.errors[0]).toMatchObject({ path: 'data.requested_pipeline' });
     }
@@ -96,7 +101,13 @@ describe('the real HuleEdu dialect at the edges', () => {
               match_reasons: ['name in header', 'email'],
               extraction_metadata: { line: 1 },
             },
-            { student_id: klass.students[2]!.student_id, student_name: 'Three', student_email: null, confidence_score: 0.6, match_reasons: [] },
+            {
+              student_id: klass.students[2]!.student_id,
+              student_name: 'Three',
+              student_email: null,
+              confidence_score: 0.6,
+              match_reasons: [],
+            },
           ],
         },
       ],
@@ -109,26 +120,43 @@ describe('the real HuleEdu dialect at the edges', () => {
       suggested_student_id: student.student_id,
       filename: 'Astrid_essay.docx',
       suggestions: [
-        { student_id: student.student_id, student_name: 'Student0 Lastname0', student_email: student.email, confidence_score: 0.91, match_reasons: ['name in header', 'email'] },
+        {
+          student_id: student.student_id,
+          student_name: 'Student0 Lastname0',
+          student_email: student.email,
+          confidence_score: 0.91,
+          match_reasons: ['name in header', 'email'],
+        },
         { student_id: klass.students[2]!.student_id, student_name: 'Three', student_email: null, confidence_score: 0.6, match_reasons: [] },
-        { student_id: klass.students[1]!.student_id, student_name: 'Two', student_email: null, confidence_score: 0.4, match_reasons: ['style'] },
+        {
+          student_id: klass.students[1]!.student_id,
+          student_name: 'Two',
+          student_email: null,
+          confidence_score: 0.4,
+          match_reasons: ['style'],
+        },
       ],
     });
     const ready = await postEvent(h, essaysReady(batchId, [essay!], 'REGULAR'));
     expect(ready.status).toBe(200);
   });
 
-  it('announces each teacher decision as EssayStudentAssociationUpdatedV1 with the roster\'s name', async () => {
+  it("announces each teacher decision as EssayStudentAssociationUpdatedV1 with the roster's name", async () => {
     const { teacher, klass, batchId } = await readyRegular();
     const [essay] = essays(1);
     await postEvent(h, provisioned(batchId, [essay!]));
-    await postEvent(h, assertRealInbound(envelope(TOPICS.authorMatchesSuggested, {
-      batch_id: batchId,
-      class_id: klass.classId,
-      course_code: 'ENG5',
-      match_results: [{ essay_id: essay!.essay_id, text_storage_id: essay!.text_storage_id, filename: 'e.docx', suggestions: [] }],
-      processing_summary: {},
-    })));
+    await postEvent(
+      h,
+      assertRealInbound(
+        envelope(TOPICS.authorMatchesSuggested, {
+          batch_id: batchId,
+          class_id: klass.classId,
+          course_code: 'ENG5',
+          match_results: [{ essay_id: essay!.essay_id, text_storage_id: essay!.text_storage_id, filename: 'e.docx', suggestions: [] }],
+          processing_summary: {},
+        }),
+      ),
+    );
     const corrected = klass.students[2]!;
     await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,

@@ -27,9 +27,9 @@ async function consume(redis: Redis, stream: string): Promise<Delivered[]> {
   });
   const delivered: Delivered[] = [];
   for (;;) {
-    const answer = (await redis.xreadgroup('GROUP', GROUP, 'consumer-1', 'COUNT', 100, 'STREAMS', stream, '>')) as
-      | Array<[string, Array<[string, string[]]>]>
-      | null;
+    const answer = (await redis.xreadgroup('GROUP', GROUP, 'consumer-1', 'COUNT', 100, 'STREAMS', stream, '>')) as Array<
+      [string, Array<[string, string[]]>]
+    > | null;
     const entries = answer?.[0]?.[1] ?? [];
     if (entries.length === 0) return delivered;
     for (const [id, fields] of entries) {
@@ -183,12 +183,17 @@ describe('the outbox relay to Redis Streams', () => {
     expect(created.status).toBe(201);
     await relayWith({ streamPrefix }).runOnce();
     const stream = `${streamPrefix}${TOPICS.teacherNotification}`;
-    const entries = (await redis.xrange(stream, '-', '+')).map(([, fields]) => Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]!]] : []))));
+    const entries = (await redis.xrange(stream, '-', '+')).map(([, fields]) =>
+      Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]!]] : []))),
+    );
     const mine = entries.filter((f) => JSON.parse(f.envelope!).data.class_id === created.body.class_id);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.batch_id).toBe('');
     expect(JSON.parse(mine[0]!.envelope!).metadata.partition_key).toBe(created.body.class_id);
-    const [left] = await rows<{ n: number }>(h.database.db, sql`SELECT count(*)::int AS n FROM outbox WHERE batch_id IS NULL AND published_at IS NULL`);
+    const [left] = await rows<{ n: number }>(
+      h.database.db,
+      sql`SELECT count(*)::int AS n FROM outbox WHERE batch_id IS NULL AND published_at IS NULL`,
+    );
     expect(left!.n).toBe(0);
   });
 

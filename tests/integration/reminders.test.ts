@@ -11,7 +11,10 @@ describe('the reminder before the validation deadline', () => {
   async function waitingBatch() {
     const teacher = await h.teacher('teacher-remind');
     const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { count: 2 });
-    await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id }, { essay: list[1]! }]));
+    await postEvent(
+      h,
+      suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id }, { essay: list[1]! }]),
+    );
     return { teacher, batchId };
   }
 

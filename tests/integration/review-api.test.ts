@@ -75,7 +75,12 @@ describe('the API and files behind the review page', () => {
     await h.database.db.execute(sql`UPDATE outbox SET published_at = now() WHERE published_at IS NULL`);
     const before = await h.api('GET', '/v1/operations/numbers');
     expect(before.status).toBe(200);
-    expect(before.body).toEqual({ deadlines_overdue: 0, batches_stuck: 0, stuck_after_ms: STUCK_AFTER_MS, oldest_unpublished_outbox_age_seconds: 0 });
+    expect(before.body).toEqual({
+      deadlines_overdue: 0,
+      batches_stuck: 0,
+      stuck_after_ms: STUCK_AFTER_MS,
+      oldest_unpublished_outbox_age_seconds: 0,
+    });
 
     // Suggestions posted through a service whose clock is an hour behind: the deadline is long due,
     // and no sweep runs here to apply it.
@@ -101,6 +106,8 @@ describe('the API and files behind the review page', () => {
     const text = await scrape(h);
     expect(sampleValue(text, 'huleedu_deadlines_overdue')).toBe(1);
     expect(sampleValue(text, 'huleedu_batches_stuck')).toBe(2);
-    expect(sampleValue(text, 'huleedu_outbox_oldest_unpublished_age_seconds')).toBeGreaterThanOrEqual(after.body.oldest_unpublished_outbox_age_seconds);
+    expect(sampleValue(text, 'huleedu_outbox_oldest_unpublished_age_seconds')).toBeGreaterThanOrEqual(
+      after.body.oldest_unpublished_outbox_age_seconds,
+    );
   });
 });

@@ -42,7 +42,8 @@ describe('development tokens only to loopback', () => {
   });
 
   const teachersFrom = async (host: string, headers: Record<string, string> = {}) =>
-    ((await (await fetch(`http://${host}:${port}/review/config.json`, { headers })).json()) as { development_teachers: unknown[] }).development_teachers;
+    ((await (await fetch(`http://${host}:${port}/review/config.json`, { headers })).json()) as { development_teachers: unknown[] })
+      .development_teachers;
 
   it('gives them to 127.0.0.1, not to a request from another address, nor to one a proxy forwarded', async () => {
     expect(await teachersFrom('127.0.0.1')).toEqual([{ teacher_id: 'teacher-a', token: 'development-token' }]);
@@ -53,7 +54,8 @@ describe('development tokens only to loopback', () => {
 
   it('knows loopback addresses', () => {
     for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a), a).toBe(true);
-    for (const a of ['192.0.2.2', '::ffff:192.0.2.2', 'fd00::2', '0.0.0.0', '', undefined]) expect(isLoopbackAddress(a), String(a)).toBe(false);
+    for (const a of ['192.0.2.2', '::ffff:192.0.2.2', 'fd00::2', '0.0.0.0', '', undefined])
+      expect(isLoopbackAddress(a), String(a)).toBe(false);
   });
 });
 

@@ -10,8 +10,10 @@ import { reviewBatch, sseReader } from '../support/review.ts';
 
 type App = ReturnType<typeof createHttpApp>;
 
-const states = (messages: Array<{ event: string; data: any }>) => messages.filter((m) => m.event === 'batch').map((m) => m.data.batch.state as string);
-const seqs = (messages: Array<{ event: string; id: string | null }>) => messages.filter((m) => m.event === 'history').map((m) => Number(m.id));
+const states = (messages: Array<{ event: string; data: any }>) =>
+  messages.filter((m) => m.event === 'batch').map((m) => m.data.batch.state as string);
+const seqs = (messages: Array<{ event: string; id: string | null }>) =>
+  messages.filter((m) => m.event === 'history').map((m) => Number(m.id));
 
 function stream(app: App, batchId: string, token: string, headers: Record<string, string> = {}) {
   return app.request(`/v1/batches/${batchId}/stream`, { headers: { authorization: `Bearer ${token}`, ...headers } });
@@ -40,7 +42,7 @@ describe('the batch event stream on PostgreSQL, served by two API processes', ()
     await second?.close();
   });
 
-  it("carries events applied by one process to a reader of the other, and resumes after Last-Event-ID losing nothing", async () => {
+  it('carries events applied by one process to a reader of the other, and resumes after Last-Event-ID losing nothing', async () => {
     const teacher = await h.teacher('teacher-a');
     const { batchId, suggestion, essays } = await reviewBatch(h, teacher, { suggest: false });
     const response = await stream(appB, batchId, teacher);
@@ -86,7 +88,9 @@ describe('the batch event stream on PostgreSQL, served by two API processes', ()
       const refused = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
       expect(refused.status).toBe(409);
     }
-    const all = ((await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).body.history as Array<{ seq: number }>).map((r) => r.seq);
+    const all = ((await h.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).body.history as Array<{ seq: number }>).map(
+      (r) => r.seq,
+    );
     const cursor = all[2]!;
     const resumed = sseReader(await stream(appA, batchId, teacher, { 'last-event-id': String(cursor) }));
     const messages = await resumed.until((m) => m.some((x) => x.event === 'batch'));

@@ -47,8 +47,17 @@ describe('the deadline producer over a dead Redis', () => {
       // Let the client see its socket close (it would otherwise write into the dying one).
       await new Promise((resolve) => setTimeout(resolve, 500));
       // With the offline queue on, this promise would wait for a Redis that never comes back.
-      await expect(timers.schedule('00000000-0000-4000-8000-000000000002', 1, new Date().toISOString())).rejects.toThrow(/enableOfflineQueue/);
-      const told = new Promise<unknown>((resolve) => timers.listener(resolve)('00000000-0000-4000-8000-000000000003', { kind: 'set', version: 1, due_at: new Date().toISOString(), previous: null }));
+      await expect(timers.schedule('00000000-0000-4000-8000-000000000002', 1, new Date().toISOString())).rejects.toThrow(
+        /enableOfflineQueue/,
+      );
+      const told = new Promise<unknown>((resolve) =>
+        timers.listener(resolve)('00000000-0000-4000-8000-000000000003', {
+          kind: 'set',
+          version: 1,
+          due_at: new Date().toISOString(),
+          previous: null,
+        }),
+      );
       expect(String(await told)).toMatch(/enableOfflineQueue/);
     } finally {
       proxy.cut();

@@ -28,7 +28,7 @@ describe('W3C trace context and OpenTelemetry spans', () => {
     await provider.shutdown();
   });
 
-  it('continues an inbound event\'s trace through the transition into the metadata of every event it emits', async () => {
+  it("continues an inbound event's trace through the transition into the metadata of every event it emits", async () => {
     const teacher = await h.teacher('teacher-a');
     const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
     const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
@@ -58,11 +58,15 @@ describe('W3C trace context and OpenTelemetry spans', () => {
     });
   });
 
-  it('continues an HTTP request\'s traceparent header, for teacher commands and registration', async () => {
+  it("continues an HTTP request's traceparent header, for teacher commands and registration", async () => {
     const teacher = await h.teacher('teacher-a');
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     const header = { traceparent: `00-${traceId}-b7ad6b7169203331-01`, tracestate: 'huleedu=1' };
-    const created = await h.api('POST', '/v1/batches', { token: teacher, body: { course_code: 'ENG5', expected_essay_count: 1 }, headers: header });
+    const created = await h.api('POST', '/v1/batches', {
+      token: teacher,
+      body: { course_code: 'ENG5', expected_essay_count: 1 },
+      headers: header,
+    });
     const batchId = created.body.batch_id as string;
     await postEvent(h, assertRealInbound(envelope(TOPICS.contentProvisioned, provisioned(batchId, essays(1)).data))); // no trace of its own
     exporter.reset();
@@ -97,7 +101,9 @@ describe('OpenTelemetry configuration', () => {
     const on = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'state' });
     expect(on.otel).toEqual({ enabled: true, serviceName: 'state' });
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).otel.enabled).toBe(false);
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces', OTEL_TRACES_EXPORTER: 'none' }).otel.enabled).toBe(false);
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces', OTEL_TRACES_EXPORTER: 'none' }).otel.enabled,
+    ).toBe(false);
   });
 
   it('builds an SDK tracer that records spans when enabled', async () => {
@@ -112,7 +118,7 @@ describe('OpenTelemetry configuration', () => {
 describe('without an SDK', () => {
   const h = harnessForSuite({ label: 'tracing_off' });
 
-  it('still passes the producer\'s trace context on unchanged', async () => {
+  it("still passes the producer's trace context on unchanged", async () => {
     const teacher = await h.teacher('teacher-a');
     const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
     const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });

@@ -49,7 +49,10 @@ describe('upgrading batches written by machine v1', () => {
     expect(started.status).toBe(202);
     const [command] = (await outboxEvents(h, TOPICS.spellcheckCommand)).filter((e) => e.batch_id === batchId);
     expect(command!.envelope.data).toMatchObject({ entity_id: batchId, language: 'en' });
-    expect(command!.envelope.data.essays_to_process.map((e: { text_storage_id: string }) => e.text_storage_id)).toEqual(['storage-a', 'storage-b']);
+    expect(command!.envelope.data.essays_to_process.map((e: { text_storage_id: string }) => e.text_storage_id)).toEqual([
+      'storage-a',
+      'storage-b',
+    ]);
   });
 
   it('restores a v1 snapshot nobody upgraded when its next event arrives', async () => {
@@ -64,7 +67,10 @@ describe('upgrading batches written by machine v1', () => {
   it('fills the suggestions of association rows stored before v2 from their one stored suggestion (the SQL migration)', async () => {
     const teacher = await h.teacher('teacher-a');
     const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 1, count: 2 });
-    await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.8 }, { essay: list[1]! }]));
+    await postEvent(
+      h,
+      suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.8 }, { essay: list[1]! }]),
+    );
     // As a v1 process wrote them: no filename, no suggestions.
     await h.database.db.execute(sql`UPDATE essay_student_associations SET filename = NULL, suggestions = NULL WHERE batch_id = ${batchId}`);
     const migration = readFileSync(new URL('../../drizzle/0003_wire_format.sql', import.meta.url), 'utf8');
@@ -75,7 +81,13 @@ describe('upgrading batches written by machine v1', () => {
     expect(byEssay.get(list[0]!.essay_id)).toMatchObject({
       filename: null,
       suggestions: [
-        { student_id: s0.student_id, student_name: `${s0.first_name} ${s0.last_name}`, student_email: s0.email, confidence_score: 0.8, match_reasons: ['name in header'] },
+        {
+          student_id: s0.student_id,
+          student_name: `${s0.first_name} ${s0.last_name}`,
+          student_email: s0.email,
+          confidence_score: 0.8,
+          match_reasons: ['name in header'],
+        },
       ],
     });
     expect(byEssay.get(list[1]!.essay_id)).toMatchObject({ filename: null, suggestions: [] });

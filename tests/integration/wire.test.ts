@@ -34,7 +34,11 @@ describe('the real HuleEdu wire format', () => {
     entitlements = await startEntitlements(5);
   });
   afterAll(() => entitlements?.close());
-  const h = harnessForSuite({ label: 'wire', validationTimeoutMs: 24 * 3_600_000, credits: (batch, phases) => entitlementsChecker(entitlements!.url)(batch, phases) });
+  const h = harnessForSuite({
+    label: 'wire',
+    validationTimeoutMs: 24 * 3_600_000,
+    credits: (batch, phases) => entitlementsChecker(entitlements!.url)(batch, phases),
+  });
 
   const ready = (batchId: string, status: string) => expect(status, `batch ${batchId}`).toBe('ready_for_pipeline_execution');
 
@@ -52,10 +56,13 @@ describe('the real HuleEdu wire format', () => {
   it('REGULAR, the deadline decides, and the essays are ready after it: the pipeline starts', async () => {
     const teacher = await h.teacher('teacher-a');
     const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 2, count: 2 });
-    await postEvent(h, suggested(batchId, klass.classId, [
-      { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 },
-      { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.3 },
-    ]));
+    await postEvent(
+      h,
+      suggested(batchId, klass.classId, [
+        { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 },
+        { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.3 },
+      ]),
+    );
     await deadlinePasses(batchId);
     ready(batchId, (await postEvent(h, essaysReady(batchId, list, 'REGULAR'))).body.status);
     expect((await postEvent(h, pipelineRequest(batchId, 'cj_assessment'))).status).toBe(200);
@@ -78,7 +85,13 @@ describe('the real HuleEdu wire format', () => {
   it('GUEST, pipelines after one another: each starts at its first phase not yet done, and one is denied its credits', async () => {
     const teacher = await h.teacher('teacher-a');
     const phaseDone = (batchId: string, phase: string) =>
-      real(TOPICS.phaseOutcome, { batch_id: batchId, phase_name: phase, phase_status: 'completed_successfully', processed_essays: [], failed_essay_ids: [] });
+      real(TOPICS.phaseOutcome, {
+        batch_id: batchId,
+        phase_name: phase,
+        phase_status: 'completed_successfully',
+        processed_essays: [],
+        failed_essay_ids: [],
+      });
     const batchId = await registerBatch(h, teacher, { course_code: 'SV2', expected_essay_count: 2 });
     await postEvent(h, provisioned(batchId, essays(2), 'SV2'));
     expect((await postEvent(h, pipelineRequest(batchId, 'ai_feedback'))).status).toBe(200);
@@ -87,9 +100,17 @@ describe('the real HuleEdu wire format', () => {
     await postEvent(h, phaseDone(batchId, 'nlp'));
     expect((await postEvent(h, pipelineRequest(batchId, 'ai_feedback'))).status).toBe(200);
     expect((await postEvent(h, pipelineRequest(batchId, 'cj_assessment'))).status).toBe(200);
-    const commands = (await outboxEvents(h)).filter((e) => e.batch_id === batchId && e.topic !== TOPICS.teacherNotification).map((e) => e.topic);
+    const commands = (await outboxEvents(h))
+      .filter((e) => e.batch_id === batchId && e.topic !== TOPICS.teacherNotification)
+      .map((e) => e.topic);
     // ai_feedback in its last phase lets another pipeline start, as the real orchestrator does: CJ (1 credit).
-    expect(commands).toEqual([TOPICS.essaysRegistered, TOPICS.spellcheckCommand, TOPICS.nlpCommand, TOPICS.aiFeedbackCommand, TOPICS.cjAssessmentCommand]);
+    expect(commands).toEqual([
+      TOPICS.essaysRegistered,
+      TOPICS.spellcheckCommand,
+      TOPICS.nlpCommand,
+      TOPICS.aiFeedbackCommand,
+      TOPICS.cjAssessmentCommand,
+    ]);
 
     const big = await registerBatch(h, teacher, { course_code: 'ENG7', expected_essay_count: 4 });
     await postEvent(h, provisioned(big, essays(4), 'ENG7'));
@@ -109,11 +130,19 @@ describe('the real HuleEdu wire format', () => {
     await postEvent(h, provisioned(batchId, list, 'SV1'));
     await postEvent(h, validationErrors(batchId, [list[2]!.essay_id], false));
     await postEvent(h, essaysReady(batchId, list, 'REGULAR', 'SV1'));
-    await postEvent(h, suggested(batchId, klass.classId, [
-      { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.95 },
-      { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.75 },
-      { essay: list[2]!, score: 0 },
-    ], 'SV1'));
+    await postEvent(
+      h,
+      suggested(
+        batchId,
+        klass.classId,
+        [
+          { essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.95 },
+          { essay: list[1]!, student_id: klass.students[1]!.student_id, score: 0.75 },
+          { essay: list[2]!, score: 0 },
+        ],
+        'SV1',
+      ),
+    );
     const decided = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,
       body: { associations: [{ essay_id: list[0]!.essay_id, student_id: klass.students[1]!.student_id, confirmed: true }] },

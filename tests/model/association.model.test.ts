@@ -43,7 +43,9 @@ const generated = generatePaths<AssociationSnapshot, AssociationEvent>(associati
 
 /** Batch events that bring essay A to its origin's suggestion, B to a confident one. */
 function setupEvents(origin: AssociationOrigin, batch: BatchSnapshot): BatchEvent[] {
-  const [provision, suggest] = ['provision 2 essays', 'suggest authors'].map((label) => batchSamples(batch).find((s) => s.label === label)!.event);
+  const [provision, suggest] = ['provision 2 essays', 'suggest authors'].map(
+    (label) => batchSamples(batch).find((s) => s.label === label)!.event,
+  );
   if (suggest?.type !== 'AUTHOR_MATCHES_SUGGESTED') throw new Error('the fixture lost its suggestion sample');
   const a = associationInput(origin);
   const matches = [
@@ -54,13 +56,29 @@ function setupEvents(origin: AssociationOrigin, batch: BatchSnapshot): BatchEven
       suggestions:
         a.suggested_student_id === null
           ? []
-          : [{ student_id: a.suggested_student_id, student_name: 'Model Student', student_email: null, confidence_score: a.confidence_score!, match_reasons: a.match_reasons! }],
+          : [
+              {
+                student_id: a.suggested_student_id,
+                student_name: 'Model Student',
+                student_email: null,
+                confidence_score: a.confidence_score!,
+                match_reasons: a.match_reasons!,
+              },
+            ],
     },
     {
       essay_id: MODEL.essayB,
       text_storage_id: 'storage-b',
       filename: 'b.docx',
-      suggestions: [{ student_id: MODEL.student1, student_name: 'Model Student', student_email: null, confidence_score: 0.91, match_reasons: ['name in header'] }],
+      suggestions: [
+        {
+          student_id: MODEL.student1,
+          student_name: 'Model Student',
+          student_email: null,
+          confidence_score: 0.91,
+          match_reasons: ['name in header'],
+        },
+      ],
     },
   ];
   return [provision!, { ...suggest, matches }];
@@ -74,9 +92,21 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
       return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [decision], students: {} };
     }
     case 'REJECT':
-      return { type: 'TEACHER_DECISIONS', at: event.at, teacher_id: event.by, decisions: [{ essay_id: MODEL.essayA, confirmed: false, student_in_class: true }], students: {} };
+      return {
+        type: 'TEACHER_DECISIONS',
+        at: event.at,
+        teacher_id: event.by,
+        decisions: [{ essay_id: MODEL.essayA, confirmed: false, student_in_class: true }],
+        students: {},
+      };
     case 'TIMEOUT':
-      return { type: 'VALIDATION_TIMEOUT', at: event.at, deadline_version: batch.context.deadline_version, unknown_student_id: event.unknown_student_id, students: {} };
+      return {
+        type: 'VALIDATION_TIMEOUT',
+        at: event.at,
+        deadline_version: batch.context.deadline_version,
+        unknown_student_id: event.unknown_student_id,
+        students: {},
+      };
   }
 }
 
@@ -89,7 +119,12 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
 function expectedAfter(view: AssociationView, origin: AssociationOrigin, label: string): AssociationView | 'refused' {
   if (view.validation_status !== 'pending_validation') return 'refused';
   const suggestion = associationInput(origin);
-  const teacher = (status: string, student: string | null): AssociationView => ({ validation_status: status, validation_method: 'human', validated_by: MODEL.ownerId, student_id: student });
+  const teacher = (status: string, student: string | null): AssociationView => ({
+    validation_status: status,
+    validation_method: 'human',
+    validated_by: MODEL.ownerId,
+    student_id: student,
+  });
   switch (label) {
     case 'confirm the suggestion':
       return suggestion.suggested_student_id === null ? 'refused' : teacher('confirmed', suggestion.suggested_student_id);
@@ -100,7 +135,12 @@ function expectedAfter(view: AssociationView, origin: AssociationOrigin, label: 
     case 'deadline passes': {
       const keep = suggestion.suggested_student_id !== null && suggestion.confidence_score !== null && suggestion.confidence_score >= 0.7;
       return keep
-        ? { validation_status: 'timeout_confirmed', validation_method: 'timeout', validated_by: 'SYSTEM_TIMEOUT', student_id: suggestion.suggested_student_id }
+        ? {
+            validation_status: 'timeout_confirmed',
+            validation_method: 'timeout',
+            validated_by: 'SYSTEM_TIMEOUT',
+            student_id: suggestion.suggested_student_id,
+          }
         : { validation_status: 'no_match', validation_method: 'timeout', validated_by: 'SYSTEM_TIMEOUT', student_id: MODEL.unknownStudent };
     }
     default:
@@ -111,7 +151,12 @@ function expectedAfter(view: AssociationView, origin: AssociationOrigin, label: 
 /** What the machine's snapshot says, to be compared with the table. */
 function machineView(snapshot: AssociationSnapshot): AssociationView {
   const c = snapshot.context;
-  return { validation_status: stateString(snapshot.value), validation_method: c.validation_method, validated_by: c.validated_by, student_id: c.student_id };
+  return {
+    validation_status: stateString(snapshot.value),
+    validation_method: c.validation_method,
+    validated_by: c.validated_by,
+    student_id: c.student_id,
+  };
 }
 
 /** Essay A as the oracle has it right after the suggestions: pending, holding the suggested student. */
@@ -175,7 +220,9 @@ describe('association machine paths replayed through a batch against the HTTP AP
         for (const sample of associationSamples()) {
           const [next] = transition(associationMachine, snapshot, sample.event);
           const machineSays = next === snapshot ? 'refused' : machineView(next);
-          expect(machineSays, `the machine vs the oracle table: "${sample.label}" in ${oracle.validation_status} (${origin})`).toEqual(expectedAfter(oracle, origin, sample.label));
+          expect(machineSays, `the machine vs the oracle table: "${sample.label}" in ${oracle.validation_status} (${origin})`).toEqual(
+            expectedAfter(oracle, origin, sample.label),
+          );
         }
         const vertex = `${path.origin}|${associationKey(snapshot)}`;
         if (refusalsTriedAt.has(vertex)) return;
@@ -225,4 +272,3 @@ describe('association machine paths replayed through a batch against the HTTP AP
     expect(coverage.missing()).toEqual({ states: [], transitions: [], refusals: [] });
   });
 });
-

@@ -9,7 +9,18 @@ import { type EntitlementsStub, startEntitlements } from '../support/entitlement
 import { entitlementsChecker } from '../../app/credits.ts';
 import { type BatchFacts, batchInvariants, readBatchFacts, unchangedViolations } from '../support/invariants.ts';
 import { type BoundBatch, createBatchDriver, refusalStatus } from './driver.ts';
-import { BATCH_INPUTS, type BatchSnapshot, MODEL, MODEL_COURSES, PATH_DATA, type PathData, RUNNER_UP_SCORE, batchGuardKey, batchKey, batchSamples } from '../../model/fixture.ts';
+import {
+  BATCH_INPUTS,
+  type BatchSnapshot,
+  MODEL,
+  MODEL_COURSES,
+  PATH_DATA,
+  type PathData,
+  RUNNER_UP_SCORE,
+  batchGuardKey,
+  batchKey,
+  batchSamples,
+} from '../../model/fixture.ts';
 import { type OracleBatch, expectStep, initialOracle } from './oracle.ts';
 import { machineEmitted, outboxProblems } from './outbox-oracle.ts';
 import { Coverage, type ModelPath, generatePaths, transitionsTaken } from '../../model/paths.ts';
@@ -90,7 +101,12 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
     const expected: Record<string, unknown> = {};
     for (const [essay, a] of Object.entries(oracle.associations)) {
       const isA = essay === 'A';
-      const student = a!.student === null ? null : a!.student === 'unknown' ? (unknownId ?? 'UNKNOWN') : real(a!.student === 'student1' ? MODEL.student1 : MODEL.student0);
+      const student =
+        a!.student === null
+          ? null
+          : a!.student === 'unknown'
+            ? (unknownId ?? 'UNKNOWN')
+            : real(a!.student === 'student1' ? MODEL.student1 : MODEL.student0);
       expected[real(isA ? MODEL.essayA : MODEL.essayB)] = {
         validation_status: a!.status,
         validation_method: a!.method,
@@ -99,7 +115,12 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
         suggested_student_id: isA ? real(MODEL.student0) : null,
         confidence_score: isA ? data.confidenceA : null,
         filename: isA ? 'essay-a.docx' : 'essay-b.docx',
-        suggestions: isA ? [[real(MODEL.student0), data.confidenceA], [real(MODEL.student1), RUNNER_UP_SCORE]] : [],
+        suggestions: isA
+          ? [
+              [real(MODEL.student0), data.confidenceA],
+              [real(MODEL.student1), RUNNER_UP_SCORE],
+            ]
+          : [],
         decided: a!.method !== null,
         // What the deadline will do, as the domain's 0.7 rule says.
         if_no_decision: a!.status !== 'pending_validation' ? null : isA && data.confidenceA >= 0.7 ? 'keep_suggestion' : 'unknown_student',
@@ -128,13 +149,27 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
   /** GET /v1/deadlines's preview of this batch: only while the teacher decides, counting what the deadline will do. */
   async function expectDeadlinePreview(f: BatchFacts, oracle: OracleBatch, data: PathData, why: string) {
     const listed = (await h.service.deadlines(MODEL.ownerId)).filter((d) => d.batch_id === f.batch.batch_id);
-    const pending = Object.entries(oracle.associations).filter(([, a]) => a!.status === 'pending_validation').map(([essay]) => essay);
+    const pending = Object.entries(oracle.associations)
+      .filter(([, a]) => a!.status === 'pending_validation')
+      .map(([essay]) => essay);
     const keep = pending.filter((essay) => essay === 'A' && data.confidenceA >= 0.7).length;
     const expected =
       oracle.state === 'awaiting_student_validation.awaiting_teacher'
-        ? [{ due_at: f.batch.validation.due_at, pending_associations: pending.length, will_keep_suggestion: keep, will_link_unknown_student: pending.length - keep }]
+        ? [
+            {
+              due_at: f.batch.validation.due_at,
+              pending_associations: pending.length,
+              will_keep_suggestion: keep,
+              will_link_unknown_student: pending.length - keep,
+            },
+          ]
         : [];
-    const seen = listed.map((d) => ({ due_at: d.due_at, pending_associations: d.pending_associations, will_keep_suggestion: d.will_keep_suggestion, will_link_unknown_student: d.will_link_unknown_student }));
+    const seen = listed.map((d) => ({
+      due_at: d.due_at,
+      pending_associations: d.pending_associations,
+      will_keep_suggestion: d.will_keep_suggestion,
+      will_link_unknown_student: d.will_link_unknown_student,
+    }));
     expect(seen, `${why}: /v1/deadlines`).toEqual(expected);
   }
 
@@ -143,13 +178,21 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
    * where the table says. The refused ones go to the API once per vertex: 409 (or 400 from
    * validation), and nothing changes.
    */
-  async function checkVertex(ids: BoundBatch, snapshot: BatchSnapshot, oracle: OracleBatch, data: PathData, before: BatchFacts): Promise<BatchFacts> {
+  async function checkVertex(
+    ids: BoundBatch,
+    snapshot: BatchSnapshot,
+    oracle: OracleBatch,
+    data: PathData,
+    before: BatchFacts,
+  ): Promise<BatchFacts> {
     const samples = batchSamples(snapshot, data);
     const judged = `${batchKey(snapshot)}|${JSON.stringify(oracle)}`;
     for (const sample of tableCheckedAt.has(judged) ? [] : samples) {
       const [next] = transition(batchMachine, snapshot, sample.event);
       const machineSays = next === snapshot ? 'refused' : stateString(next.value);
-      expect(machineSays, `the machine vs the oracle table: "${sample.label}" in ${oracle.state} (${oracle.classType})`).toBe(expectStep(oracle, sample.label).target);
+      expect(machineSays, `the machine vs the oracle table: "${sample.label}" in ${oracle.state} (${oracle.classType})`).toBe(
+        expectStep(oracle, sample.label).target,
+      );
     }
     tableCheckedAt.add(judged);
     const vertex = batchKey(snapshot);
@@ -164,7 +207,11 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
       const status = refusalStatus(sample.event, ids.classType);
       expect(answer.status, why).toBe(status);
       if (status === 409) {
-        expect(answer.body, why).toMatchObject({ state, version: before.batch.version, allowed_events: accepted.map((t) => WIRE_NAME[t as BatchEvent['type']]) });
+        expect(answer.body, why).toMatchObject({
+          state,
+          version: before.batch.version,
+          allowed_events: accepted.map((t) => WIRE_NAME[t as BatchEvent['type']]),
+        });
         coverage.refused(snapshot, sample.event.type, accepted.includes(sample.event.type));
       } else coverage.rejectedByValidation();
     }
@@ -180,7 +227,11 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
       const origin = path.origin as 'REGULAR' | 'GUEST';
       const ids = await driver.register(origin, data.course, data.expected);
       // The path's labels replayed on the machine with this path's data (the graph used the first data).
-      let machine = initialTransition(batchMachine, { ...BATCH_INPUTS[origin], course_code: data.course, expected_essay_count: data.expected })[0];
+      let machine = initialTransition(batchMachine, {
+        ...BATCH_INPUTS[origin],
+        course_code: data.course,
+        expected_essay_count: data.expected,
+      })[0];
       let oracle = initialOracle(origin, { A: data.confidenceA, B: null });
       let before = await facts(ids);
       expectAsOracle(before, oracle, ids, data, 'registered');
@@ -228,12 +279,18 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
 function deadlineProblems(before: BatchFacts, after: BatchFacts, label: string): string[] {
   const due = after.batch.validation.due_at;
   const lastApplied = after.history.filter((x) => x.outcome === 'applied').at(-1)!;
-  if (label === 'suggest authors' && Date.parse(due!) - Date.parse(lastApplied.at!) !== TIMEOUT_MS) return [`due_at ${due} is not ${TIMEOUT_MS} ms after ${lastApplied.at}`];
+  if (label === 'suggest authors' && Date.parse(due!) - Date.parse(lastApplied.at!) !== TIMEOUT_MS)
+    return [`due_at ${due} is not ${TIMEOUT_MS} ms after ${lastApplied.at}`];
   // The driver asks to extend by (movedDueAt - at): an extension moves the current deadline, not now.
   const extendBy = Date.parse(MODEL.movedDueAt) - Date.parse(MODEL.at);
   if (label === 'extend deadline' && Date.parse(due!) - Date.parse(before.batch.validation.due_at!) !== extendBy) {
     return [`extended due_at ${due} is not ${extendBy} ms after ${before.batch.validation.due_at}`];
   }
-  if (!['suggest authors', 'extend deadline'].includes(label) && after.batch.state === before.batch.state && due !== before.batch.validation.due_at) return ['due_at moved'];
+  if (
+    !['suggest authors', 'extend deadline'].includes(label) &&
+    after.batch.state === before.batch.state &&
+    due !== before.batch.validation.due_at
+  )
+    return ['due_at moved'];
   return [];
 }

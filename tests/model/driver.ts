@@ -50,7 +50,12 @@ export function expectedAssociations(context: BatchContext): Record<string, Asso
   return Object.fromEntries(
     Object.values(context.associations).map((a) => [
       a.essay_id,
-      { validation_status: a.validation_status, validation_method: a.validation_method, validated_by: a.validated_by, student_id: a.student_id },
+      {
+        validation_status: a.validation_status,
+        validation_method: a.validation_method,
+        validated_by: a.validated_by,
+        student_id: a.student_id,
+      },
     ]),
   );
 }
@@ -72,7 +77,10 @@ function answerOf(outcome: ApplyOutcome): Answer {
     case 'duplicate':
       return { status: 200, body: outcome.body };
     case 'refused':
-      return { status: 409, body: { state: outcome.state, allowed_events: outcome.allowed_events, version: outcome.version, late: outcome.late } };
+      return {
+        status: 409,
+        body: { state: outcome.state, allowed_events: outcome.allowed_events, version: outcome.version, late: outcome.late },
+      };
     default:
       return { status: 500, body: outcome };
   }
@@ -176,7 +184,11 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
           associations: event.decisions.map(({ student_in_class: _derived, ...decision }) => decision),
         });
       case 'PIPELINE_REQUESTED':
-        return teacherCommand(batch_id, 'pipelines', { requested_pipeline: event.pipeline, is_retry: event.is_retry, prompt_payload: event.prompt_payload });
+        return teacherCommand(batch_id, 'pipelines', {
+          requested_pipeline: event.pipeline,
+          is_retry: event.is_retry,
+          prompt_payload: event.prompt_payload,
+        });
       case 'PHASE_OUTCOME':
         return serviceEvent(TOPICS.phaseOutcome, {
           batch_id,

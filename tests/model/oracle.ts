@@ -83,8 +83,14 @@ const DECISIONS: Record<string, Array<[Essay, OracleAssociation | 'refused']>> =
   'correct B to student 1': [['B', TO_STUDENT1]],
   'confirm B without a suggestion (guard fails)': [['B', 'refused']],
   'correct A to a student outside the class (guard fails)': [['A', 'refused']],
-  'confirm A and reject B': [['A', CONFIRM_SUGGESTION], ['B', REJECTED]],
-  'confirm B without a suggestion, and A (B refused)': [['B', 'refused'], ['A', CONFIRM_SUGGESTION]],
+  'confirm A and reject B': [
+    ['A', CONFIRM_SUGGESTION],
+    ['B', REJECTED],
+  ],
+  'confirm B without a suggestion, and A (B refused)': [
+    ['B', 'refused'],
+    ['A', CONFIRM_SUGGESTION],
+  ],
 };
 
 /** Each decision on a pending essay applies on its own; the call is refused only when none applies. */
@@ -191,7 +197,17 @@ export function expectStep(batch: OracleBatch, label: string): Expected {
 }
 
 export function initialOracle(classType: ClassType, confidence: Record<Essay, number | null>): OracleBatch {
-  return { classType, state: S.content, essaysStored: false, pipelineRequested: false, spellcheck: 'none', nlp: 'none', confidence, associations: {}, timeoutTriggered: false };
+  return {
+    classType,
+    state: S.content,
+    essaysStored: false,
+    pipelineRequested: false,
+    spellcheck: 'none',
+    nlp: 'none',
+    confidence,
+    associations: {},
+    timeoutTriggered: false,
+  };
 }
 
 /** The language of a course as the domain defines it: ENG courses are English, SV courses Swedish. */

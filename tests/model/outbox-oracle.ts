@@ -28,7 +28,11 @@ const TOPIC_OF: Record<Topic, string> = {
 const SYSTEM_TIMEOUT = 'SYSTEM_TIMEOUT';
 
 /** The events the machine emits for one step from `before`. */
-export function machineEmitted(machine: AnyStateMachine, before: AnyMachineSnapshot, event: EventObject): Array<{ type: string; data: any }> {
+export function machineEmitted(
+  machine: AnyStateMachine,
+  before: AnyMachineSnapshot,
+  event: EventObject,
+): Array<{ type: string; data: any }> {
   const emitted: Array<{ type: string; data: any }> = [];
   const actor = createActor(machine, { snapshot: machine.getPersistedSnapshot(before) });
   actor.on('*', (e: any) => emitted.push(e));
@@ -39,7 +43,22 @@ export function machineEmitted(machine: AnyStateMachine, before: AnyMachineSnaps
 }
 
 /** Fields the model cannot know (clock, roster names) or knows under its own ids. */
-const MASKED = new Set(['timestamp', 'denied_at', 'deadline_timestamp', 'message', 'timeout_hours', 'student_name', 'processing_timestamp', 'validated_at', 'first_name', 'last_name', 'student_email', 'student_first_name', 'student_last_name', 'timeout_hours']);
+const MASKED = new Set([
+  'timestamp',
+  'denied_at',
+  'deadline_timestamp',
+  'message',
+  'timeout_hours',
+  'student_name',
+  'processing_timestamp',
+  'validated_at',
+  'first_name',
+  'last_name',
+  'student_email',
+  'student_first_name',
+  'student_last_name',
+  'timeout_hours',
+]);
 
 /**
  * Ids bound, masked fields masked, keys sorted, lists of essays sorted: jsonb keeps neither the
@@ -75,13 +94,19 @@ export function outboxProblems(s: StepOutbox): string[] {
   const { batch } = s.facts;
   const rowTopics = s.rows.map((r) => r.topic);
   const want = s.expectedTopics.map((t) => TOPIC_OF[t]);
-  if (JSON.stringify(rowTopics) !== JSON.stringify(want)) p.push(`outbox topics ${JSON.stringify(rowTopics)}, the domain expects ${JSON.stringify(want)}`);
+  if (JSON.stringify(rowTopics) !== JSON.stringify(want))
+    p.push(`outbox topics ${JSON.stringify(rowTopics)}, the domain expects ${JSON.stringify(want)}`);
 
   // The machine's emits, with the model's ids bound to this batch's: the application writes exactly these.
   const unknownId = s.facts.associations.find((a) => a.validation_status === 'no_match')?.student_id;
-  const toReal = new Map([...s.ids.toReal, [MODEL.correlationId, batch.correlation_id], ...(unknownId ? [[MODEL.unknownStudent, unknownId] as [string, string]] : [])]);
+  const toReal = new Map([
+    ...s.ids.toReal,
+    [MODEL.correlationId, batch.correlation_id],
+    ...(unknownId ? [[MODEL.unknownStudent, unknownId] as [string, string]] : []),
+  ]);
   const emittedTopics = s.emitted.map((e) => e.type);
-  if (topicSequence(rowTopics) !== topicSequence(emittedTopics)) p.push(`outbox topics ${JSON.stringify(rowTopics)}, the machine emitted ${JSON.stringify(emittedTopics)}`);
+  if (topicSequence(rowTopics) !== topicSequence(emittedTopics))
+    p.push(`outbox topics ${JSON.stringify(rowTopics)}, the machine emitted ${JSON.stringify(emittedTopics)}`);
   else {
     const got = s.rows.map((row) => `${row.topic} ${normalized(row.envelope.data, new Map())}`).sort();
     const machine = s.emitted.map((e) => `${e.type} ${normalized(e.data, toReal)}`).sort();
@@ -90,7 +115,11 @@ export function outboxProblems(s: StepOutbox): string[] {
     });
   }
 
-  const essayOf = new Map([...s.ids.toReal].filter(([m]) => m === MODEL.essayA || m === MODEL.essayB).map(([m, r]) => [r, m === MODEL.essayA ? 'A' : 'B'] as const));
+  const essayOf = new Map(
+    [...s.ids.toReal]
+      .filter(([m]) => m === MODEL.essayA || m === MODEL.essayB)
+      .map(([m, r]) => [r, m === MODEL.essayA ? 'A' : 'B'] as const),
+  );
   const realStudent = (essay: Essay) => {
     const a = s.oracle.associations[essay];
     if (!a || a.student === null) return null;
@@ -120,8 +149,10 @@ export function outboxProblems(s: StepOutbox): string[] {
     const data = env.data;
     const where = row.topic;
     p.push(...wireProblems(env, 'outbound', batch.batch_id));
-    if (env.correlation_id !== batch.correlation_id || row.correlation_id !== batch.correlation_id) p.push(`${where}: correlation_id is not the batch's`);
-    if ('course_code' in data && data.course_code !== s.ids.course) p.push(`${where}: course_code ${data.course_code}, batch ${s.ids.course}`);
+    if (env.correlation_id !== batch.correlation_id || row.correlation_id !== batch.correlation_id)
+      p.push(`${where}: correlation_id is not the batch's`);
+    if ('course_code' in data && data.course_code !== s.ids.course)
+      p.push(`${where}: course_code ${data.course_code}, batch ${s.ids.course}`);
     if ('batch_id' in data && data.batch_id !== batch.batch_id) p.push(`${where}: batch_id ${data.batch_id}`);
     switch (row.topic) {
       case TOPICS.teacherNotification:
@@ -133,7 +164,8 @@ export function outboxProblems(s: StepOutbox): string[] {
       case TOPICS.spellcheckCommand: {
         const essays = (data.essays_to_process as Array<{ essay_id: string }>).map((e) => essayOf.get(e.essay_id)).sort();
         if (JSON.stringify(essays) !== '["A","B"]') p.push(`${where}: essays_to_process ${JSON.stringify(data.essays_to_process)}`);
-        if (row.topic !== TOPICS.studentMatchingCommand && data.language !== languageOf(s.ids.course)) p.push(`${where}: language ${data.language} for ${s.ids.course}`);
+        if (row.topic !== TOPICS.studentMatchingCommand && data.language !== languageOf(s.ids.course))
+          p.push(`${where}: language ${data.language} for ${s.ids.course}`);
         if (row.topic === TOPICS.studentMatchingCommand && data.class_id !== batch.class_id) p.push(`${where}: class_id ${data.class_id}`);
         break;
       }
@@ -154,23 +186,29 @@ export function outboxProblems(s: StepOutbox): string[] {
         const confirmed = (data.auto_confirmed_associations as Array<{ essay_id: string; confidence_score: number }>)
           .map((c) => [essayOf.get(c.essay_id), c.confidence_score])
           .sort();
-        const wantConfirmed = byStatus('timeout_confirmed').filter((e) => s.oracle.associations[e]?.method === 'timeout').map((e) => [e, s.oracle.confidence[e]]);
-        if (JSON.stringify(confirmed) !== JSON.stringify(wantConfirmed)) p.push(`${where}: auto_confirmed ${JSON.stringify(confirmed)}, expected ${JSON.stringify(wantConfirmed)}`);
+        const wantConfirmed = byStatus('timeout_confirmed')
+          .filter((e) => s.oracle.associations[e]?.method === 'timeout')
+          .map((e) => [e, s.oracle.confidence[e]]);
+        if (JSON.stringify(confirmed) !== JSON.stringify(wantConfirmed))
+          p.push(`${where}: auto_confirmed ${JSON.stringify(confirmed)}, expected ${JSON.stringify(wantConfirmed)}`);
         const guests = (data.guest_essays as string[]).map((id) => essayOf.get(id)).sort();
         if (JSON.stringify(guests) !== JSON.stringify(byStatus('no_match'))) p.push(`${where}: guest_essays ${JSON.stringify(guests)}`);
         if (data.user_id !== s.teacherId) p.push(`${where}: user_id ${data.user_id}`);
         break;
       }
       case TOPICS.associationsConfirmed: {
-        if (data.timeout_triggered !== s.oracle.timeoutTriggered) p.push(`${where}: timeout_triggered ${data.timeout_triggered}, expected ${s.oracle.timeoutTriggered}`);
+        if (data.timeout_triggered !== s.oracle.timeoutTriggered)
+          p.push(`${where}: timeout_triggered ${data.timeout_triggered}, expected ${s.oracle.timeoutTriggered}`);
         if (data.class_id !== batch.class_id) p.push(`${where}: class_id ${data.class_id}`);
         for (const sent of data.associations as Array<Record<string, any>>) {
           const named = namedAssociation(sent, where);
           if (!named) continue;
           const { essay, a } = named;
           if (sent.validation_method !== a.method) p.push(`${where} ${essay}: method ${sent.validation_method}`);
-          if (sent.validated_by !== (a.method === 'timeout' ? SYSTEM_TIMEOUT : s.teacherId)) p.push(`${where} ${essay}: validated_by ${sent.validated_by}`);
-          if (sent.confidence_score !== wireScore(essay)) p.push(`${where} ${essay}: confidence ${sent.confidence_score}, expected ${wireScore(essay)}`);
+          if (sent.validated_by !== (a.method === 'timeout' ? SYSTEM_TIMEOUT : s.teacherId))
+            p.push(`${where} ${essay}: validated_by ${sent.validated_by}`);
+          if (sent.confidence_score !== wireScore(essay))
+            p.push(`${where} ${essay}: confidence ${sent.confidence_score}, expected ${wireScore(essay)}`);
         }
         break;
       }
@@ -178,4 +216,3 @@ export function outboxProblems(s: StepOutbox): string[] {
   }
   return p;
 }
-

@@ -30,7 +30,10 @@ export interface Best {
 
 export type Expect = 'applied' | 'refused' | 'duplicate' | 'not_due';
 
-export type Decision = { essay: string; how: 'confirm' } | { essay: string; how: 'reject' } | { essay: string; how: 'correct'; student: string; inClass: boolean };
+export type Decision =
+  | { essay: string; how: 'confirm' }
+  | { essay: string; how: 'reject' }
+  | { essay: string; how: 'correct'; student: string; inClass: boolean };
 
 export class Reference {
   phase: Phase = 'suggestions';
@@ -72,7 +75,13 @@ export class Reference {
     return this.once(eventId, () => {
       if (this.phase !== 'suggestions') return 'refused';
       for (const essay of this.essays) {
-        this.associations.set(essay, { status: 'pending_validation', student: this.best.get(essay)?.student ?? null, method: null, by: null, at: null });
+        this.associations.set(essay, {
+          status: 'pending_validation',
+          student: this.best.get(essay)?.student ?? null,
+          method: null,
+          by: null,
+          at: null,
+        });
       }
       this.phase = 'teacher';
       this.deadlineVersion += 1;
@@ -106,7 +115,8 @@ export class Reference {
         const decided = { method: 'human' as const, by: this.teacher, at: now };
         if (d.how === 'reject') Object.assign(a, { status: 'rejected', student: null, ...decided });
         else if (d.how === 'correct' && d.inClass) Object.assign(a, { status: 'confirmed', student: d.student, ...decided });
-        else if (d.how === 'confirm' && this.best.get(d.essay)) Object.assign(a, { status: 'confirmed', student: this.best.get(d.essay)!.student, ...decided });
+        else if (d.how === 'confirm' && this.best.get(d.essay))
+          Object.assign(a, { status: 'confirmed', student: this.best.get(d.essay)!.student, ...decided });
         else continue;
         any = true;
       }

@@ -42,7 +42,11 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       k: fc.constant('decide' as const),
       items: fc.uniqueArray(
-        fc.record({ essay: fc.nat(2), how: fc.constantFrom('confirm' as const, 'correct' as const, 'foreign' as const, 'reject' as const), student: fc.nat(2) }),
+        fc.record({
+          essay: fc.nat(2),
+          how: fc.constantFrom('confirm' as const, 'correct' as const, 'foreign' as const, 'reject' as const),
+          student: fc.nat(2),
+        }),
         { selector: (i) => i.essay, minLength: 1, maxLength: 3 },
       ),
     }),
@@ -65,10 +69,13 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 const runArb = fc.record({
   course: fc.constantFrom<CourseCode>('ENG5', 'ENG6', 'ENG7', 'SV1', 'SV2', 'SV3'),
   /** Per essay, up to two suggestions of distinct confidence (the highest one counts). */
-  suggestions: fc.array(fc.uniqueArray(fc.record({ student: fc.nat(2), score: fc.constantFrom(...SCORES) }), { selector: (s) => s.score, maxLength: 2 }), {
-    minLength: 1,
-    maxLength: 3,
-  }),
+  suggestions: fc.array(
+    fc.uniqueArray(fc.record({ student: fc.nat(2), score: fc.constantFrom(...SCORES) }), { selector: (s) => s.score, maxLength: 2 }),
+    {
+      minLength: 1,
+      maxLength: 3,
+    },
+  ),
   partial: fc.boolean(),
   steps: fc.array(stepArb, { minLength: 1, maxLength: 12 }),
 });
@@ -87,7 +94,9 @@ describe('REGULAR batch interleavings through the application layer (property-ba
 
   beforeAll(async () => {
     const other = await h.service.createClass('someone-else', { name: 'Other', course_code: 'ENG5' });
-    const added = await h.service.addStudents('someone-else', other.id, [{ first_name: 'Far', last_name: 'Away', email: 'far@school.example' }]);
+    const added = await h.service.addStudents('someone-else', other.id, [
+      { first_name: 'Far', last_name: 'Away', email: 'far@school.example' },
+    ]);
     if (added.kind !== 'added') throw new Error('could not add the foreign student');
     foreignStudent = added.students[0]!.id;
   });
@@ -110,20 +119,42 @@ describe('REGULAR batch interleavings through the application layer (property-ba
 
   const inbound = (eventType: string, data: Record<string, unknown>, correlationId: string) =>
     inboundRequest(
-      InboundEnvelope.parse({ event_id: randomUUID(), event_type: eventType, event_timestamp: new Date(clock).toISOString(), source_service: 'property-test', correlation_id: correlationId, data }),
+      InboundEnvelope.parse({
+        event_id: randomUUID(),
+        event_type: eventType,
+        event_timestamp: new Date(clock).toISOString(),
+        source_service: 'property-test',
+        correlation_id: correlationId,
+        data,
+      }),
       { validationTimeoutMs: TIMEOUT_MS, credits: allowEveryPipeline },
     );
 
   async function oneRun(run: Run) {
     const klass = await classFor(run.course);
     const correlationId = randomUUID();
-    const registered = await h.service.registerBatch(TEACHER, { course_code: run.course, class_id: klass.classId, expected_essay_count: run.suggestions.length + (run.partial ? 1 : 0) }, correlationId);
+    const registered = await h.service.registerBatch(
+      TEACHER,
+      { course_code: run.course, class_id: klass.classId, expected_essay_count: run.suggestions.length + (run.partial ? 1 : 0) },
+      correlationId,
+    );
     if (registered.kind !== 'registered') throw new Error(`registration: ${registered.kind}`);
     const batchId = registered.batch.batch_id;
     const essays = run.suggestions.map((_, i) => ({ essay_id: randomUUID(), text_storage_id: `storage-${i}` }));
     // Partial provisioning (fewer essays than expected) is not a failure: the batch goes on.
     const provision = await h.service.apply(
-      inbound(TOPICS.contentProvisioned, { batch_id: batchId, provisioned_count: essays.length, expected_count: essays.length + (run.partial ? 1 : 0), course_code: run.course, user_id: TEACHER, essays_for_processing: essays }, correlationId),
+      inbound(
+        TOPICS.contentProvisioned,
+        {
+          batch_id: batchId,
+          provisioned_count: essays.length,
+          expected_count: essays.length + (run.partial ? 1 : 0),
+          course_code: run.course,
+          user_id: TEACHER,
+          essays_for_processing: essays,
+        },
+        correlationId,
+      ),
     );
     expect(kindOf(provision)).toBe('applied');
     let prev = await readBatchFacts(h, TEACHER, batchId);
@@ -137,7 +168,12 @@ describe('REGULAR batch interleavings through the application layer (property-ba
         return [e.essay_id, top ? { student: klass.students[top.student]!, score: top.score } : null] as const;
       }),
     );
-    const ref = new Reference(essays.map((e) => e.essay_id), best, TIMEOUT_MS, TEACHER);
+    const ref = new Reference(
+      essays.map((e) => e.essay_id),
+      best,
+      TIMEOUT_MS,
+      TEACHER,
+    );
     const call = (eventId = `${TEACHER}:${batchId}:${randomUUID()}`) => ({ teacherId: TEACHER, batchId, eventId, correlationId: null });
     let last: Next | null = null;
     let lastFired: number | null = null;
@@ -157,7 +193,12 @@ describe('REGULAR batch interleavings through the application layer (property-ba
                 essay_id: e.essay_id,
                 text_storage_id: e.text_storage_id,
                 filename: `${i}.docx`,
-                suggestions: run.suggestions[i]!.map((s) => ({ student_id: klass.students[s.student]!, student_name: 'A Student', confidence_score: s.score, match_reasons: ['header'] })),
+                suggestions: run.suggestions[i]!.map((s) => ({
+                  student_id: klass.students[s.student]!,
+                  student_name: 'A Student',
+                  confidence_score: s.score,
+                  match_reasons: ['header'],
+                })),
               })),
             },
             correlationId,
@@ -166,7 +207,17 @@ describe('REGULAR batch interleavings through the application layer (property-ba
           break;
         }
         case 'ready': {
-          const request = inbound(TOPICS.essaysReady, { batch_id: batchId, ready_essays: essays, course_code: run.course, course_language: run.course.startsWith('ENG') ? 'en' : 'sv', class_type: 'REGULAR' }, correlationId);
+          const request = inbound(
+            TOPICS.essaysReady,
+            {
+              batch_id: batchId,
+              ready_essays: essays,
+              course_code: run.course,
+              course_language: run.course.startsWith('ENG') ? 'en' : 'sv',
+              class_type: 'REGULAR',
+            },
+            correlationId,
+          );
           next = { request, oracle: () => ref.essaysReady(request.eventId) };
           break;
         }
@@ -182,7 +233,12 @@ describe('REGULAR batch interleavings through the application layer (property-ba
           const decisions: Decision[] = items.map((i) => {
             const essay = essays[i.essay]!.essay_id;
             if (i.how === 'reject' || i.how === 'confirm') return { essay, how: i.how };
-            return { essay, how: 'correct', student: i.how === 'foreign' ? foreignStudent : klass.students[i.student]!, inClass: i.how === 'correct' };
+            return {
+              essay,
+              how: 'correct',
+              student: i.how === 'foreign' ? foreignStudent : klass.students[i.student]!,
+              inClass: i.how === 'correct',
+            };
           });
           const request = decideAssociations(call(), wire);
           next = { request, oracle: () => ref.decide(request.eventId, decisions, clock) };
@@ -195,7 +251,14 @@ describe('REGULAR batch interleavings through the application layer (property-ba
         }
         case 'timeout': {
           const current = Math.max(1, ref.deadlineVersion);
-          const version: number = step.which === 'current' ? current : step.which === 'stale' ? (current >= 2 ? current - 1 : current + 1) : (lastFired ?? current);
+          const version: number =
+            step.which === 'current'
+              ? current
+              : step.which === 'stale'
+                ? current >= 2
+                  ? current - 1
+                  : current + 1
+                : (lastFired ?? current);
           // The deadline guard answers not_due to the current deadline's timer before it is due, and
           // the reference does not model that: every timer of the current deadline fires once due.
           if (version === ref.deadlineVersion && ref.dueAt !== null) clock = Math.max(clock, ref.dueAt + step.lateMs);
@@ -228,7 +291,11 @@ describe('REGULAR batch interleavings through the application layer (property-ba
       const where = `step ${index} (${JSON.stringify(step)}) in ${prev.batch.state}`;
       expect(kindOf(outcome), where).toBe(expected);
       const facts = await readBatchFacts(h, TEACHER, batchId);
-      const violations = [...batchInvariants(facts), ...decidedOnceViolations(prev, facts), ...(expected === 'applied' ? [] : unchangedViolations(prev, facts))];
+      const violations = [
+        ...batchInvariants(facts),
+        ...decidedOnceViolations(prev, facts),
+        ...(expected === 'applied' ? [] : unchangedViolations(prev, facts)),
+      ];
       if (violations.length > 0) throw new Error(`${where}: invariants broken:\n  ${violations.join('\n  ')}`);
       expectMatchesReference(facts, ref, where);
       await expectPreview(batchId, ref, where);
@@ -243,7 +310,10 @@ describe('REGULAR batch interleavings through the application layer (property-ba
     for (const a of facts.associations) {
       const r = ref.associations.get(a.essay_id)!;
       const student = r.student === 'UNKNOWN' ? a.student?.name === 'UNKNOWN STUDENT' : a.student_id === r.student;
-      expect({ status: a.validation_status, student, method: a.validation_method, by: a.validated_by, at: a.validated_at }, `${where}: ${a.essay_id}`).toEqual({
+      expect(
+        { status: a.validation_status, student, method: a.validation_method, by: a.validated_by, at: a.validated_at },
+        `${where}: ${a.essay_id}`,
+      ).toEqual({
         status: r.status,
         student: true,
         method: r.method,
@@ -275,7 +345,12 @@ describe('REGULAR batch interleavings through the application layer (property-ba
   it('keeps every invariant and matches the reference after every step', async () => {
     console.info(`property seed ${seed}, ${numRuns} runs (replay with PROPERTY_SEED=${seed})`);
     try {
-      await fc.assert(fc.asyncProperty(runArb, oneRun), { seed, numRuns, endOnFailure: process.env.PROPERTY_NO_SHRINK === '1', includeErrorInReport: true });
+      await fc.assert(fc.asyncProperty(runArb, oneRun), {
+        seed,
+        numRuns,
+        endOnFailure: process.env.PROPERTY_NO_SHRINK === '1',
+        includeErrorInReport: true,
+      });
     } catch (error) {
       throw new Error(`property failed; replay with PROPERTY_SEED=${seed}\n${(error as Error).message}`);
     }

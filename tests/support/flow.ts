@@ -78,7 +78,14 @@ export function suggested(
       suggestions:
         m.student_id === undefined
           ? []
-          : [{ student_id: m.student_id, student_name: 'Some Student', confidence_score: m.score ?? 0.95, match_reasons: ['name in header'] }],
+          : [
+              {
+                student_id: m.student_id,
+                student_name: 'Some Student',
+                confidence_score: m.score ?? 0.95,
+                match_reasons: ['name in header'],
+              },
+            ],
     })),
     processing_summary: { total_essays: matches.length },
   });
@@ -132,7 +139,10 @@ export function pipelineRequest(batchId: string, pipeline: string, userId = 'tea
     user_id: userId,
     is_retry: false,
     retry_reason: null,
-    prompt_payload: { assignment_id: 'assignment-7', cms_prompt_ref: { references: { student_prompt_text: { storage_id: 'cms-prompt-1' } } } },
+    prompt_payload: {
+      assignment_id: 'assignment-7',
+      cms_prompt_ref: { references: { student_prompt_text: { storage_id: 'cms-prompt-1' } } },
+    },
   });
 }
 
@@ -151,7 +161,18 @@ export async function postEvent(h: Harness, event: unknown) {
 
 /** Every table the application writes, counted: "nothing changed" made checkable. */
 export async function rowCounts(h: Harness) {
-  const tables = ['batches', 'actor_snapshots', 'association_snapshots', 'essay_student_associations', 'processed_events', 'history', 'outbox', 'deadlines', 'students', 'classes'];
+  const tables = [
+    'batches',
+    'actor_snapshots',
+    'association_snapshots',
+    'essay_student_associations',
+    'processed_events',
+    'history',
+    'outbox',
+    'deadlines',
+    'students',
+    'classes',
+  ];
   const counts = tables.map((t) => sql.raw(`(SELECT count(*) FROM ${t})::int AS ${t}`));
   const [row] = await rows<Record<string, number>>(
     h.database.db,

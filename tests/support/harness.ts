@@ -26,8 +26,16 @@ export interface Harness {
   jwtSecret: string;
   teacher(sub: string): Promise<string>;
   /** A request to the internal listener: no bearer token, the gateway's headers (X-User-ID, ...) as given. */
-  internalApi<T = any>(method: string, path: string, init?: { body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
-  api<T = any>(method: string, path: string, init?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  internalApi<T = any>(
+    method: string,
+    path: string,
+    init?: { body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse<T>>;
+  api<T = any>(
+    method: string,
+    path: string,
+    init?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -55,7 +63,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const readiness = { database: databaseAnswers(database.db), ...http?.readiness };
   const app = createHttpApp(service, { ...http, readiness, auth: { serviceToken, jwtSecret } });
   const internalApp = createInternalApp(service);
-  const call = async (target: { request: typeof app.request }, method: string, path: string, headers: Record<string, string>, init: { body?: unknown; raw?: string }) => {
+  const call = async (
+    target: { request: typeof app.request },
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    init: { body?: unknown; raw?: string },
+  ) => {
     let body: string | undefined = init.raw;
     if (init.body !== undefined) {
       body = JSON.stringify(init.body);

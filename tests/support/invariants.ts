@@ -85,8 +85,10 @@ export function batchInvariants(f: BatchFacts): string[] {
     const teacherStatus = ['confirmed', 'rejected'].includes(a.validation_status);
     if (teacherStatus !== byTeacher) v.push(`${id}: ${a.validation_status} but method ${a.validation_method}`);
     if (a.validation_status === 'rejected' && a.student_id !== null) v.push(`${id}: rejected but linked to ${a.student_id}`);
-    if (['confirmed', 'timeout_confirmed', 'no_match'].includes(a.validation_status) && a.student_id === null) v.push(`${id}: ${a.validation_status} without a student`);
-    if (a.validation_status === 'timeout_confirmed' && a.student_id !== a.suggested_student_id) v.push(`${id}: timeout kept another student than the suggestion`);
+    if (['confirmed', 'timeout_confirmed', 'no_match'].includes(a.validation_status) && a.student_id === null)
+      v.push(`${id}: ${a.validation_status} without a student`);
+    if (a.validation_status === 'timeout_confirmed' && a.student_id !== a.suggested_student_id)
+      v.push(`${id}: timeout kept another student than the suggestion`);
     if (a.validation_status === 'no_match') {
       const unknown = a.student?.name === 'UNKNOWN STUDENT' && a.student.email === `unknown.${batch.class_id}@huleedu.system`;
       if (!unknown) v.push(`${id}: no_match linked to ${JSON.stringify(a.student)}, not the class's UNKNOWN student`);
@@ -97,7 +99,8 @@ export function batchInvariants(f: BatchFacts): string[] {
   if (confirmations.length > 1) v.push(`${confirmations.length} StudentAssociationsConfirmedV1 in the outbox`);
   if (VALIDATED_STATES.includes(batch.status)) {
     if (pending.length > 0) v.push(`${batch.state} with ${pending.length} associations pending`);
-    if (f.associations.length > 0 && confirmations.length !== 1) v.push(`${batch.state} with ${confirmations.length} StudentAssociationsConfirmedV1`);
+    if (f.associations.length > 0 && confirmations.length !== 1)
+      v.push(`${batch.state} with ${confirmations.length} StudentAssociationsConfirmedV1`);
     if (batch.validation.due_at !== null) v.push(`${batch.state} with a pending deadline`);
   }
   if (confirmations.length === 1 && pending.length > 0) v.push('StudentAssociationsConfirmedV1 sent while associations are pending');
@@ -109,20 +112,23 @@ export function batchInvariants(f: BatchFacts): string[] {
 
   let last = 0;
   for (const h of f.history) {
-    if (h.outcome === 'applied' ? h.version <= last : h.version !== last) v.push(`history version ${h.version} (${h.outcome}) after ${last}`);
+    if (h.outcome === 'applied' ? h.version <= last : h.version !== last)
+      v.push(`history version ${h.version} (${h.outcome}) after ${last}`);
     if (h.outcome === 'applied') last = h.version;
   }
   if (last !== batch.version) v.push(`last applied history version ${last}, batch version ${batch.version}`);
 
   for (const o of f.outbox) {
     const data = o.envelope.data;
-    if (o.correlation_id !== batch.correlation_id || o.envelope.correlation_id !== batch.correlation_id) v.push(`${o.topic}: another correlation_id`);
+    if (o.correlation_id !== batch.correlation_id || o.envelope.correlation_id !== batch.correlation_id)
+      v.push(`${o.topic}: another correlation_id`);
     // Real models name the batch in `batch_id`, or (commands built on the base event) in `entity_id`.
     if (data.batch_id === undefined && data.entity_id === undefined) v.push(`${o.topic}: names no batch`);
     for (const key of ['batch_id', 'entity_id'] as const) {
       if (data[key] !== undefined && data[key] !== batch.batch_id) v.push(`${o.topic}: data.${key} ${data[key]}`);
     }
-    if ('course_code' in data && data.course_code !== batch.course_code) v.push(`${o.topic}: course_code ${data.course_code} of a ${batch.course_code} batch`);
+    if ('course_code' in data && data.course_code !== batch.course_code)
+      v.push(`${o.topic}: course_code ${data.course_code} of a ${batch.course_code} batch`);
   }
   for (const c of confirmations) v.push(...confirmationViolations(c.envelope.data, f));
   return v;

@@ -39,7 +39,9 @@ export function mockClusterForSuite(): MockCluster {
 }
 
 /** A producer as the real HuleEdu producers send: the envelope JSON as the value, the batch id as the key. */
-export async function realProducer(kafka: Kafka): Promise<Producer & { publish(envelope: any, key?: string): Promise<{ partition: number; offset: number }> }> {
+export async function realProducer(
+  kafka: Kafka,
+): Promise<Producer & { publish(envelope: any, key?: string): Promise<{ partition: number; offset: number }> }> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
   await producer.connect();
   return Object.assign(producer, {
@@ -65,7 +67,12 @@ export interface ReadMessage {
 
 /** Reads topics from the beginning into `messages`, in a group of its own, until stopped. */
 export async function topicReader(kafka: Kafka, topics: string[]): Promise<{ messages: ReadMessage[]; stop(): Promise<void> }> {
-  const consumer: Consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}`, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+  const consumer: Consumer = kafka.consumer({
+    groupId: `reader-${crypto.randomUUID()}`,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 200,
+  });
   const messages: ReadMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });

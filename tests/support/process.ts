@@ -29,10 +29,14 @@ export async function startService(env: Record<string, string | undefined>, via:
   child.stdout!.on('data', (d) => (output += String(d)));
   child.stderr!.on('data', (d) => (output += String(d)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const base = await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`service exited: ${output}`);
-    return /service on (http:\/\/localhost:\d+)/.exec(output)?.[1];
-  }, 60_000, 50);
+  const base = await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited: ${output}`);
+      return /service on (http:\/\/localhost:\d+)/.exec(output)?.[1];
+    },
+    60_000,
+    50,
+  );
   const token = (label: RegExp) => eventually(async () => label.exec(output)?.[1], 10_000, 20);
   return {
     child,

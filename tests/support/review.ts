@@ -41,8 +41,18 @@ export function suggestionsEvent(
       text_storage_id: essay.text_storage_id,
       filename: files[i],
       suggestions: [
-        { student_id: klass.students[i % 3]!.student_id, student_name: name(i % 3), confidence_score: scores[i], match_reasons: ['name in header'] },
-        { student_id: klass.students[(i + 1) % 3]!.student_id, student_name: name((i + 1) % 3), confidence_score: RUNNER_UP_SCORE, match_reasons: ['similar style'] },
+        {
+          student_id: klass.students[i % 3]!.student_id,
+          student_name: name(i % 3),
+          confidence_score: scores[i],
+          match_reasons: ['name in header'],
+        },
+        {
+          student_id: klass.students[(i + 1) % 3]!.student_id,
+          student_name: name((i + 1) % 3),
+          confidence_score: RUNNER_UP_SCORE,
+          match_reasons: ['similar style'],
+        },
       ],
     })),
     processing_summary: { total_essays: list.length },

@@ -1,15 +1,6 @@
 import { expect } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from './flow.ts';
+import { createClassWithStudents, essays, essaysReady, outboxEvents, postEvent, provisioned, registerBatch, suggested } from './flow.ts';
 import type { Harness } from './harness.ts';
 
 /**
@@ -47,11 +38,16 @@ export async function regularFlow(h: Harness) {
   const [s0, s1, s2] = klass.students;
   const sugg = await postEvent(
     h,
-    suggested(batchId, klass.classId, [
-      { essay: list[0]!, student_id: s0!.student_id, score: 0.95 },
-      { essay: list[1]!, student_id: s1!.student_id, score: 0.8 },
-      { essay: list[2]!, student_id: s2!.student_id, score: 0.4 },
-    ], 'SV2'),
+    suggested(
+      batchId,
+      klass.classId,
+      [
+        { essay: list[0]!, student_id: s0!.student_id, score: 0.95 },
+        { essay: list[1]!, student_id: s1!.student_id, score: 0.8 },
+        { essay: list[2]!, student_id: s2!.student_id, score: 0.4 },
+      ],
+      'SV2',
+    ),
   );
   expect(sugg.status).toBe(200);
   const pending = await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher });
@@ -135,7 +131,12 @@ export async function guestFlow(h: Harness) {
   expect(started.status).toBe(202);
   const spellcheck = (await outboxEvents(h, TOPICS.spellcheckCommand)).filter((e) => e.batch_id === batchId);
   expect(spellcheck.map((e) => e.envelope.data)).toEqual([
-    expect.objectContaining({ event_name: 'batch.spellcheck.initiate.command', entity_id: batchId, essays_to_process: list, language: 'en' }),
+    expect.objectContaining({
+      event_name: 'batch.spellcheck.initiate.command',
+      entity_id: batchId,
+      essays_to_process: list,
+      language: 'en',
+    }),
   ]);
   const anyway = await postEvent(h, essaysReady(batchId, list, 'GUEST', 'ENG6'));
   expect(anyway.status).toBe(200);

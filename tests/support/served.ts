@@ -13,7 +13,9 @@ export interface Served {
 /** The harness's app on a real socket, as `npm start` serves it, for tests of connection behaviour. */
 export async function serveHarness(h: Harness, options: { serverOptions?: Record<string, unknown> } = {}): Promise<Served> {
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: options.serverOptions }, () => resolve(s as Server)) as Server;
+    const s = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: options.serverOptions }, () =>
+      resolve(s as Server),
+    ) as Server;
   });
   answerClientErrors(server);
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

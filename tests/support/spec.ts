@@ -26,8 +26,7 @@ export interface Operation {
 
 const DOCUMENT_ID = 'openapi.json';
 
-const pointer = (...segments: string[]) =>
-  segments.map((s) => encodeURIComponent(s.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/');
+const pointer = (...segments: string[]) => segments.map((s) => encodeURIComponent(s.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/');
 
 export class SpecValidator {
   readonly #ajv: Ajv2020;
@@ -39,7 +38,18 @@ export class SpecValidator {
     addFormats.default(this.#ajv);
     this.#ajv.addKeyword('example');
     // The document's own fields, declared so ajv (compiling the root to resolve pointers) ignores them.
-    this.#ajv.addVocabulary(['openapi', 'info', 'jsonSchemaDialect', 'servers', 'paths', 'webhooks', 'components', 'security', 'tags', 'externalDocs']);
+    this.#ajv.addVocabulary([
+      'openapi',
+      'info',
+      'jsonSchemaDialect',
+      'servers',
+      'paths',
+      'webhooks',
+      'components',
+      'security',
+      'tags',
+      'externalDocs',
+    ]);
     this.#ajv.addSchema(document as object, DOCUMENT_ID);
   }
 
@@ -58,8 +68,6 @@ export class SpecValidator {
   /** The documented path template a concrete request path falls under, e.g. /v1/batches/{batch_id}. */
   templateOf(path: string): string | undefined {
     const bare = path.split('?')[0]!;
-    return Object.keys(this.document.paths).find((template) =>
-      new RegExp(`^${template.replace(/\{[^/]+\}/g, '[^/]+')}$`).test(bare),
-    );
+    return Object.keys(this.document.paths).find((template) => new RegExp(`^${template.replace(/\{[^/]+\}/g, '[^/]+')}$`).test(bare));
   }
 }

@@ -83,7 +83,15 @@ function expectTeacherDecision(next: AssociationSnapshot, state: 'confirmed' | '
 
 const DETAILS = {
   filename: 'essay.docx',
-  suggestions: [{ student_id: '5d2a7f10-0000-4000-8000-0000000000a1', student_name: 'Astrid Lind', student_email: null, confidence_score: 0.95, match_reasons: ['name in header'] }],
+  suggestions: [
+    {
+      student_id: '5d2a7f10-0000-4000-8000-0000000000a1',
+      student_name: 'Astrid Lind',
+      student_email: null,
+      confidence_score: 0.95,
+      match_reasons: ['name in header'],
+    },
+  ],
 };
 
 describe('a new association', () => {
@@ -253,7 +261,7 @@ describe('a settled association', () => {
 describe('stepAssociation and canStepAssociation', () => {
   const record: AssociationRecord = newAssociation(input(), DETAILS);
 
-  it('keeps the matcher\'s filename and suggestions through a step', () => {
+  it("keeps the matcher's filename and suggestions through a step", () => {
     const result = stepAssociation(record, confirm());
     expect(result.record.filename).toBe(DETAILS.filename);
     expect(result.record.suggestions).toEqual(DETAILS.suggestions);

@@ -199,8 +199,7 @@ function registered(overrides: Partial<BatchInput> = {}): BatchSnapshot {
 }
 const awaitingSuggestions = () => accept(registered(), contentProvisioned()).next;
 const awaitingTeacher = (matches: SuggestedMatch[] = MATCHES) => accept(awaitingSuggestions(), authorMatches(matches)).next;
-const validationCompleted = () =>
-  accept(awaitingTeacher(), teacherDecisions(confirmed(E1), confirmed(E2), rejected(E3))).next;
+const validationCompleted = () => accept(awaitingTeacher(), teacherDecisions(confirmed(E1), confirmed(E2), rejected(E3))).next;
 const regularReady = () => accept(validationCompleted(), essaysReady('REGULAR')).next;
 const guestReady = () => accept(registered({ class_id: null }), contentProvisioned()).next;
 const pipelineRunning = () => accept(regularReady(), pipelineRequested()).next;
@@ -267,7 +266,7 @@ describe('content provisioning', () => {
     });
   });
 
-  it('carries the batch\'s own course in the student-matching command', () => {
+  it("carries the batch's own course in the student-matching command", () => {
     const { emitted } = accept(registered({ course_code: 'SV3' }), contentProvisioned());
     expect(single(emitted, TOPICS.studentMatchingCommand).course_code).toBe('SV3');
   });
@@ -343,10 +342,7 @@ describe('author-match suggestions', () => {
   });
 
   it('keeps essays the matcher found no author for as pending associations without a student', () => {
-    const matches: SuggestedMatch[] = [
-      match(E1, named(SUGGESTION_E1, 'A Student')),
-      match(E2),
-    ];
+    const matches: SuggestedMatch[] = [match(E1, named(SUGGESTION_E1, 'A Student')), match(E2)];
     const { next } = accept(awaitingSuggestions(), authorMatches(matches));
     for (const essay of [E2, E3]) {
       expect(next.context.associations[essay]).toMatchObject({
@@ -451,11 +447,7 @@ describe('teacher decisions', () => {
   it('applies the decisions that can apply and leaves the others pending', () => {
     const { next } = accept(
       awaitingTeacher(),
-      teacherDecisions(
-        confirmed(E1),
-        confirmed(E2, { student_id: OTHER_STUDENT, student_in_class: false }),
-        rejected(FOREIGN_ESSAY),
-      ),
+      teacherDecisions(confirmed(E1), confirmed(E2, { student_id: OTHER_STUDENT, student_in_class: false }), rejected(FOREIGN_ESSAY)),
     );
     expect(next.context.associations[E1]?.validation_status).toBe('confirmed');
     expect(next.context.associations[E2]?.validation_status).toBe('pending_validation');
@@ -527,10 +519,7 @@ describe('the validation deadline', () => {
   });
 
   it('links essays without any suggestion to the UNKNOWN student with confidence 0', () => {
-    const matches: SuggestedMatch[] = [
-      match(E1, named(SUGGESTION_E1, 'A Student')),
-      match(E2),
-    ];
+    const matches: SuggestedMatch[] = [match(E1, named(SUGGESTION_E1, 'A Student')), match(E2)];
     const { emitted } = accept(awaitingTeacher(matches), validationTimeout(1));
     const data = single(emitted, TOPICS.associationsConfirmed);
     const rows = byEssay(data.associations);
@@ -551,18 +540,20 @@ describe('the validation deadline', () => {
     expect(next.context.associations[E2]).toMatchObject({ validation_status: 'no_match', student_id: UNKNOWN_STUDENT });
   });
 
-  it('keeps the teacher\'s decisions already made', () => {
-    const decided = accept(
-      awaitingTeacher(),
-      teacherDecisions(confirmed(E1, { student_id: OTHER_STUDENT }), rejected(E3)),
-    ).next;
+  it("keeps the teacher's decisions already made", () => {
+    const decided = accept(awaitingTeacher(), teacherDecisions(confirmed(E1, { student_id: OTHER_STUDENT }), rejected(E3))).next;
     const { next, emitted } = accept(decided, validationTimeout(1, DUE_AT));
     expect(next.value).toBe('student_validation_completed');
     expect(next.context.associations[E1]).toEqual(decided.context.associations[E1]);
     expect(next.context.associations[E3]).toEqual(decided.context.associations[E3]);
     const data = single(emitted, TOPICS.associationsConfirmed);
     const rows = byEssay(data.associations);
-    expect(rows[E1]).toMatchObject({ student_id: OTHER_STUDENT, validation_method: 'human', validated_by: TEACHER, validated_at: DECIDED_AT });
+    expect(rows[E1]).toMatchObject({
+      student_id: OTHER_STUDENT,
+      validation_method: 'human',
+      validated_by: TEACHER,
+      validated_at: DECIDED_AT,
+    });
     expect(rows[E2]).toMatchObject({ student_id: S2, validation_method: 'timeout', validated_by: 'SYSTEM_TIMEOUT', validated_at: DUE_AT });
     expect(rows[E3]).toMatchObject({ student_id: null, validation_method: 'human', validated_by: TEACHER });
     expect(data.timeout_triggered).toBe(true);
@@ -693,8 +684,11 @@ describe('pipeline requests', () => {
     });
   });
 
-  it('starts the pipeline of a ready GUEST batch in the course\'s language', () => {
-    const { emitted } = accept(accept(registered({ class_id: null, course_code: 'SV1' }), contentProvisioned()).next, pipelineRequested('nlp'));
+  it("starts the pipeline of a ready GUEST batch in the course's language", () => {
+    const { emitted } = accept(
+      accept(registered({ class_id: null, course_code: 'SV1' }), contentProvisioned()).next,
+      pipelineRequested('nlp'),
+    );
     expect(single(emitted, TOPICS.spellcheckCommand).language).toBe('sv');
   });
 
@@ -716,8 +710,7 @@ describe('pipeline requests', () => {
   const beforeReady: Array<[string, () => BatchSnapshot]> = [
     ['the content is provisioned', registered],
     ['the matcher has suggested authors', awaitingSuggestions],
-    ['the matcher has suggested authors, even with the essays stored', () =>
-      accept(awaitingSuggestions(), essaysReady('REGULAR')).next],
+    ['the matcher has suggested authors, even with the essays stored', () => accept(awaitingSuggestions(), essaysReady('REGULAR')).next],
     ['the teacher has decided', awaitingTeacher],
     ['the teacher has decided, even with the essays stored', () => accept(awaitingTeacher(), essaysReady('REGULAR')).next],
     ['the essays are stored after validation', validationCompleted],
@@ -841,9 +834,7 @@ describe('refusals by state', () => {
 
   it('uses events that the states handling them do accept', () => {
     expect(accept(registered(), acceptableEvent('CONTENT_PROVISIONED', 'REGULAR')).next.value).toEqual(AWAITING_SUGGESTIONS);
-    expect(accept(awaitingSuggestions(), acceptableEvent('AUTHOR_MATCHES_SUGGESTED', 'REGULAR')).next.value).toEqual(
-      AWAITING_TEACHER,
-    );
+    expect(accept(awaitingSuggestions(), acceptableEvent('AUTHOR_MATCHES_SUGGESTED', 'REGULAR')).next.value).toEqual(AWAITING_TEACHER);
     for (const type of ['TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'CANCEL'] as const) {
       accept(awaitingTeacher(), acceptableEvent(type, 'REGULAR'));
     }
@@ -936,7 +927,7 @@ describe('persisted snapshots', () => {
     expect(rows[E3]).toMatchObject({ student_id: UNKNOWN_STUDENT, confidence_score: 0 });
   });
 
-  it('restores from the machine\'s persisted snapshot after a JSON round trip', () => {
+  it("restores from the machine's persisted snapshot after a JSON round trip", () => {
     const before = awaitingTeacher();
     const restored = batchMachine.resolveState(roundTrip(batchMachine.getPersistedSnapshot(before)));
     expect(restored.value).toEqual(AWAITING_TEACHER);
@@ -967,9 +958,9 @@ describe('persisted snapshots', () => {
   it('throws when asked to restore a state the chart does not have', () => {
     const context = registered().context;
     expect(() => batchMachine.resolveState({ value: 'awaiting_approval', context })).toThrow(/awaiting_approval/);
-    expect(() =>
-      batchMachine.resolveState({ value: { awaiting_student_validation: 'awaiting_review' }, context }),
-    ).toThrow(/awaiting_review/);
+    expect(() => batchMachine.resolveState({ value: { awaiting_student_validation: 'awaiting_review' }, context })).toThrow(
+      /awaiting_review/,
+    );
   });
 });
 
@@ -985,8 +976,15 @@ describe('what the deadline announces', () => {
       TOPICS.associationsConfirmed,
       TOPICS.teacherNotification,
     ]);
-    const updates = emitted.filter((e) => e.type === TOPICS.associationUpdated).map((e) => e.data as EmittedData<typeof TOPICS.associationUpdated>);
-    expect(byEssay(updates)[E2]).toMatchObject({ student_id: S2, association_method: 'timeout', created_by_user_id: 'SYSTEM_TIMEOUT', first_name: 'Student' });
+    const updates = emitted
+      .filter((e) => e.type === TOPICS.associationUpdated)
+      .map((e) => e.data as EmittedData<typeof TOPICS.associationUpdated>);
+    expect(byEssay(updates)[E2]).toMatchObject({
+      student_id: S2,
+      association_method: 'timeout',
+      created_by_user_id: 'SYSTEM_TIMEOUT',
+      first_name: 'Student',
+    });
     expect(byEssay(updates)[E3]).toMatchObject({ student_id: UNKNOWN_STUDENT, first_name: 'UNKNOWN', confidence_score: 0 });
     expect(single(emitted, TOPICS.timeoutProcessed)).toEqual({
       event_name: 'validation.timeout.processed',
@@ -998,7 +996,14 @@ describe('what the deadline announces', () => {
       user_id: OWNER,
       timeout_hours: 24,
       auto_confirmed_associations: [
-        { essay_id: E2, student_first_name: 'Student', student_last_name: 'Two', student_email: 's2@school.example', confidence_score: 0.75, is_confirmed: true },
+        {
+          essay_id: E2,
+          student_first_name: 'Student',
+          student_last_name: 'Two',
+          student_email: 's2@school.example',
+          confidence_score: 0.75,
+          is_confirmed: true,
+        },
       ],
       guest_essays: [E3],
       guest_class_created: false,

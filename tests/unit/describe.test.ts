@@ -20,9 +20,7 @@ describe('stateString', () => {
   });
 
   it('joins a nested state with dots', () => {
-    expect(stateString({ awaiting_student_validation: 'awaiting_teacher' })).toBe(
-      'awaiting_student_validation.awaiting_teacher',
-    );
+    expect(stateString({ awaiting_student_validation: 'awaiting_teacher' })).toBe('awaiting_student_validation.awaiting_teacher');
   });
 
   it('joins deeper nesting too', () => {
@@ -59,7 +57,11 @@ describe('batchStatusOf', () => {
 
 describe('eventsAcceptedIn', () => {
   it.each<[string, StateValue, string[]]>([
-    ['awaiting_content_validation', 'awaiting_content_validation', ['CANCEL', 'CONTENT_PROVISIONED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS']],
+    [
+      'awaiting_content_validation',
+      'awaiting_content_validation',
+      ['CANCEL', 'CONTENT_PROVISIONED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS'],
+    ],
     [
       'awaiting_suggestions, including what its parent state accepts',
       { awaiting_student_validation: 'awaiting_suggestions' },

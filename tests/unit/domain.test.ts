@@ -43,9 +43,7 @@ describe('courseOf', () => {
 
 describe('unknownStudentEmail', () => {
   it('addresses the UNKNOWN student of a class at unknown.{class_id}@huleedu.system', () => {
-    expect(unknownStudentEmail('3f1c2b7a-0000-4000-8000-00000000c1a5')).toBe(
-      'unknown.3f1c2b7a-0000-4000-8000-00000000c1a5@huleedu.system',
-    );
+    expect(unknownStudentEmail('3f1c2b7a-0000-4000-8000-00000000c1a5')).toBe('unknown.3f1c2b7a-0000-4000-8000-00000000c1a5@huleedu.system');
   });
 
   it('gives different classes different UNKNOWN students', () => {

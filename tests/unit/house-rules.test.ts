@@ -46,7 +46,9 @@ const ALLOWED: ReadonlyArray<Import> = [];
 
 /** The rules each import is held to; answers the broken rule, or null. */
 export function brokenRule({ file, target }: Import): string | null {
-  const local = !/^[a-z@]/i.test(target) || ['machines', 'model', 'app', 'db', 'server', 'jobs', 'ops', 'tests', 'scripts', 'bench', 'web'].some((f) => inside(target, f));
+  const local =
+    !/^[a-z@]/i.test(target) ||
+    ['machines', 'model', 'app', 'db', 'server', 'jobs', 'ops', 'tests', 'scripts', 'bench', 'web'].some((f) => inside(target, f));
   if (file.startsWith('machines/')) {
     const pure = local ? inside(target, 'machines') : ['xstate', 'zod'].includes(packageOf(target));
     if (!pure) return 'machines/ imports only xstate, zod and machines/';
@@ -76,7 +78,10 @@ describe('house rules', () => {
   it('reads the imports of the whole tree (so an empty scan cannot pass)', () => {
     const files = new Set(tree.map((i) => i.file));
     for (const folder of ['machines/', 'app/', 'db/', 'server/', 'jobs/', 'scripts/', 'tests/']) {
-      expect([...files].some((f) => f.startsWith(folder)), folder).toBe(true);
+      expect(
+        [...files].some((f) => f.startsWith(folder)),
+        folder,
+      ).toBe(true);
     }
     expect(tree).toContainEqual({ file: 'machines/batch.ts', target: 'xstate' });
     expect(tree).toContainEqual({ file: 'server/app.ts', target: 'app/service.ts' });

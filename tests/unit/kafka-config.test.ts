@@ -44,7 +44,10 @@ describe('what a consumed message is', () => {
   it('poison, with its reason', () => {
     expect(parseMessage(TOPICS.contentProvisioned, null)).toMatchObject({ ok: false, reason: 'empty value' });
     expect(parseMessage(TOPICS.contentProvisioned, bytes('{"a":'))).toMatchObject({ ok: false, reason: 'not JSON' });
-    expect(parseMessage(TOPICS.contentProvisioned, bytes({ ...good, event_type: 'huleedu.other.v1' }))).toMatchObject({ ok: false, reason: 'unknown event_type' });
+    expect(parseMessage(TOPICS.contentProvisioned, bytes({ ...good, event_type: 'huleedu.other.v1' }))).toMatchObject({
+      ok: false,
+      reason: 'unknown event_type',
+    });
     expect(parseMessage(TOPICS.essaysReady, bytes(good))).toMatchObject({ ok: false, reason: 'event_type does not match the topic' });
     const invalid = parseMessage(TOPICS.contentProvisioned, bytes({ ...good, data: { ...good.data, batch_id: 'nope' } }));
     expect(invalid).toMatchObject({ ok: false, reason: 'invalid for its model', errors: [expect.stringMatching(/^data\.batch_id: /)] });
@@ -52,9 +55,15 @@ describe('what a consumed message is', () => {
 
   it('what each application outcome does to the offset', () => {
     const body = { batch_id: batchId } as never;
-    expect(verdictOf({ kind: 'applied', body, deadline: { kind: 'keep' }, event_type: 'x', from_state: 'a' } as never)).toEqual({ kind: 'commit', outcome: 'applied' });
+    expect(verdictOf({ kind: 'applied', body, deadline: { kind: 'keep' }, event_type: 'x', from_state: 'a' } as never)).toEqual({
+      kind: 'commit',
+      outcome: 'applied',
+    });
     expect(verdictOf({ kind: 'duplicate', body })).toEqual({ kind: 'commit', outcome: 'duplicate' });
-    expect(verdictOf({ kind: 'refused', state: 'ready', event: 'ESSAYS_READY' } as never)).toMatchObject({ kind: 'commit', outcome: 'refused' });
+    expect(verdictOf({ kind: 'refused', state: 'ready', event: 'ESSAYS_READY' } as never)).toMatchObject({
+      kind: 'commit',
+      outcome: 'refused',
+    });
     expect(verdictOf({ kind: 'not_found' })).toMatchObject({ kind: 'dead_letter', reason: 'unknown batch' });
     expect(verdictOf({ kind: 'key_reused', event_id: 'e' })).toMatchObject({ kind: 'dead_letter', reason: 'event_id reused' });
     expect(verdictOf({ kind: 'invalid', errors: [{ path: 'data.class_id', message: 'wrong' }] })).toEqual({

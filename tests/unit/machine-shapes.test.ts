@@ -16,7 +16,10 @@ const MIGRATIONS: Record<string, Record<number, unknown> | null> = {
   // The association machine has no migration registry yet: any older version is unrestorable.
   [ASSOCIATION_MACHINE_ID]: null,
 };
-const CURRENT: Record<string, number> = { [BATCH_MACHINE_ID]: BATCH_MACHINE_VERSION, [ASSOCIATION_MACHINE_ID]: ASSOCIATION_MACHINE_VERSION };
+const CURRENT: Record<string, number> = {
+  [BATCH_MACHINE_ID]: BATCH_MACHINE_VERSION,
+  [ASSOCIATION_MACHINE_ID]: ASSOCIATION_MACHINE_VERSION,
+};
 
 describe('machine shapes of released versions', () => {
   for (const shape of shapes) {
@@ -51,6 +54,14 @@ describe('machine shapes of released versions', () => {
       { deadline: null, associations: {} },
       { deadline: { due_at: 'x' }, essays: [{ essay_id: 'e' }], associations: { 'id-1': { student_id: 's' } } },
     ]);
-    expect(keys).toEqual(['associations', 'associations.*', 'associations.*.student_id', 'deadline', 'deadline.due_at', 'essays', 'essays[].essay_id']);
+    expect(keys).toEqual([
+      'associations',
+      'associations.*',
+      'associations.*.student_id',
+      'deadline',
+      'deadline.due_at',
+      'essays',
+      'essays[].essay_id',
+    ]);
   });
 });

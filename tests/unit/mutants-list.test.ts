@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
  * once; this keeps a refactor from leaving the list stale until the next mutation run.
  */
 const ROOT = new URL('../../', import.meta.url);
-const mutants = JSON.parse(readFileSync(new URL('tests/mutants/mutants.json', ROOT), 'utf8')) as Array<{ id: string; file: string; find: string }>;
+const mutants = JSON.parse(readFileSync(new URL('tests/mutants/mutants.json', ROOT), 'utf8')) as Array<{
+  id: string;
+  file: string;
+  find: string;
+}>;
 
 describe('the committed mutants', () => {
   it('each still matches its code exactly once', () => {

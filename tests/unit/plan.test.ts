@@ -61,7 +61,14 @@ const timeout = (deadline_version: number): BatchEvent => ({
     [UNKNOWN]: { first_name: 'UNKNOWN', last_name: 'STUDENT', email: `unknown.${CLASS_ID}@huleedu.system` },
   },
 });
-const student = (id: string) => ({ id, class_id: CLASS_ID, first_name: 'UNKNOWN', last_name: 'STUDENT', email: `${id}@x.example`, is_unknown: true });
+const student = (id: string) => ({
+  id,
+  class_id: CLASS_ID,
+  first_name: 'UNKNOWN',
+  last_name: 'STUDENT',
+  email: `${id}@x.example`,
+  is_unknown: true,
+});
 
 function snapshotAfter(...events: BatchEvent[]): BatchSnapshot {
   let [snapshot] = initialTransition(batchMachine, input);
@@ -88,7 +95,13 @@ describe('planTransition (pure)', () => {
       at: FIRED_AT,
     });
     if (plan.kind !== 'applied') throw new Error(`expected an applied plan, got ${plan.kind}`);
-    expect(plan.body).toMatchObject({ event_id: request.eventId, batch_id: BATCH_ID, version: 8, duplicate: false, status: 'student_validation_completed' });
+    expect(plan.body).toMatchObject({
+      event_id: request.eventId,
+      batch_id: BATCH_ID,
+      version: 8,
+      duplicate: false,
+      status: 'student_validation_completed',
+    });
     expect(plan.event_type).toBe('VALIDATION_TIMEOUT');
     const w = plan.write;
     expect(w.batchId).toBe(BATCH_ID);
@@ -144,7 +157,12 @@ describe('planTransition (pure)', () => {
     const plan = planTransition({ request, before, rowVersion: 7, event: timeout(2), at: FIRED_AT });
     if (plan.kind !== 'refused') throw new Error(`expected a refusal, got ${plan.kind}`);
     expect(plan.body).toMatchObject({ kind: 'refused', late: true, version: 7 });
-    expect(plan.write).toMatchObject({ outcome: 'late', to_state: null, reason: 'stale deadline version 2 (current 1)', detail: { fired_by: 'sweep' } });
+    expect(plan.write).toMatchObject({
+      outcome: 'late',
+      to_state: null,
+      reason: 'stale deadline version 2 (current 1)',
+      detail: { fired_by: 'sweep' },
+    });
   });
 
   it('plans an event the state does not accept as a refusal naming what it would accept', () => {

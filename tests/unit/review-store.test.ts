@@ -162,10 +162,12 @@ describe('what the page derives for the chart and the rows', () => {
     expect(text).toContain('class c__d current');
   });
 
-  it("lists the events the current state and its parents accept, from the generated chart", () => {
+  it('lists the events the current state and its parents accept, from the generated chart', () => {
     const accepted = acceptedNow(batchGraph, 'awaiting_student_validation.awaiting_teacher');
     const events = accepted.map((e) => e.event);
-    expect(events).toEqual(expect.arrayContaining(['TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'CANCEL', 'ESSAYS_READY']));
+    expect(events).toEqual(
+      expect.arrayContaining(['TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'CANCEL', 'ESSAYS_READY']),
+    );
     expect(events).not.toContain('PIPELINE_REQUESTED');
     expect([...new Set(acceptedNow(batchGraph, 'ready_for_pipeline_execution').map((e) => e.event))].sort()).toEqual([
       'CANCEL',
@@ -178,7 +180,8 @@ describe('what the page derives for the chart and the rows', () => {
   });
 
   it('orders rows by file name, then essay id, whatever their status', () => {
-    const row = (essay_id: string, filename: string | undefined, status: string) => ({ essay_id, filename, validation_status: status }) as Association;
+    const row = (essay_id: string, filename: string | undefined, status: string) =>
+      ({ essay_id, filename, validation_status: status }) as Association;
     const order = rowOrder([row('c', 'b.docx', 'confirmed'), row('b', 'a.docx', 'pending_validation'), row('a', 'b.docx', 'rejected')]);
     expect(order.map((a) => a.essay_id)).toEqual(['b', 'a', 'c']);
   });

@@ -33,7 +33,10 @@ describe('snapshot corpus', () => {
     const current = (f: { machine_id: string; machine_version: number }) =>
       f.machine_version === (f.machine_id === BATCH_MACHINE_ID ? BATCH_MACHINE_VERSION : ASSOCIATION_MACHINE_VERSION);
     const names = (list: Array<{ machine_id: string; machine_version: number; state: string }>) =>
-      list.filter(current).map((f) => `${f.machine_id}/v${f.machine_version}/${f.state}`).sort();
+      list
+        .filter(current)
+        .map((f) => `${f.machine_id}/v${f.machine_version}/${f.state}`)
+        .sort();
     expect(names(corpus)).toEqual(names(currentCorpus()));
   });
 
@@ -142,7 +145,10 @@ describe('batch snapshot migration v1 → v2', () => {
     const [next, actions] = transition(batchMachine, restored, labelled(restored, 'request pipeline'));
     expect(next).not.toBe(restored);
     const emitted = (actions as Array<{ type: string; params?: { event: { type: string } } }>).filter((a) => a.type === 'xstate.emit');
-    expect(emitted.map((a) => a.params!.event.type)).toEqual(['huleedu.els.spellcheck.initiate.command.v1', 'huleedu.notification.teacher.requested.v1']);
+    expect(emitted.map((a) => a.params!.event.type)).toEqual([
+      'huleedu.els.spellcheck.initiate.command.v1',
+      'huleedu.notification.teacher.requested.v1',
+    ]);
   });
 
   it('moves a batch in processing_pipelines to ready with its pipeline kept, so it can no longer be cancelled', () => {
@@ -161,7 +167,15 @@ describe('batch snapshot migration v1 → v2', () => {
       expect(a.suggestions).toEqual(
         old.suggested_student_id === null
           ? []
-          : [{ student_id: old.suggested_student_id, student_name: '', student_email: null, confidence_score: old.confidence_score, match_reasons: old.match_reasons }],
+          : [
+              {
+                student_id: old.suggested_student_id,
+                student_name: '',
+                student_email: null,
+                confidence_score: old.confidence_score,
+                match_reasons: old.match_reasons,
+              },
+            ],
       );
     }
     expect(restored.context).toMatchObject({ prompt_payload: null, student_prompt_ref: null, validation_errors: 0 });

@@ -5,10 +5,22 @@ import { batchMachine } from '../../machines/batch.ts';
 import type { BatchSnapshot } from '../../app/snapshots.ts';
 import type { BatchEvent } from '../../machines/events.ts';
 import { initialStep, step } from '../../machines/step.ts';
-import { ASSOCIATION_ORIGINS, BATCH_INPUTS, associationInput, associationSamples, batchGuardKey, batchKey, batchSamples } from '../../model/fixture.ts';
+import {
+  ASSOCIATION_ORIGINS,
+  BATCH_INPUTS,
+  associationInput,
+  associationSamples,
+  batchGuardKey,
+  batchKey,
+  batchSamples,
+} from '../../model/fixture.ts';
 import { generatePaths } from '../../model/paths.ts';
 
-const plain = (snapshot: { value: unknown; context: unknown; status: string }) => ({ value: snapshot.value, context: snapshot.context, status: snapshot.status });
+const plain = (snapshot: { value: unknown; context: unknown; status: string }) => ({
+  value: snapshot.value,
+  context: snapshot.context,
+  status: snapshot.status,
+});
 const actionsOf = (actions: Array<{ type: string; params?: unknown }>) => actions.map((a) => ({ type: a.type, params: a.params }));
 
 describe('step, the shared-scope transition', () => {
@@ -21,7 +33,7 @@ describe('step, the shared-scope transition', () => {
     maxDepth: 8,
   }).paths;
 
-  it('gives the batch machine the snapshot and actions xstate\'s transition gives, on every generated path and every sample', () => {
+  it("gives the batch machine the snapshot and actions xstate's transition gives, on every generated path and every sample", () => {
     let compared = 0;
     for (const path of paths) {
       for (const { before } of path.steps) {
@@ -38,7 +50,7 @@ describe('step, the shared-scope transition', () => {
     expect(compared).toBeGreaterThan(500);
   });
 
-  it('gives the batch and association machines the initial snapshot xstate\'s initialTransition gives', () => {
+  it("gives the batch and association machines the initial snapshot xstate's initialTransition gives", () => {
     for (const input of Object.values(BATCH_INPUTS)) {
       expect(plain(initialStep(batchMachine, input)[0])).toEqual(plain(initialTransition(batchMachine, input)[0]));
     }
@@ -51,7 +63,7 @@ describe('step, the shared-scope transition', () => {
     }
   });
 
-  it('leaves no action of one step in the next step\'s answer', () => {
+  it("leaves no action of one step in the next step's answer", () => {
     const [start] = initialStep(batchMachine, BATCH_INPUTS.REGULAR);
     const provisioned = batchSamples(start).find((s) => s.event.type === 'CONTENT_PROVISIONED' && s.event.provisioned_count > 0)!;
     const [, first] = step(batchMachine, start, provisioned.event);

@@ -144,9 +144,7 @@ describe.each(charts)('the $name diagram', (chart) => {
   it('lists every transition with its event, guard, target and actions in the JSON graph', async () => {
     const graph = JSON.parse(await readFile(new URL(`${chart.name}.json`, VISUALIZATIONS), 'utf8')) as Digraph;
     const edges = graph.edges.map((e) => JSON.stringify([e.source, e.target, e.event, e.guard, e.actions])).sort();
-    const wanted = transitions
-      .map((t) => JSON.stringify([t.source.id, t.target?.id ?? null, t.event, t.guard, t.actions]))
-      .sort();
+    const wanted = transitions.map((t) => JSON.stringify([t.source.id, t.target?.id ?? null, t.event, t.guard, t.actions])).sort();
     expect(edges).toEqual(wanted);
   });
 });
@@ -173,7 +171,9 @@ describe('the Mermaid generator', () => {
       type: 'parallel',
       states: { left: { initial: 'a', states: { a: {} } }, right: { initial: 'b', states: { b: {} } } },
     });
-    const lines = toMermaid(chartOf(machine)).split('\n').map((l) => l.trim());
+    const lines = toMermaid(chartOf(machine))
+      .split('\n')
+      .map((l) => l.trim());
     expect(lines.indexOf('--')).toBeGreaterThan(lines.indexOf('state left {'));
     expect(lines.indexOf('--')).toBeLessThan(lines.indexOf('state right {'));
   });

@@ -16,7 +16,12 @@ const cases: Array<[string, unknown, WriteAttempt, WriteErrorKind]> = [
   ['another writer made the UNKNOWN student first', pg('23505', 'students_one_unknown_per_class_uq'), withStudents, 'retry'],
   ['… or holds its e-mail address', pg('23505', 'students_class_email_uq'), withStudents, 'retry'],
   ['a student conflict when the event inserts none', pg('23505', 'students_one_unknown_per_class_uq'), unlocked, 'unexpected'],
-  ['a row it referenced vanished under an optimistic attempt', pg('23503', 'essay_student_associations_student_id_students_id_fk'), unlocked, 'retry'],
+  [
+    'a row it referenced vanished under an optimistic attempt',
+    pg('23503', 'essay_student_associations_student_id_students_id_fk'),
+    unlocked,
+    'retry',
+  ],
   ['… but not under the row lock', pg('23503', 'essay_student_associations_student_id_students_id_fk'), locked, 'unexpected'],
   ['another unique constraint', pg('23505', 'outbox_event_id_unique'), unlocked, 'unexpected'],
   ['a check violation', pg('23514', 'some_check'), unlocked, 'unexpected'],

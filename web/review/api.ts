@@ -12,7 +12,12 @@ export class ApiError extends Error {
   }
 }
 
-export async function call<T>(token: string, method: string, path: string, init: { body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
+export async function call<T>(
+  token: string,
+  method: string,
+  path: string,
+  init: { body?: unknown; idempotencyKey?: string } = {},
+): Promise<T> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (init.idempotencyKey) headers['idempotency-key'] = init.idempotencyKey;

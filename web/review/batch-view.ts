@@ -6,7 +6,6 @@ import { type EssayAnswer, type ReviewContext, answersByEssay, busyEssays } from
 import { type Association, type AssociationStatus, type ChartGraph, type HistoryRow, PIPELINES, type Pipeline } from './types.ts';
 import { type Intents, catalogue, countdown, drafts, stateWords } from './views.ts';
 
-
 /** One batch: what it waits for, its essays with the suggestions and actions, its history; the chart behind "details". */
 
 const percent = (score: number | null) => (score === null ? '—' : `${Math.round(score * 100)} %`);
@@ -25,7 +24,13 @@ const essayLabel = (t: Catalogue, a: Association | undefined, essayId: string) =
 
 const TEACHER_STATE = 'awaiting_student_validation.awaiting_teacher';
 /** Where the batch machine takes CANCEL (visualizations/batch.json); in "ready" only before a pipeline. */
-const CANCELLABLE = new Set(['awaiting_content_validation', 'awaiting_student_validation.awaiting_suggestions', TEACHER_STATE, 'student_validation_completed', 'ready_for_pipeline_execution']);
+const CANCELLABLE = new Set([
+  'awaiting_content_validation',
+  'awaiting_student_validation.awaiting_suggestions',
+  TEACHER_STATE,
+  'student_validation_completed',
+  'ready_for_pipeline_execution',
+]);
 
 function statusText(t: Catalogue, status: string): string {
   return Object.hasOwn(t.status, status) ? t.status[status as AssociationStatus] : t.state.other;
@@ -57,7 +62,11 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
         'div',
         { class: 'ask', role: 'group', 'aria-labelledby': `ask-${a.essay_id}` },
         h('p', { id: `ask-${a.essay_id}` }, t.rejectAsk(label)),
-        h('button', { type: 'button', id: `reject-yes-${a.essay_id}`, class: 'danger', disabled: busy, onclick: () => intents.reject(a.essay_id) }, t.rejectYes),
+        h(
+          'button',
+          { type: 'button', id: `reject-yes-${a.essay_id}`, class: 'danger', disabled: busy, onclick: () => intents.reject(a.essay_id) },
+          t.rejectYes,
+        ),
         h('button', { type: 'button', id: `reject-no-${a.essay_id}`, onclick: () => intents.stopAsking() }, t.keep),
       ),
     ];
@@ -67,7 +76,17 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
   const selectId = `correct-to-${a.essay_id}`;
   return [
     a.suggested_student_id
-      ? h('button', { type: 'button', id: `confirm-${a.essay_id}`, 'aria-label': t.confirmLabel(label), disabled: busy, onclick: () => intents.confirm(a.essay_id) }, t.confirm)
+      ? h(
+          'button',
+          {
+            type: 'button',
+            id: `confirm-${a.essay_id}`,
+            'aria-label': t.confirmLabel(label),
+            disabled: busy,
+            onclick: () => intents.confirm(a.essay_id),
+          },
+          t.confirm,
+        )
       : h('span', { class: 'pick-hint', id: `pick-${a.essay_id}` }, t.pickStudent),
     h(
       'span',
@@ -81,9 +100,29 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
       ),
       picked === ''
         ? null
-        : h('button', { type: 'button', id: `correct-${a.essay_id}`, 'aria-label': t.correctLabel(label), disabled: busy, onclick: () => intents.correct(a.essay_id) }, t.correct),
+        : h(
+            'button',
+            {
+              type: 'button',
+              id: `correct-${a.essay_id}`,
+              'aria-label': t.correctLabel(label),
+              disabled: busy,
+              onclick: () => intents.correct(a.essay_id),
+            },
+            t.correct,
+          ),
     ),
-    h('button', { type: 'button', id: `reject-${a.essay_id}`, 'aria-label': t.rejectLabel(label), disabled: busy, onclick: () => intents.askReject(a.essay_id) }, t.reject),
+    h(
+      'button',
+      {
+        type: 'button',
+        id: `reject-${a.essay_id}`,
+        'aria-label': t.rejectLabel(label),
+        disabled: busy,
+        onclick: () => intents.askReject(a.essay_id),
+      },
+      t.reject,
+    ),
   ];
 }
 
@@ -99,8 +138,10 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
   const top = suggestions[0];
   const suggestedName = a.suggested_student_id ? (top?.student_name ?? studentName(context, a.suggested_student_id, null)) : null;
   const others = suggestions.slice(1);
-  const ifNobody = a.if_no_decision === 'keep_suggestion' ? t.keepsSuggestion : a.if_no_decision === 'unknown_student' ? t.linksUnknown : '—';
-  const decidedStudent = a.validation_status === 'confirmed' || a.validation_status === 'timeout_confirmed' ? (a.student?.name ?? null) : null;
+  const ifNobody =
+    a.if_no_decision === 'keep_suggestion' ? t.keepsSuggestion : a.if_no_decision === 'unknown_student' ? t.linksUnknown : '—';
+  const decidedStudent =
+    a.validation_status === 'confirmed' || a.validation_status === 'timeout_confirmed' ? (a.student?.name ?? null) : null;
   const status = a.validation_status === 'pending_validation' && !pending ? t.notDecided : statusText(t, a.validation_status);
   return h(
     'tr',
@@ -110,13 +151,28 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
       'td',
       { 'data-label': c.suggested, class: 'suggested' },
       h('span', { class: 'student' }, suggestedName ?? h('em', {}, t.noSuggestion)),
-      a.confidence_score === null ? null : h('span', { class: `level level-${a.confidence_level}` }, t.confidence(percent(a.confidence_score), t.level[a.confidence_level])),
+      a.confidence_score === null
+        ? null
+        : h('span', { class: `level level-${a.confidence_level}` }, t.confidence(percent(a.confidence_score), t.level[a.confidence_level])),
       others.length === 0
         ? null
-        : h('div', { class: 'others' }, h('span', { class: 'others-title' }, t.others), h('ol', {}, others.map((s) => h('li', {}, `${s.student_name} ${percent(s.confidence_score)}`)))),
+        : h(
+            'div',
+            { class: 'others' },
+            h('span', { class: 'others-title' }, t.others),
+            h(
+              'ol',
+              {},
+              others.map((s) => h('li', {}, `${s.student_name} ${percent(s.confidence_score)}`)),
+            ),
+          ),
     ),
     deciding ? h('td', { 'data-label': c.ifNobody, class: 'if-nobody' }, pending ? ifNobody : '—') : null,
-    h('td', { 'data-label': c.status }, h('span', { class: `status status-${a.validation_status}` }, decidedStudent ? t.statusWithStudent(status, decidedStudent) : status)),
+    h(
+      'td',
+      { 'data-label': c.status },
+      h('span', { class: `status status-${a.validation_status}` }, decidedStudent ? t.statusWithStudent(status, decidedStudent) : status),
+    ),
     deciding
       ? h(
           'td',
@@ -229,14 +285,24 @@ function batchToolbar(context: ReviewContext, intents: Intents): HTMLElement | n
   const d = context.detail!;
   const b = d.batch!;
   const busy = busyEssays(context);
-  const sending = (kind: string) => Object.values(context.actions).some((a) => a.batchId === b.batch_id && a.kind === kind && a.status === 'sending');
+  const sending = (kind: string) =>
+    Object.values(context.actions).some((a) => a.batchId === b.batch_id && a.kind === kind && a.status === 'sending');
   const pipelineAsked = appliedOf(d.history, 'PIPELINE_REQUESTED').length > 0;
   const parts: HTMLElement[] = [];
   if (b.state === TEACHER_STATE) {
     const high = d.associations.filter((a) => a.validation_status === 'pending_validation' && a.confidence_level === 'high');
     if (high.length > 0) {
       parts.push(
-        h('button', { type: 'button', id: 'confirm-high', disabled: sending('confirm_high') || high.some((a) => busy.has(a.essay_id)), onclick: () => intents.confirmHigh() }, t.confirmHigh(high.length)),
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'confirm-high',
+            disabled: sending('confirm_high') || high.some((a) => busy.has(a.essay_id)),
+            onclick: () => intents.confirmHigh(),
+          },
+          t.confirmHigh(high.length),
+        ),
       );
     }
     if (b.validation.due_at !== null && b.validation.pending > 0) {
@@ -255,13 +321,23 @@ function batchToolbar(context: ReviewContext, intents: Intents): HTMLElement | n
           { id: 'pipeline', onchange: (e: Event) => intents.pickPipeline((e.target as HTMLSelectElement).value as Pipeline) },
           PIPELINES.map((p) => h('option', { value: p, selected: context.pipeline === p }, t.pipelines[p])),
         ),
-        h('button', { type: 'button', id: 'start-pipeline', class: 'primary', disabled: sending('pipeline'), onclick: () => intents.startPipeline() }, t.startPipeline),
+        h(
+          'button',
+          { type: 'button', id: 'start-pipeline', class: 'primary', disabled: sending('pipeline'), onclick: () => intents.startPipeline() },
+          t.startPipeline,
+        ),
       ),
     );
   }
   const cancellable = CANCELLABLE.has(b.state) && !(b.state === 'ready_for_pipeline_execution' && pipelineAsked);
   if (cancellable && context.asking?.kind !== 'cancel') {
-    parts.push(h('button', { type: 'button', id: 'cancel', class: 'danger', disabled: sending('cancel'), onclick: () => intents.askCancel() }, t.cancelBatch));
+    parts.push(
+      h(
+        'button',
+        { type: 'button', id: 'cancel', class: 'danger', disabled: sending('cancel'), onclick: () => intents.askCancel() },
+        t.cancelBatch,
+      ),
+    );
   }
   const ask =
     cancellable && context.asking?.kind === 'cancel'
@@ -298,7 +374,7 @@ function batchAnswers(context: ReviewContext): string[] {
   const t = catalogue(context);
   const b = context.detail!.batch!;
   return Object.values(context.actions)
-    .filter((a) => a.batchId === b.batch_id && a.essayIds.length === 0 || (a.batchId === b.batch_id && a.kind === 'confirm_high'))
+    .filter((a) => (a.batchId === b.batch_id && a.essayIds.length === 0) || (a.batchId === b.batch_id && a.kind === 'confirm_high'))
     .map((a) => {
       if (a.status === 'sending') return t.sending;
       if (a.status === 'failed') return t.answerFailed(t.problem[a.problem ?? 'other']);
@@ -323,10 +399,22 @@ function detailsSection(context: ReviewContext, graph: ChartGraph | null, rerend
     h('h2', { id: 'details-title' }, t.detailsTitle),
     h('p', {}, t.machineState, h('code', { id: 'batch-state' }, b.state)),
     h('h3', { id: 'chart-title' }, t.chartTitle),
-    h('div', { id: 'chart-svg', tabindex: 0, 'data-rendered-state': svg === null ? '' : b.state, role: 'img', 'aria-label': t.chartLabel(b.state) }),
+    h('div', {
+      id: 'chart-svg',
+      tabindex: 0,
+      'data-rendered-state': svg === null ? '' : b.state,
+      role: 'img',
+      'aria-label': t.chartLabel(b.state),
+    }),
     h('p', { id: 'chart-path' }, t.path, path.join(' → ')),
     h('h3', {}, t.acceptedNow),
-    h('ul', { id: 'accepted' }, accepts.map((e) => h('li', {}, h('code', {}, e.event), e.guard ? ` [${e.guard}]` : '', ` → ${e.target === '(stays)' ? t.stays : e.target}`))),
+    h(
+      'ul',
+      { id: 'accepted' },
+      accepts.map((e) =>
+        h('li', {}, h('code', {}, e.event), e.guard ? ` [${e.guard}]` : '', ` → ${e.target === '(stays)' ? t.stays : e.target}`),
+      ),
+    ),
     h('h3', {}, t.machineHistory),
     h(
       'ol',
@@ -349,7 +437,14 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
   const d = context.detail!;
   const b = d.batch;
   const back = h('p', {}, h('a', { href: '#/batches', id: 'back' }, t.back));
-  if (d.missing) return h('main', { id: 'view-batch-missing' }, back, h('h1', {}, t.notFoundTitle), h('p', { id: 'missing', class: 'message' }, t.notFound));
+  if (d.missing)
+    return h(
+      'main',
+      { id: 'view-batch-missing' },
+      back,
+      h('h1', {}, t.notFoundTitle),
+      h('p', { id: 'missing', class: 'message' }, t.notFound),
+    );
   if (b === null) return h('main', { id: 'view-batch' }, back, h('p', { id: 'batch-loading' }, t.loading));
   const busy = busyEssays(context);
   const answers = answersByEssay(context);
@@ -377,9 +472,19 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
       : b.class_id !== null && (b.state === TEACHER_STATE || b.state === 'student_validation_completed')
         ? h('p', { id: 'no-deadline' }, t.noDeadline)
         : null,
-    notes.length > 0 ? h('div', { id: 'batch-note', class: 'note' }, notes.map((n) => h('p', {}, n))) : null,
+    notes.length > 0
+      ? h(
+          'div',
+          { id: 'batch-note', class: 'note' },
+          notes.map((n) => h('p', {}, n)),
+        )
+      : null,
     batchToolbar(context, intents),
-    h('div', { id: 'batch-answers', role: 'status', 'aria-live': 'polite' }, batchAnswers(context).map((text) => h('p', {}, text))),
+    h(
+      'div',
+      { id: 'batch-answers', role: 'status', 'aria-live': 'polite' },
+      batchAnswers(context).map((text) => h('p', {}, text)),
+    ),
     associations.length === 0
       ? null
       : h(
@@ -389,9 +494,19 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
           h(
             'thead',
             {},
-            h('tr', {}, (b.state === TEACHER_STATE ? [c.essay, c.suggested, c.ifNobody, c.status, c.actions] : [c.essay, c.suggested, c.status]).map((text) => h('th', { scope: 'col' }, text))),
+            h(
+              'tr',
+              {},
+              (b.state === TEACHER_STATE ? [c.essay, c.suggested, c.ifNobody, c.status, c.actions] : [c.essay, c.suggested, c.status]).map(
+                (text) => h('th', { scope: 'col' }, text),
+              ),
+            ),
           ),
-          h('tbody', {}, associations.map((a) => row(context, a, intents, busy, answers[a.essay_id]))),
+          h(
+            'tbody',
+            {},
+            associations.map((a) => row(context, a, intents, busy, answers[a.essay_id])),
+          ),
         ),
     h(
       'section',
@@ -400,12 +515,26 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
       h(
         'ol',
         { id: 'history-list' },
-        d.history.map((r) => h('li', { 'data-seq': r.seq, class: `outcome-${r.outcome}` }, h('time', {}, r.at ? localTime(r.at, context.language) : ''), ' ', ...historyLine(context, r))),
+        d.history.map((r) =>
+          h(
+            'li',
+            { 'data-seq': r.seq, class: `outcome-${r.outcome}` },
+            h('time', {}, r.at ? localTime(r.at, context.language) : ''),
+            ' ',
+            ...historyLine(context, r),
+          ),
+        ),
       ),
     ),
     h(
       'button',
-      { type: 'button', id: 'details-toggle', 'aria-expanded': context.showDetails ? 'true' : 'false', 'aria-controls': 'details', onclick: () => intents.toggleDetails() },
+      {
+        type: 'button',
+        id: 'details-toggle',
+        'aria-expanded': context.showDetails ? 'true' : 'false',
+        'aria-controls': 'details',
+        onclick: () => intents.toggleDetails(),
+      },
       context.showDetails ? t.details.hide : t.details.show,
     ),
     context.showDetails ? detailsSection(context, graph, rerender) : null,

@@ -37,7 +37,11 @@ export function loadChart() {
 }
 
 /** A state string ("a.b") as the Mermaid id the generator gives it (path joined by "__"). */
-export const mermaidId = (state: string) => state.split('.').join('__').replace(/[^A-Za-z0-9_]/g, '_');
+export const mermaidId = (state: string) =>
+  state
+    .split('.')
+    .join('__')
+    .replace(/[^A-Za-z0-9_]/g, '_');
 
 /** Every state the batch has been in, oldest first, from the applied history rows. */
 export function pathTaken(history: HistoryRow[]): string[] {

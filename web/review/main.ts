@@ -5,7 +5,18 @@ import { h } from './dom.ts';
 import { type Language, initialLanguage, saveLanguage, timeLeft } from './i18n/index.ts';
 import { openStream } from './sse.ts';
 import { type ActionKind, type Auth, type ItemResult, type ReviewContext, type View, createReviewStore } from './store.ts';
-import type { Association, AssociationStatus, BatchView, ChartGraph, ClassSummary, Deadline, HistoryRow, OperatorNumbers, Pipeline, Student } from './types.ts';
+import type {
+  Association,
+  AssociationStatus,
+  BatchView,
+  ChartGraph,
+  ClassSummary,
+  Deadline,
+  HistoryRow,
+  OperatorNumbers,
+  Pipeline,
+  Student,
+} from './types.ts';
 import { type Intents, batchesView, catalogue, drafts, messageView, operatorView, serviceOnlyView, signInView } from './views.ts';
 
 /** Wiring: the URL, the API and the stream send events to the store; the store's snapshot is drawn. */
@@ -148,7 +159,10 @@ function follow(batchId: string) {
   });
 }
 
-type DecisionAnswer = { results?: Array<{ essay_id: string; outcome: string; validation_status?: string | null; student_id?: string | null; reason?: string }>; due_at?: string };
+type DecisionAnswer = {
+  results?: Array<{ essay_id: string; outcome: string; validation_status?: string | null; student_id?: string | null; reason?: string }>;
+  due_at?: string;
+};
 
 /** Starts an action unless the store refuses it (one already in flight for the same essays). */
 async function act(kind: ActionKind, essayIds: string[], path: string, body: unknown, pipeline?: Pipeline) {
@@ -172,7 +186,8 @@ async function act(kind: ActionKind, essayIds: string[], path: string, body: unk
   }
 }
 
-const pendingRow = (essayId: string) => ctx().detail?.associations.find((a) => a.essay_id === essayId && a.validation_status === 'pending_validation');
+const pendingRow = (essayId: string) =>
+  ctx().detail?.associations.find((a) => a.essay_id === essayId && a.validation_status === 'pending_validation');
 
 function setLanguage(language: Language) {
   saveLanguage(language);
@@ -201,19 +216,30 @@ const intents: Intents = {
     void act('confirm', [essayId], '/student-associations/confirm', { associations: [{ essay_id: essayId, confirmed: true }] });
   },
   askReject: (essayId) => pendingRow(essayId) && store.trigger.asked({ asking: { kind: 'reject', essayId } }),
-  reject: (essayId) => pendingRow(essayId) && void act('reject', [essayId], '/student-associations/confirm', { associations: [{ essay_id: essayId, confirmed: false }] }),
+  reject: (essayId) =>
+    pendingRow(essayId) &&
+    void act('reject', [essayId], '/student-associations/confirm', { associations: [{ essay_id: essayId, confirmed: false }] }),
   stopAsking: () => store.trigger.asked({ asking: null }),
   correct: (essayId) => {
     const studentId = ctx().corrections[essayId];
     if (!studentId || !pendingRow(essayId)) return;
-    void act('correct', [essayId], '/student-associations/confirm', { associations: [{ essay_id: essayId, student_id: studentId, confirmed: true }] });
+    void act('correct', [essayId], '/student-associations/confirm', {
+      associations: [{ essay_id: essayId, student_id: studentId, confirmed: true }],
+    });
   },
   pickCorrection: (essayId, studentId) => store.trigger.correctionPicked({ essayId, studentId }),
   confirmHigh: () => {
-    const high = (ctx().detail?.associations ?? []).filter((a) => a.validation_status === 'pending_validation' && a.confidence_level === 'high');
-    void act('confirm_high', high.map((a) => a.essay_id), '/student-associations/confirm', {
-      associations: high.map((a) => ({ essay_id: a.essay_id, confirmed: true })),
-    });
+    const high = (ctx().detail?.associations ?? []).filter(
+      (a) => a.validation_status === 'pending_validation' && a.confidence_level === 'high',
+    );
+    void act(
+      'confirm_high',
+      high.map((a) => a.essay_id),
+      '/student-associations/confirm',
+      {
+        associations: high.map((a) => ({ essay_id: a.essay_id, confirmed: true })),
+      },
+    );
   },
   extend: () => void act('extend', [], '/deadline', { extend_by_ms: 86_400_000 }),
   pickPipeline: (pipeline) => store.trigger.pipelinePicked({ pipeline }),
@@ -255,10 +281,16 @@ function currentView(context: ReviewContext): HTMLElement {
   const view = context.view;
   if (view.name === 'signin' || context.auth === null) return signInView(context, intents);
   if (view.name === 'nowhere') {
-    return messageView('view-nowhere', t.badLinkTitle, t.badLink, context.auth.kind === 'teacher' ? { href: '#/batches', text: t.myBatches } : { href: '#/operator', text: t.toOperator });
+    return messageView(
+      'view-nowhere',
+      t.badLinkTitle,
+      t.badLink,
+      context.auth.kind === 'teacher' ? { href: '#/batches', text: t.myBatches } : { href: '#/operator', text: t.toOperator },
+    );
   }
   if (view.name === 'operator') {
-    if (context.auth.kind !== 'service') return messageView('view-nowhere', t.badLinkTitle, t.problem[403], { href: '#/batches', text: t.myBatches });
+    if (context.auth.kind !== 'service')
+      return messageView('view-nowhere', t.badLinkTitle, t.problem[403], { href: '#/batches', text: t.myBatches });
     return operatorView(context, intents);
   }
   if (context.auth.kind === 'service') return serviceOnlyView(context);
@@ -272,7 +304,10 @@ let lastDrawn: ReviewContext | null = null;
 function draw() {
   const context = ctx();
   document.documentElement.lang = context.language;
-  if (lastDrawn && Object.keys(context).every((k) => k === 'now' || context[k as keyof ReviewContext] === lastDrawn![k as keyof ReviewContext])) {
+  if (
+    lastDrawn &&
+    Object.keys(context).every((k) => k === 'now' || context[k as keyof ReviewContext] === lastDrawn![k as keyof ReviewContext])
+  ) {
     for (const el of root.querySelectorAll<HTMLElement>('[data-due]')) {
       el.firstChild!.textContent = `${timeLeft(el.dataset.due!, context.now, context.language)} `;
     }
@@ -328,7 +363,9 @@ async function start() {
     graph = c.graph;
     redraw();
   });
-  const config = await fetch('/review/config.json').then((r) => r.json() as Promise<{ development_teachers: Array<{ teacher_id: string; token: string }>; stuck_after_ms: number }>);
+  const config = await fetch('/review/config.json').then(
+    (r) => r.json() as Promise<{ development_teachers: Array<{ teacher_id: string; token: string }>; stuck_after_ms: number }>,
+  );
   store.trigger.configured({ developmentTeachers: config.development_teachers, stuckAfterMs: config.stuck_after_ms });
   const wanted = viewOfHash(location.hash);
   const saved = sessionStorage.getItem(TOKEN_KEY) ?? (await tokenFromAnotherTab(300));

@@ -1,6 +1,19 @@
 import { createStore } from '@xstate/store';
 import type { Language } from './i18n/index.ts';
-import type { Association, AssociationStatus, BatchView, ClassSummary, Connection, Deadline, HistoryRow, OperatorNumbers, Pipeline, ProblemKind, Refusal, Student } from './types.ts';
+import type {
+  Association,
+  AssociationStatus,
+  BatchView,
+  ClassSummary,
+  Connection,
+  Deadline,
+  HistoryRow,
+  OperatorNumbers,
+  Pipeline,
+  ProblemKind,
+  Refusal,
+  Student,
+} from './types.ts';
 
 /**
  * The page's client state: who is signed in, which view is open, what the API and the stream
@@ -11,14 +24,21 @@ import type { Association, AssociationStatus, BatchView, ClassSummary, Connectio
 
 export type Auth = { kind: 'teacher'; token: string; teacher_id: string } | { kind: 'service'; token: string };
 
-export type View = { name: 'signin' } | { name: 'batches' } | { name: 'batch'; batchId: string } | { name: 'operator' } | { name: 'nowhere' };
+export type View =
+  | { name: 'signin' }
+  | { name: 'batches' }
+  | { name: 'batch'; batchId: string }
+  | { name: 'operator' }
+  | { name: 'nowhere' };
 
 export type ActionKind = 'confirm' | 'correct' | 'reject' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
 /** Actions on the whole batch: one of each kind at a time. */
 const BATCH_ACTIONS: ReadonlySet<ActionKind> = new Set(['extend', 'confirm_high', 'cancel', 'pipeline']);
 
 /** One decision's answer: what the essay became, or why the API refused it. */
-export type ItemResult = { outcome: 'applied'; status: AssociationStatus; studentId: string | null } | { outcome: 'refused'; refusal: Refusal };
+export type ItemResult =
+  | { outcome: 'applied'; status: AssociationStatus; studentId: string | null }
+  | { outcome: 'refused'; refusal: Refusal };
 
 /** A question the page asks once before an action that cannot be undone. */
 export type Asking = { kind: 'reject'; essayId: string } | { kind: 'cancel' } | null;
@@ -141,14 +161,25 @@ export function createReviewStore(now = Date.now(), language: Language = 'en') {
       asked: (context, event: { asking: Asking }) => ({ ...context, asking: event.asking }),
       pipelinePicked: (context, event: { pipeline: Pipeline }) => ({ ...context, pipeline: event.pipeline }),
       batchMissing: (context, event: { batchId: string }) =>
-        forBatch(context, event.batchId) ? { ...context, detail: { ...context.detail!, missing: true, connection: 'closed' as const } } : context,
+        forBatch(context, event.batchId)
+          ? { ...context, detail: { ...context.detail!, missing: true, connection: 'closed' as const } }
+          : context,
       navigated: (context, event: { view: View }) => {
         if (context.auth === null && event.view.name !== 'signin') return { ...context, view: { name: 'signin' } as const };
         const detail =
           event.view.name === 'batch'
             ? forBatch(context, event.view.batchId)
               ? context.detail
-              : { batchId: event.view.batchId, batch: null, associations: [], history: [], roster: [], lastEventId: 0, connection: 'connecting' as const, missing: false }
+              : {
+                  batchId: event.view.batchId,
+                  batch: null,
+                  associations: [],
+                  history: [],
+                  roster: [],
+                  lastEventId: 0,
+                  connection: 'connecting' as const,
+                  missing: false,
+                }
             : null;
         return { ...context, view: event.view, detail, error: null, asking: null };
       },
@@ -169,7 +200,10 @@ export function createReviewStore(now = Date.now(), language: Language = 'en') {
       historyArrived: (context, event: { batchId: string; id: number; row: HistoryRow }) => {
         if (!forBatch(context, event.batchId)) return context;
         const d = context.detail!;
-        return { ...context, detail: { ...d, history: mergeHistory(d.history, [event.row]), lastEventId: Math.max(d.lastEventId, event.id) } };
+        return {
+          ...context,
+          detail: { ...d, history: mergeHistory(d.history, [event.row]), lastEventId: Math.max(d.lastEventId, event.id) },
+        };
       },
       batchArrived: (context, event: { batchId: string; id: number; batch: BatchView; associations: Association[] }) => {
         if (!forBatch(context, event.batchId)) return context;
@@ -200,12 +234,21 @@ export function createReviewStore(now = Date.now(), language: Language = 'en') {
       actionAnswered: (context, event: { key: string; results: Record<string, ItemResult>; dueAt?: string | null }) => {
         const action = context.actions[event.key];
         if (!action) return context;
-        return { ...context, actions: { ...context.actions, [event.key]: { ...action, status: 'answered' as const, results: event.results, dueAt: event.dueAt ?? null } } };
+        return {
+          ...context,
+          actions: {
+            ...context.actions,
+            [event.key]: { ...action, status: 'answered' as const, results: event.results, dueAt: event.dueAt ?? null },
+          },
+        };
       },
       actionFailed: (context, event: { key: string; problem: ProblemKind }) => {
         const action = context.actions[event.key];
         if (!action) return context;
-        return { ...context, actions: { ...context.actions, [event.key]: { ...action, status: 'failed' as const, problem: event.problem } } };
+        return {
+          ...context,
+          actions: { ...context.actions, [event.key]: { ...action, status: 'failed' as const, problem: event.problem } },
+        };
       },
       operatorLoaded: (context, event: { numbers: OperatorNumbers }) => ({ ...context, operator: event.numbers }),
       failed: (context, event: { problem: ProblemKind }) => ({ ...context, error: event.problem }),
@@ -227,7 +270,8 @@ export interface EssayAnswer {
 export function answersByEssay(context: ReviewContext): Record<string, EssayAnswer> {
   const answers: Record<string, EssayAnswer> = {};
   for (const a of Object.values(context.actions)) {
-    for (const essayId of a.essayIds) answers[essayId] = { kind: a.kind, status: a.status, result: a.results[essayId] ?? null, problem: a.problem };
+    for (const essayId of a.essayIds)
+      answers[essayId] = { kind: a.kind, status: a.status, result: a.results[essayId] ?? null, problem: a.problem };
   }
   return answers;
 }

@@ -98,18 +98,35 @@ export function signInView(context: ReviewContext, intents: Intents): HTMLElemen
             'ul',
             { class: 'plain' },
             context.developmentTeachers.map((d) =>
-              h('li', {}, h('button', { type: 'button', id: `dev-${d.teacher_id}`, onclick: () => intents.signIn(d.token) }, t.devSignInAs(d.teacher_id))),
+              h(
+                'li',
+                {},
+                h(
+                  'button',
+                  { type: 'button', id: `dev-${d.teacher_id}`, onclick: () => intents.signIn(d.token) },
+                  t.devSignInAs(d.teacher_id),
+                ),
+              ),
             ),
           ),
         );
-  const failed = context.signInError === null ? null : h('p', { role: 'alert', id: 'signin-error', class: 'error' }, t.signInFailed(t.problem[context.signInError]));
+  const failed =
+    context.signInError === null
+      ? null
+      : h('p', { role: 'alert', id: 'signin-error', class: 'error' }, t.signInFailed(t.problem[context.signInError]));
   textarea.value = drafts.token;
   return h('main', { id: 'view-signin' }, h('h1', {}, t.signInTitle), failed, form, dev);
 }
 
 /** A page with a heading, a sentence and a way on: for the states where there is nothing else to show. */
 export function messageView(id: string, title: string, sentence: string, link: { href: string; text: string } | null): HTMLElement {
-  return h('main', { id }, h('h1', {}, title), h('p', { class: 'message' }, sentence), link ? h('p', {}, h('a', { href: link.href }, link.text)) : null);
+  return h(
+    'main',
+    { id },
+    h('h1', {}, title),
+    h('p', { class: 'message' }, sentence),
+    link ? h('p', {}, h('a', { href: link.href }, link.text)) : null,
+  );
 }
 
 export function serviceOnlyView(context: ReviewContext): HTMLElement {
@@ -138,12 +155,18 @@ export function batchesView(context: ReviewContext): HTMLElement {
       h('td', { 'data-label': c.status, class: 'state-words' }, stateWords(t, b.state)),
       h('td', { class: 'num', 'data-label': c.waiting }, String(b.validation.pending)),
       h('td', { class: 'num', 'data-label': c.decided }, String(decided)),
-      h('td', { 'data-label': c.deadline }, b.validation.due_at && b.validation.pending > 0 ? countdown(b.validation.due_at, context.now, context.language) : '—'),
+      h(
+        'td',
+        { 'data-label': c.deadline },
+        b.validation.due_at && b.validation.pending > 0 ? countdown(b.validation.due_at, context.now, context.language) : '—',
+      ),
       h(
         'td',
         { 'data-label': c.marks },
         marks.overdue ? h('span', { class: 'badge badge-overdue' }, t.overdue) : null,
-        marks.stuck ? h('span', { class: 'badge badge-stuck', title: t.stuckTitle(Math.round(context.stuckAfterMs / 60000)) }, t.stuck) : null,
+        marks.stuck
+          ? h('span', { class: 'badge badge-stuck', title: t.stuckTitle(Math.round(context.stuckAfterMs / 60000)) }, t.stuck)
+          : null,
         !marks.overdue && !marks.stuck ? '—' : null,
       ),
     );
@@ -158,7 +181,15 @@ export function batchesView(context: ReviewContext): HTMLElement {
       'table',
       { id: 'batches', class: 'cards' },
       h('caption', {}, t.batchesCaption),
-      h('thead', {}, h('tr', {}, [c.batch, c.status, c.waiting, c.decided, c.deadline, c.marks].map((text) => h('th', { scope: 'col' }, text)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          [c.batch, c.status, c.waiting, c.decided, c.deadline, c.marks].map((text) => h('th', { scope: 'col' }, text)),
+        ),
+      ),
       h('tbody', {}, rows.length > 0 ? rows : h('tr', {}, h('td', { colspan: 6 }, t.noBatches))),
     ),
   );

@@ -50,14 +50,22 @@ export const en = {
   badLinkTitle: 'Page not found',
   badLink: 'This link does not lead to a page here.',
   serviceTitle: 'Batches are for teachers',
-  serviceOnly: "You are signed in with the service token, which shows the operators' numbers. Sign in with a teacher token to review batches.",
+  serviceOnly:
+    "You are signed in with the service token, which shows the operators' numbers. Sign in with a teacher token to review batches.",
   toOperator: "Operators' numbers",
 
   batchesTitle: 'My batches',
   batchesSummary: (batches: number, waiting: number, zone: string) =>
     `${batches} ${batches === 1 ? 'batch' : 'batches'}, ${waiting} ${waiting === 1 ? 'essay' : 'essays'} waiting for your decision. Times are in your time zone (${zone}). The list updates by itself.`,
   batchesCaption: 'Soonest automatic decision first',
-  batchColumns: { batch: 'Batch', status: 'Status', waiting: 'Waiting', decided: 'Decided', deadline: 'Automatic decision', marks: 'Marks' },
+  batchColumns: {
+    batch: 'Batch',
+    status: 'Status',
+    waiting: 'Waiting',
+    decided: 'Decided',
+    deadline: 'Automatic decision',
+    marks: 'Marks',
+  },
   noBatches: 'No batches yet.',
   guestClass: 'Guest batch',
   someClass: 'class',
@@ -132,7 +140,10 @@ export const en = {
 
   pipelineTitle: 'Start a pipeline',
   pipelineLabel: 'Pipeline',
-  pipelines: { nlp: 'Language analysis (NLP)', cj_assessment: 'Comparative judgement', ai_feedback: 'AI feedback' } satisfies Record<Pipeline, string>,
+  pipelines: { nlp: 'Language analysis (NLP)', cj_assessment: 'Comparative judgement', ai_feedback: 'AI feedback' } satisfies Record<
+    Pipeline,
+    string
+  >,
   startPipeline: 'Start pipeline',
   pipelineStarted: (name: string) => `Started: ${name}.`,
   cancelBatch: 'Cancel batch',
@@ -181,7 +192,10 @@ export const en = {
   detailsTitle: 'Details for chart reviewers',
   machineState: 'Machine state: ',
   stream: 'Live updates: ',
-  connection: { connecting: 'connecting…', open: 'live', retrying: 'reconnecting…', closed: 'stopped' } satisfies Record<Connection, string>,
+  connection: { connecting: 'connecting…', open: 'live', retrying: 'reconnecting…', closed: 'stopped' } satisfies Record<
+    Connection,
+    string
+  >,
   chartTitle: 'Where this batch is in the statechart',
   chartLabel: (state: string) => `Batch statechart, current state ${state}`,
   path: 'Path: ',
@@ -193,7 +207,8 @@ export const en = {
   opOverdue: 'Deadlines overdue (due, not applied)',
   opStuck: (minutes: number) => `Batches stuck waiting longer than ${minutes} min`,
   opOutbox: 'Oldest unpublished outbox row',
-  opNote: 'The same figures are gauges on /metrics. Only the Redis relay marks outbox rows published, so without REDIS_URL the outbox age only grows.',
+  opNote:
+    'The same figures are gauges on /metrics. Only the Redis relay marks outbox rows published, so without REDIS_URL the outbox age only grows.',
   refresh: 'Refresh',
 };
 

@@ -45,6 +45,12 @@ export function timeLeft(dueAt: string, now: number, language: Language): string
   const min = Math.floor(s / 60);
   s -= min * 60;
   const text =
-    d > 0 ? `${d} ${u.d} ${hours} ${u.h}` : hours > 0 ? `${hours} ${u.h} ${min} ${u.min}` : min > 0 ? `${min} ${u.min} ${s} ${u.s}` : `${s} ${u.s}`;
+    d > 0
+      ? `${d} ${u.d} ${hours} ${u.h}`
+      : hours > 0
+        ? `${hours} ${u.h} ${min} ${u.min}`
+        : min > 0
+          ? `${min} ${u.min} ${s} ${u.s}`
+          : `${s} ${u.s}`;
   return ms < 0 ? t.agoTime(text) : t.inTime(text);
 }

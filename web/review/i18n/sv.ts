@@ -54,7 +54,14 @@ export const sv: Catalogue = {
   batchesSummary: (batches, waiting, zone) =>
     `${batches} ${batches === 1 ? 'uppsättning' : 'uppsättningar'}, ${waiting} ${waiting === 1 ? 'uppsats väntar' : 'uppsatser väntar'} på ditt beslut. Tiderna är i din tidszon (${zone}). Listan uppdateras av sig själv.`,
   batchesCaption: 'Närmaste automatiska beslut först',
-  batchColumns: { batch: 'Uppsättning', status: 'Läge', waiting: 'Väntar', decided: 'Avgjorda', deadline: 'Automatiskt beslut', marks: 'Markeringar' },
+  batchColumns: {
+    batch: 'Uppsättning',
+    status: 'Läge',
+    waiting: 'Väntar',
+    decided: 'Avgjorda',
+    deadline: 'Automatiskt beslut',
+    marks: 'Markeringar',
+  },
   noBatches: 'Inga uppsättningar än.',
   guestClass: 'Gästuppsättning',
   someClass: 'klass',
@@ -190,6 +197,7 @@ export const sv: Catalogue = {
   opOverdue: 'Försenade beslut (förfallna, inte genomförda)',
   opStuck: (minutes) => `Uppsättningar som väntat längre än ${minutes} min`,
   opOutbox: 'Äldsta opublicerade utkorgsrad',
-  opNote: 'Samma siffror finns som mätare på /metrics. Bara Redis-reläet markerar utkorgsrader som publicerade, så utan REDIS_URL växer utkorgens ålder.',
+  opNote:
+    'Samma siffror finns som mätare på /metrics. Bara Redis-reläet markerar utkorgsrader som publicerade, så utan REDIS_URL växer utkorgens ålder.',
   refresh: 'Uppdatera',
 };
