@@ -112,6 +112,43 @@ function decisionResults(decisions: TeacherDecision[], before: BatchContext, aft
   });
 }
 
+export type ReopenResult =
+  | { essay_id: string; outcome: 'applied'; validation_status: string; reopened_from: string }
+  | { essay_id: string; outcome: 'refused'; reason: string; validation_status: string | null };
+
+/**
+ * Takes back decisions the teacher made while the batch still waits: each named association is
+ * pending again, for a new decision or the deadline. Per essay, the answer says what it was or why not.
+ */
+export function reopenDecisions(call: TeacherCall, essayIds: string[], reason: string | null): EventRequest {
+  return {
+    ...asTeacher(call),
+    associations: { essays: essayIds },
+    build: (_context, _lookups, at) => ({
+      ok: true,
+      event: { type: 'TEACHER_REOPENED', at, teacher_id: call.teacherId, essay_ids: essayIds, reason },
+    }),
+    respond: (before, after) => {
+      const results = essayIds.map((essayId) => reopenResult(essayId, before.associations[essayId], after.associations[essayId]));
+      return { results, associations_reopened: results.filter((r) => r.outcome === 'applied').length };
+    },
+  };
+}
+
+function reopenResult(essayId: string, was: AssociationRecord | undefined, now: AssociationRecord | undefined): ReopenResult {
+  if (!was || !now) {
+    return { essay_id: essayId, outcome: 'refused', reason: 'not an essay of this batch awaiting validation', validation_status: null };
+  }
+  if (now.validation_status === 'pending_validation' && was.validation_status !== 'pending_validation') {
+    return { essay_id: essayId, outcome: 'applied', validation_status: now.validation_status, reopened_from: was.validation_status };
+  }
+  const reason =
+    was.validation_status === 'pending_validation'
+      ? 'not decided yet; nothing to reopen'
+      : `decided by the deadline (${was.validation_status}); only a teacher's decision can be reopened`;
+  return { essay_id: essayId, outcome: 'refused', reason, validation_status: was.validation_status };
+}
+
 export function requestPipeline(call: TeacherCall, ask: Omit<PipelineAsk, 'requestedBy'>, credits: CreditChecker): EventRequest {
   return {
     ...asTeacher(call),

@@ -153,29 +153,55 @@ function settledEssays(before: BatchContext, after: BatchContext) {
     .map(([essayId, record]) => ({ essay_id: essayId, validation_status: record.validation_status, student_id: record.student_id }));
 }
 
-/** What the audit log keeps beyond the states: deadline moves, how late a deadline fired, what a decision settled, why a batch was cancelled. */
-function historyDetail(event: BatchEvent, before: BatchContext, after: BatchContext): unknown {
-  if (event.type === 'VALIDATION_TIMEOUT' && before.deadline) {
-    return {
-      deadline_version: before.deadline.version,
-      due_at: before.deadline.due_at,
-      lateness_ms: Date.parse(event.at) - Date.parse(before.deadline.due_at),
-      decided: settledEssays(before, after),
-    };
-  }
-  if (event.type === 'TEACHER_DECISIONS') return { decided: settledEssays(before, after) };
-  if (event.type === 'CANCEL') return { reason: event.reason };
-  if (event.type === 'DEADLINE_CHANGED' && after.deadline) {
-    return { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version };
-  }
-  if (event.type === 'VALIDATION_ERRORS') {
-    return { critical_failure: event.critical, total_errors: event.total_errors, failed_essay_ids: event.failed_essay_ids };
-  }
-  if (event.type === 'PIPELINE_REQUESTED') return { requested_pipeline: event.pipeline };
-  if (event.type === 'ESSAYS_READY' && before.class_type === 'GUEST') {
-    return { note: 'BatchEssaysReady for a GUEST batch: accepted, changes nothing' };
-  }
-  return undefined;
+/** Essays an event reopened (decided before, pending after), with the decision taken back. */
+function reopenedEssays(before: BatchContext, after: BatchContext) {
+  return Object.entries(after.associations).flatMap(([essayId, record]) => {
+    const was = before.associations[essayId];
+    if (!was || was.validation_status === 'pending_validation' || record.validation_status !== 'pending_validation') return [];
+    return [{ essay_id: essayId, reopened_from: was.validation_status, student_id: was.student_id, decided_by: was.validated_by }];
+  });
+}
+
+type Detail<T extends BatchEvent['type']> = (event: Extract<BatchEvent, { type: T }>, before: BatchContext, after: BatchContext) => unknown;
+
+/**
+ * What the audit log keeps beyond the states, for every event type (a new event must say, or the
+ * compiler stops here): deadline moves, how late a deadline fired, what a decision settled or a
+ * reopening took back, why a batch was cancelled.
+ */
+const HISTORY_DETAIL: { [T in BatchEvent['type']]: Detail<T> } = {
+  CONTENT_PROVISIONED: () => undefined,
+  AUTHOR_MATCHES_SUGGESTED: () => undefined,
+  TEACHER_DECISIONS: (_event, before, after) => ({ decided: settledEssays(before, after) }),
+  TEACHER_REOPENED: (event, before, after) => ({ reopened: reopenedEssays(before, after), reason: event.reason }),
+  VALIDATION_TIMEOUT: (event, before, after) =>
+    before.deadline
+      ? {
+          deadline_version: before.deadline.version,
+          due_at: before.deadline.due_at,
+          lateness_ms: Date.parse(event.at) - Date.parse(before.deadline.due_at),
+          decided: settledEssays(before, after),
+        }
+      : undefined,
+  DEADLINE_CHANGED: (_event, before, after) =>
+    after.deadline
+      ? { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version }
+      : undefined,
+  ESSAYS_READY: (_event, before) =>
+    before.class_type === 'GUEST' ? { note: 'BatchEssaysReady for a GUEST batch: accepted, changes nothing' } : undefined,
+  PIPELINE_REQUESTED: (event) => ({ requested_pipeline: event.pipeline }),
+  PHASE_OUTCOME: () => undefined,
+  PROMPT_AMENDED: () => undefined,
+  VALIDATION_ERRORS: (event) => ({
+    critical_failure: event.critical,
+    total_errors: event.total_errors,
+    failed_essay_ids: event.failed_essay_ids,
+  }),
+  CANCEL: (event) => ({ reason: event.reason }),
+};
+
+function historyDetail<E extends BatchEvent>(event: E, before: BatchContext, after: BatchContext): unknown {
+  return (HISTORY_DETAIL[event.type as E['type']] as Detail<E['type']>)(event as never, before, after);
 }
 
 function withAudit(detail: unknown, audit: Record<string, unknown> | undefined): unknown {

@@ -1,11 +1,17 @@
 import type { SnapshotFrom } from 'xstate';
-import type { AssociationRecord } from '../machines/association.ts';
+import {
+  ASSOCIATION_MACHINE_ID,
+  ASSOCIATION_MACHINE_VERSION,
+  type AssociationRecord,
+  associationMachine,
+} from '../machines/association.ts';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../machines/batch.ts';
 import { countsOf } from '../machines/batch-rules.ts';
 import type { RequestedPipeline } from '../machines/events.ts';
 import { PIPELINE_PHASES, dispatched } from '../machines/pipelines.ts';
 
 export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
+export type AssociationSnapshot = SnapshotFrom<typeof associationMachine>;
 
 /**
  * Snapshot migrations, keyed by the machine version they upgrade FROM. A persisted snapshot is
@@ -119,19 +125,47 @@ export class SnapshotRestoreError extends Error {
   override name = 'SnapshotRestoreError';
 }
 
+type Migrations = Record<number, (snapshot: unknown) => unknown>;
+
+/** Passes a snapshot written by `fromVersion` through each registered step up to the current version. */
+function migrate(machineId: string, current: number, migrations: Migrations, snapshot: unknown, fromVersion: number): unknown {
+  if (fromVersion > current) {
+    throw new SnapshotRestoreError(`snapshot written by ${machineId} v${fromVersion}, newer than this code (v${current})`);
+  }
+  let migrated = snapshot;
+  for (let v = fromVersion; v < current; v++) {
+    const step = migrations[v];
+    if (!step) throw new SnapshotRestoreError(`no snapshot migration from ${machineId} v${v} to v${v + 1}`);
+    migrated = step(migrated);
+  }
+  return migrated;
+}
+
 export function migrateBatchSnapshot(snapshot: unknown, fromVersion: number): unknown {
-  if (fromVersion > BATCH_MACHINE_VERSION) {
-    throw new SnapshotRestoreError(
-      `snapshot written by ${BATCH_MACHINE_ID} v${fromVersion}, newer than this code (v${BATCH_MACHINE_VERSION})`,
-    );
+  return migrate(BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, BATCH_SNAPSHOT_MIGRATIONS, snapshot, fromVersion);
+}
+
+/**
+ * Association snapshot migrations, keyed by the version they upgrade FROM. The service stores an
+ * association as its record (context and `validation_status`), which v2 reads unchanged. A
+ * persisted machine snapshot (the corpus, the Stately editor) also carries xstate's `status`:
+ * v1's teacher decisions were final (`done`); in v2 they are `active`, since REOPEN leaves them.
+ */
+export const ASSOCIATION_SNAPSHOT_MIGRATIONS: Migrations = {
+  1: (snapshot) => {
+    const v1 = snapshot as { value: unknown; status?: string };
+    return v1.value === 'confirmed' || v1.value === 'rejected' ? { ...v1, status: 'active' } : v1;
+  },
+};
+
+/** Restores a persisted association snapshot of any released version with the current machine. */
+export function restoreAssociationSnapshot(snapshot: unknown, fromVersion: number): AssociationSnapshot {
+  const migrated = migrate(ASSOCIATION_MACHINE_ID, ASSOCIATION_MACHINE_VERSION, ASSOCIATION_SNAPSHOT_MIGRATIONS, snapshot, fromVersion);
+  try {
+    return associationMachine.resolveState(migrated as Parameters<typeof associationMachine.resolveState>[0]);
+  } catch (error) {
+    throw new SnapshotRestoreError(`cannot restore ${ASSOCIATION_MACHINE_ID} v${fromVersion} snapshot: ${(error as Error).message}`);
   }
-  let current = snapshot;
-  for (let v = fromVersion; v < BATCH_MACHINE_VERSION; v++) {
-    const step = BATCH_SNAPSHOT_MIGRATIONS[v];
-    if (!step) throw new SnapshotRestoreError(`no snapshot migration from ${BATCH_MACHINE_ID} v${v} to v${v + 1}`);
-    current = step(current);
-  }
-  return current;
 }
 
 export interface StoredBatch {

@@ -11,7 +11,11 @@ import type { MatchSuggestion } from './events.ts';
 import { initialStep, step } from './step.ts';
 
 export const ASSOCIATION_MACHINE_ID = 'association';
-export const ASSOCIATION_MACHINE_VERSION = 1;
+/**
+ * v2: a teacher's decision (confirmed, rejected) is no longer final: REOPEN puts it back to
+ * pending while the batch still waits. The records did not change shape.
+ */
+export const ASSOCIATION_MACHINE_VERSION = 2;
 
 export interface AssociationContext {
   essay_id: string;
@@ -39,6 +43,7 @@ export type AssociationInput = Omit<
 export type AssociationEvent =
   | { type: 'CONFIRM'; at: string; by: string; student_id?: string; student_in_class: boolean }
   | { type: 'REJECT'; at: string; by: string }
+  | { type: 'REOPEN'; at: string; by: string }
   | { type: 'TIMEOUT'; at: string; unknown_student_id: string };
 
 /**
@@ -93,6 +98,12 @@ export const associationMachine = setup({
         validated_at: event.at,
       };
     }),
+    clearTeacherDecision: assign(({ context }) => ({
+      student_id: context.suggested_student_id,
+      validation_method: null,
+      validated_by: null,
+      validated_at: null,
+    })),
     linkUnknownStudent: assign(({ event }) => {
       assertEvent(event, 'TIMEOUT');
       return {
@@ -145,8 +156,26 @@ export const associationMachine = setup({
         ],
       },
     },
-    confirmed: { type: 'final', description: 'The teacher confirmed or corrected the author.' },
-    rejected: { type: 'final', description: 'The teacher rejected the suggestion; no author is linked.' },
+    confirmed: {
+      description: 'The teacher confirmed or corrected the author; they may reopen it while the batch still waits.',
+      on: {
+        REOPEN: {
+          target: 'pending_validation',
+          actions: 'clearTeacherDecision',
+          description: 'The teacher takes the decision back: pending again, with the suggestion, until decided anew or by the deadline.',
+        },
+      },
+    },
+    rejected: {
+      description: 'The teacher rejected the suggestion; no author is linked. They may reopen it while the batch still waits.',
+      on: {
+        REOPEN: {
+          target: 'pending_validation',
+          actions: 'clearTeacherDecision',
+          description: 'The teacher takes the rejection back: pending again, with the suggestion.',
+        },
+      },
+    },
     timeout_confirmed: { type: 'final', description: 'The deadline kept a confident suggestion.' },
     no_match: { type: 'final', description: "The deadline linked the class's UNKNOWN student." },
   },

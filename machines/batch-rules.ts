@@ -14,9 +14,17 @@ export function countsOf(associations: Record<string, AssociationRecord>): Assoc
   return { total: Object.keys(associations).length, pending: pendingCount(associations) };
 }
 
-/** Only a pending association accepts a decision, so each decided record was one pending fewer. */
-export function countsAfterDecisions(counts: AssociationCounts, decided: AssociationRecord[]): AssociationCounts {
-  return { total: counts.total, pending: counts.pending - decided.length };
+/**
+ * The counts after some associations stepped, from their statuses before and after: a decision
+ * takes one off the pending count, a reopening puts one back. The working set may be partial, so
+ * the count moves by what changed rather than being counted again.
+ */
+export function countsAfterSteps(counts: AssociationCounts, stepped: SteppedAssociation[]): AssociationCounts {
+  let pending = counts.pending;
+  for (const { before, after } of stepped) {
+    pending += Number(after.validation_status === 'pending_validation') - Number(before.validation_status === 'pending_validation');
+  }
+  return { total: counts.total, pending };
 }
 
 /**
@@ -62,6 +70,11 @@ export function toAssociationEvent(
     : { type: 'REJECT' as const, at: event.at, by: event.teacher_id };
 }
 
+/** The association event a teacher's reopening sends to each essay it names. */
+export function reopening(event: { at: string; teacher_id: string }): AssociationEvent {
+  return { type: 'REOPEN', at: event.at, by: event.teacher_id };
+}
+
 /**
  * The associations the matcher's suggestions make: one pending association per provisioned essay
  * and per essay the matcher names (its storage id wins), each with its suggestions best first and
@@ -96,23 +109,31 @@ export function associationsFromSuggestions(
   return associations;
 }
 
+/** One association an event stepped: the record before and after. */
+export interface SteppedAssociation {
+  before: AssociationRecord;
+  after: AssociationRecord;
+}
+
 /**
  * Steps each named association by its event, in order (a later event for the same essay sees the
- * earlier one's result); refused steps change nothing. Answers the new map and every accepted record.
+ * earlier one's result); refused steps change nothing. Answers the new map, every accepted step,
+ * and the records those steps left decided (what the wire announces).
  */
 export function stepAssociations(
   associations: Record<string, AssociationRecord>,
   steps: Array<[essayId: string, event: AssociationEvent]>,
-): { associations: Record<string, AssociationRecord>; decided: AssociationRecord[] } {
+): { associations: Record<string, AssociationRecord>; stepped: SteppedAssociation[]; decided: AssociationRecord[] } {
   const next = { ...associations };
-  const decided: AssociationRecord[] = [];
+  const stepped: SteppedAssociation[] = [];
   for (const [essayId, event] of steps) {
     const current = next[essayId];
     if (!current) continue;
-    const stepped = stepAssociation(current, event);
-    if (!stepped.accepted) continue;
-    next[essayId] = stepped.record;
-    decided.push(stepped.record);
+    const result = stepAssociation(current, event);
+    if (!result.accepted) continue;
+    next[essayId] = result.record;
+    stepped.push({ before: current, after: result.record });
   }
-  return { associations: next, decided };
+  const decided = stepped.filter((s) => s.after.validation_status !== 'pending_validation').map((s) => s.after);
+  return { associations: next, stepped, decided };
 }

@@ -5,11 +5,12 @@ import { courseOf } from './domain.ts';
 import type { BatchEvent } from './events.ts';
 import {
   associationsFromSuggestions,
-  countsAfterDecisions,
+  countsAfterSteps,
   countsOf,
   everyAssociation,
   stepAssociations,
   timeoutHours,
+  reopening,
   toAssociationEvent,
 } from './batch-rules.ts';
 import {
@@ -53,6 +54,13 @@ export const batchMachine = setup({
       return event.decisions.some((d) => {
         const current = context.associations[d.essay_id];
         return current !== undefined && stepAssociation(current, toAssociationEvent(d, event)).accepted;
+      });
+    },
+    someReopeningApplies: ({ context, event }) => {
+      assertEvent(event, 'TEACHER_REOPENED');
+      return event.essay_ids.some((essayId) => {
+        const current = context.associations[essayId];
+        return current !== undefined && stepAssociation(current, reopening(event)).accepted;
       });
     },
     noAssociationPending: ({ context }) => context.association_counts.pending === 0,
@@ -106,14 +114,20 @@ export const batchMachine = setup({
     applyTeacherDecisions: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'TEACHER_DECISIONS');
       const steps = event.decisions.map((d): [string, AssociationEvent] => [d.essay_id, toAssociationEvent(d, event)]);
-      const { associations, decided } = stepAssociations(context.associations, steps);
+      const { associations, stepped, decided } = stepAssociations(context.associations, steps);
       for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
-      enqueue.assign({ associations, association_counts: countsAfterDecisions(context.association_counts, decided) });
+      enqueue.assign({ associations, association_counts: countsAfterSteps(context.association_counts, stepped) });
+    }),
+    reopenTeacherDecisions: assign(({ context, event }) => {
+      assertEvent(event, 'TEACHER_REOPENED');
+      const steps = event.essay_ids.map((essayId): [string, AssociationEvent] => [essayId, reopening(event)]);
+      const { associations, stepped } = stepAssociations(context.associations, steps);
+      return { associations, association_counts: countsAfterSteps(context.association_counts, stepped) };
     }),
     applyTimeoutToPending: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'VALIDATION_TIMEOUT');
       const timeout = { type: 'TIMEOUT' as const, at: event.at, unknown_student_id: event.unknown_student_id };
-      const { associations, decided } = stepAssociations(
+      const { associations, stepped, decided } = stepAssociations(
         context.associations,
         Object.keys(context.associations).map((id) => [id, timeout]),
       );
@@ -123,7 +137,7 @@ export const batchMachine = setup({
       enqueue.emit(timeoutProcessedNotice(context, decided, event.students, hours, event.at));
       enqueue.assign({
         associations,
-        association_counts: countsAfterDecisions(context.association_counts, decided),
+        association_counts: countsAfterSteps(context.association_counts, stepped),
         timeout_triggered: true,
       });
     }),
@@ -307,6 +321,12 @@ export const batchMachine = setup({
               guard: 'someDecisionApplies',
               actions: 'applyTeacherDecisions',
               description: 'The teacher confirms, corrects or rejects pending associations; each decision is announced.',
+            },
+            TEACHER_REOPENED: {
+              guard: 'someReopeningApplies',
+              actions: 'reopenTeacherDecisions',
+              description:
+                'The teacher takes back decisions they made: those associations are pending again, for the teacher or the deadline. Nothing goes on the wire; the next decision is announced as usual.',
             },
             VALIDATION_TIMEOUT: {
               guard: 'deadlineIsCurrent',

@@ -341,6 +341,7 @@ export type BatchEvent =
   | { type: 'CONTENT_PROVISIONED'; at: string; essays: EssayRef[]; provisioned_count: number; expected_count: number }
   | { type: 'AUTHOR_MATCHES_SUGGESTED'; at: string; class_id: string; matches: SuggestedMatch[]; due_at: string; created_by: string }
   | { type: 'TEACHER_DECISIONS'; at: string; teacher_id: string; decisions: DecisionInput[]; students: Record<string, StudentInfo> }
+  | { type: 'TEACHER_REOPENED'; at: string; teacher_id: string; essay_ids: string[]; reason: string | null }
   | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string; students: Record<string, StudentInfo> }
   | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string }
   | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType; student_prompt_ref: unknown }
@@ -370,6 +371,7 @@ export const WIRE_NAME: Record<BatchEventType, string> = {
   PROMPT_AMENDED: 'PROMPT_AMENDED',
   VALIDATION_ERRORS: TOPICS.validationErrors,
   TEACHER_DECISIONS: 'TEACHER_DECISIONS',
+  TEACHER_REOPENED: 'TEACHER_REOPENED',
   VALIDATION_TIMEOUT: 'VALIDATION_TIMEOUT',
   DEADLINE_CHANGED: 'DEADLINE_CHANGED',
   CANCEL: 'CANCEL',

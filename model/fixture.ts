@@ -164,6 +164,17 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
       { essay_id: MODEL.essayB, confirmed: true, student_in_class: true },
       { essay_id: MODEL.essayA, confirmed: true, student_in_class: true },
     ),
+    // One sample for both: each essay a teacher decided is reopened, the others are refused per item.
+    {
+      label: 'reopen A and B',
+      event: {
+        type: 'TEACHER_REOPENED',
+        at,
+        teacher_id: MODEL.ownerId,
+        essay_ids: [MODEL.essayA, MODEL.essayB],
+        reason: 'picked the wrong student',
+      },
+    },
     decide('correct A to a student outside the class (guard fails)', {
       essay_id: MODEL.essayA,
       confirmed: true,
@@ -351,6 +362,7 @@ export function associationSamples(): Array<Sample<AssociationEvent>> {
       event: { type: 'CONFIRM', at, by: MODEL.ownerId, student_id: MODEL.outsideStudent, student_in_class: false },
     },
     { label: 'reject', event: { type: 'REJECT', at, by: MODEL.ownerId } },
+    { label: 'reopen', event: { type: 'REOPEN', at, by: MODEL.ownerId } },
     { label: 'deadline passes', event: { type: 'TIMEOUT', at: MODEL.dueAt, unknown_student_id: MODEL.unknownStudent } },
   ];
 }

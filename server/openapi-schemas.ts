@@ -102,6 +102,36 @@ export const DecisionsApplied = z
     },
   });
 
+const ReopenResult = z
+  .discriminatedUnion('outcome', [
+    z.strictObject({
+      essay_id: uuid,
+      outcome: z.literal('applied'),
+      validation_status: AssociationStatus,
+      reopened_from: AssociationStatus,
+    }),
+    z.strictObject({ essay_id: uuid, outcome: z.literal('refused'), reason: z.string(), validation_status: AssociationStatus.nullable() }),
+  ])
+  .openapi('ReopenResult');
+
+export const ReopenApplied = z
+  .strictObject({
+    ...appliedShape,
+    results: z.array(ReopenResult).openapi({ description: 'One result per essay, in request order.' }),
+    associations_reopened: z.number().int().openapi({ description: 'Associations this call put back to pending.' }),
+  })
+  .openapi('ReopenApplied', {
+    example: {
+      ...appliedExample,
+      event_id: 'cmd-7a1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b',
+      state: 'awaiting_student_validation.awaiting_teacher',
+      status: 'awaiting_student_validation',
+      version: 5,
+      results: [{ essay_id: EXAMPLE.essayId, outcome: 'applied', validation_status: 'pending_validation', reopened_from: 'confirmed' }],
+      associations_reopened: 1,
+    },
+  });
+
 /** The orchestrator's answer to a registration (`POST /v1/batches/register`). */
 export const RegistrationAccepted = z
   .strictObject({ batch_id: z.uuid(), correlation_id: z.uuid(), status: z.literal('registered') })

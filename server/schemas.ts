@@ -90,6 +90,18 @@ export const ConfirmBody = storable(
   }),
 );
 
+/** Decisions a teacher takes back while the batch still waits: the essays, and why (kept in the history). */
+export const ReopenBody = storable(
+  z.strictObject({
+    essay_ids: z
+      .array(z.uuid())
+      .min(1)
+      .max(10_000)
+      .refine((list) => new Set(list).size === list.length, 'each essay_id may appear once'),
+    reason: z.string().trim().min(1).max(500).optional(),
+  }),
+);
+
 /**
  * The gateway's `BatchPipelineRequest` (`requested_pipeline`, `is_retry`, `retry_reason`,
  * `prompt_payload`), or this API's earlier `pipeline`; one of the two names the pipeline.

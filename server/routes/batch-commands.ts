@@ -2,17 +2,34 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { EventRequest } from '../../app/apply.ts';
-import { type TeacherCall, amendPrompt, cancelBatch, changeDeadline, decideAssociations, requestPipeline } from '../../app/commands.ts';
+import {
+  type TeacherCall,
+  amendPrompt,
+  cancelBatch,
+  changeDeadline,
+  decideAssociations,
+  reopenDecisions,
+  requestPipeline,
+} from '../../app/commands.ts';
 import { idempotencyScope, requestFingerprint } from '../../app/idempotency.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
-import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, appliedExample } from '../openapi-schemas.ts';
+import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, ReopenApplied, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { problem, validationProblem } from '../problem.ts';
-import { BatchParams, CancelBody, ConfirmBody, DeadlineBody, IdempotencyKey, PipelineBody, PromptAmendmentBody } from '../schemas.ts';
+import {
+  BatchParams,
+  CancelBody,
+  ConfirmBody,
+  DeadlineBody,
+  IdempotencyKey,
+  PipelineBody,
+  PromptAmendmentBody,
+  ReopenBody,
+} from '../schemas.ts';
 import { type Parsed, parseJsonBody, parseValue } from '../validate.ts';
 
 type Ctx = Context<AuthEnv>;
@@ -85,6 +102,17 @@ const confirmRoute = commandRoute(
     ],
   }),
   { 200: answer('Applied; per-item results.', DecisionsApplied) },
+);
+
+const reopenRoute = commandRoute(
+  '/v1/batches/{batch_id}/student-associations/reopen',
+  {
+    summary: 'Take back decisions while the batch waits',
+    description:
+      'Each named association the teacher confirmed, corrected or rejected is pending again: decided anew by the teacher, or by the deadline. Only while the batch awaits the teacher (409 otherwise, and when none of the essays can be reopened); an association the deadline decided, or one still pending, is refused per item in `results`. Nothing is published: the next decision is announced as usual. `reason` goes to the history.',
+  },
+  jsonBody(ReopenBody, { essay_ids: [EXAMPLE.essayId], reason: 'Wrong student picked' }),
+  { 200: answer('Reopened; per-item results.', ReopenApplied) },
 );
 
 /** The answer of an accepted command that leaves the batch in `state` (a top-level one). */
@@ -194,6 +222,11 @@ export function batchCommandRoutes(service: Service) {
     confirmRoute,
     onlyAsCaller,
     teacherCommand(service, 'confirm', ConfirmBody, (call, body) => decideAssociations(call, body.associations)),
+  );
+  documented(
+    app,
+    reopenRoute,
+    teacherCommand(service, 'reopen', ReopenBody, (call, body) => reopenDecisions(call, body.essay_ids, body.reason ?? null)),
   );
   documented(
     app,

@@ -39,7 +39,7 @@ const CATALOGUE = { sv, en };
 
 /** Names of the machine and of the wire that must never reach the plain view. */
 const MACHINE_WORDS =
-  /awaiting_|pending_validation|student_validation|ready_for_pipeline|content_validation|TEACHER_DECISIONS|VALIDATION_TIMEOUT|DEADLINE_CHANGED|no_match|noAssociationPending|timeout_confirmed|huleedu\.|UNKNOWN STUDENT|\{"|"\w+":/;
+  /awaiting_|pending_validation|student_validation|ready_for_pipeline|content_validation|TEACHER_DECISIONS|TEACHER_REOPENED|VALIDATION_TIMEOUT|DEADLINE_CHANGED|no_match|noAssociationPending|timeout_confirmed|huleedu\.|UNKNOWN STUDENT|\{"|"\w+":/;
 
 /** The catalogue's fixed sentences of the other language: none may show in this one's plain view. */
 function otherLanguageSentences(lang: Lang): string[] {
@@ -250,6 +250,17 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       await page.click(`#reject-yes-${e3}`);
       await page.waitForSelector(`tr[data-essay="${e3}"][data-status="rejected"]`);
 
+      // While the batch waits, a decision can be changed: taken back, the essay waits again.
+      expect(await page.locator(`#reopen-${e1}`).getAttribute('aria-label')).toBe(t.reopenLabel('astrid.docx'));
+      await page.click(`#reopen-${e3}`);
+      await page.waitForSelector(`tr[data-essay="${e3}"][data-status="pending_validation"] #reject-${e3}`);
+      await page.waitForSelector(`#history-list:has-text("${t.history.reopened(t.who.you)}")`);
+      expect(await page.locator('#history-list').innerText()).toContain(t.history.reopenedEssay('cecilia.docx'));
+      await shot(page, `flow-${width}-${lang}-2b-reopened`);
+      await page.click(`#reject-${e3}`);
+      await page.click(`#reject-yes-${e3}`);
+      await page.waitForSelector(`tr[data-essay="${e3}"][data-status="rejected"]`);
+
       // The no-match essay gets a student picked from the class list.
       await page.selectOption(`#correct-to-${e4}`, klass.students[1]!.student_id);
       await page.click(`#correct-${e4}`);
@@ -258,6 +269,8 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       await page.waitForSelector(`#view-batch[data-state="student_validation_completed"]`);
       expect(await page.locator('#batch-note').textContent()).toContain(t.note.settled);
       expect(await page.locator('#confirm-high, #extend').count()).toBe(0);
+      // Settled: nothing can be taken back any more.
+      expect(await page.locator('[id^="reopen-"]').count()).toBe(0);
 
       // Each history line names the essay, who decided, and what became of it.
       const history = await page.locator('#history-list').innerText();

@@ -197,6 +197,17 @@ describe('OpenAPI document and docs page', () => {
     expect((await r.api('POST', `/v1/batches/${batchId}/deadline`, extend)).body.duplicate).toBe(true);
 
     expect((await postEvent(r, essaysReady(batchId, list, 'REGULAR'))).status).toBe(200);
+    // The teacher rejects one essay, takes it back, and then decides all three.
+    const rejectOne = { associations: [{ essay_id: list[1]!.essay_id, confirmed: false }] };
+    expect((await r.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token: teacher, body: rejectOne })).status).toBe(
+      200,
+    );
+    const reopened = await r.api('POST', `/v1/batches/${batchId}/student-associations/reopen`, {
+      token: teacher,
+      body: { essay_ids: [list[1]!.essay_id, list[0]!.essay_id], reason: 'wrong essay' },
+    });
+    expect(reopened.status).toBe(200);
+    expect(reopened.body.associations_reopened).toBe(1);
     const decided = await r.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,
       body: {

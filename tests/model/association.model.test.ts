@@ -31,7 +31,8 @@ type AssociationSnapshot = SnapshotFrom<typeof associationMachine>;
  * read back from GET /v1/batches/:id/student-associations after every step.
  *
  * The bound: a vertex is the state plus the student and method it settled on; the graph has
- * 5 vertices per origin and no cycles, so `limit` and `maxDepth` never bind.
+ * 5 vertices per origin, and its only cycles (a teacher's decision reopened) lead back to the
+ * suggested vertex, so `limit` and `maxDepth` never bind.
  */
 const BOUND = { limit: 1_000, maxDepth: 4 };
 const generated = generatePaths<AssociationSnapshot, AssociationEvent>(associationMachine, {
@@ -40,6 +41,28 @@ const generated = generatePaths<AssociationSnapshot, AssociationEvent>(associati
   key: associationKey,
   ...BOUND,
 });
+
+/**
+ * A reopened decision leads back to the suggested vertex, which no simple or shortest path visits
+ * twice; so every path ending in a teacher's decision is also replayed with the reopening, and then
+ * the deadline deciding what was reopened, appended.
+ */
+function withReopenings(paths: Array<ModelPath<AssociationSnapshot, AssociationEvent>>) {
+  const sample = (label: string) => associationSamples().find((s) => s.label === label)!;
+  const extended = [...paths];
+  for (const path of paths) {
+    const end = path.steps.at(-1)?.after;
+    if (!end || end.context.validation_method !== 'human') continue;
+    const steps = [...path.steps];
+    for (const label of ['reopen', 'deadline passes']) {
+      const before = steps.at(-1)!.after;
+      const { event } = sample(label);
+      steps.push({ label, event, before, after: transition(associationMachine, before, event)[0] });
+    }
+    extended.push({ ...path, steps });
+  }
+  return extended;
+}
 
 /** Batch events that bring essay A to its origin's suggestion, B to a confident one. */
 function setupEvents(origin: AssociationOrigin, batch: BatchSnapshot): BatchEvent[] {
@@ -99,6 +122,8 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
         decisions: [{ essay_id: MODEL.essayA, confirmed: false, student_in_class: true }],
         students: {},
       };
+    case 'REOPEN':
+      return { type: 'TEACHER_REOPENED', at: event.at, teacher_id: event.by, essay_ids: [MODEL.essayA], reason: null };
     case 'TIMEOUT':
       return {
         type: 'VALIDATION_TIMEOUT',
@@ -113,12 +138,14 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
 /**
  * The oracle: what each sample should do to essay A, written by hand from the domain (CONTRACT.md
  * section 6, huleedu-phase1.md), not read from the machine. Only a pending association can be
- * decided; the teacher confirms the suggestion (if there is one) or corrects it to a student of the
+ * decided, and only a teacher's decision reopened; the teacher confirms the suggestion (if there is one) or corrects it to a student of the
  * class, or rejects; the deadline keeps a suggestion of confidence 0.7 or more, else links UNKNOWN.
  */
 function expectedAfter(view: AssociationView, origin: AssociationOrigin, label: string): AssociationView | 'refused' {
-  if (view.validation_status !== 'pending_validation') return 'refused';
   const suggestion = associationInput(origin);
+  // The teacher may take back their own decision while the batch waits: pending again, with the suggestion.
+  if (label === 'reopen') return view.validation_method === 'human' ? suggestedView(origin) : 'refused';
+  if (view.validation_status !== 'pending_validation') return 'refused';
   const teacher = (status: string, student: string | null): AssociationView => ({
     validation_status: status,
     validation_method: 'human',
@@ -175,7 +202,7 @@ function describePath(path: ModelPath<AssociationSnapshot, AssociationEvent>): s
 describe('association machine paths replayed through a batch against the HTTP API', () => {
   let h: Harness;
   let driver: ReturnType<typeof createBatchDriver>;
-  const coverage = new Coverage('association', associationMachine, ['CONFIRM', 'REJECT', 'TIMEOUT']);
+  const coverage = new Coverage('association', associationMachine, ['CONFIRM', 'REJECT', 'REOPEN', 'TIMEOUT']);
   const refusalsTriedAt = new Set<string>();
 
   beforeAll(async () => {
@@ -194,7 +221,7 @@ describe('association machine paths replayed through a batch against the HTTP AP
     await h?.close();
   });
 
-  for (const path of generated.paths) {
+  for (const path of withReopenings(generated.paths)) {
     it(`replays ${describePath(path)}`, async () => {
       const ids = await driver.register('REGULAR');
       let batch = initialTransition(batchMachine, BATCH_INPUTS.REGULAR)[0];

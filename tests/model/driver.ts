@@ -142,72 +142,78 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
     return answerOf(await h.service.apply(job));
   }
 
-  async function send(modelEvent: BatchEvent, ids: BoundBatch): Promise<Answer> {
+  type Sender<T extends BatchEvent['type']> = (event: Extract<BatchEvent, { type: T }>, ids: BoundBatch) => Promise<Answer>;
+
+  /** How each event reaches the real service: its producer's topic, or the teacher's route (a new event type must say). */
+  const SENDERS: { [T in BatchEvent['type']]: Sender<T> } = {
+    CONTENT_PROVISIONED: (event, ids) =>
+      serviceEvent(TOPICS.contentProvisioned, {
+        batch_id: ids.batchId,
+        provisioned_count: event.provisioned_count,
+        expected_count: event.expected_count,
+        course_code: ids.course,
+        user_id: MODEL.ownerId,
+        essays_for_processing: event.essays,
+      }),
+    AUTHOR_MATCHES_SUGGESTED: (event, ids) =>
+      serviceEvent(TOPICS.authorMatchesSuggested, {
+        batch_id: ids.batchId,
+        class_id: event.class_id,
+        course_code: ids.course,
+        match_results: event.matches.map((m) => ({
+          essay_id: m.essay_id,
+          text_storage_id: m.text_storage_id,
+          filename: m.filename,
+          suggestions: m.suggestions,
+        })),
+        processing_summary: { total_essays: event.matches.length },
+      }),
+    ESSAYS_READY: (event, ids) =>
+      serviceEvent(TOPICS.essaysReady, {
+        batch_id: ids.batchId,
+        ready_essays: event.ready_essays,
+        course_code: ids.course,
+        course_language: ids.course.startsWith('ENG') ? 'en' : 'sv',
+        class_type: event.class_type,
+        metadata: { entity_id: ids.batchId, entity_type: 'batch' },
+      }),
+    VALIDATION_ERRORS: (event, ids) =>
+      serviceEvent(TOPICS.validationErrors, validationErrorsData(ids.batchId, event.failed_essay_ids, event.critical)),
+    TEACHER_DECISIONS: (event, ids) =>
+      teacherCommand(ids.batchId, 'student-associations/confirm', {
+        associations: event.decisions.map(({ student_in_class: _derived, ...decision }) => decision),
+      }),
+    TEACHER_REOPENED: (event, ids) =>
+      teacherCommand(ids.batchId, 'student-associations/reopen', {
+        essay_ids: event.essay_ids,
+        ...(event.reason === null ? {} : { reason: event.reason }),
+      }),
+    PIPELINE_REQUESTED: (event, ids) =>
+      teacherCommand(ids.batchId, 'pipelines', {
+        requested_pipeline: event.pipeline,
+        is_retry: event.is_retry,
+        prompt_payload: event.prompt_payload,
+      }),
+    PHASE_OUTCOME: (event, ids) =>
+      serviceEvent(TOPICS.phaseOutcome, {
+        batch_id: ids.batchId,
+        phase_name: event.phase,
+        phase_status: event.outcome,
+        processed_essays: [],
+        failed_essay_ids: event.failed_essay_ids,
+      }),
+    PROMPT_AMENDED: (event, ids) => teacherCommand(ids.batchId, 'prompt', { student_prompt_ref: event.student_prompt_ref }, 'PATCH'),
+    CANCEL: (event, ids) => teacherCommand(ids.batchId, 'cancel', event.reason === null ? {} : { reason: event.reason }),
+    DEADLINE_CHANGED: (event, ids) => {
+      const by = Date.parse(event.due_at) - Date.parse(event.at);
+      return teacherCommand(ids.batchId, 'deadline', by > 0 ? { extend_by_ms: by } : { due_at: event.due_at });
+    },
+    VALIDATION_TIMEOUT: (event, ids) => fireDeadline(ids.batchId, event.deadline_version),
+  };
+
+  function send<E extends BatchEvent>(modelEvent: E, ids: BoundBatch): Promise<Answer> {
     const event = bind(modelEvent, ids);
-    const batch_id = ids.batchId;
-    switch (event.type) {
-      case 'CONTENT_PROVISIONED':
-        return serviceEvent(TOPICS.contentProvisioned, {
-          batch_id,
-          provisioned_count: event.provisioned_count,
-          expected_count: event.expected_count,
-          course_code: ids.course,
-          user_id: MODEL.ownerId,
-          essays_for_processing: event.essays,
-        });
-      case 'AUTHOR_MATCHES_SUGGESTED':
-        return serviceEvent(TOPICS.authorMatchesSuggested, {
-          batch_id,
-          class_id: event.class_id,
-          course_code: ids.course,
-          match_results: event.matches.map((m) => ({
-            essay_id: m.essay_id,
-            text_storage_id: m.text_storage_id,
-            filename: m.filename,
-            suggestions: m.suggestions,
-          })),
-          processing_summary: { total_essays: event.matches.length },
-        });
-      case 'ESSAYS_READY':
-        return serviceEvent(TOPICS.essaysReady, {
-          batch_id,
-          ready_essays: event.ready_essays,
-          course_code: ids.course,
-          course_language: ids.course.startsWith('ENG') ? 'en' : 'sv',
-          class_type: event.class_type,
-          metadata: { entity_id: batch_id, entity_type: 'batch' },
-        });
-      case 'VALIDATION_ERRORS':
-        return serviceEvent(TOPICS.validationErrors, validationErrorsData(batch_id, event.failed_essay_ids, event.critical));
-      case 'TEACHER_DECISIONS':
-        return teacherCommand(batch_id, 'student-associations/confirm', {
-          associations: event.decisions.map(({ student_in_class: _derived, ...decision }) => decision),
-        });
-      case 'PIPELINE_REQUESTED':
-        return teacherCommand(batch_id, 'pipelines', {
-          requested_pipeline: event.pipeline,
-          is_retry: event.is_retry,
-          prompt_payload: event.prompt_payload,
-        });
-      case 'PHASE_OUTCOME':
-        return serviceEvent(TOPICS.phaseOutcome, {
-          batch_id,
-          phase_name: event.phase,
-          phase_status: event.outcome,
-          processed_essays: [],
-          failed_essay_ids: event.failed_essay_ids,
-        });
-      case 'PROMPT_AMENDED':
-        return teacherCommand(batch_id, 'prompt', { student_prompt_ref: event.student_prompt_ref }, 'PATCH');
-      case 'CANCEL':
-        return teacherCommand(batch_id, 'cancel', event.reason === null ? {} : { reason: event.reason });
-      case 'DEADLINE_CHANGED': {
-        const by = Date.parse(event.due_at) - Date.parse(event.at);
-        return teacherCommand(batch_id, 'deadline', by > 0 ? { extend_by_ms: by } : { due_at: event.due_at });
-      }
-      case 'VALIDATION_TIMEOUT':
-        return fireDeadline(batch_id, event.deadline_version);
-    }
+    return (SENDERS[event.type as E['type']] as Sender<E['type']>)(event as never, ids);
   }
 
   async function observeBatch(ids: BoundBatch): Promise<{ state: string; version: number }> {

@@ -106,6 +106,20 @@ function decide(b: OracleBatch, decisions: Array<[Essay, OracleAssociation | 're
   return { target: b.state, topics, after: b };
 }
 
+/**
+ * A teacher takes back their own decision while the batch waits: the essay is pending again with
+ * its suggestion (none for B). A pending essay or one the deadline decided has nothing to take back.
+ * Nothing is published.
+ */
+function reopen(b: OracleBatch, essays: Essay[]): Expected | null {
+  const decidedByTeacher = essays.filter((essay) => b.associations[essay]?.method === 'human');
+  if (decidedByTeacher.length === 0) return null;
+  for (const essay of decidedByTeacher) {
+    b.associations[essay] = { status: 'pending_validation', student: b.confidence[essay] === null ? null : 'suggestion', method: null };
+  }
+  return { target: b.state, topics: [], after: b };
+}
+
 /** Row by row: the state's own events, then the ones every state of validation shares. */
 function step(b: OracleBatch, label: string): Expected | null {
   const same = (topics: Topic[] = []): Expected => ({ target: b.state, topics, after: b });
@@ -138,6 +152,7 @@ function step(b: OracleBatch, label: string): Expected | null {
       break;
     case S.teacher:
       if (DECISIONS[label]) return decide(b, DECISIONS[label]);
+      if (label === 'reopen A and B') return reopen(b, ['A', 'B']);
       if (label === 'extend deadline') return same();
       if (label === 'deadline passes') {
         const topics: Topic[] = [];

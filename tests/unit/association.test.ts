@@ -68,10 +68,13 @@ function expectRefused(snapshot: AssociationSnapshot, event: AssociationEvent): 
   expect(actions).toEqual([]);
 }
 
-/** A final state decided by the teacher, linking `studentId`, with the matcher's suggestion kept visible. */
+/**
+ * A state decided by the teacher, linking `studentId`, with the matcher's suggestion kept visible.
+ * Not final: the teacher may reopen it while the batch waits.
+ */
 function expectTeacherDecision(next: AssociationSnapshot, state: 'confirmed' | 'rejected', studentId: string | null): void {
   expect(next.value).toBe(state);
-  expect(next.status).toBe('done');
+  expect(next.status).toBe('active');
   expect(next.context).toMatchObject({
     student_id: studentId,
     suggested_student_id: SUGGESTED_STUDENT,
@@ -255,6 +258,45 @@ describe('a settled association', () => {
     it.each(laterEvents)('refuses %s', (_name, event) => {
       expectRefused(reach(), event);
     });
+  });
+});
+
+describe('the teacher reopening', () => {
+  const reopen: AssociationEvent = { type: 'REOPEN', at: DEADLINE_AT, by: TEACHER };
+
+  it.each([
+    ['a confirmation', () => accept(pending(), confirm())],
+    ['a correction', () => accept(pending(), confirm({ student_id: OTHER_STUDENT }))],
+    ['a rejection', () => accept(pending(), reject)],
+  ])('takes back %s: pending again, the suggestion the author again, nothing validated', (_name, reach) => {
+    const next = accept(reach(), reopen);
+    expect(next.value).toBe('pending_validation');
+    expect(next.context).toMatchObject({
+      student_id: SUGGESTED_STUDENT,
+      suggested_student_id: SUGGESTED_STUDENT,
+      validation_method: null,
+      validated_by: null,
+      validated_at: null,
+    });
+  });
+
+  it('leaves no author on a reopened essay the matcher found none for', () => {
+    const next = accept(accept(pending(noSuggestion), reject), reopen);
+    expect(next.context.student_id).toBeNull();
+  });
+
+  it('lets the reopened association be decided again, by the teacher or by the deadline', () => {
+    const reopened = accept(accept(pending(), reject), reopen);
+    expectTeacherDecision(accept(reopened, confirm({ student_id: OTHER_STUDENT })), 'confirmed', OTHER_STUDENT);
+    expect(accept(reopened, timeout).value).toBe('timeout_confirmed');
+  });
+
+  it.each([
+    ['pending', () => pending()],
+    ['timeout_confirmed', () => accept(pending({ confidence_score: 0.9 }), timeout)],
+    ['no_match', () => accept(pending({ confidence_score: 0.2 }), timeout)],
+  ])('refuses to reopen %s: only a teacher decision can be taken back', (_name, reach) => {
+    expectRefused(reach(), reopen);
   });
 });
 

@@ -103,6 +103,13 @@ const teacherDecisions = (...decisions: DecisionInput[]): BatchEvent => ({
   decisions,
   students: STUDENTS,
 });
+const teacherReopened = (...essay_ids: string[]): BatchEvent => ({
+  type: 'TEACHER_REOPENED',
+  at: DECIDED_AT,
+  teacher_id: TEACHER,
+  essay_ids,
+  reason: null,
+});
 const confirmed = (essay_id: string, fields: { student_id?: string; student_in_class?: boolean } = {}): DecisionInput => ({
   essay_id,
   confirmed: true,
@@ -793,6 +800,7 @@ describe('refusals by state', () => {
     'CONTENT_PROVISIONED',
     'AUTHOR_MATCHES_SUGGESTED',
     'TEACHER_DECISIONS',
+    'TEACHER_REOPENED',
     'VALIDATION_TIMEOUT',
     'DEADLINE_CHANGED',
     'ESSAYS_READY',
@@ -813,6 +821,8 @@ describe('refusals by state', () => {
         return authorMatches();
       case 'TEACHER_DECISIONS':
         return teacherDecisions(confirmed(E1));
+      case 'TEACHER_REOPENED':
+        return teacherReopened(E1);
       case 'VALIDATION_TIMEOUT':
         return validationTimeout(1);
       case 'DEADLINE_CHANGED':
@@ -838,6 +848,7 @@ describe('refusals by state', () => {
     for (const type of ['TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'CANCEL'] as const) {
       accept(awaitingTeacher(), acceptableEvent(type, 'REGULAR'));
     }
+    accept(accept(awaitingTeacher(), teacherDecisions(confirmed(E1))).next, acceptableEvent('TEACHER_REOPENED', 'REGULAR'));
     accept(guestReady(), acceptableEvent('ESSAYS_READY', 'GUEST'));
     accept(regularReady(), acceptableEvent('PIPELINE_REQUESTED', 'REGULAR'));
     accept(registered(), acceptableEvent('VALIDATION_ERRORS', 'REGULAR'));

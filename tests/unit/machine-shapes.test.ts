@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BATCH_SNAPSHOT_MIGRATIONS } from '../../app/snapshots.ts';
+import { ASSOCIATION_SNAPSHOT_MIGRATIONS, BATCH_SNAPSHOT_MIGRATIONS } from '../../app/snapshots.ts';
 import { ASSOCIATION_MACHINE_ID, ASSOCIATION_MACHINE_VERSION } from '../../machines/association.ts';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION } from '../../machines/batch.ts';
 import { committedShape, contextKeys, shapeFile, shapeVersions } from '../../scripts/machine-shapes.ts';
@@ -13,8 +13,7 @@ import { committedCorpus, currentShapes } from '../../scripts/snapshot-corpus.ts
 const shapes = currentShapes();
 const MIGRATIONS: Record<string, Record<number, unknown> | null> = {
   [BATCH_MACHINE_ID]: BATCH_SNAPSHOT_MIGRATIONS,
-  // The association machine has no migration registry yet: any older version is unrestorable.
-  [ASSOCIATION_MACHINE_ID]: null,
+  [ASSOCIATION_MACHINE_ID]: ASSOCIATION_SNAPSHOT_MIGRATIONS,
 };
 const CURRENT: Record<string, number> = {
   [BATCH_MACHINE_ID]: BATCH_MACHINE_VERSION,

@@ -1,6 +1,12 @@
 import { type AnyMachineSnapshot, type AnyStateMachine, type EventObject, transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { BATCH_SNAPSHOT_MIGRATIONS, SnapshotRestoreError, migrateBatchSnapshot, restoreBatchSnapshot } from '../../app/snapshots.ts';
+import {
+  BATCH_SNAPSHOT_MIGRATIONS,
+  SnapshotRestoreError,
+  migrateBatchSnapshot,
+  restoreAssociationSnapshot,
+  restoreBatchSnapshot,
+} from '../../app/snapshots.ts';
 import { ASSOCIATION_MACHINE_ID, ASSOCIATION_MACHINE_VERSION, associationMachine } from '../../machines/association.ts';
 import { BATCH_MACHINE_ID, BATCH_MACHINE_VERSION, batchMachine } from '../../machines/batch.ts';
 import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
@@ -54,12 +60,43 @@ describe('snapshot corpus', () => {
 
   for (const f of corpus.filter((f) => f.machine_id === ASSOCIATION_MACHINE_ID)) {
     it(`restores association v${f.machine_version} ${f.state} with the current machine, and it still steps`, () => {
-      expect(f.machine_version, 'association snapshots have no migrations yet').toBe(ASSOCIATION_MACHINE_VERSION);
-      const restored = associationMachine.resolveState(f.snapshot as Parameters<typeof associationMachine.resolveState>[0]);
+      const restored = restoreAssociationSnapshot(f.snapshot, f.machine_version);
       expect(stateString(restored.value)).toBe(f.state);
       expectStillSteps(associationMachine, restored, associationSamples());
     });
   }
+});
+
+describe('association snapshot migration v1 → v2', () => {
+  const v1 = (state: string) =>
+    corpus.find((f) => f.machine_id === ASSOCIATION_MACHINE_ID && f.machine_version === 1 && f.state === state)!;
+
+  it("lets a teacher's v1 decision be reopened: confirmed and rejected are no longer final", () => {
+    for (const state of ['confirmed', 'rejected']) {
+      expect((v1(state).snapshot as { status: string }).status, `the v1 fixture of ${state}`).toBe('done');
+      const restored = restoreAssociationSnapshot(v1(state).snapshot, 1);
+      expect(restored.status).toBe('active');
+      const [next] = transition(associationMachine, restored, { type: 'REOPEN', at: '2025-03-01T09:00:00.000Z', by: 'teacher-1' });
+      expect(next.value, state).toBe('pending_validation');
+      expect(next.context).toMatchObject({ student_id: next.context.suggested_student_id, validation_method: null, validated_by: null });
+    }
+  });
+
+  it("keeps the deadline's decisions final", () => {
+    for (const state of ['timeout_confirmed', 'no_match']) {
+      const restored = restoreAssociationSnapshot(v1(state).snapshot, 1);
+      expect(restored.status, state).toBe('done');
+      expect(transition(associationMachine, restored, { type: 'REOPEN', at: '2025-03-01T09:00:00.000Z', by: 'teacher-1' })[0]).toBe(
+        restored,
+      );
+    }
+  });
+
+  it('refuses a snapshot from a newer association machine', () => {
+    expect(() => restoreAssociationSnapshot(v1('confirmed').snapshot, ASSOCIATION_MACHINE_VERSION + 1)).toThrow(
+      `snapshot written by association v${ASSOCIATION_MACHINE_VERSION + 1}, newer than this code (v${ASSOCIATION_MACHINE_VERSION})`,
+    );
+  });
 });
 
 describe('batch snapshot migrations', () => {

@@ -178,6 +178,24 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
           'td',
           { class: 'actions', 'data-label': c.actions },
           pending ? h('div', { class: 'buttons' }, actionsCell(context, a, intents, busy.has(a.essay_id), label)) : null,
+          // A teacher's own decision can be taken back while the batch still waits; the deadline's cannot.
+          !pending && a.validation_method === 'human'
+            ? h(
+                'div',
+                { class: 'buttons' },
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    id: `reopen-${a.essay_id}`,
+                    'aria-label': t.reopenLabel(label),
+                    disabled: busy.has(a.essay_id),
+                    onclick: () => intents.reopen(a.essay_id),
+                  },
+                  t.reopen,
+                ),
+              )
+            : null,
           h('p', { class: 'answer', id: `answer-${a.essay_id}`, tabindex: -1, 'aria-live': 'polite' }, answerText(t, answer)),
         )
       : null,
@@ -228,6 +246,9 @@ export function historyLine(context: ReviewContext, r: HistoryRow): Array<HTMLEl
             : H.rejected(essay);
     return h('li', { 'data-essay': d.essay_id }, text);
   });
+  const reopened = (detail.reopened ?? []).map((d) =>
+    h('li', { 'data-essay': d.essay_id }, H.reopenedEssay(essayLabel(t, byId.get(d.essay_id), d.essay_id))),
+  );
   const list = essays.length > 0 ? h('ul', { class: 'decided' }, essays) : null;
   const by = who(context, r.actor);
   switch (eventOf(r.event_type)) {
@@ -239,6 +260,12 @@ export function historyLine(context: ReviewContext, r: HistoryRow): Array<HTMLEl
       return [H.suggested];
     case 'TEACHER_DECISIONS':
       return [H.decided(by), ...(list ? [list] : [])];
+    case 'TEACHER_REOPENED':
+      return [
+        H.reopened(by),
+        ...(reopened.length > 0 ? [h('ul', { class: 'decided' }, reopened)] : []),
+        ...(detail.reason ? [H.cancelReason(detail.reason)] : []),
+      ];
     case 'VALIDATION_TIMEOUT':
       return [H.timedOut, ...(list ? [list] : [])];
     case 'DEADLINE_CHANGED':

@@ -219,6 +219,10 @@ const intents: Intents = {
   reject: (essayId) =>
     pendingRow(essayId) &&
     void act('reject', [essayId], '/student-associations/confirm', { associations: [{ essay_id: essayId, confirmed: false }] }),
+  reopen: (essayId) => {
+    const row = ctx().detail?.associations.find((a) => a.essay_id === essayId && a.validation_method === 'human');
+    if (row) void act('reopen', [essayId], '/student-associations/reopen', { essay_ids: [essayId] });
+  },
   stopAsking: () => store.trigger.asked({ asking: null }),
   correct: (essayId) => {
     const studentId = ctx().corrections[essayId];

@@ -31,7 +31,7 @@ export type View =
   | { name: 'operator' }
   | { name: 'nowhere' };
 
-export type ActionKind = 'confirm' | 'correct' | 'reject' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
+export type ActionKind = 'confirm' | 'correct' | 'reject' | 'reopen' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
 /** Actions on the whole batch: one of each kind at a time. */
 const BATCH_ACTIONS: ReadonlySet<ActionKind> = new Set(['extend', 'confirm_high', 'cancel', 'pipeline']);
 
@@ -40,7 +40,7 @@ export type ItemResult =
   | { outcome: 'applied'; status: AssociationStatus; studentId: string | null }
   | { outcome: 'refused'; refusal: Refusal };
 
-/** A question the page asks once before an action that cannot be undone. */
+/** A question the page asks once before an action that is final, or nearly so. */
 export type Asking = { kind: 'reject'; essayId: string } | { kind: 'cancel' } | null;
 
 export interface PendingAction {

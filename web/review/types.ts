@@ -112,6 +112,7 @@ export type Refusal = 'already_decided' | 'not_in_class' | 'no_suggestion' | 'no
 /** What the history keeps beyond the states (app/plan.ts historyDetail). */
 export interface HistoryDetail {
   decided?: Array<{ essay_id: string; validation_status: AssociationStatus; student_id: string | null }>;
+  reopened?: Array<{ essay_id: string; reopened_from: AssociationStatus }>;
   reason?: string | null;
   to_due_at?: string;
   requested_pipeline?: string;

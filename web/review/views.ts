@@ -18,6 +18,7 @@ export interface Intents {
   pickCorrection(essayId: string, studentId: string): void;
   askReject(essayId: string): void;
   reject(essayId: string): void;
+  reopen(essayId: string): void;
   stopAsking(): void;
   confirmHigh(): void;
   extend(): void;
