@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type DeadlineRule, type SchoolCalendar, WEEKDAYS, calendarProblems } from './machines/school-calendar.ts';
 
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema.optional());
@@ -19,6 +20,42 @@ const EnvSchema = z.object({
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
   ROLE: withDefault(z.enum(['all', 'api', 'worker']), 'all'),
   VALIDATION_TIMEOUT_MS: withDefault(positiveInt, 86_400_000),
+  VALIDATION_DEADLINE: withDefault(z.enum(['elapsed', 'school-days']), 'elapsed'),
+  VALIDATION_SCHOOL_DAYS: withDefault(z.coerce.number().int().min(1).max(30), 1),
+  SCHOOL_TIME_ZONE: withDefault(z.string().min(1), 'Europe/Stockholm'),
+  SCHOOL_WEEK: withDefault(
+    z
+      .string()
+      .transform((v) => v.split(',').map((d) => d.trim().toLowerCase()))
+      .pipe(z.array(z.enum(WEEKDAYS, { error: `days as ${WEEKDAYS.join(',')}` })).min(1)),
+    // zod's default is the parsed value, not the text the transform reads.
+    ['mon', 'tue', 'wed', 'thu', 'fri'] as never,
+  ),
+  SCHOOL_HOURS: withDefault(
+    z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'opening-closing as HH:MM-HH:MM, e.g. 08:00-16:00'),
+    '08:00-16:00',
+  ),
+  SCHOOL_CLOSED_DAYS: withDefault(
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(';')
+          .map((d) => d.trim())
+          .filter((d) => d !== ''),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(
+              /^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?( .+)?$/,
+              'each YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, then an optional name; separated by ;',
+            ),
+        ),
+      ),
+    [] as never,
+  ),
   VALIDATION_REMINDER_BEFORE_MS: withDefault(z.coerce.number().int().min(0), 7_200_000),
   SWEEP_INTERVAL_MS: optional(positiveInt),
   JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
@@ -86,6 +123,8 @@ export interface Config {
   redisUrl: string | undefined;
   role: 'all' | 'api' | 'worker';
   validationTimeoutMs: number;
+  /** How the validation deadline is counted, and the school calendar it counts in unless a class has its own. */
+  deadlines: { rule: DeadlineRule; calendar: SchoolCalendar };
   /** How long before a validation deadline the teacher is reminded; 0: never. */
   validationReminderBeforeMs: number;
   sweepIntervalMs: number;
@@ -144,6 +183,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `invalid configuration:\n  OUTBOX_RELAY: ${unreachable.map((sink) => `${sink} needs ${sink === 'redis' ? 'REDIS_URL' : 'KAFKA_BROKERS'}`).join('; ')}`,
     );
   }
+  const calendar = schoolCalendarOf(e);
+  const calendarIssues = calendarProblems(calendar);
+  if (calendarIssues.length > 0) {
+    const names: Record<string, string> = {
+      time_zone: 'SCHOOL_TIME_ZONE',
+      school_days: 'SCHOOL_WEEK',
+      opens: 'SCHOOL_HOURS',
+      closes: 'SCHOOL_HOURS',
+    };
+    const lines = calendarIssues.map((p) => `  ${names[p.path] ?? 'SCHOOL_CLOSED_DAYS'}: ${p.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
   if (e.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'SERVICE_TOKEN'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0)
@@ -163,6 +214,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     role: e.ROLE,
     validationTimeoutMs: e.VALIDATION_TIMEOUT_MS,
+    deadlines: {
+      rule:
+        e.VALIDATION_DEADLINE === 'school-days'
+          ? { kind: 'school_days', days: e.VALIDATION_SCHOOL_DAYS }
+          : { kind: 'elapsed', ms: e.VALIDATION_TIMEOUT_MS },
+      calendar,
+    },
     validationReminderBeforeMs: e.VALIDATION_REMINDER_BEFORE_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS ?? (e.REDIS_URL ? 60_000 : 1_000),
     jwtSecret: e.JWT_SECRET,
@@ -195,5 +253,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : null,
     outboxRelay: relay,
+  };
+}
+
+/** The service's school calendar from SCHOOL_* (a class may have its own, set through the API). */
+function schoolCalendarOf(e: z.infer<typeof EnvSchema>): SchoolCalendar {
+  const [opens, closes] = e.SCHOOL_HOURS.split('-') as [string, string];
+  return {
+    time_zone: e.SCHOOL_TIME_ZONE,
+    school_days: e.SCHOOL_WEEK.map((d) => WEEKDAYS.indexOf(d) + 1),
+    opens,
+    closes,
+    closed: e.SCHOOL_CLOSED_DAYS.map((entry) => {
+      const [days, ...name] = entry.split(' ');
+      const [from, to] = days!.split('..') as [string, string | undefined];
+      return { from, to: to ?? from, ...(name.length > 0 ? { name: name.join(' ') } : {}) };
+    }),
   };
 }

@@ -66,6 +66,7 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
   const service = createService({
     db: database.db,
     validationTimeoutMs: config.validationTimeoutMs,
+    deadlines: config.deadlines,
     credits: config.credits.kind === 'entitlements' ? entitlementsChecker(config.credits.url) : allowEveryPipeline,
     deadlineClockSkewMs: config.deadlineClockSkewMs,
     onOutcome: observeApplications({ metrics, logger }),

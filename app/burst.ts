@@ -192,5 +192,9 @@ async function burstLookups(
       unknownByClass.set(classId, unknown);
       return unknown;
     },
+    async calendarOf() {
+      // A burst only fires timeouts; a deadline is counted where suggestions arrive, never here.
+      throw new Error('a deadline burst does not count new deadlines');
+    },
   };
 }

@@ -38,5 +38,6 @@ export async function teacherDeadlines(db: Db, ownerId: string, before: string |
     pending_associations: d.pending,
     will_keep_suggestion: d.auto_confirm,
     will_link_unknown_student: d.to_unknown,
+    why: d.reason,
   }));
 }

@@ -12,6 +12,7 @@ import type { CreditChecker } from './credits.ts';
 import { pipelineRequested } from './pipelines.ts';
 import { requestFingerprint } from './idempotency.ts';
 import { carrierOf } from './tracing.ts';
+import { type DeadlinePolicy, validationDeadline } from './deadline-policy.ts';
 
 /** The build of an event that needs nothing but its own data and the time it is applied at. */
 const plain =
@@ -38,12 +39,12 @@ export function classEventFingerprint(envelope: ClassInboundEnvelope): string {
 
 /** Translates a validated inbound envelope into a request for the application layer. */
 export interface InboundSettings {
-  validationTimeoutMs: number;
+  /** How the validation deadline is counted, and the calendar it counts in when the class has none. */
+  deadlines: DeadlinePolicy;
   credits: CreditChecker;
 }
 
 export function inboundRequest(envelope: InboundEnvelope, settings: InboundSettings): EventRequest {
-  const { validationTimeoutMs } = settings;
   const base = {
     batchId: envelope.data.batch_id,
     eventId: envelope.event_id,
@@ -72,6 +73,7 @@ export function inboundRequest(envelope: InboundEnvelope, settings: InboundSetti
         build: async (context, lookups, at): Promise<Prepared> => {
           const errors = await suggestionErrors(context, data, (ids) => lookups.studentsOfClass(context.class_id, ids));
           if (errors.length > 0) return { ok: false, errors };
+          const deadline = validationDeadline(at, settings.deadlines, await lookups.calendarOf(data.class_id));
           return {
             ok: true,
             event: {
@@ -79,7 +81,8 @@ export function inboundRequest(envelope: InboundEnvelope, settings: InboundSetti
               at,
               class_id: data.class_id,
               created_by: context.owner_id,
-              due_at: new Date(Date.parse(at) + validationTimeoutMs).toISOString(),
+              due_at: deadline.due_at,
+              deadline_reason: deadline.reason,
               matches: data.match_results.map(matchOf),
             },
           };

@@ -1,4 +1,6 @@
 import type { StudentInfo } from '../machines/events.ts';
+import type { SchoolCalendar } from '../machines/school-calendar.ts';
+import { classCalendar } from '../db/class-calendars.ts';
 import type { Db } from '../db/client.ts';
 import type { RosterEntry } from '../db/students.ts';
 import type { StudentRow } from '../db/transitions.ts';
@@ -19,6 +21,8 @@ export interface Lookups {
   rosterOf(classId: string | null, ids: string[]): Promise<Record<string, StudentInfo>>;
   /** The class's UNKNOWN student, or the row the transition will insert for it. */
   unknownStudentFor(classId: string): Promise<{ id: string; newStudent: StudentRow | null }>;
+  /** The class's own school calendar, or null when it counts in the service's. */
+  calendarOf(classId: string): Promise<SchoolCalendar | null>;
 }
 
 export function databaseLookups(db: Db): Lookups {
@@ -27,6 +31,7 @@ export function databaseLookups(db: Db): Lookups {
     studentsOfClass: (classId, ids) => studentsOfClass(db, classId, ids),
     rosterOf: (classId, ids) => rosterOf(db, classId, ids),
     unknownStudentFor: (classId) => unknownStudentFor(db, classId),
+    calendarOf: (classId) => classCalendar(db, classId),
   };
 }
 

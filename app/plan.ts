@@ -171,7 +171,8 @@ type Detail<T extends BatchEvent['type']> = (event: Extract<BatchEvent, { type: 
  */
 const HISTORY_DETAIL: { [T in BatchEvent['type']]: Detail<T> } = {
   CONTENT_PROVISIONED: () => undefined,
-  AUTHOR_MATCHES_SUGGESTED: () => undefined,
+  AUTHOR_MATCHES_SUGGESTED: (event) =>
+    event.deadline_reason ? { due_at: event.due_at, deadline_reason: event.deadline_reason } : undefined,
   TEACHER_DECISIONS: (_event, before, after) => ({ decided: settledEssays(before, after) }),
   TEACHER_REOPENED: (event, before, after) => ({ reopened: reopenedEssays(before, after), reason: event.reason }),
   VALIDATION_TIMEOUT: (event, before, after) =>
@@ -183,9 +184,14 @@ const HISTORY_DETAIL: { [T in BatchEvent['type']]: Detail<T> } = {
           decided: settledEssays(before, after),
         }
       : undefined,
-  DEADLINE_CHANGED: (_event, before, after) =>
+  DEADLINE_CHANGED: (event, before, after) =>
     after.deadline
-      ? { from_due_at: before.deadline?.due_at ?? null, to_due_at: after.deadline.due_at, deadline_version: after.deadline.version }
+      ? {
+          from_due_at: before.deadline?.due_at ?? null,
+          to_due_at: after.deadline.due_at,
+          deadline_version: after.deadline.version,
+          deadline_reason: event.deadline_reason ?? { rule: 'moved', by: event.by },
+        }
       : undefined,
   ESSAYS_READY: (_event, before) =>
     before.class_type === 'GUEST' ? { note: 'BatchEssaysReady for a GUEST batch: accepted, changes nothing' } : undefined,

@@ -31,6 +31,9 @@ import { remindDueDeadlines } from './reminders.ts';
 import type { CourseCode } from '../machines/domain.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { type TraceCarrier, defaultTracer, withSpan } from './tracing.ts';
+import type { DeadlineRule, SchoolCalendar } from '../machines/school-calendar.ts';
+import { type DeadlinePolicy, elapsedPolicy } from './deadline-policy.ts';
+import { type CalendarBody, changeClassCalendar, readClassCalendar } from './calendars.ts';
 
 /** Told after commit about every deadline a transition set or cleared: the timer accelerator. */
 export type DeadlineListener = (batchId: string, change: Exclude<DeadlineWrite, { kind: 'keep' }>) => void;
@@ -51,6 +54,8 @@ export type ApplyObserver = (observation: ApplyObservation) => void;
 export interface ServiceDeps {
   db: Db;
   validationTimeoutMs: number;
+  /** How the validation deadline is counted (school days, in which calendar); plain `validationTimeoutMs` when absent. */
+  deadlines?: { rule: DeadlineRule; calendar: SchoolCalendar };
   /** The credit question asked before a pipeline starts; every pipeline is allowed when absent. */
   credits?: CreditChecker;
   /** How early a deadline may be applied (clocks drift); earlier firings change nothing. */
@@ -82,6 +87,9 @@ export interface InboundCall {
  */
 export function createService(deps: ServiceDeps) {
   const now = deps.now ?? (() => new Date());
+  const deadlinePolicy: DeadlinePolicy = deps.deadlines
+    ? { ...deps.deadlines, validationTimeoutMs: deps.validationTimeoutMs }
+    : elapsedPolicy(deps.validationTimeoutMs);
   const { db } = deps;
   const tracer = deps.tracer ?? defaultTracer();
   const deadlineClockSkewMs = deps.deadlineClockSkewMs ?? 5_000;
@@ -135,7 +143,7 @@ export function createService(deps: ServiceDeps) {
     /** One validated inbound envelope, with the deadline length this service was configured with. */
     applyInbound(envelope: InboundEnvelope, call: InboundCall = {}): Promise<ApplyOutcome> {
       const request = {
-        ...inboundRequest(envelope, { validationTimeoutMs: deps.validationTimeoutMs, credits }),
+        ...inboundRequest(envelope, { deadlines: deadlinePolicy, credits }),
         ...(call.fingerprint ? { fingerprint: call.fingerprint } : {}),
       };
       // The envelope's metadata carries the producer's trace; the transport's is the fallback.
@@ -225,6 +233,11 @@ export function createService(deps: ServiceDeps) {
     history: (ownerId: string, batchId: string) => batchHistory(db, ownerId, batchId),
     outbox: (after: number, limit: number) => outboxAfter(db, after, limit),
     deadlines: (ownerId: string, before?: string) => teacherDeadlines(db, ownerId, before),
+    /** A class's school calendar (its own, or the service's) and the rule deadlines count by. */
+    classCalendar: (ownerId: string, classId: string) => readClassCalendar(db, deadlinePolicy, ownerId, classId),
+    /** Sets a class's calendar and moves the pending deadlines it governs, each in its batch's history. */
+    changeClassCalendar: (ownerId: string, classId: string, body: CalendarBody) =>
+      changeClassCalendar(db, apply, deadlinePolicy, now, ownerId, classId, body),
     listClasses: (ownerId: string) => listClasses(db, ownerId),
     operatorNumbers: (stuckAfterMs: number) => operatorNumbers(db, stuckAfterMs),
     pipelineState: (batchId: string) => pipelineStateOf(db, batchId, now()),

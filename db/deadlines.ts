@@ -1,6 +1,8 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
 import { deadlines } from './schema.ts';
+import { reasonOf } from './class-calendars.ts';
+import type { DeadlineReason } from '../machines/school-calendar.ts';
 
 export type DeadlineRow = Pick<typeof deadlines.$inferSelect, 'batch_id' | 'version' | 'due_at'>;
 
@@ -49,6 +51,7 @@ export interface TeacherDeadlineRow {
   pending: number;
   auto_confirm: number;
   to_unknown: number;
+  reason: DeadlineReason | null;
 }
 
 /**
@@ -65,7 +68,7 @@ export async function teacherDeadlineRows(
 ): Promise<TeacherDeadlineRow[]> {
   return rows<TeacherDeadlineRow>(
     db,
-    sql`SELECT d.batch_id, b.class_id, b.course_code, d.due_at, d.version,
+    sql`SELECT d.batch_id, b.class_id, b.course_code, d.due_at, d.version, ${reasonOf(sql`d.batch_id`)} AS reason,
           count(a.id) FILTER (WHERE a.validation_status = 'pending_validation')::int AS pending,
           count(a.id) FILTER (WHERE a.validation_status = 'pending_validation' AND a.suggested_student_id IS NOT NULL
                                 AND a.confidence_score >= ${keepThreshold}::double precision)::int AS auto_confirm,

@@ -41,6 +41,16 @@ export const classes = pgTable(
   (t) => [index('classes_owner_idx').on(t.owner_id)],
 );
 
+/** A class's own school calendar (time zone, school week, opening hours, closed days); none: the service's. */
+export const classCalendars = pgTable('class_calendars', {
+  class_id: uuid('class_id')
+    .primaryKey()
+    .references(() => classes.id, { onDelete: 'cascade' }),
+  calendar: jsonb('calendar').notNull(),
+  updated_by: text('updated_by').notNull(),
+  updated_at: tz('updated_at').notNull().defaultNow(),
+});
+
 export const students = pgTable(
   'students',
   {

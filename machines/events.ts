@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ClassType, CourseCode, RosterEmail } from './domain.ts';
 import { PHASES, type Phase, PhaseOutcomeStatus } from './pipelines.ts';
 import { pgTimestamp, storable } from './storable.ts';
+import type { DeadlineReason } from './school-calendar.ts';
 
 /**
  * Wire schemas of the events this service consumes (snake_case, as the original services publish
@@ -339,11 +340,20 @@ export type CreditCheck =
 
 export type BatchEvent =
   | { type: 'CONTENT_PROVISIONED'; at: string; essays: EssayRef[]; provisioned_count: number; expected_count: number }
-  | { type: 'AUTHOR_MATCHES_SUGGESTED'; at: string; class_id: string; matches: SuggestedMatch[]; due_at: string; created_by: string }
+  | {
+      type: 'AUTHOR_MATCHES_SUGGESTED';
+      at: string;
+      class_id: string;
+      matches: SuggestedMatch[];
+      due_at: string;
+      created_by: string;
+      /** Why the deadline falls when it does (the school calendar's rule); for the audit, no guard reads it. */
+      deadline_reason?: DeadlineReason;
+    }
   | { type: 'TEACHER_DECISIONS'; at: string; teacher_id: string; decisions: DecisionInput[]; students: Record<string, StudentInfo> }
   | { type: 'TEACHER_REOPENED'; at: string; teacher_id: string; essay_ids: string[]; reason: string | null }
   | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string; students: Record<string, StudentInfo> }
-  | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string }
+  | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string; deadline_reason?: DeadlineReason }
   | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType; student_prompt_ref: unknown }
   | {
       type: 'PIPELINE_REQUESTED';

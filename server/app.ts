@@ -13,6 +13,7 @@ import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from '.
 export { MAX_BODY_BYTES } from './problem.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
+import { calendarRoutes } from './routes/calendars.ts';
 import { studentRoutes } from './routes/students.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
@@ -106,6 +107,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', eventRoutes(service));
   app.route('/', studentRoutes(service));
   app.route('/', classRoutes(service));
+  app.route('/', calendarRoutes(service));
   app.route('/', batchRoutes(service));
   app.route('/', outboxRoutes(service));
   app.route('/', streamRoutes(service, options.streams ?? service.openBatchStreams(500)));

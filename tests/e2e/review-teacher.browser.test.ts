@@ -227,6 +227,8 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       await openBatch(page, batchId);
       await page.waitForSelector(`tr[data-essay="${e1}"] #confirm-${e1}`);
       expect(await page.locator('#batch-status').textContent()).toBe(lang === 'sv' ? 'Väntar på ditt beslut' : 'Waiting for your decision');
+      // Why the automatic decision falls when it does: this service counts wall-clock hours.
+      expect((await page.locator('#deadline-why').textContent())?.trim()).toBe(t.deadlineWhy.elapsed(24));
       // The no-match row has no Confirm: it asks for a student instead.
       expect(await page.locator(`#confirm-${e4}`).count()).toBe(0);
       expect(await page.locator(`#pick-${e4}`).textContent()).toBe(t.pickStudent);

@@ -155,6 +155,9 @@ describe('OpenAPI document and docs page', () => {
     expect(cmsClass.status).toBe(201);
     expect((await r.api('GET', `/v1/classes/${cmsClass.body.id}`, { token: teacher })).status).toBe(200);
     expect((await r.api('PUT', `/v1/classes/${cmsClass.body.id}`, { token: teacher, body: { name: '9B' } })).status).toBe(200);
+    expect((await r.api('GET', `/v1/classes/${cmsClass.body.id}/calendar`, { token: teacher })).status).toBe(200);
+    const calendar = { time_zone: 'Europe/Stockholm', school_days: ['mon', 'tue', 'wed', 'thu', 'fri'], opens: '08:00', closes: '16:00' };
+    expect((await r.api('PUT', `/v1/classes/${cmsClass.body.id}/calendar`, { token: teacher, body: calendar })).status).toBe(200);
     const student = await r.api('POST', '/v1/classes/students', {
       token: teacher,
       body: { person_name: { first_name: 'Emil', last_name: 'Zäll' }, email: 'emil.zäll.jernberg@test.edu', class_ids: [cmsClass.body.id] },

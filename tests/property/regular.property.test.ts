@@ -10,6 +10,7 @@ import { InboundEnvelope, TOPICS } from '../../machines/events.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { type BatchFacts, batchInvariants, decidedOnceViolations, readBatchFacts, unchangedViolations } from '../support/invariants.ts';
 import { type Decision, type Expect, Reference, STATE_OF } from './reference.ts';
+import { elapsedPolicy } from '../../app/deadline-policy.ts';
 
 /**
  * Random interleavings of one REGULAR batch's life through the application layer on PostgreSQL:
@@ -127,7 +128,7 @@ describe('REGULAR batch interleavings through the application layer (property-ba
         correlation_id: correlationId,
         data,
       }),
-      { validationTimeoutMs: TIMEOUT_MS, credits: allowEveryPipeline },
+      { deadlines: elapsedPolicy(TIMEOUT_MS), credits: allowEveryPipeline },
     );
 
   async function oneRun(run: Run) {

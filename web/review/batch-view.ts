@@ -202,6 +202,36 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
   );
 }
 
+const schoolDate = (date: string, language: string) =>
+  new Intl.DateTimeFormat(language, { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(
+    new Date(`${date}T00:00:00Z`),
+  );
+
+/** Why the deadline falls when it does, from the newest history row that says so. */
+function deadlineWhy(context: ReviewContext): HTMLElement | null {
+  const t = catalogue(context);
+  const W = t.deadlineWhy;
+  const row = [...(context.detail?.history ?? [])].reverse().find((r) => r.outcome === 'applied' && r.detail?.deadline_reason);
+  const why = row?.detail?.deadline_reason;
+  if (!why) return null;
+  const parts: string[] = [];
+  if (why.rule === 'elapsed') parts.push(W.elapsed(why.hours));
+  else if (why.rule === 'moved') parts.push(W.moved(who(context, why.by)));
+  else {
+    if (why.calendar_changed_by) parts.push(W.calendarChanged(who(context, why.calendar_changed_by)));
+    parts.push(W.schoolDays(why.days, localTime(context.detail?.batch?.validation.due_at ?? '', context.language)));
+    const skipped = why.skipped.map((s) =>
+      s.why === 'closed'
+        ? W.closed(schoolDate(s.date, context.language), s.name ?? null)
+        : W.notSchoolDay(schoolDate(s.date, context.language)),
+    );
+    if (skipped.length > 0) parts.push(W.passedOver(skipped.join(', ')));
+    if (why.moved_to === 'opening') parts.push(W.movedToOpening);
+    if (why.moved_to === 'closing') parts.push(W.movedToClosing);
+  }
+  return h('span', { id: 'deadline-why', class: 'why' }, ` ${parts.join(' ')}`);
+}
+
 /** The actor of a history row, as the teacher reads it: "You", another teacher, the deadline, HuleEdu. */
 function who(context: ReviewContext, actor: string): string {
   const t = catalogue(context);
@@ -495,7 +525,7 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
       h('span', { id: 'stream-status', class: `conn conn-${d.connection}` }, t.connection[d.connection]),
     ),
     due !== null && b.validation.pending > 0
-      ? h('p', { id: 'deadline' }, t.deadlineLead, countdown(due, context.now, context.language))
+      ? h('p', { id: 'deadline' }, t.deadlineLead, countdown(due, context.now, context.language), deadlineWhy(context))
       : b.class_id !== null && (b.state === TEACHER_STATE || b.state === 'student_validation_completed')
         ? h('p', { id: 'no-deadline' }, t.noDeadline)
         : null,

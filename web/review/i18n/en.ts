@@ -98,6 +98,18 @@ export const en = {
   guestBatch: 'Guest batch (no class list)',
   waitingCount: (n: number) => (n === 1 ? '1 essay waits for your decision' : `${n} essays wait for your decision`),
   deadlineLead: 'Automatic decision ',
+  deadlineWhy: {
+    elapsed: (hours: number) => `${hours} hours after the suggestions arrived.`,
+    schoolDays: (days: number, when: string) =>
+      `${days === 1 ? 'The next school day' : `${days} school days later`}, at the time the suggestions arrived: ${when}.`,
+    passedOver: (days: string) => `Passed over: ${days}.`,
+    notSchoolDay: (day: string) => `${day} (no school)`,
+    closed: (day: string, name: string | null) => (name ? `${day} (${name})` : `${day} (closed)`),
+    movedToOpening: 'Moved to when school opens.',
+    movedToClosing: 'Moved to when school closes, never at night.',
+    calendarChanged: (who: string) => `${who} changed the class calendar.`,
+    moved: (who: string) => `${who} moved it.`,
+  },
   noDeadline: 'No automatic decision pending.',
   inTime: (text: string) => `in ${text}`,
   agoTime: (text: string) => `${text} ago`,
