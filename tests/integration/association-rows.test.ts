@@ -1,3 +1,4 @@
+import { ASSOCIATION_MACHINE_VERSION } from '../../machines/association.ts';
 import { BATCH_MACHINE_VERSION } from '../../machines/batch.ts';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,12 +104,13 @@ describe('association records in rows of their own', () => {
 
     expect(await upgradeBatchSnapshots(h.database.db, new Date().toISOString())).toBe(1);
     const upgraded = await batchSnapshot(batchId);
-    // At start the batch is brought to the current version, through v3 (its own rows) and on.
+    // At start the batch is brought to the current version, through v3 (its own rows) and on; its
+    // association records are brought to theirs on the way.
     expect(upgraded.machine_version).toBe(BATCH_MACHINE_VERSION);
     expect(upgraded.snapshot.context).toMatchObject({ associations: {}, association_counts: { total: 2, pending: 2 } });
     expect((await associationRows(batchId)).map((r) => [r.status, r.machine_version])).toEqual([
-      ['pending_validation', 1],
-      ['pending_validation', 1],
+      ['pending_validation', ASSOCIATION_MACHINE_VERSION],
+      ['pending_validation', ASSOCIATION_MACHINE_VERSION],
     ]);
     for (const essay of list) expect((await decide(batchId, essay.essay_id)).status).toBe(200);
     expect((await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.state).toBe('student_validation_completed');
