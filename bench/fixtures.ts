@@ -139,6 +139,8 @@ export interface BatchCopy {
   batchId: string;
   cls: ClassFixture;
   essays: EssayRef[];
+  /** The ids the copy was made with: each template id (shared array) and the copy's id in its place. */
+  ids: { template: string[]; copy: string[] };
 }
 
 /**
@@ -169,7 +171,7 @@ export async function cloneBatches(
       for (const a of source.associationSnapshots) associationSnapshots.push(copy(a));
       if (source.deadline) deadlines.push(copy(source.deadline));
       const essays = source.template.essays.map((e, k) => ({ essay_id: fresh[k + 1]!, text_storage_id: e.text_storage_id }));
-      made.push({ batchId: fresh[0]!, cls: source.template.cls, essays });
+      made.push({ batchId: fresh[0]!, cls: source.template.cls, essays, ids: { template: source.ids, copy: fresh } });
     }
     await sql.begin(async (tx) => {
       await insertRows(tx, 'batches', batches);

@@ -74,7 +74,7 @@ interface Walk {
 }
 
 export function eventMix(
-  pool: BatchPool,
+  pool: Pick<BatchPool, 'take'>,
   transport: MixTransport,
   essaysPerBatch: number,
   style: DecisionStyle = 'two-sittings',
