@@ -37,7 +37,7 @@ export interface BenchConfig {
   queueConcurrency: number;
   /**
    * BENCH_ONLY: run just these points (comma-separated names, e.g. C@8/30), no memory run, and
-   * report only their lines, unjudged: for profiling. Points that need another's result (C-half
+   * report only their lines (judged where a line's figures were measured): for profiling. Points that need another's result (C-half
    * needs C@8) must be listed after it.
    */
   only: string[] | null;

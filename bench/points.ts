@@ -11,6 +11,7 @@ import { type Operation, closedLoop, fixedRate } from './load.ts';
 import { type BatchPool, type DecisionStyle, directTransport, eventMix, eventsPerBatch, httpTransport } from './mix.ts';
 import { type PgBossRig, pgBossBurst } from './pgboss-baseline.ts';
 import { p2Operation, p3Operation, rowPicker } from './postgres-baselines.ts';
+import { type Capture, type CompiledEvent, prepareBurst, rowsOperation } from './row-replay.ts';
 import { type Figures, type Sample, summarise } from './stats.ts';
 
 /** A measurement the rounds visit in turn; it returns one run's figures. */
@@ -43,6 +44,11 @@ export interface Rig {
   pgBoss: PgBossRig;
   waiting: DeadlineRig;
   provisioned: DeadlineRig;
+  /**
+   * P-rows and P-burst: the rows the real service wrote for one walk of the mix at each size and for
+   * one timeout (bench/row-replay.ts), and pools of copies of the template each walk started from.
+   */
+  rows: { mix: Map<number, { capture: Capture; events: CompiledEvent[]; pool: BatchPool }>; timeout: Capture };
   /** Every run's figures so far, by measurement name. */
   results: Map<string, Figures[]>;
   /** The service's Kafka consumer on the mock cluster; null when it could not start (K is skipped). */
@@ -63,7 +69,7 @@ const burstFigures = (r: Sample & { totalMs: number }): Figures => ({
  * Where a mix point sends its events: the application layer (A) or HTTP (C, and D for one decision
  * a request); K sends C's service events through Kafka instead (decisions stay HTTP).
  */
-type Kind = 'P2' | 'P3' | 'H' | 'A' | 'C' | 'D' | 'K';
+type Kind = 'P2' | 'P3' | 'H' | 'P-rows' | 'A' | 'C' | 'D' | 'K';
 
 interface ThroughputSpec {
   kind: Kind;
@@ -84,7 +90,8 @@ export function throughputSpecs(config: BenchConfig): ThroughputSpec[] {
     ...(['P2', 'P3', 'H'] as const).map((kind) => ({ kind, clients: high })),
     // Each kind at both sizes back to back, so a change in the machine's other load between the two
     // (it is shared) skews their ratio as little as possible.
-    ...(['A', 'C', 'D'] as const).flatMap((kind) => [small, large].map((essays) => ({ kind, clients: high, essays }))),
+    // P-rows right before A: A ÷ P-rows is the ratio that asks what our code adds.
+    ...(['P-rows', 'A', 'C', 'D'] as const).flatMap((kind) => [small, large].map((essays) => ({ kind, clients: high, essays }))),
   ];
 }
 
@@ -101,12 +108,17 @@ export function definePoints(rig: Rig): Point[] {
   };
   const large = poolOf(config.essaysPerBatch);
   const styleOf = (kind: Kind): DecisionStyle => (kind === 'D' ? 'one-per-request' : 'two-sittings');
+  const rowsOf = (essays: number) => {
+    const rows = rig.rows.mix.get(essays);
+    if (!rows) throw new Error(`bench: no captured rows of ${essays} essays`);
+    return rows;
+  };
 
   /** Enough registered batches for a mix point, from the last rate seen, so copying stays out of the timing. */
   const stockFor = async (name: string, kind: Kind, essays: number, durationMs: number) => {
     const rate = rig.results.get(name)?.at(-1)?.ops_per_s ?? 3000;
     const batches = (rate * 1.5 * durationMs) / 1000 / eventsPerBatch(styleOf(kind), essays);
-    await poolOf(essays).ensure(Math.ceil(batches) + 2 * config.highClients);
+    await (kind === 'P-rows' ? rowsOf(essays).pool : poolOf(essays)).ensure(Math.ceil(batches) + 2 * config.highClients);
   };
   const overHttp = async (origin: string, connections: number, run: (client: ReturnType<typeof httpClient>) => Promise<Sample>) => {
     const client = httpClient(origin, connections);
@@ -137,6 +149,11 @@ export function definePoints(rig: Rig): Point[] {
           return closedLoop(clients, d, p3);
         case 'H':
           return overHttp(rig.honoBaseline.origin, clients, (client) => closedLoop(clients, d, honoOp(client)));
+        case 'P-rows': {
+          await stockFor(name, kind, essays, d);
+          const { capture, events, pool } = rowsOf(essays);
+          return closedLoop(clients, d, rowsOperation(rig.sql, capture, events, pool));
+        }
         case 'A':
           await stockFor(name, kind, essays, d);
           return closedLoop(clients, d, eventMix(poolOf(essays), directTransport(rig.service), essays));
@@ -177,6 +194,10 @@ export function definePoints(rig: Rig): Point[] {
       run: async (r) => burstFigures(await bareQueueBurst(config.redisUrl, config.redisPrefix, config.burst, config.queueConcurrency, r)),
     },
     { name: 'PB', run: async (r) => burstFigures(await pgBossBurst(rig.pgBoss, config.burst, r)) },
+    {
+      name: 'P-burst',
+      run: async () => burstFigures(await (await prepareBurst(rig.sql, rig.rows.timeout, config.burst)).run()),
+    },
     { name: 'T-bullmq', run: async () => burstFigures(await burstWithBullmq(rig.waiting, rig.service, rig.timers, config.burst)) },
     {
       name: 'T-sweep',

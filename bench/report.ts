@@ -46,6 +46,30 @@ const burstTarget: Target = {
   met: (own, r) => own.total_ms! <= 2000 && r !== null && r >= 1.5,
 };
 const burstExtras = (own: Figures) => ({ total_ms: round(own.total_ms!, 0), deadlines: own.count });
+/** A deadline burst against the bare writes of the same rows (P-burst): at most 1.25 × its time. */
+const overPBurst = (name: string): LineSpec => ({
+  name: `${name}-rows`,
+  figuresOf: name,
+  ratioTo: 'P-burst',
+  compare: (own, base) => own.total_ms! / base.total_ms!,
+  target: {
+    text: 'ratio (total_ms ÷ P-burst total_ms) <= 1.25',
+    measured: (_, r) => `${fixed(r)} ×`,
+    met: (_, r) => r !== null && r <= 1.25,
+  },
+  extras: burstExtras,
+});
+
+/**
+ * Targets of issue 22 the bench cannot judge yet: they need DBOS Transact in the bench. The human
+ * table lists them so that a run shows every target; they have no JSON line (nothing was measured).
+ */
+export const UNMEASURED_TARGETS = [
+  { name: 'A÷DBOS@8/4, @8/30', target: 'A@8 >= 3 × the DBOS flow in-process, at 4 and at 30 essays' },
+  { name: 'C÷DBOS@8/4, @8/30', target: 'C@8 >= 2 × the DBOS flow over HTTP, at 4 and at 30 essays' },
+  { name: 'T÷DBOS', target: 'a deadline burst >= 5 × DBOS recv deadlines expiring together' },
+];
+const NOT_MEASURED = 'not measured (DBOS not in the bench)';
 
 /** The lines of a run, in print order; mix points are named KIND@clients/essays. */
 export function lineSpecs(config: Pick<BenchConfig, 'smallEssays' | 'essaysPerBatch'>): LineSpec[] {
@@ -62,12 +86,16 @@ export function lineSpecs(config: Pick<BenchConfig, 'smallEssays' | 'essaysPerBa
     { name: `A@1/${large}`, ratioTo: 'P3@1' },
     { name: `C@1/${large}`, ratioTo: 'P3@1' },
     ...atBothSizes((e) => [
-      { name: `A@8/${e}`, ratioTo: 'P3@8', target: ratioAtLeast(0.6) },
-      { name: `C@8/${e}`, ratioTo: 'P3@8', target: ratioAtLeast(0.4) },
+      // The same rows as A's events, written by bare statements: what the database needs for this mix.
+      { name: `P-rows@8/${e}`, ratioTo: 'P3@8' },
+      { name: `A@8/${e}`, ratioTo: 'P3@8', ...(e === small ? { target: ratioAtLeast(0.5) } : {}) },
+      // Our code's overhead over the same database work.
+      { name: `A-rows@8/${e}`, figuresOf: `A@8/${e}`, ratioTo: `P-rows@8/${e}`, target: ratioAtLeast(0.8) },
+      { name: `C@8/${e}`, ratioTo: 'P3@8' },
       { name: `D@8/${e}`, ratioTo: 'P3@8' },
     ]),
     { name: `K@8/${large}`, ratioTo: `C@8/${large}`, optional: true },
-    { name: 'C-flat', figuresOf: `C@8/${large}`, ratioTo: `C@8/${small}`, target: ratioAtLeast(0.8) },
+    { name: 'C-flat', figuresOf: `C@8/${large}`, ratioTo: `C@8/${small}` },
     { name: 'D-flat', figuresOf: `D@8/${large}`, ratioTo: `D@8/${small}`, target: ratioAtLeast(0.8) },
     {
       name: 'C-half',
@@ -80,8 +108,11 @@ export function lineSpecs(config: Pick<BenchConfig, 'smallEssays' | 'essaysPerBa
     },
     { name: 'Q', extras: (own) => ({ total_ms: round(own.total_ms!, 0), jobs: own.count }) },
     { name: 'PB', extras: (own) => ({ total_ms: round(own.total_ms!, 0), jobs: own.count }) },
+    { name: 'P-burst', extras: (own) => ({ total_ms: round(own.total_ms!, 0), deadlines: own.count }) },
     { name: 'T-bullmq', ratioTo: 'PB', target: burstTarget, extras: burstExtras },
+    overPBurst('T-bullmq'),
     { name: 'T-sweep', ratioTo: 'PB', target: burstTarget, extras: burstExtras },
+    overPBurst('T-sweep'),
     {
       name: 'T-lateness',
       target: {
@@ -145,7 +176,8 @@ export function resultLines(
   });
 }
 
-export function humanTable(lines: ResultLine[]): string {
+/** The table a run prints before its JSON lines; a judged run lists the targets it could not measure last. */
+export function humanTable(lines: ResultLine[], { judged = false } = {}): string {
   const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
   const rows = lines.map((l) => [
     l.name,
@@ -155,6 +187,7 @@ export function humanTable(lines: ResultLine[]): string {
     l.ratio_to ? `${cell(l.ratio)} × ${l.ratio_to}` : '-',
     l.target ? `${l.met ? 'met' : 'MISSED'}: ${String(l.measured)} vs ${l.target}` : '',
   ]);
+  if (judged) for (const u of UNMEASURED_TARGETS) rows.push([u.name, '-', '-', '-', '-', `${NOT_MEASURED}: ${u.target}`]);
   const header = ['name', 'ops/s', 'p50 ms', 'p99 ms', 'ratio', 'measured vs target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) =>

@@ -250,7 +250,8 @@ function statementText(table: TableInfo, kind: CompiledStatement['kind']): strin
   // The parameter is a JSON array of record literals, each cast once to the table's row type.
   const rows = `WITH v AS MATERIALIZED (SELECT x::${t} AS r FROM jsonb_array_elements_text($1::text::jsonb) x)`;
   const field = (c: string) => `(v.r).${quote(c)}`;
-  if (kind === 'insert') return `${rows} INSERT INTO ${t} (${table.writable.map(quote).join(', ')}) SELECT ${table.writable.map(field).join(', ')} FROM v`;
+  if (kind === 'insert')
+    return `${rows} INSERT INTO ${t} (${table.writable.map(quote).join(', ')}) SELECT ${table.writable.map(field).join(', ')} FROM v`;
   const match = table.key.map((k) => `t.${quote(k)} = ${field(k)}`).join(' AND ');
   // The key list lets the planner probe the primary key instead of hash-joining a scan (db/burst-writes.ts).
   const probe = `t.${quote(table.key[0]!)} = ANY(ARRAY(SELECT ${field(table.key[0]!)} FROM v))`;
@@ -313,6 +314,11 @@ function fill(s: CompiledStatement, map: (id: string) => string): string {
 }
 
 const READ = 'SELECT version, snapshot FROM actor_snapshots WHERE actor_id = $1 FOR UPDATE';
+/**
+ * Named prepared statements, as the project's own queries ask for them (db/client.ts); a client
+ * made with `prepare: false` (DATABASE_PREPARED_STATEMENTS=off) overrides this, for both alike.
+ */
+const PREPARED = { prepare: true };
 
 function expectCount(s: CompiledStatement, result: { count: number }, what: string) {
   if (result.count !== s.rows) throw new Error(`${what}: ${s.kind} of ${s.table} wrote ${result.count} rows, expected ${s.rows}`);
@@ -341,8 +347,8 @@ export function rowsOperation(sql: postgres.Sql, capture: Capture, events: Compi
     const { map, copy } = walk;
     const params = event.statements.map((s) => `[${fill(s, map)}]`);
     await sql.begin(async (tx) => {
-      await tx.unsafe(READ, [`batch:${copy.batchId}`]);
-      const results = await Promise.all(event.statements.map((s, i) => tx.unsafe(s.text, [params[i]!])));
+      await tx.unsafe(READ, [`batch:${copy.batchId}`], PREPARED);
+      const results = await Promise.all(event.statements.map((s, i) => tx.unsafe(s.text, [params[i]!], PREPARED)));
       event.statements.forEach((s, i) => expectCount(s, results[i]!, `P-rows ${event.label}`));
     });
   };
@@ -380,7 +386,7 @@ export async function prepareBurst(
         while (next < bursts.length) {
           const { batches, params } = bursts[next++]!;
           await sql.begin(async (tx) => {
-            const results = await Promise.all(event.statements.map((s, k) => tx.unsafe(s.text, [params[k]!])));
+            const results = await Promise.all(event.statements.map((s, k) => tx.unsafe(s.text, [params[k]!], PREPARED)));
             event.statements.forEach((s, k) => {
               if (results[k]!.count !== s.rows * batches)
                 throw new Error(`P-burst: ${s.kind} of ${s.table} wrote ${results[k]!.count} rows, expected ${s.rows * batches}`);

@@ -17,6 +17,7 @@ import { definePoints } from './points.ts';
 import { profiled } from './profile.ts';
 import { startPgBoss } from './pgboss-baseline.ts';
 import { createBaselineTables } from './postgres-baselines.ts';
+import { type Capture, type CompiledEvent, captureMix, captureTimeout, compile, describeEvent } from './row-replay.ts';
 import { humanTable, resultLines } from './report.ts';
 import { type Figures, medianFigures, round, summarise } from './stats.ts';
 
@@ -27,8 +28,8 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
   const prepare = config.preparedStatements;
   const database = await openDatabase({ url, dataDir: 'memory://', poolSize: 10, preparedStatements: prepare });
   closers.push(() => database.close());
-  // The baselines get the same driver settings as the project, so both sides pay for the switch.
-  const sql = postgres(url, { max: 10, prepare, onnotice: () => {} });
+  // The baselines get the same driver settings as the project (JIT off, db/client.ts), so both sides pay for the switch.
+  const sql = postgres(url, { max: 10, prepare, onnotice: () => {}, connection: { jit: 'off' } });
   closers.push(() => sql.end({ timeout: 5 }));
   const fixtureSql = postgres(url, { max: 2, prepare, onnotice: () => {} });
   closers.push(() => fixtureSql.end({ timeout: 5 }));
@@ -60,8 +61,10 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
     Promise.all(classes.map((c) => makeTemplate(service, c, stage, essays)));
   await settleUnknownStudents(service, classes, config.smallEssays);
   const pools = new Map<number, BatchPool>();
+  const registered = new Map<number, Awaited<ReturnType<typeof templatesAt>>>();
   for (const essays of new Set([config.smallEssays, config.essaysPerBatch])) {
-    pools.set(essays, new BatchPool(fixtureSql, await templatesAt('registered', essays)));
+    registered.set(essays, await templatesAt('registered', essays));
+    pools.set(essays, new BatchPool(fixtureSql, registered.get(essays)!));
   }
   // Deadline batches keep the small size, so T stays comparable with earlier runs and within budget.
   const waiting = {
@@ -71,6 +74,17 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
     prefix: config.redisPrefix,
   };
   const provisioned = { ...waiting, templates: await templatesAt('provisioned', config.smallEssays) };
+  // P-rows and P-burst: what the real service writes, read from the tables around one walk of the
+  // mix at each size and one timeout, while nothing else runs (bench/row-replay.ts).
+  log('rows: what the service writes per event, captured (+ inserted, ~ updated, - deleted)');
+  const mixRows = new Map<number, { capture: Capture; events: CompiledEvent[]; pool: BatchPool }>();
+  for (const [essays, templates] of registered) {
+    const capture = await captureMix(fixtureSql, sweepOnlyService, templates[0]!, essays);
+    mixRows.set(essays, { capture, events: compile(capture), pool: new BatchPool(fixtureSql, [templates[0]!]) });
+    for (const event of capture.events) log(`  ${essays} essays, ${event.label}: ${describeEvent(event)}`);
+  }
+  const timeoutRows = await captureTimeout(fixtureSql, sweepOnlyService, waiting.templates[0]!);
+  log(`  ${config.smallEssays} essays, a deadline in a burst: ${describeEvent(timeoutRows.events[0]!)}`);
   await createBaselineTables(sql, config.highClients);
   const pgBoss = await startPgBoss(url, sql, config.highClients, 10);
   closers.push(() => pgBoss.stop());
@@ -105,6 +119,7 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
     pgBoss,
     waiting,
     provisioned,
+    rows: { mix: mixRows, timeout: timeoutRows },
     results,
     kafka,
   });
@@ -165,8 +180,9 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     const results = await bench(config, closers);
-    const report = resultLines(results, config, { judge: !config.tiny && config.only === null, partial: config.only !== null });
-    log(`\n${humanTable(report)}\n\nbench finished in ${round((performance.now() - started) / 1000, 1)} s`);
+    // A partial run (BENCH_ONLY) is judged too, on the lines it has; tiny runs judge nothing.
+    const report = resultLines(results, config, { judge: !config.tiny, partial: config.only !== null });
+    log(`\n${humanTable(report, { judged: !config.tiny })}\n\nbench finished in ${round((performance.now() - started) / 1000, 1)} s`);
     lines = report.map((line) => JSON.stringify(line));
   } catch (error) {
     failed = true;
