@@ -1,4 +1,5 @@
-import type { Db } from '../db/client.ts';
+import { type Db, databaseAnswers } from '../db/client.ts';
+import { outboxBacklog, relayOutbox } from '../db/outbox.ts';
 import type { DeadlineWrite } from '../db/transitions.ts';
 import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
@@ -18,7 +19,7 @@ import {
 import { applyClassEvent } from './class-events.ts';
 import { batchStudentNames, essayStudent, matcherRoster } from './roster-reads.ts';
 import { type KeyedCall, onceForKey } from './keyed.ts';
-import { claimDueDeadlines, teacherDeadlines } from './deadlines.ts';
+import { claimDueDeadlines, pendingDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import { inboundRequest } from './inbound.ts';
@@ -26,6 +27,7 @@ import { type CreditChecker, allowEveryPipeline } from './credits.ts';
 import { createBatchStreams } from './stream.ts';
 import type { ClassInboundEnvelope, InboundEnvelope, RequestedPipeline, SlotInboundEnvelope } from '../machines/events.ts';
 import { applySlotAssigned } from './slot-events.ts';
+import { upgradeBatchSnapshots } from './upgrade.ts';
 import { pipelineStateOf, preflight } from './orchestrator.ts';
 import { remindDueDeadlines } from './reminders.ts';
 import type { CourseCode } from '../machines/domain.ts';
@@ -244,6 +246,16 @@ export function createService(deps: ServiceDeps) {
     /** The sweep's second verb: reminds teachers of deadlines due within `leadMs`, once per deadline version. */
     remindDueDeadlines: (leadMs: number) => remindDueDeadlines(db, leadMs, now()),
     preflight: (batchId: string, pipeline: RequestedPipeline) => preflight(db, batchId, pipeline, credits),
+    /** At start, before anything is served: rewrites older batch snapshots to the machines' current versions; answers how many. */
+    upgradeSnapshots: () => upgradeBatchSnapshots(db, now().toISOString()),
+    /** Up to `limit` pending deadlines, to put the timers back on the queue after a restart (Redis keeps nothing on disk). */
+    pendingDeadlines: (limit: number) => pendingDeadlines(db, limit),
+    /** How many outbox rows wait to be published: the backlog gauge. */
+    outboxBacklog: () => outboxBacklog(db),
+    /** The relay's side of the outbox: the pending rows of a pass and marking them published. */
+    outboxRelay: () => relayOutbox(db),
+    /** Readiness: one round trip to the database, limited in time. */
+    databaseAnswers: databaseAnswers(db),
   };
 }
 

@@ -6,7 +6,7 @@ import { Scalar } from '@scalar/hono-api-reference';
 import type { Env } from 'hono';
 import { answer } from './documented.ts';
 import { Problem } from './openapi-problems.ts';
-import { Health, Ready, SECURITY } from './openapi-schemas.ts';
+import { Health, Ready, SECURITY } from './openapi/index.ts';
 import { CourseCode, courseOf } from '../machines/domain.ts';
 
 /** The course codes a class or batch may name, listed where a newcomer reads first. */

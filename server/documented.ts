@@ -2,7 +2,7 @@ import { type OpenAPIHono, type RouteConfig, createRoute } from '@hono/zod-opena
 import type { Env, MiddlewareHandler } from 'hono';
 import type { ZodType } from 'zod';
 import { callerErrors, problems } from './openapi-problems.ts';
-import { SECURITY } from './openapi-schemas.ts';
+import { SECURITY } from './openapi/index.ts';
 
 /**
  * Puts a route in the OpenAPI document and mounts its handlers as plain Hono routes. We do not use

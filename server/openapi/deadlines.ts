@@ -1,0 +1,72 @@
+import { z } from '@hono/zod-openapi';
+import { CourseCode } from '../../machines/domain.ts';
+import { uuid, instant, count, EXAMPLE } from './common.ts';
+
+/** The pending validation deadlines, with why each falls when it does. */
+
+const DeadlineReason = z
+  .discriminatedUnion('rule', [
+    z.strictObject({ rule: z.literal('elapsed'), hours: z.number() }),
+    z.strictObject({
+      rule: z.literal('school_days'),
+      days: count,
+      time_zone: z.string(),
+      local: z.string().openapi({ description: 'The local date and time the deadline falls on, `YYYY-MM-DD HH:MM`.' }),
+      skipped: z.array(z.strictObject({ date: z.string(), why: z.enum(['not_a_school_day', 'closed']), name: z.string().optional() })),
+      moved_to: z.enum(['opening', 'closing']).nullable(),
+      calendar_changed_by: z.string().optional(),
+    }),
+    z.strictObject({ rule: z.literal('moved'), by: z.string() }),
+  ])
+  .openapi('DeadlineReason', {
+    description:
+      'Why the deadline falls when it does: wall-clock hours after the suggestions, the school calendar (the days passed over, and whether the time was moved into opening hours), or moved by a teacher.',
+  });
+
+export const DeadlineList = z
+  .strictObject({
+    deadlines: z.array(
+      z.strictObject({
+        batch_id: uuid,
+        class_id: uuid,
+        course_code: CourseCode,
+        due_at: instant,
+        deadline_version: count,
+        pending_associations: count,
+        will_keep_suggestion: count.openapi({ description: 'Pending associations the timeout will confirm (confidence ≥ 0.7).' }),
+        will_link_unknown_student: count.openapi({
+          description: "Pending associations the timeout will link to the class's UNKNOWN student.",
+        }),
+        why: DeadlineReason.nullable(),
+      }),
+    ),
+    pending_associations: count,
+  })
+  .openapi('DeadlineList', {
+    example: {
+      deadlines: [
+        {
+          batch_id: EXAMPLE.batchId,
+          class_id: EXAMPLE.classId,
+          course_code: 'ENG5',
+          due_at: EXAMPLE.dueAt,
+          deadline_version: 1,
+          pending_associations: 3,
+          will_keep_suggestion: 2,
+          will_link_unknown_student: 1,
+          why: {
+            rule: 'school_days',
+            days: 1,
+            time_zone: 'Europe/Stockholm',
+            local: '2026-12-07 15:05',
+            skipped: [
+              { date: '2026-12-05', why: 'not_a_school_day' },
+              { date: '2026-12-06', why: 'not_a_school_day' },
+            ],
+            moved_to: null,
+          },
+        },
+      ],
+      pending_associations: 3,
+    },
+  });
