@@ -124,6 +124,14 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
       };
     case 'REOPEN':
       return { type: 'TEACHER_REOPENED', at: event.at, teacher_id: event.by, essay_ids: [MODEL.essayA], reason: null };
+    case 'CORRECT':
+      return {
+        type: 'TEACHER_CORRECTED',
+        at: event.at,
+        teacher_id: event.by,
+        corrections: [{ essay_id: MODEL.essayA, student_id: event.student_id, student_in_class: event.student_in_class, reason: null }],
+        students: {},
+      };
     case 'TIMEOUT':
       return {
         type: 'VALIDATION_TIMEOUT',
