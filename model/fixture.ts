@@ -363,6 +363,10 @@ export function associationSamples(): Array<Sample<AssociationEvent>> {
     },
     { label: 'reject', event: { type: 'REJECT', at, by: MODEL.ownerId } },
     { label: 'reopen', event: { type: 'REOPEN', at, by: MODEL.ownerId } },
+    {
+      label: 'correct to student 1 after validation',
+      event: { type: 'CORRECT', at, by: MODEL.ownerId, student_id: MODEL.student1, student_in_class: true },
+    },
     { label: 'deadline passes', event: { type: 'TIMEOUT', at: MODEL.dueAt, unknown_student_id: MODEL.unknownStudent } },
   ];
 }
