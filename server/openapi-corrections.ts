@@ -18,7 +18,7 @@ const CorrectionResult = z
       outcome: z.literal('applied'),
       validation_status: AssociationStatus,
       student_id: uuid.nullable(),
-      corrected_from: AssociationStatus.openapi({ description: 'The decision this correction replaced (a teacher’s, or the deadline’s).' }),
+      corrected_from: AssociationStatus.meta({ description: 'The decision this correction replaced (a teacher’s, or the deadline’s).' }),
       previous_student_id: uuid.nullable(),
     }),
     z.strictObject({ essay_id: uuid, outcome: z.literal('refused'), reason: z.string(), validation_status: AssociationStatus.nullable() }),
