@@ -44,22 +44,31 @@ const generated = generatePaths<AssociationSnapshot, AssociationEvent>(associati
 
 /**
  * A reopened decision leads back to the suggested vertex, which no simple or shortest path visits
- * twice; so every path ending in a teacher's decision is also replayed with the reopening, and then
- * the deadline deciding what was reopened, appended.
+ * twice; so every path through a teacher's decision taken while the batch waits (before any
+ * correction, which comes after validation) is also replayed up to that decision with the
+ * reopening, and then the deadline deciding what was reopened, appended.
  */
 function withReopenings(paths: Array<ModelPath<AssociationSnapshot, AssociationEvent>>) {
   const sample = (label: string) => associationSamples().find((s) => s.label === label)!;
   const extended = [...paths];
+  const seen = new Set<string>();
   for (const path of paths) {
-    const end = path.steps.at(-1)?.after;
-    if (!end || end.context.validation_method !== 'human') continue;
-    const steps = [...path.steps];
-    for (const label of ['reopen', 'deadline passes']) {
-      const before = steps.at(-1)!.after;
-      const { event } = sample(label);
-      steps.push({ label, event, before, after: transition(associationMachine, before, event)[0] });
+    const firstCorrection = path.steps.findIndex((st) => st.event.type === 'CORRECT');
+    const waiting = firstCorrection < 0 ? path.steps : path.steps.slice(0, firstCorrection);
+    for (let k = waiting.length; k > 0; k--) {
+      if (waiting[k - 1]!.after.context.validation_method !== 'human') continue;
+      const steps = waiting.slice(0, k);
+      const id = `${path.origin}|${steps.map((st) => st.label).join('>')}`;
+      if (seen.has(id)) break;
+      seen.add(id);
+      for (const label of ['reopen', 'deadline passes']) {
+        const before = steps.at(-1)!.after;
+        const { event } = sample(label);
+        steps.push({ label, event, before, after: transition(associationMachine, before, event)[0] });
+      }
+      extended.push({ ...path, steps });
+      break;
     }
-    extended.push({ ...path, steps });
   }
   return extended;
 }
