@@ -175,21 +175,6 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
         reason: 'picked the wrong student',
       },
     },
-    // One sample for both: after validation each decided essay goes to student 1, all or none (refused
-    // when B already is student 1's, and while the batch waits or once a pipeline was requested).
-    {
-      label: 'correct A and B to student 1',
-      event: {
-        type: 'TEACHER_CORRECTED',
-        at,
-        teacher_id: MODEL.ownerId,
-        corrections: [
-          { essay_id: MODEL.essayA, student_id: MODEL.student1, student_in_class: true, reason: 'the deadline guessed wrong' },
-          { essay_id: MODEL.essayB, student_id: MODEL.student1, student_in_class: true, reason: null },
-        ],
-        students: {},
-      },
-    },
     decide('correct A to a student outside the class (guard fails)', {
       essay_id: MODEL.essayA,
       confirmed: true,
@@ -291,6 +276,21 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
     {
       label: 'some essays failed validation',
       event: { type: 'VALIDATION_ERRORS', at, critical: false, total_errors: 1, failed_essay_ids: [MODEL.essayB] },
+    },
+    // Last, so that a shortest path corrects in ready_for_pipeline_execution too. One sample for both: after validation each decided essay goes to student 1, all or none (refused
+    // when B already is student 1's, and while the batch waits or once a pipeline was requested).
+    {
+      label: 'correct A and B to student 1',
+      event: {
+        type: 'TEACHER_CORRECTED',
+        at,
+        teacher_id: MODEL.ownerId,
+        corrections: [
+          { essay_id: MODEL.essayA, student_id: MODEL.student1, student_in_class: true, reason: 'the deadline guessed wrong' },
+          { essay_id: MODEL.essayB, student_id: MODEL.student1, student_in_class: true, reason: null },
+        ],
+        students: {},
+      },
     },
     { label: 'cancel', event: { type: 'CANCEL', at, by: MODEL.ownerId, reason: null } },
   ];
