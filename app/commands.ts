@@ -149,6 +149,105 @@ function reopenResult(essayId: string, was: AssociationRecord | undefined, now: 
   return { essay_id: essayId, outcome: 'refused', reason, validation_status: was.validation_status };
 }
 
+export interface CorrectionRequest {
+  essay_id: string;
+  student_id: string;
+  reason?: string | undefined;
+}
+
+export type CorrectionResult =
+  | {
+      essay_id: string;
+      outcome: 'applied';
+      validation_status: string;
+      student_id: string | null;
+      corrected_from: string;
+      previous_student_id: string | null;
+    }
+  | { essay_id: string; outcome: 'refused'; reason: string; validation_status: string | null };
+
+/**
+ * Corrects decided associations after validation (the teacher's own decisions, or the deadline's:
+ * a kept suggestion, or the UNKNOWN student) until a pipeline is requested. All or none: when one
+ * correction cannot apply the machine refuses the whole event, and each item says why.
+ */
+export function correctAssociations(call: TeacherCall, corrections: CorrectionRequest[]): EventRequest {
+  const named = [...new Set(corrections.map((c) => c.student_id))];
+  let inClass = new Set<string>();
+  return {
+    ...asTeacher(call),
+    associations: { essays: corrections.map((c) => c.essay_id), students: named },
+    build: async (context, lookups, at) => {
+      // The roster holds exactly the students of the class among the ids: one read names them and says who belongs.
+      const students = context.class_id === null ? {} : await lookups.rosterOf(context.class_id, named);
+      inClass = new Set(named.filter((id) => Object.hasOwn(students, id)));
+      return {
+        ok: true,
+        event: {
+          type: 'TEACHER_CORRECTED',
+          at,
+          teacher_id: call.teacherId,
+          students,
+          corrections: corrections.map((c) => ({
+            essay_id: c.essay_id,
+            student_id: c.student_id,
+            student_in_class: inClass.has(c.student_id),
+            reason: c.reason ?? null,
+          })),
+        },
+      };
+    },
+    respond: (before, after) => {
+      const results = correctionResults(corrections, inClass, before, after);
+      return { results, associations_corrected: results.filter((r) => r.outcome === 'applied').length };
+    },
+  };
+}
+
+function correctionResults(
+  corrections: CorrectionRequest[],
+  inClass: Set<string>,
+  before: BatchContext,
+  after: BatchContext,
+): CorrectionResult[] {
+  const problems = corrections.map((c) => correctionProblem(c, inClass, before));
+  const someProblem = problems.some((p) => p !== null);
+  return corrections.map((c, i) => {
+    const was = before.associations[c.essay_id];
+    const now = after.associations[c.essay_id];
+    if (was && now && was !== now) {
+      return {
+        essay_id: c.essay_id,
+        outcome: 'applied',
+        validation_status: now.validation_status,
+        student_id: now.student_id,
+        corrected_from: was.validation_status,
+        previous_student_id: was.student_id,
+      };
+    }
+    const reason =
+      problems[i] ??
+      (someProblem
+        ? 'not applied: corrections are all or none, and another one in this call was refused'
+        : 'the batch does not accept corrections in its current state');
+    return { essay_id: c.essay_id, outcome: 'refused', reason, validation_status: was?.validation_status ?? null };
+  });
+}
+
+/** Why one correction cannot apply, read from the batch before it; null when it could. */
+function correctionProblem(c: CorrectionRequest, inClass: Set<string>, before: BatchContext): string | null {
+  const was = before.associations[c.essay_id];
+  if (!was) return 'not an essay of this batch with a decided association';
+  if (was.validation_status === 'pending_validation') return 'not decided yet; decide it with a decision, not a correction';
+  if (before.association_counts.pending > 0) {
+    return 'the batch still awaits the teacher: reopen the decision and decide again instead';
+  }
+  if (before.pipeline !== null) return 'a pipeline was requested; the authors can no longer be corrected';
+  if (!inClass.has(c.student_id)) return `student ${c.student_id} is not in the batch's class`;
+  if (was.student_id === c.student_id) return `already associated with student ${c.student_id}`;
+  return null;
+}
+
 export function requestPipeline(call: TeacherCall, ask: Omit<PipelineAsk, 'requestedBy'>, credits: CreditChecker): EventRequest {
   return {
     ...asTeacher(call),

@@ -162,6 +162,33 @@ function reopenedEssays(before: BatchContext, after: BatchContext) {
   });
 }
 
+/**
+ * Essays a correction changed: the decision it replaced (what it was, who took it and when) and
+ * the new author, who corrected it and why. The replaced decision's own history row stays as written.
+ */
+function correctedEssays(event: Extract<BatchEvent, { type: 'TEACHER_CORRECTED' }>, before: BatchContext, after: BatchContext) {
+  return event.corrections.flatMap((c) => {
+    const was = before.associations[c.essay_id];
+    const now = after.associations[c.essay_id];
+    if (!was || !now || was === now) return [];
+    return [
+      {
+        essay_id: c.essay_id,
+        replaced: {
+          validation_status: was.validation_status,
+          student_id: was.student_id,
+          validation_method: was.validation_method,
+          decided_by: was.validated_by,
+          decided_at: was.validated_at,
+        },
+        student_id: now.student_id,
+        corrected_by: event.teacher_id,
+        reason: c.reason,
+      },
+    ];
+  });
+}
+
 type Detail<T extends BatchEvent['type']> = (event: Extract<BatchEvent, { type: T }>, before: BatchContext, after: BatchContext) => unknown;
 
 /**
@@ -175,6 +202,7 @@ const HISTORY_DETAIL: { [T in BatchEvent['type']]: Detail<T> } = {
     event.deadline_reason ? { due_at: event.due_at, deadline_reason: event.deadline_reason } : undefined,
   TEACHER_DECISIONS: (_event, before, after) => ({ decided: settledEssays(before, after) }),
   TEACHER_REOPENED: (event, before, after) => ({ reopened: reopenedEssays(before, after), reason: event.reason }),
+  TEACHER_CORRECTED: (event, before, after) => ({ corrected: correctedEssays(event, before, after) }),
   VALIDATION_TIMEOUT: (event, before, after) =>
     before.deadline
       ? {

@@ -150,11 +150,17 @@ export function migrateBatchSnapshot(snapshot: unknown, fromVersion: number): un
  * association as its record (context and `validation_status`), which v2 reads unchanged. A
  * persisted machine snapshot (the corpus, the Stately editor) also carries xstate's `status`:
  * v1's teacher decisions were final (`done`); in v2 they are `active`, since REOPEN leaves them.
+ * v2's decisions of the deadline (`timeout_confirmed`, `no_match`) were final; in v3 they are
+ * `active`, since CORRECT leaves them. The records themselves read unchanged.
  */
 export const ASSOCIATION_SNAPSHOT_MIGRATIONS: Migrations = {
   1: (snapshot) => {
     const v1 = snapshot as { value: unknown; status?: string };
     return v1.value === 'confirmed' || v1.value === 'rejected' ? { ...v1, status: 'active' } : v1;
+  },
+  2: (snapshot) => {
+    const v2 = snapshot as { value: unknown; status?: string };
+    return v2.value === 'timeout_confirmed' || v2.value === 'no_match' ? { ...v2, status: 'active' } : v2;
   },
 };
 

@@ -14,8 +14,10 @@ export const ASSOCIATION_MACHINE_ID = 'association';
 /**
  * v2: a teacher's decision (confirmed, rejected) is no longer final: REOPEN puts it back to
  * pending while the batch still waits. The records did not change shape.
+ * v3: no decision is final: CORRECT names another student of the class for an essay the teacher or
+ * the deadline decided (timeout_confirmed and no_match take it too), after the batch moved on.
  */
-export const ASSOCIATION_MACHINE_VERSION = 2;
+export const ASSOCIATION_MACHINE_VERSION = 3;
 
 export interface AssociationContext {
   essay_id: string;
@@ -44,6 +46,7 @@ export type AssociationEvent =
   | { type: 'CONFIRM'; at: string; by: string; student_id?: string; student_in_class: boolean }
   | { type: 'REJECT'; at: string; by: string }
   | { type: 'REOPEN'; at: string; by: string }
+  | { type: 'CORRECT'; at: string; by: string; student_id: string; student_in_class: boolean }
   | { type: 'TIMEOUT'; at: string; unknown_student_id: string };
 
 /**
@@ -69,6 +72,10 @@ export const associationMachine = setup({
     namesStudentOfClass: ({ context, event }) => {
       assertEvent(event, 'CONFIRM');
       return event.student_in_class && (event.student_id ?? context.suggested_student_id) !== null;
+    },
+    namesAnotherStudentOfClass: ({ context, event }) => {
+      assertEvent(event, 'CORRECT');
+      return event.student_in_class && event.student_id !== context.student_id;
     },
     suggestionConfidentEnough: ({ context }) =>
       context.suggested_student_id !== null &&
@@ -97,6 +104,10 @@ export const associationMachine = setup({
         validated_by: SYSTEM_TIMEOUT,
         validated_at: event.at,
       };
+    }),
+    recordTeacherCorrection: assign(({ event }) => {
+      assertEvent(event, 'CORRECT');
+      return { student_id: event.student_id, validation_method: 'human' as const, validated_by: event.by, validated_at: event.at };
     }),
     clearTeacherDecision: assign(({ context }) => ({
       student_id: context.suggested_student_id,
@@ -157,8 +168,15 @@ export const associationMachine = setup({
       },
     },
     confirmed: {
-      description: 'The teacher confirmed or corrected the author; they may reopen it while the batch still waits.',
+      description:
+        'The teacher confirmed or corrected the author; they may reopen it while the batch still waits, or correct it once validation is over.',
       on: {
+        CORRECT: {
+          guard: 'namesAnotherStudentOfClass',
+          target: 'confirmed',
+          actions: 'recordTeacherCorrection',
+          description: 'The teacher corrects the author to another student of the class, after validation is over.',
+        },
         REOPEN: {
           target: 'pending_validation',
           actions: 'clearTeacherDecision',
@@ -167,8 +185,15 @@ export const associationMachine = setup({
       },
     },
     rejected: {
-      description: 'The teacher rejected the suggestion; no author is linked. They may reopen it while the batch still waits.',
+      description:
+        'The teacher rejected the suggestion; no author is linked. They may reopen it while the batch still waits, or correct it once validation is over.',
       on: {
+        CORRECT: {
+          guard: 'namesAnotherStudentOfClass',
+          target: 'confirmed',
+          actions: 'recordTeacherCorrection',
+          description: 'The teacher names the author after all, after validation is over.',
+        },
         REOPEN: {
           target: 'pending_validation',
           actions: 'clearTeacherDecision',
@@ -176,8 +201,28 @@ export const associationMachine = setup({
         },
       },
     },
-    timeout_confirmed: { type: 'final', description: 'The deadline kept a confident suggestion.' },
-    no_match: { type: 'final', description: "The deadline linked the class's UNKNOWN student." },
+    timeout_confirmed: {
+      description: 'The deadline kept a confident suggestion; the teacher may correct it once validation is over.',
+      on: {
+        CORRECT: {
+          guard: 'namesAnotherStudentOfClass',
+          target: 'confirmed',
+          actions: 'recordTeacherCorrection',
+          description: 'The teacher corrects the author the deadline kept to another student of the class.',
+        },
+      },
+    },
+    no_match: {
+      description: "The deadline linked the class's UNKNOWN student; the teacher may correct it once validation is over.",
+      on: {
+        CORRECT: {
+          guard: 'namesAnotherStudentOfClass',
+          target: 'confirmed',
+          actions: 'recordTeacherCorrection',
+          description: 'The teacher names the real author of an essay the deadline sent to UNKNOWN.',
+        },
+      },
+    },
   },
 });
 

@@ -75,6 +75,47 @@ export function associationsConfirmedNotice(
   );
 }
 
+/**
+ * A teacher's correction after validation, in the same notification type the settled batch
+ * announced (`student_associations_confirmed`): the corrected associations only, their essay ids,
+ * and the summary of the whole batch as it now stands. `correction: true` tells it from the first.
+ */
+export function associationsCorrectedNotice(
+  batch: NotifiedBatch,
+  corrected: AssociationRecord[],
+  associations: Record<string, AssociationRecord>,
+  timeoutTriggered: boolean,
+  at: string,
+) {
+  return teacherNotification(
+    {
+      teacher_id: batch.owner_id,
+      notification_type: 'student_associations_confirmed',
+      category: 'student_workflow',
+      priority: 'high',
+      payload: {
+        batch_id: batch.batch_id,
+        confirmed_count: corrected.length,
+        message: `Corrected ${corrected.length} student associations`,
+        correction: true,
+        corrected_essay_ids: corrected.map((a) => a.essay_id),
+        associations: corrected.map((a) => ({
+          essay_id: a.essay_id,
+          student_id: a.student_id,
+          validation_method: a.validation_method ?? 'human',
+          confidence_score: a.confidence_score ?? 0,
+        })),
+        validation_summary: validationSummary(associations),
+        timeout_triggered: timeoutTriggered,
+      },
+      correlation_id: batch.correlation_id,
+      batch_id: batch.batch_id,
+      class_id: batch.class_id,
+    },
+    at,
+  );
+}
+
 export function timeoutProcessedNotice(
   batch: NotifiedBatch,
   decided: AssociationRecord[],

@@ -75,6 +75,30 @@ export function reopening(event: { at: string; teacher_id: string }): Associatio
   return { type: 'REOPEN', at: event.at, by: event.teacher_id };
 }
 
+/** The association event a teacher's correction sends to the essay it names. */
+export function correction(
+  c: { student_id: string; student_in_class: boolean },
+  event: { at: string; teacher_id: string },
+): AssociationEvent {
+  return { type: 'CORRECT', at: event.at, by: event.teacher_id, student_id: c.student_id, student_in_class: c.student_in_class };
+}
+
+/**
+ * Whether a correction command applies as a whole: it names at least one essay, each once, and
+ * every one is a decided association the named student of the class can take. All or none.
+ */
+export function everyCorrectionApplies(
+  associations: Record<string, AssociationRecord>,
+  event: { at: string; teacher_id: string; corrections: Array<{ essay_id: string; student_id: string; student_in_class: boolean }> },
+): boolean {
+  const essays = new Set(event.corrections.map((c) => c.essay_id));
+  if (event.corrections.length === 0 || essays.size !== event.corrections.length) return false;
+  return event.corrections.every((c) => {
+    const current = associations[c.essay_id];
+    return current !== undefined && stepAssociation(current, correction(c, event)).accepted;
+  });
+}
+
 /**
  * The associations the matcher's suggestions make: one pending association per provisioned essay
  * and per essay the matcher names (its storage id wins), each with its suggestions best first and

@@ -5,9 +5,11 @@ import { courseOf } from './domain.ts';
 import type { BatchEvent } from './events.ts';
 import {
   associationsFromSuggestions,
+  correction,
   countsAfterSteps,
   countsOf,
   everyAssociation,
+  everyCorrectionApplies,
   stepAssociations,
   timeoutHours,
   reopening,
@@ -15,6 +17,7 @@ import {
 } from './batch-rules.ts';
 import {
   associationsConfirmedNotice,
+  associationsCorrectedNotice,
   confirmationRequired,
   pipelineDeniedNotice,
   processingStarted,
@@ -63,6 +66,12 @@ export const batchMachine = setup({
         return current !== undefined && stepAssociation(current, reopening(event)).accepted;
       });
     },
+    everyCorrectionApplies: ({ context, event }) => {
+      assertEvent(event, 'TEACHER_CORRECTED');
+      return everyCorrectionApplies(context.associations, event);
+    },
+    /** A correction after validation, before any pipeline was requested: downstream has not read the authors yet. */
+    correctionBeforePipeline: and(['noPipelineRequested', 'everyCorrectionApplies']),
     noAssociationPending: ({ context }) => context.association_counts.pending === 0,
     deadlineIsCurrent: ({ context, event }) => {
       assertEvent(event, 'VALIDATION_TIMEOUT');
@@ -123,6 +132,14 @@ export const batchMachine = setup({
       const steps = event.essay_ids.map((essayId): [string, AssociationEvent] => [essayId, reopening(event)]);
       const { associations, stepped } = stepAssociations(context.associations, steps);
       return { associations, association_counts: countsAfterSteps(context.association_counts, stepped) };
+    }),
+    applyTeacherCorrections: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'TEACHER_CORRECTED');
+      const steps = event.corrections.map((c): [string, AssociationEvent] => [c.essay_id, correction(c, event)]);
+      const { associations, stepped, decided } = stepAssociations(context.associations, steps);
+      for (const record of decided) enqueue.emit(associationUpdated(context, record, event.students, event.at));
+      enqueue.emit(associationsCorrectedNotice(context, decided, associations, context.timeout_triggered, event.at));
+      enqueue.assign({ associations, association_counts: countsAfterSteps(context.association_counts, stepped) });
     }),
     applyTimeoutToPending: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'VALIDATION_TIMEOUT');
@@ -356,6 +373,12 @@ export const batchMachine = setup({
           actions: 'recordEssaysStored',
           description: 'The essays are stored.',
         },
+        TEACHER_CORRECTED: {
+          guard: 'everyCorrectionApplies',
+          actions: 'applyTeacherCorrections',
+          description:
+            'The teacher corrects decided associations (their own, or those of the deadline: a kept suggestion or UNKNOWN) to other students of the class, all or none; each correction goes out as EssayStudentAssociationUpdatedV1 and the teacher is notified (student_associations_confirmed with the corrected essays). No second StudentAssociationsConfirmedV1.',
+        },
         VALIDATION_ERRORS: {
           guard: 'notCriticalFailure',
           actions: 'recordValidationErrors',
@@ -385,6 +408,12 @@ export const batchMachine = setup({
             description: 'The pipeline starts at its first phase not yet completed, whose command goes out; the teacher is told.',
           },
         ],
+        TEACHER_CORRECTED: {
+          guard: 'correctionBeforePipeline',
+          actions: 'applyTeacherCorrections',
+          description:
+            'Until a pipeline is requested, the teacher corrects decided associations (their own, or those of the deadline: a kept suggestion or UNKNOWN) to other students of the class, all or none; each correction goes out as EssayStudentAssociationUpdatedV1 and the teacher is notified (student_associations_confirmed with the corrected essays). No second StudentAssociationsConfirmedV1. Once one is requested, downstream has read the authors and corrections are refused.',
+        },
         PHASE_OUTCOME: {
           guard: 'somePipelineStarted',
           actions: 'recordPhaseOutcome',

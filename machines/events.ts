@@ -324,6 +324,15 @@ export interface DecisionInput extends TeacherDecision {
   student_in_class: boolean;
 }
 
+/** One correction of a decided association: the essay, its real author, and why (kept in the history). */
+export interface CorrectionInput {
+  essay_id: string;
+  student_id: string;
+  /** Whether the named student belongs to the batch's class. */
+  student_in_class: boolean;
+  reason: string | null;
+}
+
 /** StorageReferenceMetadata as a prompt reference: `{references: {student_prompt_text: {storage_id, ...}}}`. */
 export type StudentPromptRef = z.infer<typeof StorageReference>;
 
@@ -352,6 +361,14 @@ export type BatchEvent =
     }
   | { type: 'TEACHER_DECISIONS'; at: string; teacher_id: string; decisions: DecisionInput[]; students: Record<string, StudentInfo> }
   | { type: 'TEACHER_REOPENED'; at: string; teacher_id: string; essay_ids: string[]; reason: string | null }
+  | {
+      type: 'TEACHER_CORRECTED';
+      at: string;
+      teacher_id: string;
+      corrections: CorrectionInput[];
+      /** The roster's facts about the students the corrections name, for the announcements. */
+      students: Record<string, StudentInfo>;
+    }
   | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string; students: Record<string, StudentInfo> }
   | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string; deadline_reason?: DeadlineReason }
   | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType; student_prompt_ref: unknown }
@@ -382,6 +399,7 @@ export const WIRE_NAME: Record<BatchEventType, string> = {
   VALIDATION_ERRORS: TOPICS.validationErrors,
   TEACHER_DECISIONS: 'TEACHER_DECISIONS',
   TEACHER_REOPENED: 'TEACHER_REOPENED',
+  TEACHER_CORRECTED: 'TEACHER_CORRECTED',
   VALIDATION_TIMEOUT: 'VALIDATION_TIMEOUT',
   DEADLINE_CHANGED: 'DEADLINE_CHANGED',
   CANCEL: 'CANCEL',

@@ -277,6 +277,21 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
       label: 'some essays failed validation',
       event: { type: 'VALIDATION_ERRORS', at, critical: false, total_errors: 1, failed_essay_ids: [MODEL.essayB] },
     },
+    // Last, so that a shortest path corrects in ready_for_pipeline_execution too. One sample for both: after validation each decided essay goes to student 1, all or none (refused
+    // when B already is student 1's, and while the batch waits or once a pipeline was requested).
+    {
+      label: 'correct A and B to student 1',
+      event: {
+        type: 'TEACHER_CORRECTED',
+        at,
+        teacher_id: MODEL.ownerId,
+        corrections: [
+          { essay_id: MODEL.essayA, student_id: MODEL.student1, student_in_class: true, reason: 'the deadline guessed wrong' },
+          { essay_id: MODEL.essayB, student_id: MODEL.student1, student_in_class: true, reason: null },
+        ],
+        students: {},
+      },
+    },
     { label: 'cancel', event: { type: 'CANCEL', at, by: MODEL.ownerId, reason: null } },
   ];
 }
@@ -307,6 +322,12 @@ export function batchKey(snapshot: BatchSnapshot): string {
     parts.phases = Object.fromEntries(Object.entries(snapshot.context.pipeline_state?.phases ?? {}).map(([phase, d]) => [phase, d.status]));
     parts.denied = snapshot.context.denied_pipeline_requests > 0;
     parts.skipped = snapshot.context.skipped_pipeline_requests > 0;
+  }
+  // A correction after validation: a self-loop no guard reads as such; whether every essay is now
+  // student 1's (only a correction makes A so) puts it on a shortest path, until a pipeline starts.
+  if (parts.state === 'student_validation_completed' || (parts.state === 'ready_for_pipeline_execution' && !parts.pipeline_requested)) {
+    const all = Object.values(snapshot.context.associations);
+    if (all.length > 0) parts.corrected = all.every((a) => a.student_id === MODEL.student1);
   }
   // A prompt amendment: a self-loop no guard reads.
   if (parts.state === 'awaiting_content_validation' || parts.state === 'ready_for_pipeline_execution')
@@ -363,6 +384,10 @@ export function associationSamples(): Array<Sample<AssociationEvent>> {
     },
     { label: 'reject', event: { type: 'REJECT', at, by: MODEL.ownerId } },
     { label: 'reopen', event: { type: 'REOPEN', at, by: MODEL.ownerId } },
+    {
+      label: 'correct to student 1 after validation',
+      event: { type: 'CORRECT', at, by: MODEL.ownerId, student_id: MODEL.student1, student_in_class: true },
+    },
     { label: 'deadline passes', event: { type: 'TIMEOUT', at: MODEL.dueAt, unknown_student_id: MODEL.unknownStudent } },
   ];
 }

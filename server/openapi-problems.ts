@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { ZodType } from 'zod';
 import { BatchStatus } from '../machines/domain.ts';
 import { TOPICS } from '../machines/events.ts';
-import { EXAMPLE } from './openapi/index.ts';
+import { EXAMPLE } from './openapi/common.ts';
 import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, type ProblemStatus, problemType } from './problem.ts';
 
 /**

@@ -103,6 +103,20 @@ export const ReopenBody = storable(
 );
 
 /**
+ * Corrections of decided associations after validation: each essay once, the student the teacher
+ * says wrote it, and optionally why (kept in the history).
+ */
+export const CorrectBody = storable(
+  z.strictObject({
+    corrections: z
+      .array(z.strictObject({ essay_id: z.uuid(), student_id: z.uuid(), reason: z.string().trim().min(1).max(500).optional() }))
+      .min(1)
+      .max(1_000)
+      .refine((list) => new Set(list.map((c) => c.essay_id)).size === list.length, 'each essay_id may appear once'),
+  }),
+);
+
+/**
  * The gateway's `BatchPipelineRequest` (`requested_pipeline`, `is_retry`, `retry_reason`,
  * `prompt_payload`), or this API's earlier `pipeline`; one of the two names the pipeline.
  */

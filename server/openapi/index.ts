@@ -13,3 +13,4 @@ export * from './outbox.ts';
 export * from './deadlines.ts';
 export * from './classes.ts';
 export * from './students.ts';
+export * from './corrections.ts';

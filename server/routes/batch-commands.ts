@@ -7,6 +7,7 @@ import {
   amendPrompt,
   cancelBatch,
   changeDeadline,
+  correctAssociations,
   decideAssociations,
   reopenDecisions,
   requestPipeline,
@@ -16,6 +17,7 @@ import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
 import { type AuthEnv, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
+import { CORRECTIONS_REFUSED_EXAMPLE, CorrectionsApplied, CorrectionsRefused } from '../openapi-schemas.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
 import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, ReopenApplied, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
@@ -24,6 +26,7 @@ import {
   BatchParams,
   CancelBody,
   ConfirmBody,
+  CorrectBody,
   DeadlineBody,
   IdempotencyKey,
   PipelineBody,
@@ -114,6 +117,32 @@ const reopenRoute = commandRoute(
   jsonBody(ReopenBody, { essay_ids: [EXAMPLE.essayId], reason: 'Wrong student picked' }),
   { 200: answer('Reopened; per-item results.', ReopenApplied) },
 );
+
+const correctRoute = createRoute({
+  method: 'post',
+  path: '/v1/batches/{batch_id}/student-associations/correct',
+  tags,
+  summary: 'Correct decided associations after validation',
+  description:
+    "Names the real author of essays already decided: by the teacher (confirmed, rejected) or by the deadline (a kept suggestion, `timeout_confirmed`, or the class's UNKNOWN student, `no_match`). Only once validation is over (`student_validation_completed`, `ready_for_pipeline_execution`) and until a pipeline is requested; while the batch awaits the teacher, reopen and decide instead. All or none: if any correction cannot apply (an essay not decided or not of this batch, a student outside the class, the student it already has) the call is refused with 409 and `results` says why for each. Each correction publishes `EssayStudentAssociationUpdatedV1` and the teacher is notified (`student_associations_confirmed`, with the corrected essays); StudentAssociationsConfirmedV1 is not sent again. The history keeps the replaced decision, who corrected it and the `reason`.",
+  security: asTeacher,
+  request: {
+    params: BatchParams,
+    headers: IdempotencyHeaders,
+    body: jsonBody(CorrectBody, {
+      corrections: [{ essay_id: EXAMPLE.essayId, student_id: EXAMPLE.studentId, reason: 'The deadline sent it to UNKNOWN; it is Ana’s' }],
+    }),
+  },
+  responses: {
+    200: answer('Corrected; per-item results.', CorrectionsApplied),
+    ...commandErrors,
+    409: {
+      description:
+        'The state does not accept corrections, or one of them cannot apply so none did (`CorrectionsRefused`, nothing changed), or another conflict (a plain `Problem`).',
+      content: { 'application/problem+json': { schema: CorrectionsRefused, example: CORRECTIONS_REFUSED_EXAMPLE } },
+    },
+  },
+});
 
 /** The answer of an accepted command that leaves the batch in `state` (a top-level one). */
 const commandApplied = (state: string, version: number) => ({
@@ -227,6 +256,11 @@ export function batchCommandRoutes(service: Service) {
     app,
     reopenRoute,
     teacherCommand(service, 'reopen', ReopenBody, (call, body) => reopenDecisions(call, body.essay_ids, body.reason ?? null)),
+  );
+  documented(
+    app,
+    correctRoute,
+    teacherCommand(service, 'correct', CorrectBody, (call, body) => correctAssociations(call, body.corrections)),
   );
   documented(
     app,

@@ -39,7 +39,7 @@ const CATALOGUE = { sv, en };
 
 /** Names of the machine and of the wire that must never reach the plain view. */
 const MACHINE_WORDS =
-  /awaiting_|pending_validation|student_validation|ready_for_pipeline|content_validation|TEACHER_DECISIONS|TEACHER_REOPENED|VALIDATION_TIMEOUT|DEADLINE_CHANGED|no_match|noAssociationPending|timeout_confirmed|huleedu\.|UNKNOWN STUDENT|\{"|"\w+":/;
+  /awaiting_|pending_validation|student_validation|ready_for_pipeline|content_validation|TEACHER_DECISIONS|TEACHER_REOPENED|TEACHER_CORRECTED|VALIDATION_TIMEOUT|DEADLINE_CHANGED|no_match|noAssociationPending|timeout_confirmed|huleedu\.|UNKNOWN STUDENT|\{"|"\w+":/;
 
 /** The catalogue's fixed sentences of the other language: none may show in this one's plain view. */
 function otherLanguageSentences(lang: Lang): string[] {
@@ -282,6 +282,15 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       expect(history).toContain(t.history.rejected('cecilia.docx'));
       expect(history).toContain(t.history.confirmedAs('david.docx', name(1)));
 
+      // After validation the teacher may still correct an author: the rejected essay is Astrid's classmate's.
+      await page.selectOption(`#amend-to-${e3}`, klass.students[2]!.student_id);
+      expect(await page.locator(`#amend-${e3}`).getAttribute('aria-label')).toBe(t.amendLabel('cecilia.docx'));
+      await page.click(`#amend-${e3}`);
+      await page.waitForSelector(`tr[data-essay="${e3}"][data-status="confirmed"]`);
+      await page.waitForSelector(`#history-list:has-text("${t.history.corrected(t.who.you)}")`);
+      expect(await page.locator('#history-list').innerText()).toContain(t.history.correctedEssay('cecilia.docx', name(2)));
+      await shot(page, `flow-${width}-${lang}-3b-corrected`);
+
       // The essays are stored: the batch is ready, and the teacher starts a pipeline.
       expect((await postEvent(harness, essaysReady(batchId, list, 'REGULAR'))).status).toBe(200);
       await page.waitForSelector('#view-batch[data-state="ready_for_pipeline_execution"] #start-pipeline');
@@ -292,6 +301,8 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       await page.waitForSelector(`#history-list:has-text("${t.history.pipeline(t.who.you, t.pipelines.cj_assessment)}")`);
       // Once a pipeline is asked for, the batch can no longer be cancelled: the button goes.
       await expect.poll(() => page.locator('#cancel').count()).toBe(0);
+      // ...and the authors can no longer be corrected: downstream has read them.
+      await expect.poll(() => page.locator('[id^="amend-to-"]').count()).toBe(0);
       const requested = await harness.api('GET', `/v1/batches/${batchId}/history`, { token: teacher });
       expect(
         (requested.body.history as Array<{ event_type: string; outcome: string }>).filter(

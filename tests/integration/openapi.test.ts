@@ -222,7 +222,16 @@ describe('OpenAPI document and docs page', () => {
       },
     });
     expect(decided.body.status).toBe('ready_for_pipeline_execution');
+    // After validation, the rejected essay gets its real author; once a pipeline is asked for, no more.
+    const correction = { corrections: [{ essay_id: list[1]!.essay_id, student_id: s2!.student_id, reason: 'found the name' }] };
+    const corrected = await r.api('POST', `/v1/batches/${batchId}/student-associations/correct`, { token: teacher, body: correction });
+    expect(corrected.status).toBe(200);
+    expect(corrected.body.associations_corrected).toBe(1);
     expect((await r.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } })).status).toBe(202);
+    const late = { corrections: [{ essay_id: list[0]!.essay_id, student_id: s2!.student_id }] };
+    const refused = await r.api('POST', `/v1/batches/${batchId}/student-associations/correct`, { token: teacher, body: late });
+    expect(refused.status).toBe(409);
+    expect(refused.body.results).toHaveLength(1);
     expect((await r.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).status).toBe(200);
 
     const viaGateway = await r.api('POST', '/v1/batches/register', {

@@ -44,22 +44,48 @@ const generated = generatePaths<AssociationSnapshot, AssociationEvent>(associati
 
 /**
  * A reopened decision leads back to the suggested vertex, which no simple or shortest path visits
- * twice; so every path ending in a teacher's decision is also replayed with the reopening, and then
- * the deadline deciding what was reopened, appended.
+ * twice; so every path through a teacher's decision taken while the batch waits (before any
+ * correction, which comes after validation) is also replayed up to that decision with the
+ * reopening, and then the deadline deciding what was reopened, appended.
  */
 function withReopenings(paths: Array<ModelPath<AssociationSnapshot, AssociationEvent>>) {
   const sample = (label: string) => associationSamples().find((s) => s.label === label)!;
   const extended = [...paths];
+  const seen = new Set<string>();
+  for (const path of paths) {
+    const firstCorrection = path.steps.findIndex((st) => st.event.type === 'CORRECT');
+    const waiting = firstCorrection < 0 ? path.steps : path.steps.slice(0, firstCorrection);
+    for (let k = waiting.length; k > 0; k--) {
+      if (waiting[k - 1]!.after.context.validation_method !== 'human') continue;
+      const steps = waiting.slice(0, k);
+      const id = `${path.origin}|${steps.map((st) => st.label).join('>')}`;
+      if (seen.has(id)) break;
+      seen.add(id);
+      for (const label of ['reopen', 'deadline passes']) {
+        const before = steps.at(-1)!.after;
+        const { event } = sample(label);
+        steps.push({ label, event, before, after: transition(associationMachine, before, event)[0] });
+      }
+      extended.push({ ...path, steps });
+      break;
+    }
+  }
+  return extended;
+}
+
+/**
+ * A correction leads to a vertex a teacher's decision reaches sooner (confirmed, student 1, human),
+ * so no shortest path takes it; every path ending in a decision other than student 1's is also
+ * replayed with the correction appended. The batch takes it once validation is over, so the
+ * replay first decides the companion B.
+ */
+function withCorrections(paths: Array<ModelPath<AssociationSnapshot, AssociationEvent>>) {
+  const { label, event } = associationSamples().find((s) => s.event.type === 'CORRECT')!;
+  const extended = [...paths];
   for (const path of paths) {
     const end = path.steps.at(-1)?.after;
-    if (!end || end.context.validation_method !== 'human') continue;
-    const steps = [...path.steps];
-    for (const label of ['reopen', 'deadline passes']) {
-      const before = steps.at(-1)!.after;
-      const { event } = sample(label);
-      steps.push({ label, event, before, after: transition(associationMachine, before, event)[0] });
-    }
-    extended.push({ ...path, steps });
+    if (!end || end.value === 'pending_validation' || end.context.student_id === MODEL.student1) continue;
+    extended.push({ ...path, steps: [...path.steps, { label, event, before: end, after: transition(associationMachine, end, event)[0] }] });
   }
   return extended;
 }
@@ -124,6 +150,14 @@ function toBatchEvent(event: AssociationEvent, batch: BatchSnapshot): BatchEvent
       };
     case 'REOPEN':
       return { type: 'TEACHER_REOPENED', at: event.at, teacher_id: event.by, essay_ids: [MODEL.essayA], reason: null };
+    case 'CORRECT':
+      return {
+        type: 'TEACHER_CORRECTED',
+        at: event.at,
+        teacher_id: event.by,
+        corrections: [{ essay_id: MODEL.essayA, student_id: event.student_id, student_in_class: event.student_in_class, reason: null }],
+        students: {},
+      };
     case 'TIMEOUT':
       return {
         type: 'VALIDATION_TIMEOUT',
@@ -145,6 +179,11 @@ function expectedAfter(view: AssociationView, origin: AssociationOrigin, label: 
   const suggestion = associationInput(origin);
   // The teacher may take back their own decision while the batch waits: pending again, with the suggestion.
   if (label === 'reopen') return view.validation_method === 'human' ? suggestedView(origin) : 'refused';
+  // Once decided, by the teacher or the deadline, the teacher may name another student of the class.
+  if (label === 'correct to student 1 after validation') {
+    if (view.validation_status === 'pending_validation' || view.student_id === MODEL.student1) return 'refused';
+    return { validation_status: 'confirmed', validation_method: 'human', validated_by: MODEL.ownerId, student_id: MODEL.student1 };
+  }
   if (view.validation_status !== 'pending_validation') return 'refused';
   const teacher = (status: string, student: string | null): AssociationView => ({
     validation_status: status,
@@ -202,7 +241,7 @@ function describePath(path: ModelPath<AssociationSnapshot, AssociationEvent>): s
 describe('association machine paths replayed through a batch against the HTTP API', () => {
   let h: Harness;
   let driver: ReturnType<typeof createBatchDriver>;
-  const coverage = new Coverage('association', associationMachine, ['CONFIRM', 'REJECT', 'REOPEN', 'TIMEOUT']);
+  const coverage = new Coverage('association', associationMachine, ['CONFIRM', 'REJECT', 'REOPEN', 'CORRECT', 'TIMEOUT']);
   const refusalsTriedAt = new Set<string>();
 
   beforeAll(async () => {
@@ -221,7 +260,7 @@ describe('association machine paths replayed through a batch against the HTTP AP
     await h?.close();
   });
 
-  for (const path of withReopenings(generated.paths)) {
+  for (const path of withCorrections(withReopenings(generated.paths))) {
     it(`replays ${describePath(path)}`, async () => {
       const ids = await driver.register('REGULAR');
       let batch = initialTransition(batchMachine, BATCH_INPUTS.REGULAR)[0];
@@ -282,6 +321,15 @@ describe('association machine paths replayed through a batch against the HTTP AP
       coverage.visit(path.start);
       await tryRefusals(path.start, oracle);
       for (const step of path.steps) {
+        if (step.event.type === 'CORRECT' && stateString(batch.value) === 'awaiting_student_validation.awaiting_teacher') {
+          // Validation must be over: the companion B takes its confident suggestion, A stays as it is.
+          const settle = batchSamples(batch).find((s) => s.label === 'confirm A')!.event as Extract<
+            BatchEvent,
+            { type: 'TEACHER_DECISIONS' }
+          >;
+          const companion = { ...settle, decisions: [{ ...settle.decisions[0]!, essay_id: MODEL.essayB }] };
+          expect(await batchStep(companion, 'settle the companion B'), 'A as it was').toEqual(oracle);
+        }
         const expected = expectedAfter(oracle, origin, step.label);
         expect(expected, `the oracle table accepts "${step.label}" in ${oracle.validation_status}`).not.toBe('refused');
         const seen = await batchStep(toBatchEvent(step.event, batch), step.label);

@@ -188,6 +188,14 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
         essay_ids: event.essay_ids,
         ...(event.reason === null ? {} : { reason: event.reason }),
       }),
+    TEACHER_CORRECTED: (event, ids) =>
+      teacherCommand(ids.batchId, 'student-associations/correct', {
+        corrections: event.corrections.map((c) => ({
+          essay_id: c.essay_id,
+          student_id: c.student_id,
+          ...(c.reason === null ? {} : { reason: c.reason }),
+        })),
+      }),
     PIPELINE_REQUESTED: (event, ids) =>
       teacherCommand(ids.batchId, 'pipelines', {
         requested_pipeline: event.pipeline,

@@ -120,6 +120,19 @@ function reopen(b: OracleBatch, essays: Essay[]): Expected | null {
   return { target: b.state, topics: [], after: b };
 }
 
+/**
+ * After validation, until a pipeline is requested, the teacher may name the real author of any
+ * decided essay, the deadline's decisions included: all the named essays or none (none if one is
+ * already that student's). Each correction is announced to every service, and the teacher is told.
+ */
+function correctToStudent1(b: OracleBatch, essays: Essay[]): Expected | null {
+  if (b.classType !== 'REGULAR' || b.pipelineRequested) return null;
+  const each = essays.map((essay) => b.associations[essay]);
+  if (each.some((a) => a === undefined || a.status === 'pending_validation' || a.student === 'student1')) return null;
+  for (const essay of essays) b.associations[essay] = TO_STUDENT1;
+  return { target: b.state, topics: [...essays.map((): Topic => 'updated'), 'notice'], after: b };
+}
+
 /** Row by row: the state's own events, then the ones every state of validation shares. */
 function step(b: OracleBatch, label: string): Expected | null {
   const same = (topics: Topic[] = []): Expected => ({ target: b.state, topics, after: b });
@@ -174,6 +187,7 @@ function step(b: OracleBatch, label: string): Expected | null {
       break;
     case S.completed:
       if (label === 'essays ready (REGULAR)') return ((b.essaysStored = true), go(S.ready));
+      if (label === 'correct A and B to student 1') return correctToStudent1(b, ['A', 'B']);
       if (label === 'some essays failed validation') return same();
       if (label === 'cancel') return go(S.cancelled);
       return null;
@@ -190,6 +204,7 @@ function step(b: OracleBatch, label: string): Expected | null {
       if (label === 'spellcheck completes' && b.pipelineRequested) return ((b.spellcheck = 'done'), same());
       if (label === 'nlp completes' && b.pipelineRequested) return ((b.nlp = 'done'), same());
       if (label === 'amend prompt') return same();
+      if (label === 'correct A and B to student 1') return correctToStudent1(b, ['A', 'B']);
       // v2: GUEST batches get no BatchEssaysReady in the real flow; one that comes changes nothing.
       if (label === 'essays ready (GUEST)' && b.classType === 'GUEST') return ((b.essaysStored = true), same());
       if (label === 'some essays failed validation') return same();

@@ -158,6 +158,17 @@ export function outboxProblems(s: StepOutbox): string[] {
       case TOPICS.teacherNotification:
         if (data.teacher_id !== s.teacherId) p.push(`${where}: teacher_id ${data.teacher_id}, expected ${s.teacherId}`);
         if (data.batch_id !== batch.batch_id) p.push(`${where}: batch_id ${data.batch_id}`);
+        if (data.payload?.correction === true) {
+          // A correction's notice names the corrected essays, each now the student the teacher named.
+          const corrected = (data.payload.corrected_essay_ids as string[]).map((id) => essayOf.get(id));
+          if (data.notification_type !== 'student_associations_confirmed') p.push(`${where}: correction as ${data.notification_type}`);
+          if (data.payload.confirmed_count !== corrected.length) p.push(`${where}: confirmed_count ${data.payload.confirmed_count}`);
+          for (const essay of corrected) {
+            const a = essay && s.oracle.associations[essay];
+            if (!a || a.student !== 'student1' || a.status !== 'confirmed')
+              p.push(`${where}: corrected essay ${essay} is ${JSON.stringify(a)}`);
+          }
+        }
         break;
       case TOPICS.studentMatchingCommand:
       case TOPICS.nlpCommand:

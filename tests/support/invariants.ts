@@ -130,7 +130,84 @@ export function batchInvariants(f: BatchFacts): string[] {
     if ('course_code' in data && data.course_code !== batch.course_code)
       v.push(`${o.topic}: course_code ${data.course_code} of a ${batch.course_code} batch`);
   }
-  for (const c of confirmations) v.push(...confirmationViolations(c.envelope.data, f));
+  for (const c of confirmations) v.push(...confirmationViolations(c.envelope.data, asConfirmed(f)));
+  v.push(...correctionViolations(f));
+  return v;
+}
+
+interface Replaced {
+  validation_status: string;
+  student_id: string | null;
+  validation_method: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+type Corrected = { essay_id: string; replaced: Replaced; student_id: string; corrected_by: string; reason: string | null };
+
+/** The applied corrections in the history, oldest first, each essay it corrected with the decision replaced. */
+function correctionsOf(f: BatchFacts): Array<{ row: BatchFacts['history'][number]; corrected: Corrected[] }> {
+  return f.history
+    .filter((h) => h.outcome === 'applied' && h.event_type === 'TEACHER_CORRECTED')
+    .map((row) => ({ row, corrected: ((row.detail as { corrected?: Corrected[] } | null)?.corrected ?? []) as Corrected[] }));
+}
+
+/**
+ * The associations as StudentAssociationsConfirmedV1 announced them: a correction after it changes
+ * the row, and the history keeps the decision it replaced (the first correction's is the one announced).
+ */
+function asConfirmed(f: BatchFacts): BatchFacts {
+  const first = new Map<string, Replaced>();
+  for (const { corrected } of correctionsOf(f)) for (const c of corrected) if (!first.has(c.essay_id)) first.set(c.essay_id, c.replaced);
+  if (first.size === 0) return f;
+  const associations = f.associations.map((a) => {
+    const r = first.get(a.essay_id);
+    if (!r) return a;
+    return {
+      ...a,
+      validation_status: r.validation_status,
+      student_id: r.student_id,
+      validation_method: r.validation_method,
+      validated_by: r.decided_by,
+      validated_at: r.decided_at,
+    } as typeof a;
+  });
+  return { ...f, associations };
+}
+
+/**
+ * Corrections: only once validation is over and before any pipeline command, each recorded with
+ * the decision it replaced, who corrected and to whom; the row says what the correction did, and
+ * the last EssayStudentAssociationUpdatedV1 of every decided essay says what its row says.
+ */
+function correctionViolations(f: BatchFacts): string[] {
+  const v: string[] = [];
+  for (const { row, corrected } of correctionsOf(f)) {
+    const where = `correction v${row.version}`;
+    if (!['student_validation_completed', 'ready_for_pipeline_execution'].includes(String(row.from_state)))
+      v.push(`${where} applied in ${row.from_state}`);
+    if (corrected.length === 0) v.push(`${where} records no corrected essay`);
+    for (const c of corrected) {
+      if (!SETTLED.includes(c.replaced.validation_status)) v.push(`${where} ${c.essay_id}: replaced ${c.replaced.validation_status}`);
+      if (c.replaced.student_id === c.student_id) v.push(`${where} ${c.essay_id}: corrected to the student it had`);
+      if (c.corrected_by !== row.actor) v.push(`${where} ${c.essay_id}: corrected_by ${c.corrected_by}, actor ${row.actor}`);
+    }
+  }
+  // Downstream reads the authors when a pipeline starts: no association update may follow a phase command.
+  const firstCommand = f.outbox.findIndex((o) => o.topic === TOPICS.spellcheckCommand);
+  if (firstCommand >= 0 && f.outbox.slice(firstCommand).some((o) => o.topic === TOPICS.associationUpdated))
+    v.push('EssayStudentAssociationUpdatedV1 after the pipeline started');
+  // The last announcement of each decided essay says what its row says.
+  const lastUpdate = new Map<string, Record<string, any>>();
+  for (const o of f.outbox) if (o.topic === TOPICS.associationUpdated) lastUpdate.set(o.envelope.data.essay_id, o.envelope.data);
+  for (const a of f.associations) {
+    if (a.validation_status === 'pending_validation') continue;
+    const sent = lastUpdate.get(a.essay_id);
+    if (!sent) continue;
+    if (sent.student_id !== a.student_id || sent.association_method !== a.validation_method || sent.created_by_user_id !== a.validated_by)
+      v.push(
+        `association ${a.essay_id}: last update says ${sent.student_id}/${sent.association_method}/${sent.created_by_user_id}, row ${a.student_id}/${a.validation_method}/${a.validated_by}`,
+      );
+  }
   return v;
 }
 

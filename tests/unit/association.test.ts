@@ -189,7 +189,7 @@ describe('the deadline passing', () => {
   it('keeps a suggestion scored at or above 0.7 as timeout_confirmed by SYSTEM_TIMEOUT', () => {
     const next = accept(pending({ confidence_score: 0.82 }), timeout);
     expect(next.value).toBe('timeout_confirmed');
-    expect(next.status).toBe('done');
+    expect(next.status).toBe('active'); // v3: the teacher may correct it after validation
     expect(next.context).toMatchObject({
       student_id: SUGGESTED_STUDENT,
       confidence_score: 0.82,
@@ -338,5 +338,46 @@ describe('stepAssociation and canStepAssociation', () => {
     expect(canStepAssociation(record, confirm({ student_in_class: false }))).toBe(false);
     expect(canStepAssociation(newAssociation(input(noSuggestion), { filename: null, suggestions: [] }), confirm())).toBe(false);
     expect(canStepAssociation(stepAssociation(record, reject).record, reject)).toBe(false);
+  });
+});
+
+describe('the teacher correcting a decision after validation (v3)', () => {
+  const correct = (student_id: string, student_in_class = true): AssociationEvent => ({
+    type: 'CORRECT',
+    at: DEADLINE_AT,
+    by: TEACHER,
+    student_id,
+    student_in_class,
+  });
+  const decided: Array<[string, () => AssociationSnapshot]> = [
+    ['confirmed', () => accept(pending(), confirm())],
+    ['rejected', () => accept(pending(), reject)],
+    ['timeout_confirmed', () => accept(pending({ confidence_score: 0.9 }), timeout)],
+    ['no_match', () => accept(pending({ confidence_score: 0.2 }), timeout)],
+  ];
+
+  it.each(decided)('corrects %s to another student of the class: confirmed by the teacher, the suggestion kept', (_name, reach) => {
+    const next = accept(reach(), correct(OTHER_STUDENT));
+    expect(next.value).toBe('confirmed');
+    expect(next.context).toMatchObject({
+      student_id: OTHER_STUDENT,
+      suggested_student_id: SUGGESTED_STUDENT,
+      validation_method: 'human',
+      validated_by: TEACHER,
+      validated_at: DEADLINE_AT,
+    });
+  });
+
+  it.each(decided)('refuses to correct %s to a student outside the class', (_name, reach) => {
+    expectRefused(reach(), correct(OTHER_STUDENT, false));
+  });
+
+  it('refuses a correction to the student the association already has', () => {
+    expectRefused(accept(pending(), confirm()), correct(SUGGESTED_STUDENT));
+    expectRefused(accept(pending({ confidence_score: 0.9 }), timeout), correct(SUGGESTED_STUDENT));
+  });
+
+  it('refuses to correct a pending association: that is a decision', () => {
+    expectRefused(pending(), correct(OTHER_STUDENT));
   });
 });

@@ -72,11 +72,11 @@ describe('eventsAcceptedIn', () => {
       { awaiting_student_validation: 'awaiting_teacher' },
       ['CANCEL', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'TEACHER_DECISIONS', 'TEACHER_REOPENED', 'VALIDATION_ERRORS', 'VALIDATION_TIMEOUT'],
     ],
-    ['student_validation_completed', 'student_validation_completed', ['CANCEL', 'ESSAYS_READY', 'VALIDATION_ERRORS']],
+    ['student_validation_completed', 'student_validation_completed', ['CANCEL', 'ESSAYS_READY', 'TEACHER_CORRECTED', 'VALIDATION_ERRORS']],
     [
       'ready_for_pipeline_execution',
       'ready_for_pipeline_execution',
-      ['CANCEL', 'ESSAYS_READY', 'PHASE_OUTCOME', 'PIPELINE_REQUESTED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS'],
+      ['CANCEL', 'ESSAYS_READY', 'PHASE_OUTCOME', 'PIPELINE_REQUESTED', 'PROMPT_AMENDED', 'TEACHER_CORRECTED', 'VALIDATION_ERRORS'],
     ],
     ['content_ingestion_failed', 'content_ingestion_failed', []],
     ['failed_critically', 'failed_critically', []],

@@ -175,6 +175,7 @@ describe('what the page derives for the chart and the rows', () => {
       'PHASE_OUTCOME',
       'PIPELINE_REQUESTED',
       'PROMPT_AMENDED',
+      'TEACHER_CORRECTED',
       'VALIDATION_ERRORS',
     ]);
   });

@@ -1,6 +1,7 @@
 import { type AnyMachineSnapshot, type AnyStateMachine, type EventObject, transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
+  ASSOCIATION_SNAPSHOT_MIGRATIONS,
   BATCH_SNAPSHOT_MIGRATIONS,
   SnapshotRestoreError,
   migrateBatchSnapshot,
@@ -82,13 +83,10 @@ describe('association snapshot migration v1 → v2', () => {
     }
   });
 
-  it("keeps the deadline's decisions final", () => {
+  it("keeps the deadline's decisions final in v2", () => {
     for (const state of ['timeout_confirmed', 'no_match']) {
-      const restored = restoreAssociationSnapshot(v1(state).snapshot, 1);
-      expect(restored.status, state).toBe('done');
-      expect(transition(associationMachine, restored, { type: 'REOPEN', at: '2025-03-01T09:00:00.000Z', by: 'teacher-1' })[0]).toBe(
-        restored,
-      );
+      const migrated = ASSOCIATION_SNAPSHOT_MIGRATIONS[1]!(v1(state).snapshot) as { status: string };
+      expect(migrated.status, state).toBe('done');
     }
   });
 
@@ -96,6 +94,40 @@ describe('association snapshot migration v1 → v2', () => {
     expect(() => restoreAssociationSnapshot(v1('confirmed').snapshot, ASSOCIATION_MACHINE_VERSION + 1)).toThrow(
       `snapshot written by association v${ASSOCIATION_MACHINE_VERSION + 1}, newer than this code (v${ASSOCIATION_MACHINE_VERSION})`,
     );
+  });
+});
+
+describe('association snapshot migration v2 → v3', () => {
+  const released = (version: number, state: string) =>
+    corpus.find((f) => f.machine_id === ASSOCIATION_MACHINE_ID && f.machine_version === version && f.state === state)!;
+  const correct = {
+    type: 'CORRECT',
+    at: '2025-03-05T09:00:00.000Z',
+    by: 'teacher-1',
+    student_id: 'student-real',
+    student_in_class: true,
+  } as const;
+
+  it("lets the deadline's released decisions be corrected: timeout_confirmed and no_match are no longer final", () => {
+    for (const version of [1, 2]) {
+      for (const state of ['timeout_confirmed', 'no_match']) {
+        expect((released(version, state).snapshot as { status: string }).status, `the v${version} fixture of ${state}`).toBe('done');
+        const restored = restoreAssociationSnapshot(released(version, state).snapshot, version);
+        expect(restored.status, `v${version} ${state}`).toBe('active');
+        const [next] = transition(associationMachine, restored, correct);
+        expect(next.value, `v${version} ${state}`).toBe('confirmed');
+        expect(next.context).toMatchObject({ student_id: 'student-real', validation_method: 'human', validated_by: 'teacher-1' });
+      }
+    }
+  });
+
+  it('leaves the released v2 teacher decisions as they were, and they take a correction too', () => {
+    for (const state of ['confirmed', 'rejected', 'pending_validation']) {
+      const snapshot = released(2, state).snapshot;
+      expect(ASSOCIATION_SNAPSHOT_MIGRATIONS[2]!(snapshot), state).toEqual(snapshot);
+    }
+    const [next] = transition(associationMachine, restoreAssociationSnapshot(released(2, 'rejected').snapshot, 2), correct);
+    expect(next.value).toBe('confirmed');
   });
 });
 

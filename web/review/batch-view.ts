@@ -126,6 +126,54 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
   ];
 }
 
+/**
+ * Whether decided authors can still be corrected: validation is over and no pipeline was asked for
+ * (the page counts any pipeline request; the API also takes a correction after a denied one).
+ */
+export function correcting(context: ReviewContext): boolean {
+  const d = context.detail;
+  const state = d?.batch?.state;
+  if (!d?.batch || d.batch.class_id === null || (state !== 'student_validation_completed' && state !== 'ready_for_pipeline_execution'))
+    return false;
+  return !d.history.some((r) => r.outcome === 'applied' && eventOf(r.event_type) === 'PIPELINE_REQUESTED');
+}
+
+/** A decided essay after validation: pick its real author from the class and correct it. */
+function amendCell(context: ReviewContext, a: Association, intents: Intents, busy: boolean, label: string): HTMLElement {
+  const t = catalogue(context);
+  const roster = context.detail?.roster.filter((s) => !s.is_unknown && s.student_id !== a.student_id) ?? [];
+  const picked = context.corrections[a.essay_id] ?? '';
+  const selectId = `amend-to-${a.essay_id}`;
+  return h(
+    'div',
+    { class: 'buttons' },
+    h(
+      'span',
+      { class: 'correct' },
+      h('label', { for: selectId, class: 'visually-hidden' }, t.amendToLabel(label)),
+      h(
+        'select',
+        { id: selectId, disabled: busy, onchange: (e: Event) => intents.pickCorrection(a.essay_id, (e.target as HTMLSelectElement).value) },
+        h('option', { value: '', selected: picked === '' }, t.amendTo),
+        roster.map((s) => h('option', { value: s.student_id, selected: picked === s.student_id }, `${s.first_name} ${s.last_name}`)),
+      ),
+      picked === '' || picked === a.student_id
+        ? null
+        : h(
+            'button',
+            {
+              type: 'button',
+              id: `amend-${a.essay_id}`,
+              'aria-label': t.amendLabel(label),
+              disabled: busy,
+              onclick: () => intents.amend(a.essay_id),
+            },
+            t.amend,
+          ),
+    ),
+  );
+}
+
 function row(context: ReviewContext, a: Association, intents: Intents, busy: Set<string>, answer: EssayAnswer | undefined): HTMLElement {
   const t = catalogue(context);
   const c = t.columns;
@@ -198,7 +246,14 @@ function row(context: ReviewContext, a: Association, intents: Intents, busy: Set
             : null,
           h('p', { class: 'answer', id: `answer-${a.essay_id}`, tabindex: -1, 'aria-live': 'polite' }, answerText(t, answer)),
         )
-      : null,
+      : correcting(context)
+        ? h(
+            'td',
+            { class: 'actions', 'data-label': c.actions },
+            a.validation_status === 'pending_validation' ? null : amendCell(context, a, intents, busy.has(a.essay_id), label),
+            h('p', { class: 'answer', id: `answer-${a.essay_id}`, tabindex: -1, 'aria-live': 'polite' }, answerText(t, answer)),
+          )
+        : null,
   );
 }
 
@@ -279,6 +334,13 @@ export function historyLine(context: ReviewContext, r: HistoryRow): Array<HTMLEl
   const reopened = (detail.reopened ?? []).map((d) =>
     h('li', { 'data-essay': d.essay_id }, H.reopenedEssay(essayLabel(t, byId.get(d.essay_id), d.essay_id))),
   );
+  const corrected = (detail.corrected ?? []).map((d) =>
+    h(
+      'li',
+      { 'data-essay': d.essay_id },
+      H.correctedEssay(essayLabel(t, byId.get(d.essay_id), d.essay_id), studentName(context, d.student_id, null)),
+    ),
+  );
   const list = essays.length > 0 ? h('ul', { class: 'decided' }, essays) : null;
   const by = who(context, r.actor);
   switch (eventOf(r.event_type)) {
@@ -296,6 +358,8 @@ export function historyLine(context: ReviewContext, r: HistoryRow): Array<HTMLEl
         ...(reopened.length > 0 ? [h('ul', { class: 'decided' }, reopened)] : []),
         ...(detail.reason ? [H.cancelReason(detail.reason)] : []),
       ];
+    case 'TEACHER_CORRECTED':
+      return [H.corrected(by), ...(corrected.length > 0 ? [h('ul', { class: 'decided' }, corrected)] : [])];
     case 'VALIDATION_TIMEOUT':
       return [H.timedOut, ...(list ? [list] : [])];
     case 'DEADLINE_CHANGED':
@@ -554,9 +618,12 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
             h(
               'tr',
               {},
-              (b.state === TEACHER_STATE ? [c.essay, c.suggested, c.ifNobody, c.status, c.actions] : [c.essay, c.suggested, c.status]).map(
-                (text) => h('th', { scope: 'col' }, text),
-              ),
+              (b.state === TEACHER_STATE
+                ? [c.essay, c.suggested, c.ifNobody, c.status, c.actions]
+                : correcting(context)
+                  ? [c.essay, c.suggested, c.status, c.actions]
+                  : [c.essay, c.suggested, c.status]
+              ).map((text) => h('th', { scope: 'col' }, text)),
             ),
           ),
           h(

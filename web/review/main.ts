@@ -223,6 +223,12 @@ const intents: Intents = {
     const row = ctx().detail?.associations.find((a) => a.essay_id === essayId && a.validation_method === 'human');
     if (row) void act('reopen', [essayId], '/student-associations/reopen', { essay_ids: [essayId] });
   },
+  amend: (essayId) => {
+    const studentId = ctx().corrections[essayId];
+    const row = ctx().detail?.associations.find((a) => a.essay_id === essayId && a.validation_status !== 'pending_validation');
+    if (!studentId || !row || row.student_id === studentId) return;
+    void act('amend', [essayId], '/student-associations/correct', { corrections: [{ essay_id: essayId, student_id: studentId }] });
+  },
   stopAsking: () => store.trigger.asked({ asking: null }),
   correct: (essayId) => {
     const studentId = ctx().corrections[essayId];

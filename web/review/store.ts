@@ -31,7 +31,7 @@ export type View =
   | { name: 'operator' }
   | { name: 'nowhere' };
 
-export type ActionKind = 'confirm' | 'correct' | 'reject' | 'reopen' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
+export type ActionKind = 'confirm' | 'correct' | 'reject' | 'reopen' | 'amend' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
 /** Actions on the whole batch: one of each kind at a time. */
 const BATCH_ACTIONS: ReadonlySet<ActionKind> = new Set(['extend', 'confirm_high', 'cancel', 'pipeline']);
 

@@ -113,6 +113,11 @@ export type Refusal = 'already_decided' | 'not_in_class' | 'no_suggestion' | 'no
 export interface HistoryDetail {
   decided?: Array<{ essay_id: string; validation_status: AssociationStatus; student_id: string | null }>;
   reopened?: Array<{ essay_id: string; reopened_from: AssociationStatus }>;
+  corrected?: Array<{
+    essay_id: string;
+    student_id: string;
+    replaced: { validation_status: AssociationStatus; student_id: string | null };
+  }>;
   /** Why the deadline falls when it does (machines/school-calendar.ts DeadlineReason). */
   deadline_reason?:
     | { rule: 'elapsed'; hours: number }

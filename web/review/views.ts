@@ -19,6 +19,8 @@ export interface Intents {
   askReject(essayId: string): void;
   reject(essayId: string): void;
   reopen(essayId: string): void;
+  /** Corrects a decided essay to the student picked for it, after validation. */
+  amend(essayId: string): void;
   stopAsking(): void;
   confirmHigh(): void;
   extend(): void;

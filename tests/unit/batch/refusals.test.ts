@@ -5,6 +5,11 @@ import type { BatchEvent, BatchEventType } from '../../../machines/events.ts';
 import {
   type BatchSnapshot,
   E1,
+  E3,
+  S3,
+  DECIDED_AT,
+  TEACHER,
+  STUDENTS,
   LATER_DUE_AT,
   contentProvisioned,
   authorMatches,
@@ -41,6 +46,7 @@ describe('refusals by state', () => {
     'AUTHOR_MATCHES_SUGGESTED',
     'TEACHER_DECISIONS',
     'TEACHER_REOPENED',
+    'TEACHER_CORRECTED',
     'VALIDATION_TIMEOUT',
     'DEADLINE_CHANGED',
     'ESSAYS_READY',
@@ -63,6 +69,14 @@ describe('refusals by state', () => {
         return teacherDecisions(confirmed(E1));
       case 'TEACHER_REOPENED':
         return teacherReopened(E1);
+      case 'TEACHER_CORRECTED':
+        return {
+          type: type,
+          at: DECIDED_AT,
+          teacher_id: TEACHER,
+          students: STUDENTS,
+          corrections: [{ essay_id: E3, student_id: S3, student_in_class: true, reason: null }],
+        };
       case 'VALIDATION_TIMEOUT':
         return validationTimeout(1);
       case 'DEADLINE_CHANGED':
@@ -91,6 +105,7 @@ describe('refusals by state', () => {
     accept(accept(awaitingTeacher(), teacherDecisions(confirmed(E1))).next, acceptableEvent('TEACHER_REOPENED', 'REGULAR'));
     accept(guestReady(), acceptableEvent('ESSAYS_READY', 'GUEST'));
     accept(regularReady(), acceptableEvent('PIPELINE_REQUESTED', 'REGULAR'));
+    accept(regularReady(), acceptableEvent('TEACHER_CORRECTED', 'REGULAR'));
     accept(registered(), acceptableEvent('VALIDATION_ERRORS', 'REGULAR'));
   });
 
@@ -123,14 +138,14 @@ describe('refusals by state', () => {
       validationCompleted,
       'student_validation_completed',
       'REGULAR',
-      except('ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
+      except('ESSAYS_READY', 'TEACHER_CORRECTED', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'ready_for_pipeline_execution (REGULAR)',
       regularReady,
       'ready_for_pipeline_execution',
       'REGULAR',
-      except('PIPELINE_REQUESTED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS', 'CANCEL'),
+      except('PIPELINE_REQUESTED', 'TEACHER_CORRECTED', 'PROMPT_AMENDED', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'ready_for_pipeline_execution (GUEST)',
