@@ -79,6 +79,9 @@ export const StorageReference = z.object({ references: z.record(z.string(), z.re
 export const PromptPayload = z.object({ assignment_id: z.string().max(500).nullish(), cms_prompt_ref: StorageReference.nullish() }).loose();
 export type PromptPayload = z.infer<typeof PromptPayload>;
 
+/** The correlation id and timestamp the real producers may put in an event's data. */
+const producerStamp = { correlation_id: z.uuid().optional(), timestamp: isoTime.optional() };
+
 export const ContentProvisionedData = z.object({
   batch_id: z.uuid(),
   provisioned_count: z.number().int().nonnegative(),
@@ -86,8 +89,7 @@ export const ContentProvisionedData = z.object({
   course_code: CourseCode,
   user_id: nonEmpty,
   essays_for_processing: z.array(EssayRef).max(10_000),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const Suggestion = z.object({
@@ -196,8 +198,7 @@ export const ClassCreatedData = z.object({
   class_designation: nonEmpty.max(255),
   course_codes: z.array(CourseCode).min(1).max(20),
   user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const StudentCreatedData = z.object({
@@ -207,8 +208,7 @@ export const StudentCreatedData = z.object({
   student_email: RosterEmail.nullable(),
   class_ids: z.array(z.uuid()).max(1000),
   created_by_user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const ClassUpdatedData = z.object({
@@ -216,8 +216,7 @@ export const ClassUpdatedData = z.object({
   class_designation: nonEmpty.max(255).nullish(),
   course_codes: z.array(CourseCode).min(1).max(20).nullish(),
   user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const StudentUpdatedData = z.object({
@@ -228,8 +227,7 @@ export const StudentUpdatedData = z.object({
   add_class_ids: z.array(z.uuid()).max(1000).nullish(),
   remove_class_ids: z.array(z.uuid()).max(1000).nullish(),
   updated_by_user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const ClassInboundEnvelope = storable(
@@ -250,8 +248,7 @@ export const EssaySlotAssignedData = z.object({
   file_upload_id: nonEmpty.max(500),
   text_storage_id: nonEmpty.max(500),
   original_file_name: z.string().max(1000),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const SlotInboundEnvelope = storable(
