@@ -24,8 +24,23 @@ const promptRef = (batch: PhaseFacts) => (batch.student_prompt_ref ?? null) as R
 /** What every first-phase command carries: the essays and their language. */
 const toProcess = (batch: PhaseFacts, essays: EssayRef[]) => ({ essays_to_process: essays, language: batch.language });
 
-/** The course and class type the assessing phases need. */
-const assessed = (batch: PhaseFacts) => ({ course_code: batch.course_code, class_type: batch.class_type });
+/** The commands of the assessing phases: besides the essays, the course, the class type, the prompt and their own fields. */
+function assessingCommand<T extends string, F extends object>(
+  type: T,
+  eventName: string,
+  batch: PhaseFacts,
+  essays: EssayRef[],
+  at: string,
+  own: F,
+) {
+  return batchEvent(type, eventName, batch, at, {
+    ...toProcess(batch, essays),
+    course_code: batch.course_code,
+    class_type: batch.class_type,
+    ...own,
+    student_prompt_ref: promptRef(batch),
+  });
+}
 
 export function phaseCommand(phase: Phase, batch: PhaseFacts, essays: EssayRef[], at: string) {
   switch (phase) {
@@ -37,18 +52,12 @@ export function phaseCommand(phase: Phase, batch: PhaseFacts, essays: EssayRef[]
         student_prompt_ref: promptRef(batch),
       });
     case 'cj_assessment':
-      return batchEvent(TOPICS.cjAssessmentCommand, 'batch.cj_assessment.initiate.command', batch, at, {
-        ...toProcess(batch, essays),
-        ...assessed(batch),
+      return assessingCommand(TOPICS.cjAssessmentCommand, 'batch.cj_assessment.initiate.command', batch, essays, at, {
         assignment_id: batch.assignment_id,
-        student_prompt_ref: promptRef(batch),
       });
     case 'ai_feedback':
-      return batchEvent(TOPICS.aiFeedbackCommand, 'batch.ai_feedback.initiate.command', batch, at, {
-        ...toProcess(batch, essays),
-        ...assessed(batch),
+      return assessingCommand(TOPICS.aiFeedbackCommand, 'batch.ai_feedback.initiate.command', batch, essays, at, {
         owner_user_id: batch.owner_id,
-        student_prompt_ref: promptRef(batch),
       });
   }
 }
