@@ -6,7 +6,6 @@ import { INBOUND_TOPICS, TOPICS } from '../../machines/events.ts';
 import { createMetrics } from '../../ops/metrics.ts';
 import {
   createClassWithStudents,
-  envelope,
   essays,
   essaysReady,
   pipelineRequest,
@@ -15,6 +14,8 @@ import {
   suggested,
   TEST_TRACEPARENT,
   uuid,
+  classCreatedByClassService,
+  studentCreatedByClassService,
 } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { type ReadMessage, committedOffsets, mockClusterForSuite, realProducer, topicReader } from '../support/kafka.ts';
@@ -228,25 +229,8 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     const cmsTeacher = 'teacher-cms-kafka';
     const token = await h.teacher(cmsTeacher);
     const [classId, studentId] = [uuid(), uuid()];
-    const cms = { source_service: 'class_management_service' };
-    const studentCreated = envelope(
-      TOPICS.studentCreated,
-      {
-        student_id: studentId,
-        first_name: 'Åsa',
-        last_name: 'Öberg',
-        student_email: 'åsa.öberg@test.edu',
-        class_ids: [classId],
-        created_by_user_id: cmsTeacher,
-        event: 'student.created',
-      },
-      cms,
-    );
-    const classCreated = envelope(
-      TOPICS.classCreated,
-      { class_id: classId, class_designation: 'CMS 9B', course_codes: ['SV1'], user_id: cmsTeacher, event: 'class.created' },
-      cms,
-    );
+    const studentCreated = studentCreatedByClassService(studentId, [classId], cmsTeacher);
+    const classCreated = classCreatedByClassService(classId, 'CMS 9B', ['SV1'], cmsTeacher);
     for (const e of [studentCreated, classCreated]) expect(wireProblems(e, 'inbound')).toEqual([]);
     // Keyed by entity as the real producer keys them; the student arrives first, on its own topic.
     await producer.publish(studentCreated, studentId);
