@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RegisterOutcome } from '../../app/batches.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
-import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
+import { type AuthEnv, requireCaller, teacherId, teachersOnly } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody, queryRoute } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { AssociationList, BatchList, BatchView, DeadlineList, EXAMPLE, History, RegistrationAccepted } from '../openapi-schemas.ts';
@@ -143,8 +143,7 @@ function registrationRefused(
 
 export function batchRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  app.use('/v1/batches', requireCaller('teacher'));
-  app.use('/v1/batches/*', requireCaller('teacher'));
+  teachersOnly(app, '/v1/batches');
   documented(app, registerRoute, async (c) => {
     const body = await parseJsonBody(c, RegisterBatchBody);
     if (!body.ok) return body.response;
