@@ -177,16 +177,18 @@ const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) 
     metadata: z.record(z.string(), z.unknown()).nullish(),
   });
 
-export const InboundEnvelope = storable(
-  z.discriminatedUnion('event_type', [
-    envelope(TOPICS.contentProvisioned, ContentProvisionedData),
-    envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
-    envelope(TOPICS.essaysReady, EssaysReadyData),
-    envelope(TOPICS.pipelineRequest, PipelineRequestData),
-    envelope(TOPICS.validationErrors, ValidationErrorsData),
-    envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
-  ]),
-);
+/** The envelopes of some topics, told apart by `event_type`, whose text PostgreSQL can store. */
+const oneOfEnvelopes = <const T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(envelopes: T) =>
+  storable(z.discriminatedUnion('event_type', envelopes));
+
+export const InboundEnvelope = oneOfEnvelopes([
+  envelope(TOPICS.contentProvisioned, ContentProvisionedData),
+  envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
+  envelope(TOPICS.essaysReady, EssaysReadyData),
+  envelope(TOPICS.pipelineRequest, PipelineRequestData),
+  envelope(TOPICS.validationErrors, ValidationErrorsData),
+  envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
+]);
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 
 // ---- The class service's events (common_core class_events.py), consumed when it owns the roster.
@@ -230,14 +232,12 @@ export const StudentUpdatedData = z.object({
   ...producerStamp,
 });
 
-export const ClassInboundEnvelope = storable(
-  z.discriminatedUnion('event_type', [
-    envelope(TOPICS.classCreated, ClassCreatedData),
-    envelope(TOPICS.studentCreated, StudentCreatedData),
-    envelope(TOPICS.classUpdated, ClassUpdatedData),
-    envelope(TOPICS.studentUpdated, StudentUpdatedData),
-  ]),
-);
+export const ClassInboundEnvelope = oneOfEnvelopes([
+  envelope(TOPICS.classCreated, ClassCreatedData),
+  envelope(TOPICS.studentCreated, StudentCreatedData),
+  envelope(TOPICS.classUpdated, ClassUpdatedData),
+  envelope(TOPICS.studentUpdated, StudentUpdatedData),
+]);
 export type ClassInboundEnvelope = z.infer<typeof ClassInboundEnvelope>;
 
 /** Everything POST /v1/events takes: the batch events above and the class service's events. */
@@ -251,14 +251,10 @@ export const EssaySlotAssignedData = z.object({
   ...producerStamp,
 });
 
-export const SlotInboundEnvelope = storable(
-  z.discriminatedUnion('event_type', [envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]),
-);
+export const SlotInboundEnvelope = oneOfEnvelopes([envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]);
 export type SlotInboundEnvelope = z.infer<typeof SlotInboundEnvelope>;
 
-export const InboundMessage = storable(
-  z.discriminatedUnion('event_type', [...InboundEnvelope.options, ...ClassInboundEnvelope.options, ...SlotInboundEnvelope.options]),
-);
+export const InboundMessage = oneOfEnvelopes([...InboundEnvelope.options, ...ClassInboundEnvelope.options, ...SlotInboundEnvelope.options]);
 export type InboundMessage = z.infer<typeof InboundMessage>;
 
 export const CLASS_INBOUND_TOPICS = ClassInboundEnvelope.options.map((o) => o.shape.event_type.value);

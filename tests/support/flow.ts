@@ -228,3 +228,13 @@ export function studentCreatedByClassService(studentId: string, classIds: string
     CLASS_SERVICE,
   );
 }
+
+/** The teacher's decisions on a batch's associations (POST …/student-associations/confirm); `student_id` names a correction. */
+export function confirmAssociations(
+  h: Pick<Harness, 'api'>,
+  token: string,
+  batchId: string,
+  associations: Array<{ essay_id: string; confirmed: boolean; student_id?: string }>,
+) {
+  return h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token, body: { associations } });
+}
