@@ -5,6 +5,12 @@ const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema.optional());
 const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) => z.preprocess(unsetIfEmpty, schema.default(fallback as never));
 const positiveInt = z.coerce.number().int().positive();
+/** The non-empty entries of a list separated by `separator`, trimmed. */
+const entries = (separator: string) => (v: string) =>
+  v
+    .split(separator)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 
 const EnvSchema = z.object({
   NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
@@ -38,12 +44,7 @@ const EnvSchema = z.object({
   SCHOOL_CLOSED_DAYS: withDefault(
     z
       .string()
-      .transform((v) =>
-        v
-          .split(';')
-          .map((d) => d.trim())
-          .filter((d) => d !== ''),
-      )
+      .transform(entries(';'))
       .pipe(
         z.array(
           z
@@ -76,12 +77,7 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: optional(
     z
       .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((b) => b.trim())
-          .filter((b) => b !== ''),
-      )
+      .transform(entries(','))
       .pipe(z.array(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'name at least one host:port')),
   ),
   KAFKA_CLIENT_ID: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu-phase1-state-service'),
@@ -94,14 +90,7 @@ const EnvSchema = z.object({
   OUTBOX_RELAY: optional(
     z
       .string()
-      .transform((v) => [
-        ...new Set(
-          v
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s !== ''),
-        ),
-      ])
+      .transform((v) => [...new Set(entries(',')(v))])
       .pipe(z.array(z.enum(['redis', 'kafka'], { error: 'each entry must be redis or kafka' }))),
   ),
 });

@@ -20,30 +20,14 @@ export interface EnvelopeFacts {
  * on one partition) and the W3C trace context of the transition that caused it.
  */
 export function outboxEnvelope(topic: string, data: unknown, facts: EnvelopeFacts, at: string, trace: TraceCarrier | undefined): OutboxRow {
-  const eventId = randomUUID();
-  return {
-    event_id: eventId,
-    topic,
-    correlation_id: facts.correlation_id,
-    envelope: {
-      event_id: eventId,
-      event_type: topic,
-      event_timestamp: at,
-      source_service: SOURCE_SERVICE,
-      schema_version: 1,
-      correlation_id: facts.correlation_id,
-      data_schema_uri: null,
-      data,
-      metadata: {
-        user_id: facts.owner_id,
-        ...(facts.org_id ? { org_id: facts.org_id } : {}),
-        batch_id: facts.batch_id,
-        ...(facts.class_id === null ? {} : { class_id: facts.class_id }),
-        partition_key: facts.batch_id,
-        ...trace,
-      },
-    },
-  };
+  return envelopeRow(topic, data, facts.correlation_id, at, {
+    user_id: facts.owner_id,
+    ...(facts.org_id ? { org_id: facts.org_id } : {}),
+    batch_id: facts.batch_id,
+    ...(facts.class_id === null ? {} : { class_id: facts.class_id }),
+    partition_key: facts.batch_id,
+    ...trace,
+  });
 }
 
 /**
@@ -57,21 +41,30 @@ export function classEnvelope(
   facts: { class_id: string; owner_id: string; correlation_id: string },
   at: string,
 ): OutboxRow {
+  return envelopeRow(topic, data, facts.correlation_id, at, {
+    user_id: facts.owner_id,
+    class_id: facts.class_id,
+    partition_key: facts.class_id,
+  });
+}
+
+/** The EventEnvelope every outbox row carries, with a fresh event id; the metadata says whose event it is. */
+function envelopeRow(topic: string, data: unknown, correlationId: string, at: string, metadata: Record<string, unknown>): OutboxRow {
   const eventId = randomUUID();
   return {
     event_id: eventId,
     topic,
-    correlation_id: facts.correlation_id,
+    correlation_id: correlationId,
     envelope: {
       event_id: eventId,
       event_type: topic,
       event_timestamp: at,
       source_service: SOURCE_SERVICE,
       schema_version: 1,
-      correlation_id: facts.correlation_id,
+      correlation_id: correlationId,
       data_schema_uri: null,
       data,
-      metadata: { user_id: facts.owner_id, class_id: facts.class_id, partition_key: facts.class_id },
+      metadata,
     },
   };
 }

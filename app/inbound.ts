@@ -14,10 +14,50 @@ import { requestFingerprint } from './idempotency.ts';
 import { carrierOf } from './tracing.ts';
 import { type DeadlinePolicy, validationDeadline } from './deadline-policy.ts';
 
-/** The build of an event that needs nothing but its own data and the time it is applied at. */
-const plain =
-  (event: (at: string) => BatchEvent): EventRequest['build'] =>
-  (_context, _lookups, at) => ({ ok: true, event: event(at) });
+type DataOf<T extends InboundEnvelope['event_type']> = Extract<InboundEnvelope, { event_type: T }>['data'];
+type PlainTopic =
+  | typeof TOPICS.contentProvisioned
+  | typeof TOPICS.essaysReady
+  | typeof TOPICS.phaseOutcome
+  | typeof TOPICS.validationErrors;
+
+/** The events that need nothing but their own data and the time they are applied at, by topic. */
+const PLAIN_EVENTS: { [T in PlainTopic]: (data: DataOf<T>, at: string) => BatchEvent } = {
+  [TOPICS.contentProvisioned]: (data, at) => ({
+    type: 'CONTENT_PROVISIONED',
+    at,
+    essays: data.essays_for_processing,
+    provisioned_count: data.provisioned_count,
+    expected_count: data.expected_count,
+  }),
+  [TOPICS.essaysReady]: (data, at) => ({
+    type: 'ESSAYS_READY',
+    at,
+    ready_essays: data.ready_essays,
+    class_type: data.class_type,
+    student_prompt_ref: data.student_prompt_ref ?? null,
+  }),
+  [TOPICS.phaseOutcome]: (data, at) => ({
+    type: 'PHASE_OUTCOME',
+    at,
+    phase: data.phase_name,
+    outcome: data.phase_status,
+    processed_count: data.processed_essays.length,
+    failed_essay_ids: data.failed_essay_ids,
+  }),
+  [TOPICS.validationErrors]: (data, at) => ({
+    type: 'VALIDATION_ERRORS',
+    at,
+    critical: data.error_summary.critical_failure,
+    total_errors: data.error_summary.total_errors,
+    failed_essay_ids: data.failed_essays.map((e) => e.essay_id),
+  }),
+};
+
+function plainEvent<T extends PlainTopic>(envelope: { event_type: T; data: DataOf<T> }): (at: string) => BatchEvent {
+  const translate: (data: DataOf<T>, at: string) => BatchEvent = PLAIN_EVENTS[envelope.event_type];
+  return (at) => translate(envelope.data, at);
+}
 
 /**
  * What an inbound envelope asked for, whichever transport brought it (HTTP or Kafka): the same
@@ -53,18 +93,12 @@ export function inboundRequest(envelope: InboundEnvelope, settings: InboundSetti
     trace: carrierOf(envelope.metadata),
   };
   switch (envelope.event_type) {
-    case TOPICS.contentProvisioned: {
-      const data = envelope.data;
-      return {
-        ...base,
-        build: plain((at) => ({
-          type: 'CONTENT_PROVISIONED',
-          at,
-          essays: data.essays_for_processing,
-          provisioned_count: data.provisioned_count,
-          expected_count: data.expected_count,
-        })),
-      };
+    case TOPICS.contentProvisioned:
+    case TOPICS.essaysReady:
+    case TOPICS.phaseOutcome:
+    case TOPICS.validationErrors: {
+      const event = plainEvent(envelope);
+      return { ...base, build: (_context, _lookups, at) => ({ ok: true, event: event(at) }) };
     }
     case TOPICS.authorMatchesSuggested: {
       const data = envelope.data;
@@ -89,19 +123,6 @@ export function inboundRequest(envelope: InboundEnvelope, settings: InboundSetti
         },
       };
     }
-    case TOPICS.essaysReady: {
-      const data = envelope.data;
-      return {
-        ...base,
-        build: plain((at) => ({
-          type: 'ESSAYS_READY',
-          at,
-          ready_essays: data.ready_essays,
-          class_type: data.class_type,
-          student_prompt_ref: data.student_prompt_ref ?? null,
-        })),
-      };
-    }
     case TOPICS.pipelineRequest: {
       const data = envelope.data;
       return {
@@ -122,37 +143,10 @@ export function inboundRequest(envelope: InboundEnvelope, settings: InboundSetti
         }),
       };
     }
-    case TOPICS.phaseOutcome: {
-      const data = envelope.data;
-      return {
-        ...base,
-        build: plain((at) => ({
-          type: 'PHASE_OUTCOME',
-          at,
-          phase: data.phase_name,
-          outcome: data.phase_status,
-          processed_count: data.processed_essays.length,
-          failed_essay_ids: data.failed_essay_ids,
-        })),
-      };
-    }
-    case TOPICS.validationErrors: {
-      const data = envelope.data;
-      return {
-        ...base,
-        build: plain((at) => ({
-          type: 'VALIDATION_ERRORS',
-          at,
-          critical: data.error_summary.critical_failure,
-          total_errors: data.error_summary.total_errors,
-          failed_essay_ids: data.failed_essays.map((e) => e.essay_id),
-        })),
-      };
-    }
   }
 }
 
-type SuggestionsData = Extract<InboundEnvelope, { event_type: typeof TOPICS.authorMatchesSuggested }>['data'];
+type SuggestionsData = DataOf<typeof TOPICS.authorMatchesSuggested>;
 
 /** Every suggestion is kept, highest confidence first (the original kept only the first). */
 function matchOf(result: SuggestionsData['match_results'][number]): SuggestedMatch {

@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.ts';
 import { type DueReminder, sendDueReminders } from '../db/reminders.ts';
-import { teacherNotification } from '../machines/notifications.ts';
+import { matchingConfirmationRequired } from '../machines/batch-notifications.ts';
 import { outboxEnvelope } from './envelope.ts';
 
 /**
@@ -11,26 +11,11 @@ import { outboxEnvelope } from './envelope.ts';
  */
 function reminderOf(due: DueReminder, at: string) {
   const dueAt = new Date(due.due_at).toISOString();
-  const notification = teacherNotification(
-    {
-      teacher_id: due.owner_id,
-      notification_type: 'student_matching_confirmation_required',
-      category: 'student_workflow',
-      priority: 'critical',
-      action_required: true,
-      deadline_timestamp: dueAt,
-      payload: {
-        batch_id: due.batch_id,
-        class_id: due.class_id,
-        reminder: true,
-        pending_count: due.pending,
-        deadline_timestamp: dueAt,
-        message: `${due.pending} essays still wait for your confirmation; at ${dueAt} they are decided automatically.`,
-      },
-      correlation_id: due.correlation_id,
-      batch_id: due.batch_id,
-      class_id: due.class_id,
-    },
+  const notification = matchingConfirmationRequired(
+    due,
+    dueAt,
+    { reminder: true, pending_count: due.pending },
+    `${due.pending} essays still wait for your confirmation; at ${dueAt} they are decided automatically.`,
     at,
   );
   return {

@@ -18,6 +18,26 @@ interface NotifiedBatch {
 }
 
 export function confirmationRequired(batch: NotifiedBatch, essayCount: number, dueAt: string, at: string) {
+  return matchingConfirmationRequired(
+    batch,
+    dueAt,
+    { essay_count: essayCount },
+    `Confirm the suggested authors of ${essayCount} essays before ${dueAt}; after that they are decided automatically.`,
+    at,
+  );
+}
+
+/**
+ * `student_matching_confirmation_required`: sent with the suggestions and again, marked as a
+ * reminder, before the deadline; `counts` are the payload's own fields (essays, or those still pending).
+ */
+export function matchingConfirmationRequired(
+  batch: NotifiedBatch,
+  dueAt: string,
+  counts: Record<string, unknown>,
+  message: string,
+  at: string,
+) {
   return teacherNotification(
     {
       teacher_id: batch.owner_id,
@@ -26,13 +46,7 @@ export function confirmationRequired(batch: NotifiedBatch, essayCount: number, d
       priority: 'critical',
       action_required: true,
       deadline_timestamp: dueAt,
-      payload: {
-        batch_id: batch.batch_id,
-        class_id: batch.class_id,
-        essay_count: essayCount,
-        deadline_timestamp: dueAt,
-        message: `Confirm the suggested authors of ${essayCount} essays before ${dueAt}; after that they are decided automatically.`,
-      },
+      payload: { batch_id: batch.batch_id, class_id: batch.class_id, ...counts, deadline_timestamp: dueAt, message },
       correlation_id: batch.correlation_id,
       batch_id: batch.batch_id,
       class_id: batch.class_id,

@@ -79,6 +79,9 @@ export const StorageReference = z.object({ references: z.record(z.string(), z.re
 export const PromptPayload = z.object({ assignment_id: z.string().max(500).nullish(), cms_prompt_ref: StorageReference.nullish() }).loose();
 export type PromptPayload = z.infer<typeof PromptPayload>;
 
+/** The correlation id and timestamp the real producers may put in an event's data. */
+const producerStamp = { correlation_id: z.uuid().optional(), timestamp: isoTime.optional() };
+
 export const ContentProvisionedData = z.object({
   batch_id: z.uuid(),
   provisioned_count: z.number().int().nonnegative(),
@@ -86,8 +89,7 @@ export const ContentProvisionedData = z.object({
   course_code: CourseCode,
   user_id: nonEmpty,
   essays_for_processing: z.array(EssayRef).max(10_000),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const Suggestion = z.object({
@@ -175,16 +177,18 @@ const envelope = <T extends string, D extends z.ZodType>(eventType: T, data: D) 
     metadata: z.record(z.string(), z.unknown()).nullish(),
   });
 
-export const InboundEnvelope = storable(
-  z.discriminatedUnion('event_type', [
-    envelope(TOPICS.contentProvisioned, ContentProvisionedData),
-    envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
-    envelope(TOPICS.essaysReady, EssaysReadyData),
-    envelope(TOPICS.pipelineRequest, PipelineRequestData),
-    envelope(TOPICS.validationErrors, ValidationErrorsData),
-    envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
-  ]),
-);
+/** The envelopes of some topics, told apart by `event_type`, whose text PostgreSQL can store. */
+const oneOfEnvelopes = <const T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(envelopes: T) =>
+  storable(z.discriminatedUnion('event_type', envelopes));
+
+export const InboundEnvelope = oneOfEnvelopes([
+  envelope(TOPICS.contentProvisioned, ContentProvisionedData),
+  envelope(TOPICS.authorMatchesSuggested, AuthorMatchesSuggestedData),
+  envelope(TOPICS.essaysReady, EssaysReadyData),
+  envelope(TOPICS.pipelineRequest, PipelineRequestData),
+  envelope(TOPICS.validationErrors, ValidationErrorsData),
+  envelope(TOPICS.phaseOutcome, PhaseOutcomeData),
+]);
 export type InboundEnvelope = z.infer<typeof InboundEnvelope>;
 
 // ---- The class service's events (common_core class_events.py), consumed when it owns the roster.
@@ -196,8 +200,7 @@ export const ClassCreatedData = z.object({
   class_designation: nonEmpty.max(255),
   course_codes: z.array(CourseCode).min(1).max(20),
   user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const StudentCreatedData = z.object({
@@ -207,8 +210,7 @@ export const StudentCreatedData = z.object({
   student_email: RosterEmail.nullable(),
   class_ids: z.array(z.uuid()).max(1000),
   created_by_user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const ClassUpdatedData = z.object({
@@ -216,8 +218,7 @@ export const ClassUpdatedData = z.object({
   class_designation: nonEmpty.max(255).nullish(),
   course_codes: z.array(CourseCode).min(1).max(20).nullish(),
   user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
 export const StudentUpdatedData = z.object({
@@ -228,18 +229,15 @@ export const StudentUpdatedData = z.object({
   add_class_ids: z.array(z.uuid()).max(1000).nullish(),
   remove_class_ids: z.array(z.uuid()).max(1000).nullish(),
   updated_by_user_id: nonEmpty.max(255),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
-export const ClassInboundEnvelope = storable(
-  z.discriminatedUnion('event_type', [
-    envelope(TOPICS.classCreated, ClassCreatedData),
-    envelope(TOPICS.studentCreated, StudentCreatedData),
-    envelope(TOPICS.classUpdated, ClassUpdatedData),
-    envelope(TOPICS.studentUpdated, StudentUpdatedData),
-  ]),
-);
+export const ClassInboundEnvelope = oneOfEnvelopes([
+  envelope(TOPICS.classCreated, ClassCreatedData),
+  envelope(TOPICS.studentCreated, StudentCreatedData),
+  envelope(TOPICS.classUpdated, ClassUpdatedData),
+  envelope(TOPICS.studentUpdated, StudentUpdatedData),
+]);
 export type ClassInboundEnvelope = z.infer<typeof ClassInboundEnvelope>;
 
 /** Everything POST /v1/events takes: the batch events above and the class service's events. */
@@ -250,18 +248,13 @@ export const EssaySlotAssignedData = z.object({
   file_upload_id: nonEmpty.max(500),
   text_storage_id: nonEmpty.max(500),
   original_file_name: z.string().max(1000),
-  correlation_id: z.uuid().optional(),
-  timestamp: isoTime.optional(),
+  ...producerStamp,
 });
 
-export const SlotInboundEnvelope = storable(
-  z.discriminatedUnion('event_type', [envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]),
-);
+export const SlotInboundEnvelope = oneOfEnvelopes([envelope(TOPICS.essaySlotAssigned, EssaySlotAssignedData)]);
 export type SlotInboundEnvelope = z.infer<typeof SlotInboundEnvelope>;
 
-export const InboundMessage = storable(
-  z.discriminatedUnion('event_type', [...InboundEnvelope.options, ...ClassInboundEnvelope.options, ...SlotInboundEnvelope.options]),
-);
+export const InboundMessage = oneOfEnvelopes([...InboundEnvelope.options, ...ClassInboundEnvelope.options, ...SlotInboundEnvelope.options]);
 export type InboundMessage = z.infer<typeof InboundMessage>;
 
 export const CLASS_INBOUND_TOPICS = ClassInboundEnvelope.options.map((o) => o.shape.event_type.value);

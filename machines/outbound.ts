@@ -1,4 +1,5 @@
 import type { AssociationRecord } from './association.ts';
+import { batchEvent } from './batch-event.ts';
 import { type CourseCode, SYSTEM_TIMEOUT } from './domain.ts';
 import { type EssayRef, type StudentInfo, TOPICS } from './events.ts';
 import type { teacherNotification } from './notifications.ts';
@@ -18,11 +19,6 @@ export interface BatchFacts {
   course_code: CourseCode;
   correlation_id: string;
   language: 'en' | 'sv';
-}
-
-/** The base event fields several real models extend (`BaseEventData`): the batch is the entity. */
-function baseFields(eventName: string, batch: BatchFacts, at: string) {
-  return { event_name: eventName, entity_id: batch.batch_id, entity_type: 'batch', parent_id: null, timestamp: at };
 }
 
 /**
@@ -66,15 +62,11 @@ export function validationSummary(associations: Record<string, AssociationRecord
 }
 
 export function studentMatchingCommand(batch: BatchFacts, essays: EssayRef[], at: string) {
-  return {
-    type: TOPICS.studentMatchingCommand,
-    data: {
-      ...baseFields('batch.student.matching.initiate.command', batch, at),
-      essays_to_process: essays,
-      class_id: classIdOf(batch),
-      course_code: batch.course_code,
-    },
-  } as const;
+  return batchEvent(TOPICS.studentMatchingCommand, 'batch.student.matching.initiate.command', batch, at, {
+    essays_to_process: essays,
+    class_id: classIdOf(batch),
+    course_code: batch.course_code,
+  });
 }
 
 export function associationsConfirmed(
@@ -83,25 +75,21 @@ export function associationsConfirmed(
   timeoutTriggered: boolean,
   at: string,
 ) {
-  return {
-    type: TOPICS.associationsConfirmed,
-    data: {
-      ...baseFields('student.associations.confirmed', batch, at),
-      batch_id: batch.batch_id,
-      class_id: classIdOf(batch),
-      course_code: batch.course_code,
-      associations: Object.values(associations).map((a) => ({
-        essay_id: a.essay_id,
-        student_id: a.student_id,
-        confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
-        validation_method: a.validation_method ?? 'human',
-        validated_by: a.validated_by,
-        validated_at: a.validated_at,
-      })),
-      timeout_triggered: timeoutTriggered,
-      validation_summary: validationSummary(associations),
-    },
-  } as const;
+  return batchEvent(TOPICS.associationsConfirmed, 'student.associations.confirmed', batch, at, {
+    batch_id: batch.batch_id,
+    class_id: classIdOf(batch),
+    course_code: batch.course_code,
+    associations: Object.values(associations).map((a) => ({
+      essay_id: a.essay_id,
+      student_id: a.student_id,
+      confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
+      validation_method: a.validation_method ?? 'human',
+      validated_by: a.validated_by,
+      validated_at: a.validated_at,
+    })),
+    timeout_triggered: timeoutTriggered,
+    validation_summary: validationSummary(associations),
+  });
 }
 
 /** EssayStudentAssociationUpdatedV1: one decided association, with the student's name as the roster has it. */
@@ -137,32 +125,28 @@ export function timeoutProcessed(
   timeoutHours: number,
   at: string,
 ) {
-  return {
-    type: TOPICS.timeoutProcessed,
-    data: {
-      ...baseFields('validation.timeout.processed', batch, at),
-      batch_id: batch.batch_id,
-      user_id: batch.owner_id,
-      timeout_hours: timeoutHours,
-      auto_confirmed_associations: decided
-        .filter((a) => a.validation_status === 'timeout_confirmed')
-        .map((a) => {
-          const student = a.student_id === null ? undefined : students[a.student_id];
-          return {
-            essay_id: a.essay_id,
-            student_first_name: student?.first_name ?? '',
-            student_last_name: student?.last_name ?? '',
-            student_email: student?.email ?? null,
-            confidence_score: a.confidence_score ?? 0,
-            is_confirmed: true,
-          };
-        }),
-      guest_essays: decided.filter((a) => a.validation_status === 'no_match').map((a) => a.essay_id),
-      guest_class_created: false,
-      guest_class_id: null,
-      processing_timestamp: at,
-    },
-  } as const;
+  return batchEvent(TOPICS.timeoutProcessed, 'validation.timeout.processed', batch, at, {
+    batch_id: batch.batch_id,
+    user_id: batch.owner_id,
+    timeout_hours: timeoutHours,
+    auto_confirmed_associations: decided
+      .filter((a) => a.validation_status === 'timeout_confirmed')
+      .map((a) => {
+        const student = a.student_id === null ? undefined : students[a.student_id];
+        return {
+          essay_id: a.essay_id,
+          student_first_name: student?.first_name ?? '',
+          student_last_name: student?.last_name ?? '',
+          student_email: student?.email ?? null,
+          confidence_score: a.confidence_score ?? 0,
+          is_confirmed: true,
+        };
+      }),
+    guest_essays: decided.filter((a) => a.validation_status === 'no_match').map((a) => a.essay_id),
+    guest_class_created: false,
+    guest_class_id: null,
+    processing_timestamp: at,
+  });
 }
 
 export type BatchEmitted =

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { teacherToken } from '../server/auth.ts';
-import type { CourseCode } from '../machines/domain.ts';
 import { type Integrity, type Query, settledIntegrity } from './chaos/checks.ts';
 import { embeddedFaults } from './chaos/embedded.ts';
-import { type Load, startLoad } from './chaos/load.ts';
+import { type Load, createChaosClass, startLoad } from './chaos/load.ts';
 import { createPostgresCluster, freePort } from './chaos/postgres-cluster.ts';
 import { type ServiceProcess, serviceProcess } from './chaos/processes.ts';
 import { createRedisServer } from './chaos/redis-server.ts';
@@ -156,15 +155,20 @@ async function main(): Promise<void> {
     await apis[0]!.start(); // migrates first
     await Promise.all([...apis.slice(1), ...workers].map((p) => p.start()));
     log(`${apis.length} APIs and ${workers.length} workers up`);
-    const cls = await createClass(apis[0]!.base!, teacher.token);
+    const cls = await createChaosClass(apis[0]!.base!, teacher.token, true);
     const newLoad = () =>
       startLoad({ apis: apis.map((a) => a.base!), serviceToken, teacher, cls, clients: Number(args.clients), essaysPerBatch: 4 });
 
-    const outage = async (stop: () => Promise<void>, start: () => Promise<void>) => {
-      await stop();
-      await sleep(OUTAGE_MS);
-      await start();
-    };
+    /** `what` stopped for OUTAGE_MS, then started again. */
+    const downFor = (name: string, what: string, server: { stop(): Promise<void>; start(): Promise<void> }): Fault => ({
+      name,
+      label: `${what} down ${OUTAGE_MS / 1000} s`,
+      inject: async () => {
+        await server.stop();
+        await sleep(OUTAGE_MS);
+        await server.start();
+      },
+    });
     const faults: Fault[] = [
       { name: 'pg-restart', label: 'PostgreSQL fast restart', inject: () => cluster.restart() },
       {
@@ -172,25 +176,9 @@ async function main(): Promise<void> {
         label: 'pg_terminate_backend of every connection',
         inject: async () => void (await cluster.terminateBackends()),
       },
-      {
-        name: 'pg-down',
-        label: `PostgreSQL down ${OUTAGE_MS / 1000} s`,
-        inject: () =>
-          outage(
-            () => cluster.stop(),
-            () => cluster.start(),
-          ),
-      },
+      downFor('pg-down', 'PostgreSQL', cluster),
       { name: 'redis-restart', label: 'Redis restarted (wiped)', inject: () => redis.restart() },
-      {
-        name: 'redis-down',
-        label: `Redis down ${OUTAGE_MS / 1000} s`,
-        inject: () =>
-          outage(
-            () => redis.stop(),
-            () => redis.start(),
-          ),
-      },
+      downFor('redis-down', 'Redis', redis),
       {
         name: 'worker-kill',
         label: 'worker kill -9 mid deadline burst',
@@ -247,33 +235,6 @@ async function main(): Promise<void> {
   if (!args['no-readme'] && wanted.size === 0) writeScorecardToReadme(rows, about);
   const failed = rows.some((r) => r.lost > 0 || r.doubled > 0 || r.deadlinesTwice > 0 || r.deadlinesNever > 0 || r.unpublished > 0);
   process.exitCode = failed ? 1 : 0;
-}
-
-async function createClass(base: string, token: string) {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': 'chaos-class' };
-  const created = (await (
-    await fetch(`${base}/v1/classes`, { method: 'POST', headers, body: JSON.stringify({ name: 'Chaos class', course_code: 'ENG5' }) })
-  ).json()) as {
-    class_id: string;
-  };
-  const students = Array.from({ length: 12 }, (_, i) => ({
-    first_name: `Student${i}`,
-    last_name: `Chaos${i}`,
-    email: `s${i}@chaos.example`,
-  }));
-  const added = (await (
-    await fetch(`${base}/v1/classes/${created.class_id}/students`, {
-      method: 'POST',
-      headers: { ...headers, 'idempotency-key': 'chaos-students' },
-      body: JSON.stringify({ students }),
-    })
-  ).json()) as { students: Array<{ student_id: string }> };
-  return {
-    classId: created.class_id,
-    ownerId: 'chaos-teacher',
-    courseCode: 'ENG5' as CourseCode,
-    studentIds: added.students.map((s) => s.student_id),
-  };
 }
 
 await main();

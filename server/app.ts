@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { IncomingMessage } from 'node:http';
 import type { Hono, MiddlewareHandler } from 'hono';
@@ -23,10 +22,9 @@ import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review
 import { streamRoutes } from './routes/stream.ts';
 import { databaseUnavailable } from './unavailable.ts';
 import { lingerOnClose } from './linger.ts';
+import { correlationId } from './correlation.ts';
 
 const DEFAULT_STUCK_AFTER_MS = 3_600_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 export interface HttpOptions {
   auth: AuthConfig;
@@ -67,12 +65,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   const app = new OpenAPIHono<AuthEnv>();
 
   app.use('*', closeWhenBodyUnread);
-  app.use('*', async (c, next) => {
-    const given = c.req.header('x-correlation-id');
-    c.set('correlationId', given && UUID.test(given) ? given : randomUUID());
-    await next();
-    c.header('x-correlation-id', c.get('correlationId'));
-  });
+  app.use('*', correlationId);
   options.operations?.(app);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

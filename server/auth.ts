@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { sign, verify } from 'hono/jwt';
 import { unstorableText } from '../machines/storable.ts';
 import { problem, validationProblem } from './problem.ts';
@@ -102,4 +102,10 @@ export function teacherId(c: { get(key: 'caller'): Caller }): string {
   const caller = c.get('caller');
   if (caller.kind !== 'teacher') throw new Error('teacher route reached without a teacher');
   return caller.id;
+}
+
+/** `path` and every route below it answer teachers only. */
+export function teachersOnly(app: Hono<AuthEnv>, path: string): void {
+  app.use(path, requireCaller('teacher'));
+  app.use(`${path}/*`, requireCaller('teacher'));
 }

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, type RouteConfig, createRoute } from '@hono/zod-openapi';
 import type { Env, MiddlewareHandler } from 'hono';
 import type { ZodType } from 'zod';
-import { callerErrors, problems } from './openapi-problems.ts';
+import { type DocumentedStatus, bodyErrors, callerErrors, problems } from './openapi-problems.ts';
 import { SECURITY } from './openapi/index.ts';
 
 /**
@@ -45,4 +45,43 @@ export const queryRoute = (route: {
     security: route.security,
     request: { query: route.query },
     responses: { 200: route.ok, ...problems([400, ...callerErrors]) },
+  });
+
+/** What a route says of itself in the document. */
+interface About {
+  tags: string[];
+  summary: string;
+  description?: string;
+}
+
+/** A teacher's GET of one thing named by its path parameters: 400 for a bad id, 401/403 for the wrong caller, 404 when it is not theirs. */
+export const teacherRead = (
+  path: string,
+  params: NonNullable<NonNullable<RouteConfig['request']>['params']>,
+  ok: ReturnType<typeof answer>,
+  about: About,
+) =>
+  createRoute({
+    method: 'get',
+    path,
+    ...about,
+    security: asTeacher,
+    request: { params },
+    responses: { 200: ok, ...problems([400, ...callerErrors, 404]) },
+  });
+
+/** A teacher's write with a JSON body: `ok` on success, else the body's problems and `errors`. */
+export const teacherWrite = (
+  method: 'post' | 'put',
+  path: string,
+  ok: { 200: ReturnType<typeof answer> } | { 201: ReturnType<typeof answer> },
+  errors: DocumentedStatus[],
+  about: About & { request: NonNullable<RouteConfig['request']> },
+) =>
+  createRoute({
+    method,
+    path,
+    ...about,
+    security: asTeacher,
+    responses: { ...ok, ...problems([...bodyErrors, ...errors]) },
   });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { Service } from '../app/service.ts';
@@ -10,8 +9,7 @@ import { classRoutes } from './routes/classes.ts';
 import { studentRoutes } from './routes/students.ts';
 import { orchestratorRoutes } from './internal/orchestrator.ts';
 import { BODY_TOO_LARGE_DETAIL, MAX_BODY_BYTES, PROBLEM_KINDS, problem } from './problem.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+import { correlationId } from './correlation.ts';
 
 export interface InternalHttpOptions {
   log?: (message: string, fields: Record<string, unknown>) => void;
@@ -27,12 +25,7 @@ export interface InternalHttpOptions {
 export function createInternalApp(service: Service, options: InternalHttpOptions = {}) {
   const app = new OpenAPIHono<InternalEnv>();
   app.use('*', plainJsonProblems);
-  app.use('*', async (c, next) => {
-    const given = c.req.header('x-correlation-id');
-    c.set('correlationId', given && UUID.test(given) ? given : randomUUID());
-    await next();
-    c.header('x-correlation-id', c.get('correlationId'));
-  });
+  app.use('*', correlationId);
   app.use(
     '*',
     bodyLimit({

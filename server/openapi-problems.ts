@@ -139,7 +139,7 @@ const REFUSED = {
   },
 } as const;
 
-type DocumentedStatus = keyof typeof PROBLEMS;
+export type DocumentedStatus = keyof typeof PROBLEMS;
 
 /** Error answers of a route, by status; `refused` documents the 409 with the transition extensions. */
 export function problems(statuses: DocumentedStatus[], options: { refused?: boolean } = {}) {

@@ -2,9 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CourseCode } from '../../machines/domain.ts';
 import { type Integrity, type Query, settledIntegrity } from './checks.ts';
-import { type Load, startLoad } from './load.ts';
+import { type Load, createChaosClass, startLoad } from './load.ts';
 import { freePort } from './postgres-cluster.ts';
 import { type ServiceProcess, serviceProcess } from './processes.ts';
 import type { ScorecardRow } from './scorecard.ts';
@@ -93,7 +92,7 @@ export async function embeddedFaults(options: EmbeddedOptions): Promise<Scorecar
     );
     try {
       await service.start();
-      const cls = await createClass(service.base!, options.teacher.token);
+      const cls = await createChaosClass(service.base!, options.teacher.token, false);
       const load = startLoad({
         apis: [service.base!],
         serviceToken: options.serviceToken,
@@ -145,27 +144,4 @@ export async function embeddedFaults(options: EmbeddedOptions): Promise<Scorecar
     }
   }
   return rows;
-}
-
-async function createClass(base: string, token: string) {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-  const created = (await (
-    await fetch(`${base}/v1/classes`, { method: 'POST', headers, body: JSON.stringify({ name: 'Chaos class', course_code: 'ENG5' }) })
-  ).json()) as {
-    class_id: string;
-  };
-  const students = Array.from({ length: 12 }, (_, i) => ({
-    first_name: `Student${i}`,
-    last_name: `Chaos${i}`,
-    email: `s${i}@chaos.example`,
-  }));
-  const added = (await (
-    await fetch(`${base}/v1/classes/${created.class_id}/students`, { method: 'POST', headers, body: JSON.stringify({ students }) })
-  ).json()) as { students: Array<{ student_id: string }> };
-  return {
-    classId: created.class_id,
-    ownerId: 'chaos-teacher',
-    courseCode: 'ENG5' as CourseCode,
-    studentIds: added.students.map((s) => s.student_id),
-  };
 }

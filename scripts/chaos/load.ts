@@ -8,6 +8,7 @@ import {
   teacherDecisions,
 } from '../../bench/events.ts';
 import { idempotencyScope } from '../../app/idempotency.ts';
+import type { CourseCode } from '../../machines/domain.ts';
 
 /**
  * The bench's event mix over HTTP, as producers and teachers retry it: every client walks batches
@@ -157,3 +158,34 @@ export function startLoad(options: LoadOptions) {
 }
 
 export type Load = ReturnType<typeof startLoad>;
+
+/**
+ * The chaos class: one ENG5 class of twelve students, created through the API. `keyed` sends
+ * idempotency keys, so a create retried across a fault makes one class.
+ */
+export async function createChaosClass(base: string, token: string, keyed: boolean): Promise<ClassFixture> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const post = async (path: string, body: unknown, key: string) =>
+    (
+      await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: keyed ? { ...headers, 'idempotency-key': key } : headers,
+        body: JSON.stringify(body),
+      })
+    ).json();
+  const created = (await post('/v1/classes', { name: 'Chaos class', course_code: 'ENG5' }, 'chaos-class')) as { class_id: string };
+  const students = Array.from({ length: 12 }, (_, i) => ({
+    first_name: `Student${i}`,
+    last_name: `Chaos${i}`,
+    email: `s${i}@chaos.example`,
+  }));
+  const added = (await post(`/v1/classes/${created.class_id}/students`, { students }, 'chaos-students')) as {
+    students: Array<{ student_id: string }>;
+  };
+  return {
+    classId: created.class_id,
+    ownerId: 'chaos-teacher',
+    courseCode: 'ENG5' as CourseCode,
+    studentIds: added.students.map((s) => s.student_id),
+  };
+}

@@ -3,9 +3,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RegisterOutcome } from '../../app/batches.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
-import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
-import { answer, asTeacher, documented, jsonBody, queryRoute } from '../documented.ts';
-import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
+import { type AuthEnv, requireCaller, teacherId, teachersOnly } from '../auth.ts';
+import { answer, asTeacher, documented, jsonBody, queryRoute, teacherRead } from '../documented.ts';
+import { bodyErrors, problems } from '../openapi-problems.ts';
 import { AssociationList, BatchList, BatchView, DeadlineList, EXAMPLE, History, RegistrationAccepted } from '../openapi-schemas.ts';
 import { notFound, problem, validationProblem } from '../problem.ts';
 import { BatchListQuery, BatchParams, DeadlinesQuery, GatewayRegistrationBody, RegisterBatchBody } from '../schemas.ts';
@@ -67,15 +67,7 @@ const listRoute = queryRoute({
 
 /** A GET of one of the caller's batches: 400 for a bad id, 404 when the batch is not theirs. */
 const batchReadRoute = (path: string, about: { summary: string; description?: string }, ok: ReturnType<typeof answer>) =>
-  createRoute({
-    method: 'get',
-    path,
-    tags,
-    ...about,
-    security: asTeacher,
-    request: { params: BatchParams },
-    responses: { 200: ok, ...problems([400, ...callerErrors, 404]) },
-  });
+  teacherRead(path, BatchParams, ok, { tags, ...about });
 
 const getRoute = batchReadRoute(
   '/v1/batches/{batch_id}',
@@ -143,8 +135,7 @@ function registrationRefused(
 
 export function batchRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  app.use('/v1/batches', requireCaller('teacher'));
-  app.use('/v1/batches/*', requireCaller('teacher'));
+  teachersOnly(app, '/v1/batches');
   documented(app, registerRoute, async (c) => {
     const body = await parseJsonBody(c, RegisterBatchBody);
     if (!body.ok) return body.response;

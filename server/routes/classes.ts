@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Service } from '../../app/service.ts';
-import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
-import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
+import { type AuthEnv, teacherId, teachersOnly } from '../auth.ts';
+import { answer, asTeacher, documented, jsonBody, teacherRead, teacherWrite } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { ClassDetail, ClassView, Roster } from '../openapi-schemas.ts';
 import { ClassList } from './class-list.ts';
@@ -57,32 +57,17 @@ const createClassRoute = (path: string, summary: string) =>
     },
   });
 
-const getClassRoute = createRoute({
-  method: 'get',
-  path: '/v1/classes/{class_id}',
+const getClassRoute = teacherRead('/v1/classes/{class_id}', ClassParams, answer('The class.', ClassDetail), {
   tags,
   summary: 'A class of the caller',
   description: 'As the real class service answers it (`id`, `name`, `course_code`), with every course and the number of students.',
-  security: asTeacher,
-  request: { params: ClassParams },
-  responses: {
-    200: answer('The class.', ClassDetail),
-    ...problems([400, ...callerErrors, 404]),
-  },
 });
 
-const updateClassRoute = createRoute({
-  method: 'put',
-  path: '/v1/classes/{class_id}',
+const updateClassRoute = teacherWrite('put', '/v1/classes/{class_id}', { 200: answer('The class as it is now.', ClassDetail) }, [404], {
   tags,
   summary: 'Rename a class or change its courses',
   description: 'The real UpdateClassRequest: `name` and `course_codes`, each optional.',
-  security: asTeacher,
   request: { params: ClassParams, body: jsonBody(UpdateClassBody, { name: 'ENG5 Thursday group' }) },
-  responses: {
-    200: answer('The class as it is now.', ClassDetail),
-    ...problems([...bodyErrors, 404]),
-  },
 });
 
 const listClassesRoute = createRoute({
@@ -122,24 +107,15 @@ const addStudentsRoute = createRoute({
   },
 });
 
-const rosterRoute = createRoute({
-  method: 'get',
-  path: '/v1/classes/{class_id}/students',
+const rosterRoute = teacherRead('/v1/classes/{class_id}/students', ClassParams, answer('The roster, by last name.', Roster), {
   tags,
   summary: "A class's roster",
   description: "Includes the class's UNKNOWN student (`is_unknown: true`) once a deadline has linked an essay to it.",
-  security: asTeacher,
-  request: { params: ClassParams },
-  responses: {
-    200: answer('The roster, by last name.', Roster),
-    ...problems([400, ...callerErrors, 404]),
-  },
 });
 
 export function classRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  app.use('/v1/classes', requireCaller('teacher'));
-  app.use('/v1/classes/*', requireCaller('teacher'));
+  teachersOnly(app, '/v1/classes');
   const create = async (c: Context<AuthEnv>) => {
     const body = await parseJsonBody(c, CreateClassBody);
     if (!body.ok) return body.response;

@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { classEventFingerprint, inboundFingerprint, slotEventFingerprint } from '../../app/inbound.ts';
 import type { Service } from '../../app/service.ts';
 import { traceOfRequest } from '../trace.ts';
@@ -60,37 +61,11 @@ export function eventRoutes(service: Service) {
     const envelope = parsed.data;
     if (isClassEnvelope(envelope)) {
       const outcome = await service.applyClassEvent(envelope, classEventFingerprint(envelope));
-      switch (outcome.kind) {
-        case 'applied':
-        case 'duplicate':
-          return c.json(outcome.body, 200);
-        case 'not_found':
-          return notFound(c, outcome.what);
-        case 'conflict':
-          return problem(c, { status: 409, title: 'Conflict', detail: outcome.detail });
-        case 'key_reused':
-          return problem(c, {
-            status: 422,
-            title: PROBLEM_KINDS[422].title,
-            detail: `The id ${outcome.event_id} was used before for a different event; nothing was applied.`,
-          });
-      }
+      return answerOutsideBatch(c, outcome, outcome.kind === 'not_found' ? outcome.what : '');
     }
     if (isSlotEnvelope(envelope)) {
       const outcome = await service.applySlotAssigned(envelope, slotEventFingerprint(envelope));
-      switch (outcome.kind) {
-        case 'applied':
-        case 'duplicate':
-          return c.json(outcome.body, 200);
-        case 'not_found':
-          return notFound(c, `Batch ${envelope.data.batch_id}`);
-        case 'key_reused':
-          return problem(c, {
-            status: 422,
-            title: PROBLEM_KINDS[422].title,
-            detail: `The id ${outcome.event_id} was used before for a different event; nothing was applied.`,
-          });
-      }
+      return answerOutsideBatch(c, outcome, `Batch ${envelope.data.batch_id}`);
     }
     const outcome = await service.applyInbound(envelope, {
       fingerprint: inboundFingerprint(envelope),
@@ -99,4 +74,25 @@ export function eventRoutes(service: Service) {
     return sendOutcome(c, outcome, envelope.data.batch_id);
   });
   return app;
+}
+
+type OutsideBatchOutcome = Awaited<ReturnType<Service['applyClassEvent']>> | Awaited<ReturnType<Service['applySlotAssigned']>>;
+
+/** The answer to an event that is no batch transition (the class service's, a slot assignment): its body, or why not. */
+function answerOutsideBatch(c: Context, outcome: OutsideBatchOutcome, missing: string) {
+  switch (outcome.kind) {
+    case 'applied':
+    case 'duplicate':
+      return c.json(outcome.body, 200);
+    case 'not_found':
+      return notFound(c, missing);
+    case 'conflict':
+      return problem(c, { status: 409, title: 'Conflict', detail: outcome.detail });
+    case 'key_reused':
+      return problem(c, {
+        status: 422,
+        title: PROBLEM_KINDS[422].title,
+        detail: `The id ${outcome.event_id} was used before for a different event; nothing was applied.`,
+      });
+  }
 }

@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Service } from '../../app/service.ts';
-import { type AuthEnv, requireCaller, teacherId } from '../auth.ts';
-import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
+import { type AuthEnv, teacherId, teachersOnly } from '../auth.ts';
+import { answer, asTeacher, documented, jsonBody, teacherRead, teacherWrite } from '../documented.ts';
 import { bodyErrors, callerErrors, problems } from '../openapi-problems.ts';
 import { EXAMPLE, StudentDetail } from '../openapi-schemas.ts';
 import { notFound, problem } from '../problem.ts';
@@ -47,39 +47,29 @@ const createStudentRoute = createRoute({
   },
 });
 
-const getStudentRoute = createRoute({
-  method: 'get',
-  path: '/v1/classes/students/{student_id}',
+const getStudentRoute = teacherRead('/v1/classes/students/{student_id}', StudentParams, answer('The student.', StudentDetail), {
   tags,
   summary: 'A student of the caller',
   description: "A student the caller created or that is in one of the caller's classes, with its classes.",
-  security: asTeacher,
-  request: { params: StudentParams },
-  responses: {
-    200: answer('The student.', StudentDetail),
-    ...problems([400, ...callerErrors, 404]),
-  },
 });
 
-const updateStudentRoute = createRoute({
-  method: 'put',
-  path: '/v1/classes/students/{student_id}',
-  tags,
-  summary: 'Rename a student, change its e-mail or classes',
-  description:
-    "The real UpdateStudentRequest: `person_name`, `email`, `add_class_ids`, `remove_class_ids`, each optional; the classes must be the caller's.",
-  security: asTeacher,
-  request: { params: StudentParams, body: jsonBody(UpdateStudentBody, { add_class_ids: [EXAMPLE.classId] }) },
-  responses: {
-    200: answer('The student as it is now.', StudentDetail),
-    ...problems([...bodyErrors, 404, 409]),
+const updateStudentRoute = teacherWrite(
+  'put',
+  '/v1/classes/students/{student_id}',
+  { 200: answer('The student as it is now.', StudentDetail) },
+  [404, 409],
+  {
+    tags,
+    summary: 'Rename a student, change its e-mail or classes',
+    description:
+      "The real UpdateStudentRequest: `person_name`, `email`, `add_class_ids`, `remove_class_ids`, each optional; the classes must be the caller's.",
+    request: { params: StudentParams, body: jsonBody(UpdateStudentBody, { add_class_ids: [EXAMPLE.classId] }) },
   },
-});
+);
 
 export function studentRoutes(service: Service) {
   const app = new OpenAPIHono<AuthEnv>();
-  app.use('/v1/classes/students', requireCaller('teacher'));
-  app.use('/v1/classes/students/*', requireCaller('teacher'));
+  teachersOnly(app, '/v1/classes/students');
   documented(app, createStudentRoute, async (c) => {
     const body = await parseJsonBody(c, CreateStudentBody);
     if (!body.ok) return body.response;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/poll.ts';
-import { ROOT, type RunningService, startService } from '../support/process.ts';
+import { EMBEDDED_DEVELOPMENT, ROOT, type RunningService, startService } from '../support/process.ts';
 
 /**
  * Issue 10 item 4 with real processes: the embedded database's DATA_DIR takes one process. A second
@@ -12,21 +12,12 @@ import { ROOT, type RunningService, startService } from '../support/process.ts';
  * a process killed with SIGKILL does not block the next start, and what it wrote is still there.
  */
 
-const EMBEDDED = {
-  DATABASE_URL: undefined,
-  REDIS_URL: undefined,
-  JWT_SECRET: undefined,
-  SERVICE_TOKEN: undefined,
-  NODE_ENV: 'development',
-  LOG_LEVEL: 'warn',
-};
-
 const spawned: Array<ReturnType<typeof spawn>> = [];
 
 /** Runs main.ts to its end (it should refuse to start) and returns its exit code and output. */
 function runToExit(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   const clean = Object.fromEntries(
-    Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined),
+    Object.entries({ ...process.env, PORT: '0', INTERNAL_PORT: '0', ...EMBEDDED_DEVELOPMENT, ...env }).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
   const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(child);
@@ -52,7 +43,7 @@ describe('one process per embedded DATA_DIR', () => {
   });
 
   it('refuses a second npm start and a worker on the same DATA_DIR, then starts after the first is killed -9', async () => {
-    const first = await startService({ ...EMBEDDED, DATA_DIR: dataDir });
+    const first = await startService({ ...EMBEDDED_DEVELOPMENT, DATA_DIR: dataDir });
     started.push(first);
     const auth = { authorization: `Bearer ${first.teacherToken}`, 'content-type': 'application/json' };
     const created = await fetch(`${first.base}/v1/classes`, {
@@ -75,7 +66,7 @@ describe('one process per embedded DATA_DIR', () => {
 
     first.child.kill('SIGKILL');
     await first.exited;
-    const next = await startService({ ...EMBEDDED, DATA_DIR: dataDir });
+    const next = await startService({ ...EMBEDDED_DEVELOPMENT, DATA_DIR: dataDir });
     started.push(next);
     const roster = await fetch(`${next.base}/v1/classes/${classId}/students`, {
       headers: { authorization: `Bearer ${next.teacherToken}` },
@@ -88,7 +79,7 @@ describe('one process per embedded DATA_DIR', () => {
   /** Runs `command` in a shell of its own process group and waits for the service's banner in its output. */
   async function startInShell(command: string, env: Record<string, string | undefined>) {
     const clean = Object.fromEntries(
-      Object.entries({ ...process.env, PORT: '0', ...EMBEDDED, ...env }).filter(([, v]) => v !== undefined),
+      Object.entries({ ...process.env, PORT: '0', ...EMBEDDED_DEVELOPMENT, ...env }).filter(([, v]) => v !== undefined),
     ) as Record<string, string>;
     const child = spawn('sh', ['-c', command], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     spawned.push(child);
@@ -114,7 +105,7 @@ describe('one process per embedded DATA_DIR', () => {
     process.kill(pid, 'SIGKILL');
     await eventually(async () => /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 10_000, 20);
 
-    const next = await startService({ ...EMBEDDED, DATA_DIR: dir });
+    const next = await startService({ ...EMBEDDED_DEVELOPMENT, DATA_DIR: dir });
     started.push(next);
     expect((await fetch(`${next.base}/readyz`)).status).toBe(200);
     next.child.kill('SIGTERM');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningService, startService } from '../support/process.ts';
+import { EMBEDDED_DEVELOPMENT, type RunningService, startService } from '../support/process.ts';
 
 /**
  * Issue 20: a body over the limit is answered 413 (with Connection: close) before it is read. Closing
@@ -20,15 +20,7 @@ describe('an early 413 reaches a client still sending its body', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'huleedu-413-'));
   let service: RunningService;
   beforeAll(async () => {
-    service = await startService({
-      DATABASE_URL: undefined,
-      REDIS_URL: undefined,
-      JWT_SECRET: undefined,
-      SERVICE_TOKEN: undefined,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      DATA_DIR: dataDir,
-    });
+    service = await startService({ ...EMBEDDED_DEVELOPMENT, DATA_DIR: dataDir });
   }, 90_000);
   afterAll(async () => {
     if (service?.child.exitCode === null) {

@@ -1,17 +1,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createBatchStreams } from '../../app/stream.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { createSweep } from '../../jobs/sweep.ts';
-import { createHttpApp } from '../../server/app.ts';
 import { en } from '../../web/review/i18n/en.ts';
 import { sv } from '../../web/review/i18n/sv.ts';
 import { essays, essaysReady, postEvent, provisioned, registerBatch } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type ReviewServed, boundedPage, refuseForeign, serveReview } from '../support/browser.ts';
+import type { Harness } from '../support/harness.ts';
 import { reviewBatch } from '../support/review.ts';
 
 /**
@@ -20,17 +16,6 @@ import { reviewBatch } from '../support/review.ts';
  * tests/e2e/artifacts/ for people to look at; they are never compared.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SHOTS = join(import.meta.dirname, 'artifacts');
 const AXE = readFileSync(join(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
 const WIDTHS = [1280, 1024, 390] as const;
@@ -58,46 +43,27 @@ function otherLanguageSentences(lang: Lang): string[] {
 }
 
 describe('the review page for a teacher, in Swedish and English, laptop and phone', { timeout: 120_000 }, () => {
+  let served: ReviewServed;
   let harness: Harness;
-  let server: ServerType;
   let base: string;
-  let browser: Browser;
-  let sweep: ReturnType<typeof createSweep>;
-  const hubs: Array<ReturnType<typeof createBatchStreams>> = [];
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
   const foreign: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    harness = await startHarness({ label: 'review_teacher', validationTimeoutMs: 86_400_000 });
-    const hub = createBatchStreams({ db: harness.database.db, pollMs: 100 });
-    hubs.push(hub);
-    const app = createHttpApp(harness.service, {
-      auth: { serviceToken: harness.serviceToken, jwtSecret: harness.jwtSecret },
-      streams: hub,
-      review: { stuckAfterMs: 3_600_000 },
-    });
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    sweep = createSweep(harness.service, { intervalMs: 200 });
-    sweep.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    served = await serveReview({ label: 'review_teacher', validationTimeoutMs: 86_400_000 }, { stuckAfterMs: 3_600_000 }, ['--headless']);
+    ({ harness, base } = served);
   });
 
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    for (const hub of hubs) hub.close();
-    await sweep?.stop();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    await harness?.close();
+    await served?.close();
   });
 
   /** A fresh browser profile with the browser's language `lang` (navigator.language) at `width` px. */
   async function browserAt(width: number, lang: Lang): Promise<BrowserContext> {
-    const context = await browser.newContext({
+    const context = await served.browser.newContext({
       viewport: { width, height: width < 600 ? 844 : 900 },
       locale: lang === 'sv' ? 'sv-SE' : 'en-GB',
       timezoneId: 'Europe/Stockholm',
@@ -105,13 +71,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
       hasTouch: width < 600,
     });
     contexts.push(context);
-    // Anything not served here is refused, so a stray CDN or font reference shows up.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(`${base}/`) || /^(data|blob):/.test(url)) return route.continue();
-      foreign.push(url);
-      return route.abort('blockedbyclient');
-    });
+    await refuseForeign(context, base, foreign);
     return context;
   }
 
@@ -131,12 +91,8 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   });
 
   async function newPage(context: BrowserContext): Promise<Page> {
-    const page = await context.newPage();
+    const page = await boundedPage(context, pageErrors);
     open.add(page);
-    // Generous bounds for a loaded 2-core machine; no step is timed, only bounded.
-    page.setDefaultTimeout(20_000);
-    page.setDefaultNavigationTimeout(30_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;
   }
 
@@ -208,16 +164,22 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
     return { batchId, list, klass, ids: list.map((e) => e.essay_id) as [string, string, string, string] };
   }
 
+  /** A teacher with a waiting batch (waitingBatch), and a page in a fresh browser at `width` px in `lang`. */
+  async function teacherWithBatch(name: string, width: number, lang: Lang) {
+    const teacher = await harness.teacher(name);
+    const batch = await waitingBatch(teacher);
+    const context = await browserAt(width, lang);
+    return { teacher, ...batch, context, page: await newPage(context) };
+  }
+
   for (const [width, lang] of [
     [390, 'sv'],
     [1280, 'en'],
   ] as const) {
     it(`takes a batch from suggestions to a started pipeline at ${width} px in ${lang === 'sv' ? 'Swedish' : 'English'}`, async () => {
       const t = CATALOGUE[lang];
-      const teacher = await harness.teacher(`teacher-flow-${lang}`);
-      const { batchId, list, klass, ids } = await waitingBatch(teacher);
+      const { teacher, batchId, list, klass, ids, page } = await teacherWithBatch(`teacher-flow-${lang}`, width, lang);
       const [e1, e2, e3, e4] = ids;
-      const page = await newPage(await browserAt(width, lang));
       await signIn(page, teacher);
       await page.waitForSelector(`#view-batches tr[data-batch="${batchId}"] .countdown`);
       expect(await page.locator(`tr[data-batch="${batchId}"] .state-words`).textContent()).toBe(
@@ -320,9 +282,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   for (const width of WIDTHS) {
     for (const lang of ['sv', 'en'] as const) {
       it(`fits ${width} px in ${lang === 'sv' ? 'Swedish' : 'English'} without sideways scrolling, plain words only, no serious axe violation`, async () => {
-        const teacher = await harness.teacher(`teacher-look-${width}-${lang}`);
-        const { batchId } = await waitingBatch(teacher);
-        const page = await newPage(await browserAt(width, lang));
+        const { teacher, batchId, page } = await teacherWithBatch(`teacher-look-${width}-${lang}`, width, lang);
         await signIn(page, teacher);
         await page.waitForSelector(`#view-batches tr[data-batch="${batchId}"]`);
         await plainWordsOnly(page, lang);
@@ -359,10 +319,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   }
 
   it('switches the language, keeps the choice, and writes dates in the chosen locale', async () => {
-    const teacher = await harness.teacher('teacher-language');
-    const { batchId } = await waitingBatch(teacher);
-    const context = await browserAt(1280, 'en');
-    const page = await newPage(context);
+    const { teacher, batchId, page } = await teacherWithBatch('teacher-language', 1280, 'en');
     await signIn(page, teacher, `#/batches/${batchId}`);
     await page.waitForSelector('#deadline .countdown');
     expect(await page.locator('#deadline .countdown').textContent()).toMatch(/^in 1 d 0 h|^in 23 h/);
@@ -390,9 +347,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   });
 
   it('keeps the chart and the machine names behind "details", with legible edge labels', async () => {
-    const teacher = await harness.teacher('teacher-details');
-    const { batchId } = await waitingBatch(teacher);
-    const page = await newPage(await browserAt(1280, 'en'));
+    const { teacher, batchId, page } = await teacherWithBatch('teacher-details', 1280, 'en');
     await signIn(page, teacher, `#/batches/${batchId}`);
     await page.waitForSelector('#associations');
     expect(await page.locator('#batch-state, #chart-svg').count()).toBe(0);
@@ -415,9 +370,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
 
   it('asks once before cancelling, shows the reason, and offers nothing on a cancelled batch', async () => {
     const t = sv;
-    const teacher = await harness.teacher('teacher-cancel');
-    const { batchId, ids } = await waitingBatch(teacher);
-    const page = await newPage(await browserAt(1024, 'sv'));
+    const { teacher, batchId, ids, page } = await teacherWithBatch('teacher-cancel', 1024, 'sv');
     await signIn(page, teacher, `#/batches/${batchId}`);
     await page.waitForSelector('#cancel');
     await page.click('#cancel');
@@ -499,10 +452,7 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
   });
 
   it('opens a deep link in a new tab signed in, and after sign-in in a new browser lands on the linked batch', async () => {
-    const teacher = await harness.teacher('teacher-deep');
-    const { batchId } = await waitingBatch(teacher);
-    const context = await browserAt(1280, 'sv');
-    const first = await newPage(context);
+    const { teacher, batchId, context, page: first } = await teacherWithBatch('teacher-deep', 1280, 'sv');
     await signIn(first, teacher);
     await first.waitForSelector(`tr[data-batch="${batchId}"]`);
     // A new tab of the same browser session: signed in by the open tab, straight to the batch.

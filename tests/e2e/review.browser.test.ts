@@ -1,79 +1,40 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createService } from '../../app/service.ts';
-import { createBatchStreams } from '../../app/stream.ts';
-import { createSweep } from '../../jobs/sweep.ts';
 import { createHttpApp } from '../../server/app.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type ReviewServed, boundedPage, refuseForeign, serveReview } from '../support/browser.ts';
+import type { Harness } from '../support/harness.ts';
 import { RUNNER_UP_SCORE, reviewBatch } from '../support/review.ts';
 
-// Debian's Chromium; playwright's own browser download is never used.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Screenshots of each view, for people to look at; git-ignored, never compared. */
 const SHOTS = join(import.meta.dirname, '../../test-results/review');
 
 describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () => {
+  let served: ReviewServed;
   let harness: Harness;
-  let server: ServerType;
   let base: string;
-  let browser: Browser;
   let context: BrowserContext;
-  let sweep: ReturnType<typeof createSweep>;
-  const streams: Array<ReturnType<typeof createBatchStreams>> = [];
   const pageErrors: string[] = [];
   const foreign: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    harness = await startHarness({ label: 'review_browser' });
-    const hub = createBatchStreams({ db: harness.database.db, pollMs: 100 });
-    streams.push(hub);
-    const app = createHttpApp(harness.service, {
-      auth: { serviceToken: harness.serviceToken, jwtSecret: harness.jwtSecret },
-      streams: hub,
-      // Every batch waiting for another service counts as stuck after 1 ms, so the mark shows.
-      review: {
-        stuckAfterMs: 1,
-        developmentTeachers: async () => [{ teacher_id: 'teacher-a', token: await harness.teacher('teacher-a') }],
-      },
-    });
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    sweep = createSweep(harness.service, { intervalMs: 200 });
-    sweep.start();
-    // launch() gives every run a fresh temporary profile of its own.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, timezoneId: 'Europe/Stockholm' });
+    // Every batch waiting for another service counts as stuck after 1 ms, so the mark shows.
+    served = await serveReview(
+      { label: 'review_browser' },
+      { stuckAfterMs: 1, developmentTeachers: async () => [{ teacher_id: 'teacher-a', token: await harness.teacher('teacher-a') }] },
+    );
+    ({ harness, base } = served);
+    context = await served.browser.newContext({ viewport: { width: 1400, height: 1000 }, timezoneId: 'Europe/Stockholm' });
     // Anything not served here is refused, so a stray CDN or font reference fails the test.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(`${base}/`) || /^(data|blob):/.test(url)) return route.continue();
-      foreign.push(url);
-      return route.abort('blockedbyclient');
-    });
+    await refuseForeign(context, base, foreign);
   });
 
   afterAll(async () => {
     await context?.close();
-    await browser?.close();
-    for (const hub of streams) hub.close();
-    await sweep?.stop();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    await harness?.close();
+    await served?.close();
   });
 
   // An open tab would sign the next test's tabs in (tabs share the session): each test closes its own.
@@ -81,14 +42,7 @@ describe('the review page in Chromium, on PostgreSQL', { timeout: 90_000 }, () =
     for (const page of context.pages()) await page.close();
   });
 
-  async function newPage(): Promise<Page> {
-    const page = await context.newPage();
-    // Fail at the step that did not happen, well inside the test's own timeout.
-    page.setDefaultTimeout(20_000);
-    page.setDefaultNavigationTimeout(30_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    return page;
-  }
+  const newPage = (): Promise<Page> => boundedPage(context, pageErrors);
 
   /** Signs in with the keyboard alone: Tab to the token field, type, Tab to the button, Enter. */
   async function signIn(page: Page, token: string) {

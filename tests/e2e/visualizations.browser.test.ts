@@ -1,26 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { associationMachine } from '../../machines/association.ts';
 import { batchMachine } from '../../machines/batch.ts';
-import { createHttpApp } from '../../server/app.ts';
+import { type ServedApp, launchChromium, serveForBrowser } from '../support/browser.ts';
 import { harnessForSuite } from '../support/harness.ts';
-
-// Debian's Chromium, installed by .ci/run; playwright's own browser download is never used.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 function stateKeys(node: { key: string; states: Record<string, any> }): string[] {
   return Object.values(node.states).flatMap((child) => [child.key, ...stateKeys(child)]);
@@ -34,25 +20,21 @@ function pngSize(png: Buffer): { width: number; height: number } {
 
 describe('the statechart pages', () => {
   const harness = harnessForSuite({ label: 'visualizations' });
-  let server: ServerType;
+  let served: ServedApp;
   let base: string;
   let browser: Browser;
   let shots: string;
 
   beforeAll(async () => {
-    const app = createHttpApp(harness.service, {
-      auth: { serviceToken: harness.serviceToken, jwtSecret: harness.jwtSecret },
-    });
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    served = await serveForBrowser(harness);
+    base = served.base;
+    browser = await launchChromium();
     shots = await mkdtemp(join(tmpdir(), 'visualizations-'));
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await served?.close();
     if (shots) await rm(shots, { recursive: true, force: true });
   });
 

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timeoutEventId, validationTimeout } from '../../app/commands.ts';
-import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
+import { DEADLINE_QUEUE } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
-import { dropRedisKeys } from '../support/redis-keys.ts';
 import {
   type ClassFixture,
   createClassWithStudents,
@@ -19,6 +17,7 @@ import {
 import { type Harness, harnessForSuite, startHarness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
 import { eventually } from '../support/poll.ts';
+import { suiteTimers } from '../support/suite-timers.ts';
 
 /**
  * Issue 10 item 5: a deadline applies only when due (less the configured clock skew). A timer that
@@ -67,43 +66,42 @@ describe.each([
 
 describe('a BullMQ deadline job promoted early', () => {
   let h: Harness;
-  let timers: DeadlineTimers;
   let worker: ReturnType<typeof startDeadlineWorker>;
   let teacher: string;
   let klass: ClassFixture;
-  const prefix = `test-guard-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
+  const bull = suiteTimers('guard', async (timers) => {
     h = await startHarness({
       label: 'guard_bullmq',
       validationTimeoutMs: HOUR,
       onDeadlineChange: timers.listener((e) => console.error(e)),
     });
+    return h;
+  });
+  const { prefix } = bull;
+
+  // Registered after the timers' hooks: runs after their beforeAll, and its afterAll before theirs.
+  beforeAll(async () => {
     worker = startDeadlineWorker(h.service, { redisUrl: REDIS_URL, prefix });
     teacher = await h.teacher('teacher-guard');
     klass = await createClassWithStudents(h, teacher);
   });
   afterAll(async () => {
     await worker?.close();
-    await timers?.close();
-    await h?.close();
-    await dropRedisKeys(REDIS_URL, prefix);
   });
 
   it('changes nothing and goes back to waiting until its deadline; promoted once due, it applies', async () => {
     const batchId = await pendingBatch(h, teacher, klass);
     const jobId = timeoutEventId(batchId, 1);
-    const job = await eventually(() => timers.queue.getJob(jobId));
+    const job = await eventually(() => bull.timers.queue.getJob(jobId));
     expect(await job.getState()).toBe('delayed');
     const before = await rowCounts(h);
     await job.promote();
     // The worker takes it, finds it not due, and delays it again to the deadline.
     await eventually(async () => {
-      const again = await timers.queue.getJob(jobId);
+      const again = await bull.timers.queue.getJob(jobId);
       return again && again.processedOn !== undefined && (await again.getState()) === 'delayed' ? again : null;
     });
-    const again = (await timers.queue.getJob(jobId))!;
+    const again = (await bull.timers.queue.getJob(jobId))!;
     const due = Date.parse((await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.validation.due_at);
     // Scheduled for the deadline (BullMQ keeps the time to the millisecond it computed it), not for now.
     expect(Math.abs(again.timestamp + again.delay - due)).toBeLessThan(5_000);
@@ -121,26 +119,18 @@ describe('a BullMQ deadline job promoted early', () => {
 });
 
 describe('the queue dashboard mode', () => {
-  let timers: DeadlineTimers;
-  const prefix = `test-guard-dash-${randomBytes(4).toString('hex')}`;
-  beforeAll(() => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
-  });
-  afterAll(async () => {
-    await timers?.close();
-    await dropRedisKeys(REDIS_URL, prefix);
-  });
+  const bull = suiteTimers('guard-dash');
 
   /** Schedules a deadline an hour out and asks the dashboard to promote its job: the answer and the job's state after. */
   async function promoteScheduledJob(h: Harness, batchId: string) {
-    await timers.schedule(batchId, 1, new Date(Date.now() + HOUR).toISOString());
+    await bull.timers.schedule(batchId, 1, new Date(Date.now() + HOUR).toISOString());
     const id = timeoutEventId(batchId, 1);
     const res = await h.api('PUT', `/admin/queues/api/queues/${DEADLINE_QUEUE}/${id}/promote`);
-    return { status: res.status, state: await (await timers.queue.getJob(id))!.getState() };
+    return { status: res.status, state: await (await bull.timers.queue.getJob(id))!.getState() };
   }
 
   it('is read-only by default: promoting a job is refused and the job stays delayed', async () => {
-    const { h } = await startObservedHarness({ label: 'guard_dash_ro', dashboard: { queues: [timers.queue] } });
+    const { h } = await startObservedHarness({ label: 'guard_dash_ro', dashboard: { queues: [bull.timers.queue] } });
     try {
       const promoted = await promoteScheduledJob(h, '00000000-0000-4000-8000-000000000001');
       expect(promoted.status).toBe(405);
@@ -158,7 +148,7 @@ describe('the queue dashboard mode', () => {
   });
 
   it('allows promoting when configured read-write', async () => {
-    const { h } = await startObservedHarness({ label: 'guard_dash_rw', dashboard: { queues: [timers.queue], readOnly: false } });
+    const { h } = await startObservedHarness({ label: 'guard_dash_rw', dashboard: { queues: [bull.timers.queue], readOnly: false } });
     try {
       const promoted = await promoteScheduledJob(h, '00000000-0000-4000-8000-000000000002');
       expect(promoted.status).toBe(204);

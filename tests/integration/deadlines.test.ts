@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { createSweep } from '../../jobs/sweep.ts';
-import { type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
+import { createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { dropRedisKeys } from '../support/redis-keys.ts';
@@ -22,6 +22,7 @@ import {
 } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
+import { suiteTimers } from '../support/suite-timers.ts';
 
 type Match = { score?: number; student?: number };
 
@@ -66,21 +67,14 @@ async function appliedTimeouts(h: Harness, batchId: string) {
 
 describe('validation deadline with BullMQ and the sweep', () => {
   let h: Harness;
-  let timers: DeadlineTimers;
   let teacher: string;
-  const prefix = `test-deadlines-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
+  // After the tests: the prefix and the -short, -crash and -race queues beside it are deleted.
+  const bull = suiteTimers('deadlines', async (timers) => {
     h = await startHarness({ label: 'deadlines', validationTimeoutMs: 60_000, onDeadlineChange: timers.listener((e) => console.error(e)) });
     teacher = await h.teacher('teacher-a');
+    return h;
   });
-  afterAll(async () => {
-    await timers?.close();
-    await h?.close();
-    // The prefix and the -short, -crash and -race queues beside it.
-    await dropRedisKeys(REDIS_URL, prefix);
-  });
+  const { prefix } = bull;
 
   it('writes due_at with the suggestions and schedules a job keyed by batch and deadline version', async () => {
     const before = Date.now();
@@ -89,19 +83,33 @@ describe('validation deadline with BullMQ and the sweep', () => {
     const due = Date.parse(view.validation.due_at);
     expect(due).toBeGreaterThanOrEqual(before + 60_000);
     expect(due).toBeLessThan(Date.now() + 60_000 + 1000);
-    const job = await eventually(() => timers.queue.getJob(`deadline-${batchId}-v1`));
+    const job = await eventually(() => bull.timers.queue.getJob(`deadline-${batchId}-v1`));
     expect(job.data).toEqual({ batch_id: batchId, deadline_version: 1 });
     expect(await job.getState()).toBe('delayed');
   });
 
-  it('fires through BullMQ on time with a short timeout, keeping confident suggestions', async () => {
-    const shortTimers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `${prefix}-short` });
-    const short = await startHarness({
-      label: 'deadline_short',
-      validationTimeoutMs: 150,
-      onDeadlineChange: shortTimers.listener(() => {}),
+  /** A harness of its own whose deadlines BullMQ fires: timers and a worker (of `concurrency`) on `${prefix}-${queue}`. */
+  async function firedByBullmq(queue: string, options: { label: string; validationTimeoutMs: number }, concurrency?: number) {
+    const timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `${prefix}-${queue}` });
+    const h = await startHarness({ ...options, onDeadlineChange: timers.listener(() => {}) });
+    const worker = startDeadlineWorker(h.service, {
+      redisUrl: REDIS_URL,
+      prefix: `${prefix}-${queue}`,
+      ...(concurrency ? { concurrency } : {}),
     });
-    const worker = startDeadlineWorker(short.service, { redisUrl: REDIS_URL, prefix: `${prefix}-short` });
+    return {
+      h,
+      timers,
+      close: async () => {
+        await worker.close();
+        await timers.close();
+        await h.close();
+      },
+    };
+  }
+
+  it('fires through BullMQ on time with a short timeout, keeping confident suggestions', async () => {
+    const { h: short, close } = await firedByBullmq('short', { label: 'deadline_short', validationTimeoutMs: 150 });
     try {
       const t = await short.teacher('teacher-a');
       const { batchId, klass, list } = await pendingBatch(short, t, 'ENG6', [{ score: 0.7 }, { score: 0.69 }, {}]);
@@ -127,9 +135,7 @@ describe('validation deadline with BullMQ and the sweep', () => {
         });
       }
     } finally {
-      await worker.close();
-      await shortTimers.close();
-      await short.close();
+      await close();
     }
   });
 
@@ -303,13 +309,7 @@ describe('validation deadline with BullMQ and the sweep', () => {
   });
 
   it('never applies a deadline twice with two sweepers and a BullMQ worker racing', async () => {
-    const raceTimers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix: `${prefix}-race` });
-    const race = await startHarness({
-      label: 'deadline_race',
-      validationTimeoutMs: 60_000,
-      onDeadlineChange: raceTimers.listener(() => {}),
-    });
-    const worker = startDeadlineWorker(race.service, { redisUrl: REDIS_URL, prefix: `${prefix}-race`, concurrency: 8 });
+    const { h: race, timers: raceTimers, close } = await firedByBullmq('race', { label: 'deadline_race', validationTimeoutMs: 60_000 }, 8);
     try {
       const t = await race.teacher('teacher-a');
       const ids: string[] = [];
@@ -334,9 +334,7 @@ describe('validation deadline with BullMQ and the sweep', () => {
       const confirmations = (await outboxEvents(race, TOPICS.associationsConfirmed)).length;
       expect(confirmations).toBe(40);
     } finally {
-      await worker.close();
-      await raceTimers.close();
-      await race.close();
+      await close();
     }
   });
 
@@ -383,8 +381,8 @@ describe('validation deadline with BullMQ and the sweep', () => {
     const moved = await h.api('POST', `/v1/batches/${batchId}/deadline`, { token: teacher, body: { extend_by_ms: 3_600_000 } });
     expect(moved.status).toBe(200);
     expect(Date.parse(moved.body.due_at)).toBe(Date.parse(before.validation.due_at) + 3_600_000);
-    await eventually(async () => (await timers.queue.getJob(`deadline-${batchId}-v2`)) ?? null);
-    await eventually(async () => (await timers.queue.getJob(`deadline-${batchId}-v1`)) === undefined);
+    await eventually(async () => (await bull.timers.queue.getJob(`deadline-${batchId}-v2`)) ?? null);
+    await eventually(async () => (await bull.timers.queue.getJob(`deadline-${batchId}-v1`)) === undefined);
 
     const stale = await h.service.apply(validationTimeout(batchId, 1, 'bullmq'));
     expect(stale).toMatchObject({ kind: 'refused', late: true });
@@ -430,12 +428,12 @@ describe('validation deadline with BullMQ and the sweep', () => {
 
   it('records a deadline that fires after the teacher finished as late, and removes its job', async () => {
     const { batchId, list } = await pendingBatch(h, teacher, 'ENG7', [{ score: 0.9 }]);
-    await eventually(async () => (await timers.queue.getJob(`deadline-${batchId}-v1`)) ?? null);
+    await eventually(async () => (await bull.timers.queue.getJob(`deadline-${batchId}-v1`)) ?? null);
     await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
       token: teacher,
       body: { associations: [{ essay_id: list[0]!.essay_id, confirmed: true }] },
     });
-    await eventually(async () => (await timers.queue.getJob(`deadline-${batchId}-v1`)) === undefined);
+    await eventually(async () => (await bull.timers.queue.getJob(`deadline-${batchId}-v1`)) === undefined);
     const version = (await batchView(h, teacher, batchId)).version;
     const late = await h.service.apply(validationTimeout(batchId, 1, 'bullmq'));
     expect(late).toMatchObject({ kind: 'refused', late: true });

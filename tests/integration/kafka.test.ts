@@ -6,7 +6,6 @@ import { INBOUND_TOPICS, TOPICS } from '../../machines/events.ts';
 import { createMetrics } from '../../ops/metrics.ts';
 import {
   createClassWithStudents,
-  envelope,
   essays,
   essaysReady,
   pipelineRequest,
@@ -15,6 +14,8 @@ import {
   suggested,
   TEST_TRACEPARENT,
   uuid,
+  classCreatedByClassService,
+  studentCreatedByClassService,
 } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { type ReadMessage, committedOffsets, mockClusterForSuite, realProducer, topicReader } from '../support/kafka.ts';
@@ -150,13 +151,19 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     expect(new Set(emitted.filter((m) => m.topic === TOPICS.associationUpdated).map((m) => m.partition)).size).toBe(1);
   });
 
-  it('a GUEST batch: provisioning and the pipeline request over Kafka start the pipeline', async () => {
-    const teacher = await h.teacher('teacher-guest');
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG6', expected_essay_count: 2 });
-    const list = essays(2);
+  /** A GUEST ENG6 batch of `count` essays of a new teacher's, provisioned over Kafka and shown ready. */
+  async function guestReadyOverKafka(teacherId: string, count: number) {
+    const teacher = await h.teacher(teacherId);
+    const batchId = await registerBatch(h, teacher, { course_code: 'ENG6', expected_essay_count: count });
+    const list = essays(count);
     await producer.publish(provisioned(batchId, list, 'ENG6'));
-    // Topics carry no order between them: the client asks once the batch shows ready, as a teacher would.
     await waitFor(teacher, batchId, 'ready_for_pipeline_execution');
+    return { teacher, batchId, list };
+  }
+
+  it('a GUEST batch: provisioning and the pipeline request over Kafka start the pipeline', async () => {
+    // Topics carry no order between them: the client asks once the batch shows ready, as a teacher would.
+    const { teacher, batchId, list } = await guestReadyOverKafka('teacher-guest', 2);
     await producer.publish(pipelineRequest(batchId, 'cj_assessment'));
     const [spellcheck] = await eventually(
       async () => outbound(batchId, TOPICS.spellcheckCommand).length === 1 && outbound(batchId, TOPICS.spellcheckCommand),
@@ -228,25 +235,8 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
     const cmsTeacher = 'teacher-cms-kafka';
     const token = await h.teacher(cmsTeacher);
     const [classId, studentId] = [uuid(), uuid()];
-    const cms = { source_service: 'class_management_service' };
-    const studentCreated = envelope(
-      TOPICS.studentCreated,
-      {
-        student_id: studentId,
-        first_name: 'Åsa',
-        last_name: 'Öberg',
-        student_email: 'åsa.öberg@test.edu',
-        class_ids: [classId],
-        created_by_user_id: cmsTeacher,
-        event: 'student.created',
-      },
-      cms,
-    );
-    const classCreated = envelope(
-      TOPICS.classCreated,
-      { class_id: classId, class_designation: 'CMS 9B', course_codes: ['SV1'], user_id: cmsTeacher, event: 'class.created' },
-      cms,
-    );
+    const studentCreated = studentCreatedByClassService(studentId, [classId], cmsTeacher);
+    const classCreated = classCreatedByClassService(classId, 'CMS 9B', ['SV1'], cmsTeacher);
     for (const e of [studentCreated, classCreated]) expect(wireProblems(e, 'inbound')).toEqual([]);
     // Keyed by entity as the real producer keys them; the student arrives first, on its own topic.
     await producer.publish(studentCreated, studentId);
@@ -270,11 +260,7 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
   });
 
   it('a redelivered event for a batch that moved on is refused, committed and counted', async () => {
-    const teacher = await h.teacher('teacher-refused');
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG6', expected_essay_count: 1 });
-    const list = essays(1);
-    await producer.publish(provisioned(batchId, list, 'ENG6'));
-    await waitFor(teacher, batchId, 'ready_for_pipeline_execution');
+    const { teacher, batchId, list } = await guestReadyOverKafka('teacher-refused', 1);
     // Another provisioning (a new event id) for a batch already past provisioning.
     await producer.publish(provisioned(batchId, list, 'ENG6'));
     await eventually(

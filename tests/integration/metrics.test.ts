@@ -1,19 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { rows } from '../../db/client.ts';
 import { outboxBacklog } from '../../db/outbox.ts';
 import { createSweep } from '../../jobs/sweep.ts';
-import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
+import { DEADLINE_QUEUE } from '../../jobs/timers.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { REDIS_URL } from '../support/env.ts';
-import { dropRedisKeys } from '../support/redis-keys.ts';
 import { createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
 import type { Harness } from '../support/harness.ts';
 import { type Observed, sampleSum, sampleValue, samples, scrape, startObservedHarness } from '../support/observed.ts';
 import { eventually } from '../support/poll.ts';
 import { regularFlow } from '../support/scenarios.ts';
+import { suiteTimers } from '../support/suite-timers.ts';
 
 const APPLIED = 'huleedu_transitions_applied_total';
 const REFUSED = 'huleedu_transitions_refused_total';
@@ -22,11 +20,7 @@ const HTTP_COUNT = 'huleedu_http_request_duration_seconds_count';
 describe('GET /metrics', () => {
   let o: Observed;
   let h: Harness;
-  let timers: DeadlineTimers;
-  const prefix = `test-metrics-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
+  suiteTimers('metrics', async (timers) => {
     o = await startObservedHarness({
       label: 'metrics',
       onDeadlineChange: timers.listener((e) => console.error(e)),
@@ -41,11 +35,7 @@ describe('GET /metrics', () => {
       }),
     });
     h = o.h;
-  });
-  afterAll(async () => {
-    await timers?.close();
-    await h?.close();
-    await dropRedisKeys(REDIS_URL, prefix);
+    return h;
   });
 
   it('answers without a token in the Prometheus text format', async () => {

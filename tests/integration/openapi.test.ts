@@ -1,7 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_PATH, DOCS_SCRIPT_PATH, OPENAPI_PATH } from '../../server/api-docs.ts';
 import { MAX_BODY_BYTES, createHttpApp } from '../../server/app.ts';
-import { createClassWithStudents, essays, essaysReady, postEvent, provisioned, registerBatch, suggested, uuid } from '../support/flow.ts';
+import {
+  confirmAssociations,
+  createClassWithStudents,
+  essays,
+  essaysReady,
+  postEvent,
+  provisioned,
+  registerBatch,
+  suggested,
+  uuid,
+} from '../support/flow.ts';
 import { type ApiResponse, type Harness, harnessForSuite } from '../support/harness.ts';
 import { type OpenApiDocument, SpecValidator } from '../support/spec.ts';
 
@@ -211,16 +221,11 @@ describe('OpenAPI document and docs page', () => {
     });
     expect(reopened.status).toBe(200);
     expect(reopened.body.associations_reopened).toBe(1);
-    const decided = await r.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
-      token: teacher,
-      body: {
-        associations: [
-          { essay_id: list[0]!.essay_id, confirmed: true },
-          { essay_id: list[1]!.essay_id, confirmed: false },
-          { essay_id: list[2]!.essay_id, student_id: s2!.student_id, confirmed: true },
-        ],
-      },
-    });
+    const decided = await confirmAssociations(r, teacher, batchId, [
+      { essay_id: list[0]!.essay_id, confirmed: true },
+      { essay_id: list[1]!.essay_id, confirmed: false },
+      { essay_id: list[2]!.essay_id, student_id: s2!.student_id, confirmed: true },
+    ]);
     expect(decided.body.status).toBe('ready_for_pipeline_execution');
     // After validation, the rejected essay gets its real author; once a pipeline is asked for, no more.
     const correction = { corrections: [{ essay_id: list[1]!.essay_id, student_id: s2!.student_id, reason: 'found the name' }] };

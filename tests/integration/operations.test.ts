@@ -2,28 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEADLINE_QUEUE, type DeadlineTimers, createDeadlineTimers } from '../../jobs/timers.ts';
+import { DEADLINE_QUEUE } from '../../jobs/timers.ts';
 import { queueAnswers } from '../../ops/readiness.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { dropRedisKeys } from '../support/redis-keys.ts';
 import type { Harness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
+import { suiteTimers } from '../support/suite-timers.ts';
 
 const basic = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
 
 describe('the queue dashboard at /admin/queues', () => {
   let h: Harness;
-  let timers: DeadlineTimers;
-  const prefix = `test-ops-${randomBytes(4).toString('hex')}`;
-
-  beforeAll(async () => {
-    timers = createDeadlineTimers({ redisUrl: REDIS_URL, prefix });
+  suiteTimers('ops', async (timers) => {
     h = (await startObservedHarness({ label: 'ops_dashboard', dashboard: { queues: [timers.queue] } })).h;
-  });
-  afterAll(async () => {
-    await timers?.close();
-    await h?.close();
-    await dropRedisKeys(REDIS_URL, prefix);
+    return h;
   });
 
   it('asks for credentials without the service token, and refuses a teacher token', async () => {

@@ -302,14 +302,19 @@ describe('the doors of the real HuleEdu callers', () => {
     for (const event of await mine(batchId)) expect(wireProblems(event.envelope, 'outbound', batchId), event.topic).toEqual([]);
   });
 
-  it('amends the prompt in the states the real orchestrator allows, and refuses it elsewhere', async () => {
+  /** A REGULAR batch of a new one-student class of the teacher's, registered through the gateway's door. */
+  async function gatewayClassBatch(courseCode: string, essayCount: number) {
     const token = await h.teacher(TEACHER);
-    const klass = await createClassWithStudents(h, token, 'ENG5', 1);
+    const klass = await createClassWithStudents(h, token, courseCode, 1);
     const registered = await h.internalApi('POST', '/v1/batches/register', {
       headers: gateway,
-      body: { expected_essay_count: 1, course_code: 'ENG5', user_id: TEACHER, class_id: klass.classId },
+      body: { expected_essay_count: essayCount, course_code: courseCode, user_id: TEACHER, class_id: klass.classId },
     });
-    const batchId = registered.body.batch_id as string;
+    return { token, klass, batchId: registered.body.batch_id as string };
+  }
+
+  it('amends the prompt in the states the real orchestrator allows, and refuses it elsewhere', async () => {
+    const { token, batchId } = await gatewayClassBatch('ENG5', 1);
     const prompt = { student_prompt_ref: { references: { student_prompt_text: { storage_id: 'prompt-new' } } } };
     const amended = await h.internalApi('PATCH', `/v1/batches/${batchId}/prompt`, { headers: gateway, body: prompt });
     expect(amended.status).toBe(200);
@@ -332,13 +337,7 @@ describe('the doors of the real HuleEdu callers', () => {
   });
 
   it('shows the original file names the essay lifecycle service assigned, where the matcher sends an empty filename', async () => {
-    const token = await h.teacher(TEACHER);
-    const klass = await createClassWithStudents(h, token, 'SV1', 1);
-    const registered = await h.internalApi('POST', '/v1/batches/register', {
-      headers: gateway,
-      body: { expected_essay_count: 2, course_code: 'SV1', user_id: TEACHER, class_id: klass.classId },
-    });
-    const batchId = registered.body.batch_id as string;
+    const { token, klass, batchId } = await gatewayClassBatch('SV1', 2);
     const list = essays(2);
     const names = ['Uppsats Zäll.docx', 'Höglund Öman – essä.pdf'];
     // As the essay lifecycle service publishes it (batch_lifecycle_publisher.py), one per uploaded file.

@@ -14,6 +14,8 @@ import {
   registerBatch,
   rowCounts,
   uuid,
+  classCreatedByClassService,
+  studentCreatedByClassService,
 } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
@@ -89,27 +91,12 @@ describe('rosters as the real HuleEdu services use them', () => {
     expect(roster.status).toBe(200);
     const byId = (id: string) => roster.body.students.find((s: { student_id: string }) => s.student_id === id);
     expect(roster.body.students).toHaveLength(4);
-    expect(byId(students[0]!.id)).toEqual({
-      student_id: students[0]!.id,
-      first_name: 'Emil',
-      last_name: 'Zäll',
-      full_legal_name: 'Emil Zäll Jernberg',
-      email: 'emil.zäll.jernberg@test.edu',
-    });
-    expect(byId(students[1]!.id)).toEqual({
-      student_id: students[1]!.id,
-      first_name: 'Anna',
-      last_name: 'Höglund Öman',
-      full_legal_name: 'Anna Höglund Öman',
-      email: 'anna.höglund.öman@test.edu',
-    });
-    expect(byId(students[3]!.id)).toEqual({
-      student_id: students[3]!.id,
-      first_name: 'Liam',
-      last_name: '',
-      full_legal_name: 'Liam',
-      email: null,
-    });
+    const expected = [
+      [0, { first_name: 'Emil', last_name: 'Zäll', full_legal_name: 'Emil Zäll Jernberg', email: 'emil.zäll.jernberg@test.edu' }],
+      [1, { first_name: 'Anna', last_name: 'Höglund Öman', full_legal_name: 'Anna Höglund Öman', email: 'anna.höglund.öman@test.edu' }],
+      [3, { first_name: 'Liam', last_name: '', full_legal_name: 'Liam', email: null }],
+    ] as const;
+    for (const [i, fields] of expected) expect(byId(students[i]!.id)).toEqual({ student_id: students[i]!.id, ...fields });
     expect((await h.internalApi('GET', `/v1/classes/${uuid()}/roster`)).status).toBe(404);
     expect((await h.internalApi('GET', '/v1/classes/not-a-uuid/roster')).status).toBe(400);
     expect((await h.api('GET', `/v1/classes/${classId}/roster`, { token: null })).status).toBe(401);
@@ -233,25 +220,8 @@ describe('rosters as the real HuleEdu services use them', () => {
     const cmsTeacher = 'teacher-cms';
     const token = await h.teacher(cmsTeacher);
     const [classA, classB, studentId] = [uuid(), uuid(), uuid()];
-    const classCreated = (id: string) =>
-      envelope(
-        TOPICS.classCreated,
-        { class_id: id, class_designation: `CMS ${id.slice(0, 4)}`, course_codes: ['ENG5'], user_id: cmsTeacher, event: 'class.created' },
-        { source_service: 'class_management_service' },
-      );
-    const studentCreated = envelope(
-      TOPICS.studentCreated,
-      {
-        student_id: studentId,
-        first_name: 'Åsa',
-        last_name: 'Öberg',
-        student_email: 'åsa.öberg@test.edu',
-        class_ids: [classA, classB],
-        created_by_user_id: cmsTeacher,
-        event: 'student.created',
-      },
-      { source_service: 'class_management_service' },
-    );
+    const classCreated = (id: string) => classCreatedByClassService(id, `CMS ${id.slice(0, 4)}`, ['ENG5'], cmsTeacher);
+    const studentCreated = studentCreatedByClassService(studentId, [classA, classB], cmsTeacher);
     for (const e of [classCreated(classA), classCreated(classB), studentCreated]) expect(wireProblems(e, 'inbound')).toEqual([]);
 
     const before = await rowCounts(h);

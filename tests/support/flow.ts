@@ -200,3 +200,41 @@ export async function outboxEvents(h: Harness, topic?: string) {
   const events = res.body.events as Array<{ topic: string; envelope: any; batch_id: string }>;
   return topic ? events.filter((e) => e.topic === topic) : events;
 }
+
+const CLASS_SERVICE = { source_service: 'class_management_service' };
+
+/** ClassCreatedV1 as the real class service publishes it. */
+export function classCreatedByClassService(classId: string, designation: string, courseCodes: string[], teacher: string) {
+  return envelope(
+    TOPICS.classCreated,
+    { class_id: classId, class_designation: designation, course_codes: courseCodes, user_id: teacher, event: 'class.created' },
+    CLASS_SERVICE,
+  );
+}
+
+/** StudentCreatedV1 as the real class service publishes it: Åsa Öberg, ä and ö in her name and e-mail, in `classIds`. */
+export function studentCreatedByClassService(studentId: string, classIds: string[], teacher: string) {
+  return envelope(
+    TOPICS.studentCreated,
+    {
+      student_id: studentId,
+      first_name: 'Åsa',
+      last_name: 'Öberg',
+      student_email: 'åsa.öberg@test.edu',
+      class_ids: classIds,
+      created_by_user_id: teacher,
+      event: 'student.created',
+    },
+    CLASS_SERVICE,
+  );
+}
+
+/** The teacher's decisions on a batch's associations (POST …/student-associations/confirm); `student_id` names a correction. */
+export function confirmAssociations(
+  h: Pick<Harness, 'api'>,
+  token: string,
+  batchId: string,
+  associations: Array<{ essay_id: string; confirmed: boolean; student_id?: string }>,
+) {
+  return h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token, body: { associations } });
+}

@@ -4,6 +4,16 @@ import { eventually } from './poll.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
 
+/** `npm start` as a developer runs it: the embedded database, no Redis, generated development secrets. */
+export const EMBEDDED_DEVELOPMENT = {
+  DATABASE_URL: undefined,
+  REDIS_URL: undefined,
+  JWT_SECRET: undefined,
+  SERVICE_TOKEN: undefined,
+  NODE_ENV: 'development',
+  LOG_LEVEL: 'warn',
+};
+
 export interface RunningService {
   child: ChildProcess;
   base: string;

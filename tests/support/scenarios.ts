@@ -1,6 +1,16 @@
 import { expect } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import { createClassWithStudents, essays, essaysReady, outboxEvents, postEvent, provisioned, registerBatch, suggested } from './flow.ts';
+import {
+  confirmAssociations,
+  createClassWithStudents,
+  essays,
+  essaysReady,
+  outboxEvents,
+  postEvent,
+  provisioned,
+  registerBatch,
+  suggested,
+} from './flow.ts';
 import type { Harness } from './harness.ts';
 
 /**
@@ -63,16 +73,11 @@ export async function regularFlow(h: Harness) {
   const stillRefused = await h.api('POST', `/v1/batches/${batchId}/pipelines`, { token: teacher, body: { pipeline: 'nlp' } });
   expect(stillRefused.status).toBe(409);
 
-  const confirm = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
-    token: teacher,
-    body: {
-      associations: [
-        { essay_id: list[0]!.essay_id, confirmed: true },
-        { essay_id: list[1]!.essay_id, confirmed: true },
-        { essay_id: list[2]!.essay_id, student_id: s1!.student_id, confirmed: true },
-      ],
-    },
-  });
+  const confirm = await confirmAssociations(h, teacher, batchId, [
+    { essay_id: list[0]!.essay_id, confirmed: true },
+    { essay_id: list[1]!.essay_id, confirmed: true },
+    { essay_id: list[2]!.essay_id, student_id: s1!.student_id, confirmed: true },
+  ]);
   expect(confirm.status).toBe(200);
   expect(confirm.body.results.map((r: any) => r.outcome)).toEqual(['applied', 'applied', 'applied']);
   expect(confirm.body.status).toBe('ready_for_pipeline_execution');

@@ -76,17 +76,7 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
   const selectId = `correct-to-${a.essay_id}`;
   return [
     a.suggested_student_id
-      ? h(
-          'button',
-          {
-            type: 'button',
-            id: `confirm-${a.essay_id}`,
-            'aria-label': t.confirmLabel(label),
-            disabled: busy,
-            onclick: () => intents.confirm(a.essay_id),
-          },
-          t.confirm,
-        )
+      ? decisionButton(`confirm-${a.essay_id}`, t.confirmLabel(label), busy, () => intents.confirm(a.essay_id), t.confirm)
       : h('span', { class: 'pick-hint', id: `pick-${a.essay_id}` }, t.pickStudent),
     h(
       'span',
@@ -100,29 +90,9 @@ function actionsCell(context: ReviewContext, a: Association, intents: Intents, b
       ),
       picked === ''
         ? null
-        : h(
-            'button',
-            {
-              type: 'button',
-              id: `correct-${a.essay_id}`,
-              'aria-label': t.correctLabel(label),
-              disabled: busy,
-              onclick: () => intents.correct(a.essay_id),
-            },
-            t.correct,
-          ),
+        : decisionButton(`correct-${a.essay_id}`, t.correctLabel(label), busy, () => intents.correct(a.essay_id), t.correct),
     ),
-    h(
-      'button',
-      {
-        type: 'button',
-        id: `reject-${a.essay_id}`,
-        'aria-label': t.rejectLabel(label),
-        disabled: busy,
-        onclick: () => intents.askReject(a.essay_id),
-      },
-      t.reject,
-    ),
+    decisionButton(`reject-${a.essay_id}`, t.rejectLabel(label), busy, () => intents.askReject(a.essay_id), t.reject),
   ];
 }
 
@@ -159,19 +129,14 @@ function amendCell(context: ReviewContext, a: Association, intents: Intents, bus
       ),
       picked === '' || picked === a.student_id
         ? null
-        : h(
-            'button',
-            {
-              type: 'button',
-              id: `amend-${a.essay_id}`,
-              'aria-label': t.amendLabel(label),
-              disabled: busy,
-              onclick: () => intents.amend(a.essay_id),
-            },
-            t.amend,
-          ),
+        : decisionButton(`amend-${a.essay_id}`, t.amendLabel(label), busy, () => intents.amend(a.essay_id), t.amend),
     ),
   );
+}
+
+/** A decision button of a row: its own name for a screen reader, disabled while the row's answer is awaited. */
+function decisionButton(id: string, ariaLabel: string, disabled: boolean, onclick: () => void, text: string): HTMLElement {
+  return h('button', { type: 'button', id, 'aria-label': ariaLabel, disabled, onclick }, text);
 }
 
 function row(context: ReviewContext, a: Association, intents: Intents, busy: Set<string>, answer: EssayAnswer | undefined): HTMLElement {

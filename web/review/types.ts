@@ -1,3 +1,5 @@
+import type { DeadlineReason } from '../../machines/school-calendar.ts';
+
 /** The API's shapes as the page reads them (see /openapi.json); fields the page does not use are left out. */
 
 export interface Suggestion {
@@ -118,19 +120,8 @@ export interface HistoryDetail {
     student_id: string;
     replaced: { validation_status: AssociationStatus; student_id: string | null };
   }>;
-  /** Why the deadline falls when it does (machines/school-calendar.ts DeadlineReason). */
-  deadline_reason?:
-    | { rule: 'elapsed'; hours: number }
-    | {
-        rule: 'school_days';
-        days: number;
-        time_zone: string;
-        local: string;
-        skipped: Array<{ date: string; why: 'not_a_school_day' | 'closed'; name?: string }>;
-        moved_to: 'opening' | 'closing' | null;
-        calendar_changed_by?: string;
-      }
-    | { rule: 'moved'; by: string };
+  /** Why the deadline falls when it does. */
+  deadline_reason?: DeadlineReason;
   reason?: string | null;
   to_due_at?: string;
   requested_pipeline?: string;
