@@ -17,6 +17,16 @@ interface NotifiedBatch {
   correlation_id: string;
 }
 
+type BatchNoticeFields = Omit<Parameters<typeof teacherNotification>[0], 'teacher_id' | 'correlation_id' | 'batch_id' | 'class_id'>;
+
+/** A notification about a batch: to its owner, under the batch's correlation id, naming the batch and its class. */
+function batchNotice(batch: NotifiedBatch, fields: BatchNoticeFields, at: string) {
+  return teacherNotification(
+    { teacher_id: batch.owner_id, ...fields, correlation_id: batch.correlation_id, batch_id: batch.batch_id, class_id: batch.class_id },
+    at,
+  );
+}
+
 export function confirmationRequired(batch: NotifiedBatch, essayCount: number, dueAt: string, at: string) {
   return matchingConfirmationRequired(
     batch,
@@ -38,22 +48,27 @@ export function matchingConfirmationRequired(
   message: string,
   at: string,
 ) {
-  return teacherNotification(
+  return batchNotice(
+    batch,
     {
-      teacher_id: batch.owner_id,
       notification_type: 'student_matching_confirmation_required',
       category: 'student_workflow',
       priority: 'critical',
       action_required: true,
       deadline_timestamp: dueAt,
       payload: { batch_id: batch.batch_id, class_id: batch.class_id, ...counts, deadline_timestamp: dueAt, message },
-      correlation_id: batch.correlation_id,
-      batch_id: batch.batch_id,
-      class_id: batch.class_id,
     },
     at,
   );
 }
+
+/** An association as the confirmation notice lists it (an essay sent to UNKNOWN has no confidence). */
+const announcedAssociation = (a: AssociationRecord) => ({
+  essay_id: a.essay_id,
+  student_id: a.student_id,
+  validation_method: a.validation_method ?? 'human',
+  confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
+});
 
 export function associationsConfirmedNotice(
   batch: NotifiedBatch,
@@ -62,9 +77,9 @@ export function associationsConfirmedNotice(
   at: string,
 ) {
   const records = Object.values(associations);
-  return teacherNotification(
+  return batchNotice(
+    batch,
     {
-      teacher_id: batch.owner_id,
       notification_type: 'student_associations_confirmed',
       category: 'student_workflow',
       priority: 'high',
@@ -72,18 +87,10 @@ export function associationsConfirmedNotice(
         batch_id: batch.batch_id,
         confirmed_count: records.length,
         message: `Successfully confirmed ${records.length} student associations`,
-        associations: records.map((a) => ({
-          essay_id: a.essay_id,
-          student_id: a.student_id,
-          validation_method: a.validation_method ?? 'human',
-          confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
-        })),
+        associations: records.map(announcedAssociation),
         validation_summary: validationSummary(associations),
         timeout_triggered: timeoutTriggered,
       },
-      correlation_id: batch.correlation_id,
-      batch_id: batch.batch_id,
-      class_id: batch.class_id,
     },
     at,
   );
@@ -101,9 +108,9 @@ export function associationsCorrectedNotice(
   timeoutTriggered: boolean,
   at: string,
 ) {
-  return teacherNotification(
+  return batchNotice(
+    batch,
     {
-      teacher_id: batch.owner_id,
       notification_type: 'student_associations_confirmed',
       category: 'student_workflow',
       priority: 'high',
@@ -113,18 +120,10 @@ export function associationsCorrectedNotice(
         message: `Corrected ${corrected.length} student associations`,
         correction: true,
         corrected_essay_ids: corrected.map((a) => a.essay_id),
-        associations: corrected.map((a) => ({
-          essay_id: a.essay_id,
-          student_id: a.student_id,
-          validation_method: a.validation_method ?? 'human',
-          confidence_score: a.confidence_score ?? 0,
-        })),
+        associations: corrected.map(announcedAssociation),
         validation_summary: validationSummary(associations),
         timeout_triggered: timeoutTriggered,
       },
-      correlation_id: batch.correlation_id,
-      batch_id: batch.batch_id,
-      class_id: batch.class_id,
     },
     at,
   );
@@ -138,9 +137,9 @@ export function timeoutProcessedNotice(
   at: string,
 ) {
   const kept = decided.filter((a) => a.validation_status === 'timeout_confirmed');
-  return teacherNotification(
+  return batchNotice(
+    batch,
     {
-      teacher_id: batch.owner_id,
       notification_type: 'validation_timeout_processed',
       category: 'student_workflow',
       priority: 'immediate',
@@ -160,18 +159,15 @@ export function timeoutProcessedNotice(
           };
         }),
       },
-      correlation_id: batch.correlation_id,
-      batch_id: batch.batch_id,
-      class_id: batch.class_id,
     },
     at,
   );
 }
 
 export function processingStarted(batch: NotifiedBatch, requested: RequestedPipeline, resolved: Phase[], at: string) {
-  return teacherNotification(
+  return batchNotice(
+    batch,
     {
-      teacher_id: batch.owner_id,
       notification_type: 'batch_processing_started',
       category: 'batch_progress',
       priority: 'low',
@@ -183,9 +179,6 @@ export function processingStarted(batch: NotifiedBatch, requested: RequestedPipe
         total_phases: resolved.length,
         message: `Processing started: ${resolved.join(' → ')}`,
       },
-      correlation_id: batch.correlation_id,
-      batch_id: batch.batch_id,
-      class_id: batch.class_id,
     },
     at,
   );
@@ -198,9 +191,9 @@ export function pipelineDeniedNotice(
   at: string,
 ) {
   const rateLimited = credits.denial_reason !== 'insufficient_credits';
-  return teacherNotification(
+  return batchNotice(
+    batch,
     {
-      teacher_id: batch.owner_id,
       notification_type: rateLimited ? 'pipeline_denied_rate_limit' : 'pipeline_denied_insufficient_credits',
       category: 'batch_progress',
       priority: 'immediate',
@@ -218,9 +211,6 @@ export function pipelineDeniedNotice(
           ? 'Too many pipeline requests right now; try again shortly.'
           : `Not enough credits: ${credits.required_credits} needed, ${credits.available_credits} available.`,
       },
-      correlation_id: batch.correlation_id,
-      batch_id: batch.batch_id,
-      class_id: batch.class_id,
     },
     at,
   );
