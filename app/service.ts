@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.ts';
-import type { DeadlineWrite } from '../db/transitions.ts';
+import type { DeadlineWrite } from '../db/transition-types.ts';
 import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type DueTimer, type FiredTimer, fireTimerBurst } from './burst.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
-import type { HistoryRow, OutboxRow } from './transitions.ts';
+import type { HistoryRow, OutboxRow } from './transition-types.ts';
 
 /** A pending deadline that is within its reminder window, with what a reminder says about its batch. */
 export interface DueReminder {
