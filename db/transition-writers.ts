@@ -5,6 +5,7 @@ import { type Db, rows } from './client.ts';
 import {
   type FirstSnapshotWrite,
   type HistoryRow,
+  type OutboxRow,
   type SnapshotUpgradeWrite,
   type TransitionWrite,
   batchActorId,
@@ -21,6 +22,7 @@ import {
  * built from the same fragments (transitionStatement): the single one has one write, probes the
  * snapshot by its key and leaves out the CTEs it has no rows for. The first snapshot, a refusal and
  * the upgrade at start write their history, outbox and association rows with the same fragments.
+ * The sweep's reminders (writeNotifications) write their outbox and history rows with them too.
  * tests/integration/transition-writers.test.ts holds the single and the set writes equal.
  */
 
@@ -311,4 +313,19 @@ export async function writeSnapshotUpgrade(db: Db, u: SnapshotUpgradeWrite): Pro
     ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(recordset(snapshots, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap'))})`);
   const done = await rows<{ batch_id: string }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT batch_id FROM snap`);
   return done.length === 1;
+}
+
+/**
+ * Notifications that change no state (the sweep's reminders): each an outbox row and a history row
+ * at its batch's current row version, in one statement.
+ */
+export async function writeNotifications(
+  db: Db,
+  notes: Array<{ batchId: string; batchVersion: number; outbox: OutboxRow; history: HistoryRow }>,
+): Promise<void> {
+  if (notes.length === 0) return;
+  const outbox = notes.map((n) => ({ batch_id: n.batchId, ...n.outbox }));
+  const history = notes.map((n) => ({ ...historyRow(n.batchId, n.history), version: n.batchVersion }));
+  await db.execute(sql`WITH outb AS (${outboxInsert(sql`jsonb_to_recordset(${json(outbox)}) AS o(${OUTBOX_COLUMNS})`)})
+    ${historyInsert(sql`jsonb_to_recordset(${json(history)}) AS h(${HISTORY_COLUMNS}, version int)`, sql`h.version`)}`);
 }
