@@ -29,16 +29,59 @@ import {
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 /** Rows read as `alias` (with `columns`) from a JSON record set, joined to the CTE `joined` by batch id. */
-const recordset = (rowsOf: unknown[], alias: string, columns: SQL, joined: string): SQL =>
-  sql`jsonb_to_recordset(${json(rowsOf)}) AS ${sql.raw(alias)}(${columns}) JOIN ${sql.raw(joined)} USING (batch_id)`;
+/** A kind of row as columns and their types, read from a JSON record set or, a single row, from parameters. */
+type Columns = ReadonlyArray<readonly [string, string]>;
+const columnList = (columns: Columns) => sql.raw(columns.map(([column, type]) => `${column} ${type}`).join(', '));
+
+/** One row as typed parameters, named as its columns. */
+const parameters = (row: Record<string, unknown>, columns: Columns) =>
+  sql.join(
+    columns.map(([column, type]) => {
+      // As jsonb_to_recordset reads them: a missing key or a JSON null is SQL NULL.
+      const value = row[column] === undefined || row[column] === null ? null : type === 'jsonb' ? JSON.stringify(row[column]) : row[column];
+      return sql`${value}::${sql.raw(type)} AS ${sql.raw(column)}`;
+    }),
+    sql`, `,
+  );
+
+/**
+ * Rows read as `alias` from a JSON record set, joined to the CTE `joined` by batch id. With `one`,
+ * a single row is sent as parameters instead (no JSON to take apart; what the single write sends).
+ */
+const recordset = (rowsOf: unknown[], alias: string, columns: Columns, joined: string, one = false): SQL =>
+  one && rowsOf.length === 1
+    ? sql`(SELECT ${parameters(rowsOf[0] as Record<string, unknown>, columns)}) AS ${sql.raw(alias)} JOIN ${sql.raw(joined)} USING (batch_id)`
+    : sql`jsonb_to_recordset(${json(rowsOf)}) AS ${sql.raw(alias)}(${columnList(columns)}) JOIN ${sql.raw(joined)} USING (batch_id)`;
 
 // ---- The fragments: one per table a transition writes, each reading its rows from `source`. ----
 
-const HEAD_COLUMNS = sql`batch_id uuid, actor_id text, expected_version int, machine_version int, snapshot jsonb, status text,
-  state text, due_at timestamptz, prompt_payload jsonb, student_prompt_ref jsonb`;
+/** The snapshot's and the projection's columns of a write, read as `w`. */
+const HEAD_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['actor_id', 'text'],
+  ['expected_version', 'int'],
+  ['machine_version', 'int'],
+  ['snapshot', 'jsonb'],
+  ['status', 'text'],
+  ['state', 'text'],
+  ['due_at', 'timestamptz'],
+  ['prompt_payload', 'jsonb'],
+  ['student_prompt_ref', 'jsonb'],
+];
 
-const HISTORY_COLUMNS = sql`batch_id uuid, at timestamptz, event_type text, event_id text, actor text, from_state text, to_state text,
-  correlation_id uuid, outcome text, reason text, detail jsonb`;
+const HISTORY_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['at', 'timestamptz'],
+  ['event_type', 'text'],
+  ['event_id', 'text'],
+  ['actor', 'text'],
+  ['from_state', 'text'],
+  ['to_state', 'text'],
+  ['correlation_id', 'uuid'],
+  ['outcome', 'text'],
+  ['reason', 'text'],
+  ['detail', 'jsonb'],
+];
 
 const historyRow = (batchId: string, h: HistoryRow) => ({ batch_id: batchId, ...h, detail: h.detail ?? null });
 
@@ -49,21 +92,36 @@ function historyInsert(source: SQL, version: SQL): SQL {
     FROM ${source}`;
 }
 
-const OUTBOX_COLUMNS = sql`batch_id uuid, event_id uuid, topic text, correlation_id uuid, envelope jsonb`;
+const OUTBOX_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['event_id', 'uuid'],
+  ['topic', 'text'],
+  ['correlation_id', 'uuid'],
+  ['envelope', 'jsonb'],
+];
 
 function outboxInsert(source: SQL): SQL {
   return sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
     SELECT o.event_id, o.topic, o.batch_id, o.correlation_id, o.envelope FROM ${source}`;
 }
 
-const PROCESSED_COLUMNS = sql`batch_id uuid, event_id text, response jsonb, fingerprint text`;
+const PROCESSED_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['event_id', 'text'],
+  ['response', 'jsonb'],
+  ['fingerprint', 'text'],
+];
 
 function processedInsert(source: SQL): SQL {
   return sql`INSERT INTO processed_events (event_id, batch_id, response, fingerprint)
     SELECT p.event_id, p.batch_id, p.response, p.fingerprint FROM ${source}`;
 }
 
-const DEADLINE_COLUMNS = sql`batch_id uuid, version int, due_at timestamptz`;
+const DEADLINE_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['version', 'int'],
+  ['due_at', 'timestamptz'],
+];
 
 function deadlineUpsert(source: SQL): SQL {
   return sql`INSERT INTO deadlines (batch_id, version, due_at)
@@ -75,7 +133,15 @@ function deadlineDelete(source: SQL): SQL {
   return sql`DELETE FROM deadlines d USING ${source} WHERE d.batch_id = c.batch_id`;
 }
 
-const STUDENT_COLUMNS = sql`batch_id uuid, id uuid, class_id uuid, first_name text, last_name text, email text, is_unknown boolean`;
+const STUDENT_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['id', 'uuid'],
+  ['class_id', 'uuid'],
+  ['first_name', 'text'],
+  ['last_name', 'text'],
+  ['email', 'text'],
+  ['is_unknown', 'boolean'],
+];
 
 function studentsInsert(source: SQL): SQL {
   return sql`INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown, created_by_user_id)
@@ -87,9 +153,24 @@ function membersInsert(source: SQL): SQL {
   return sql`INSERT INTO class_students (class_id, student_id) SELECT s.class_id, s.id FROM ${source}`;
 }
 
-const ASSOCIATION_COLUMNS = sql`essay_id uuid, student_id uuid, batch_id uuid, class_id uuid, created_by_user_id text,
-  created_at timestamptz, confidence_score double precision, match_reasons jsonb, validation_status text,
-  validated_by text, validated_at timestamptz, validation_method text, suggested_student_id uuid, text_storage_id text, filename text, suggestions jsonb`;
+const ASSOCIATION_COLUMNS: Columns = [
+  ['essay_id', 'uuid'],
+  ['student_id', 'uuid'],
+  ['batch_id', 'uuid'],
+  ['class_id', 'uuid'],
+  ['created_by_user_id', 'text'],
+  ['created_at', 'timestamptz'],
+  ['confidence_score', 'double precision'],
+  ['match_reasons', 'jsonb'],
+  ['validation_status', 'text'],
+  ['validated_by', 'text'],
+  ['validated_at', 'timestamptz'],
+  ['validation_method', 'text'],
+  ['suggested_student_id', 'uuid'],
+  ['text_storage_id', 'text'],
+  ['filename', 'text'],
+  ['suggestions', 'jsonb'],
+];
 
 /** Inserts the projection rows of new associations, read as `a` from `source`. */
 function associationRowsInsert(source: SQL): SQL {
@@ -110,7 +191,11 @@ function associationRowsUpdate(source: SQL): SQL {
       WHERE e.essay_id = a.essay_id AND e.batch_id = a.batch_id`;
 }
 
-const ASSOCIATION_SNAPSHOT_COLUMNS = sql`batch_id uuid, machine_version int, snapshot jsonb`;
+const ASSOCIATION_SNAPSHOT_COLUMNS: Columns = [
+  ['batch_id', 'uuid'],
+  ['machine_version', 'int'],
+  ['snapshot', 'jsonb'],
+];
 
 /** Rows for associationSnapshotsUpsert: each record with its batch and its machine version. */
 const associationSnapshotRows = (batchId: string, machineVersion: number, records: AssociationRecord[]) =>
@@ -136,11 +221,11 @@ function associationSnapshotsUpsert(source: SQL): SQL {
  * its rows as a record set joined to `snap`, the snapshots actually updated: a batch whose row
  * version moved writes nothing at all while the others commit.
  */
-const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): unknown[]; write(rows: unknown[]): SQL }> = [
+const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): unknown[]; write(rows: unknown[], one: boolean): SQL }> = [
   {
     name: 'hist',
     rows: (w) => [historyRow(w.batchId, w.history)],
-    write: (r) => historyInsert(recordset(r, 'h', HISTORY_COLUMNS, 'snap'), sql`snap.version`),
+    write: (r, one) => historyInsert(recordset(r, 'h', HISTORY_COLUMNS, 'snap', one), sql`snap.version`),
   },
   {
     name: 'proc',
@@ -148,55 +233,68 @@ const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): 
       w.processed
         ? [{ batch_id: w.batchId, event_id: w.processed.eventId, response: w.processed.response, fingerprint: w.processed.fingerprint }]
         : [],
-    write: (r) => processedInsert(recordset(r, 'p', PROCESSED_COLUMNS, 'snap')),
+    write: (r, one) => processedInsert(recordset(r, 'p', PROCESSED_COLUMNS, 'snap', one)),
   },
   {
     name: 'outb',
     rows: (w) => w.outbox.map((o) => ({ batch_id: w.batchId, ...o })),
-    write: (r) => outboxInsert(recordset(r, 'o', OUTBOX_COLUMNS, 'snap')),
+    write: (r, one) => outboxInsert(recordset(r, 'o', OUTBOX_COLUMNS, 'snap', one)),
   },
   {
     name: 'dl_set',
     rows: (w) => (w.deadline.kind === 'set' ? [{ batch_id: w.batchId, version: w.deadline.version, due_at: w.deadline.due_at }] : []),
-    write: (r) => deadlineUpsert(recordset(r, 'd', DEADLINE_COLUMNS, 'snap')),
+    write: (r, one) => deadlineUpsert(recordset(r, 'd', DEADLINE_COLUMNS, 'snap', one)),
   },
   {
     name: 'dl_clear',
     rows: (w) => (w.deadline.kind === 'clear' ? [{ batch_id: w.batchId }] : []),
-    write: (r) => deadlineDelete(recordset(r, 'c', sql`batch_id uuid`, 'snap')),
+    write: (r, one) => deadlineDelete(recordset(r, 'c', [['batch_id', 'uuid']], 'snap', one)),
   },
   {
     name: 'stu',
     rows: (w) => w.newStudents.map((s) => ({ batch_id: w.batchId, ...s })),
-    write: (r) => studentsInsert(recordset(r, 's', STUDENT_COLUMNS, 'snap')),
+    write: (r, one) => studentsInsert(recordset(r, 's', STUDENT_COLUMNS, 'snap', one)),
   },
   {
     name: 'stu_member',
     rows: (w) => w.newStudents.map((s) => ({ batch_id: w.batchId, id: s.id, class_id: s.class_id })),
-    write: (r) => membersInsert(recordset(r, 's', sql`batch_id uuid, id uuid, class_id uuid`, 'snap')),
+    write: (r, one) =>
+      membersInsert(
+        recordset(
+          r,
+          's',
+          [
+            ['batch_id', 'uuid'],
+            ['id', 'uuid'],
+            ['class_id', 'uuid'],
+          ],
+          'snap',
+          one,
+        ),
+      ),
   },
   {
     name: 'assoc_new',
     rows: (w) => w.newAssociations,
-    write: (r) => associationRowsInsert(recordset(r, 'a', ASSOCIATION_COLUMNS, 'snap')),
+    write: (r, one) => associationRowsInsert(recordset(r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
   },
   {
     name: 'assoc_upd',
     rows: (w) => w.changedAssociations,
-    write: (r) => associationRowsUpdate(recordset(r, 'a', ASSOCIATION_COLUMNS, 'snap')),
+    write: (r, one) => associationRowsUpdate(recordset(r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
   },
   {
     name: 'assoc_snap',
     rows: (w) => associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots),
-    write: (r) => associationSnapshotsUpsert(recordset(r, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap')),
+    write: (r, one) => associationSnapshotsUpsert(recordset(r, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap', one)),
   },
 ];
 
 /**
  * The statement of writeTransition (`one`) and writeTransitions (`set`); apart so that
  * bench/explain.ts can show its plan. The set keeps every CTE, so its text does not depend on
- * which rows a burst has; the single write leaves out those it has no rows for and names its
- * snapshot's key.
+ * which rows a burst has; the single write sends its snapshot and projection as parameters, names
+ * its snapshot's key and leaves out the CTEs it has no rows for.
  */
 export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 'set'): SQL {
   const heads = writes.map((w) => ({
@@ -215,7 +313,9 @@ export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 's
   // would otherwise scan the whole table to hash-join them.
   const key = shape === 'one' ? sql`${heads[0]!.actor_id}` : sql`ANY(ARRAY(SELECT actor_id FROM w))`;
   const ctes: SQL[] = [
-    sql`w AS (SELECT * FROM jsonb_to_recordset(${json(heads)}) AS w(${HEAD_COLUMNS}))`,
+    shape === 'one'
+      ? sql`w AS (SELECT ${parameters(heads[0]!, HEAD_COLUMNS)})`
+      : sql`w AS (SELECT * FROM jsonb_to_recordset(${json(heads)}) AS w(${columnList(HEAD_COLUMNS)}))`,
     sql`snap AS (
         UPDATE actor_snapshots s SET snapshot = w.snapshot, version = s.version + 1, machine_version = w.machine_version, updated_at = now()
         FROM w WHERE s.actor_id = w.actor_id AND s.version = w.expected_version AND s.actor_id = ${key}
@@ -227,7 +327,7 @@ export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 's
   ];
   for (const part of TRANSITION_PARTS) {
     const found = writes.flatMap((w) => part.rows(w));
-    if (shape === 'set' || found.length > 0) ctes.push(sql`${sql.raw(part.name)} AS (${part.write(found)})`);
+    if (shape === 'set' || found.length > 0) ctes.push(sql`${sql.raw(part.name)} AS (${part.write(found, shape === 'one')})`);
   }
   return sql`WITH ${sql.join(ctes, sql`, `)} SELECT batch_id FROM snap`;
 }
@@ -256,7 +356,7 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
 export async function recordRefusal(db: Db, batchId: string, expectedVersion: number, h: HistoryRow): Promise<boolean> {
   const result = await rows<{ seq: number }>(
     db,
-    sql`${historyInsert(sql`jsonb_to_recordset(${json([historyRow(batchId, h)])}) AS h(${HISTORY_COLUMNS})`, sql`${expectedVersion}`)}
+    sql`${historyInsert(sql`(SELECT ${parameters(historyRow(batchId, h), HISTORY_COLUMNS)}) AS h`, sql`${expectedVersion}`)}
       WHERE EXISTS (SELECT 1 FROM actor_snapshots WHERE actor_id = ${batchActorId(batchId)} AND version = ${expectedVersion})
       RETURNING seq`,
   );
@@ -281,7 +381,7 @@ export async function writeFirstSnapshot(db: Db, w: FirstSnapshotWrite): Promise
     sql`s AS (
         INSERT INTO actor_snapshots (actor_id, machine_id, machine_version, version, snapshot)
         SELECT ${batchActorId(b.batch_id)}, ${w.machineId}, ${w.machineVersion}, 1, ${json(w.snapshot)} FROM b)`,
-    sql`h AS (${historyInsert(recordset([historyRow(b.batch_id, w.history)], 'h', HISTORY_COLUMNS, 'b'), sql`1`)})`,
+    sql`h AS (${historyInsert(recordset([historyRow(b.batch_id, w.history)], 'h', HISTORY_COLUMNS, 'b', true), sql`1`)})`,
   ];
   const outbox = w.outbox.map((o) => ({ batch_id: b.batch_id, ...o }));
   if (outbox.length > 0) ctes.push(sql`o AS (${outboxInsert(recordset(outbox, 'o', OUTBOX_COLUMNS, 'b'))})`);
@@ -326,6 +426,6 @@ export async function writeNotifications(
   if (notes.length === 0) return;
   const outbox = notes.map((n) => ({ batch_id: n.batchId, ...n.outbox }));
   const history = notes.map((n) => ({ ...historyRow(n.batchId, n.history), version: n.batchVersion }));
-  await db.execute(sql`WITH outb AS (${outboxInsert(sql`jsonb_to_recordset(${json(outbox)}) AS o(${OUTBOX_COLUMNS})`)})
-    ${historyInsert(sql`jsonb_to_recordset(${json(history)}) AS h(${HISTORY_COLUMNS}, version int)`, sql`h.version`)}`);
+  await db.execute(sql`WITH outb AS (${outboxInsert(sql`jsonb_to_recordset(${json(outbox)}) AS o(${columnList(OUTBOX_COLUMNS)})`)})
+    ${historyInsert(sql`jsonb_to_recordset(${json(history)}) AS h(${columnList([...HISTORY_COLUMNS, ['version', 'int']])})`, sql`h.version`)}`);
 }

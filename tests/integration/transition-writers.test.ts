@@ -22,7 +22,8 @@ import { type Harness, harnessForSuite } from '../support/harness.ts';
  * prepared by app/prepare.ts as both paths prepare them, are written each way inside a transaction
  * that is rolled back, and every table of the schema is compared, row by row, on PostgreSQL and on
  * PGlite. Only what the database draws itself differs between two transactions: sequence and
- * random-uuid columns are left out, and the transaction's now() is read as one placeholder.
+ * random-uuid columns are left out, and the transaction's now() is read as one placeholder. Which
+ * columns are SQL NULL is compared besides the JSON of each row, which shows a jsonb 'null' alike.
  */
 
 const ROLLBACK = new Error('rolled back on purpose');
@@ -33,25 +34,36 @@ async function everyRow(db: Db): Promise<Record<string, string[]>> {
     db,
     sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
   );
-  const drawn = await rows<{ table_name: string; column_name: string }>(
+  const columns = await rows<{ table_name: string; column_name: string; drawn: boolean }>(
     db,
-    sql`SELECT table_name, column_name FROM information_schema.columns
-        WHERE table_schema = 'public' AND (column_default LIKE 'nextval%' OR column_default LIKE 'gen_random_uuid%' OR is_identity = 'YES')`,
+    sql`SELECT table_name, column_name,
+          (column_default LIKE 'nextval%' OR column_default LIKE 'gen_random_uuid%' OR is_identity = 'YES') AS drawn
+        FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`,
   );
   const [clock] = await rows<{ now: string }>(db, sql`SELECT to_jsonb(now()) #>> '{}' AS now`);
   const dump: Record<string, string[]> = {};
   for (const { table_name } of tables) {
-    const skipped = new Set(drawn.filter((d) => d.table_name === table_name).map((d) => d.column_name));
-    const found = await rows<{ row: Record<string, unknown> }>(db, sql`SELECT to_jsonb(t) AS row FROM ${sql.identifier(table_name)} t`);
+    const own = columns.filter((c) => c.table_name === table_name);
+    const skipped = new Set(own.filter((c) => c.drawn).map((c) => c.column_name));
+    // to_jsonb shows SQL NULL and a jsonb 'null' alike; which columns are SQL NULL is compared too.
+    const nulls = sql.join(
+      own.map((c) => sql`CASE WHEN t.${sql.identifier(c.column_name)} IS NULL THEN ${c.column_name} END`),
+      sql`, `,
+    );
+    const found = await rows<{ row: Record<string, unknown>; nulls: Array<string | null> }>(
+      db,
+      sql`SELECT to_jsonb(t) AS row, array_remove(ARRAY[${nulls}]::text[], NULL) AS nulls FROM ${sql.identifier(table_name)} t`,
+    );
     dump[table_name] = found
-      .map(({ row }) =>
-        JSON.stringify(
-          Object.fromEntries(
+      .map(({ row, nulls: sqlNulls }) =>
+        JSON.stringify({
+          ...Object.fromEntries(
             Object.entries(row)
               .filter(([column]) => !skipped.has(column))
               .map(([column, value]) => [column, value === clock!.now ? '<now>' : value]),
           ),
-        ),
+          '<sql nulls>': sqlNulls,
+        }),
       )
       .sort();
   }
