@@ -309,9 +309,10 @@ export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 's
     prompt_payload: w.promptPayload ?? null,
     student_prompt_ref: w.studentPromptRef ?? null,
   }));
-  // The key lets the planner probe the primary key: it expects 100 rows from any jsonb_to_recordset and
+  // The keys let the planner probe the primary keys: it expects 100 rows from any jsonb_to_recordset and
   // would otherwise scan the whole table to hash-join them.
   const key = shape === 'one' ? sql`${heads[0]!.actor_id}` : sql`ANY(ARRAY(SELECT actor_id FROM w))`;
+  const batchKey = shape === 'one' ? sql` AND b.batch_id = ${heads[0]!.batch_id}::uuid` : sql``;
   const ctes: SQL[] = [
     shape === 'one'
       ? sql`w AS (SELECT ${parameters(heads[0]!, HEAD_COLUMNS)})`
@@ -323,7 +324,7 @@ export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 's
     sql`proj AS (
         UPDATE batches b SET status = w.status, state = w.state, version = snap.version, due_at = w.due_at,
           prompt_payload = coalesce(w.prompt_payload, 'null'), student_prompt_ref = coalesce(w.student_prompt_ref, 'null'), updated_at = now()
-        FROM snap JOIN w USING (batch_id) WHERE b.batch_id = snap.batch_id)`,
+        FROM snap JOIN w USING (batch_id) WHERE b.batch_id = snap.batch_id${batchKey})`,
   ];
   for (const part of TRANSITION_PARTS) {
     const found = writes.flatMap((w) => part.rows(w));
@@ -402,7 +403,7 @@ export async function writeSnapshotUpgrade(db: Db, u: SnapshotUpgradeWrite): Pro
         RETURNING ${u.batchId}::uuid AS batch_id, version)`,
     sql`proj AS (
         UPDATE batches b SET state = ${u.state}, status = ${u.status}, updated_at = now()
-        FROM snap WHERE b.batch_id = snap.batch_id)`,
+        FROM snap WHERE b.batch_id = snap.batch_id AND b.batch_id = ${u.batchId}::uuid)`,
   ];
   if (u.history)
     ctes.push(
