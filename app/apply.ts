@@ -1,21 +1,16 @@
+import { loadBatchActor, priorResponse } from '../db/actor-load.ts';
 import type { Db } from '../db/client.ts';
-import { associationsNeeded } from '../machines/batch-rules.ts';
-import { type LoadedActor, loadAllAssociations, loadBatchActor, priorResponse, recordRefusal, writeTransition } from '../db/transitions.ts';
+import { recordRefusal, writeTransition } from '../db/transition-writers.ts';
 import { type Lookups, databaseLookups, withRoster } from './lookups.ts';
-import { planTransition } from './plan.ts';
+import { type PrepareOptions, type Restored, prepareTransitions } from './prepare.ts';
 import type { AppliedBody, ApplyOutcome, EventRequest } from './requests.ts';
-import { ASSOCIATION_ROWS_SINCE, type BatchSnapshot, restoreBatchSnapshot } from './snapshots.ts';
-import type { TraceCarrier } from './tracing.ts';
+import { ASSOCIATION_ROWS_SINCE } from './snapshots.ts';
 import { classifyWriteError } from './write-errors.ts';
 
 export { SOURCE_SERVICE } from './envelope.ts';
 export type { AppliedBody, ApplyOutcome, EventRequest, Prepared } from './requests.ts';
 
-export interface ApplyOptions {
-  now: () => Date;
-  /** The trace context to put into the metadata of every event this transition emits. */
-  trace?: TraceCarrier;
-}
+export type ApplyOptions = PrepareOptions;
 
 const MAX_ATTEMPTS = 8;
 
@@ -41,30 +36,16 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
   if (!loaded || (request.ownerId !== undefined && loaded.owner_id !== request.ownerId)) return { kind: 'not_found' };
   if (loaded.prior_response) return duplicateOf(request, loaded.prior_response, loaded.prior_fingerprint);
 
-  const before = await restoreWithAssociations(db, request, loaded);
-  const at = options.now().toISOString();
-  const lookups = lookupsFor(db, request, loaded, before);
-  const prepared = await request.build(before.context, lookups, at);
-  if (!prepared.ok)
-    return 'notDueUntil' in prepared ? { kind: 'not_due', due_at: prepared.notDueUntil } : { kind: 'invalid', errors: prepared.errors };
-
-  const plan = planTransition({
-    request,
-    before,
-    rowVersion: loaded.version,
-    event: prepared.event,
-    ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}),
-    at,
-    ...(options.trace ? { trace: options.trace } : {}),
-    storeEveryAssociation: loaded.machine_version < ASSOCIATION_ROWS_SINCE,
-  });
+  const prepared = (await prepareTransitions(db, [{ request, actor: loaded }], () => (one) => lookupsFor(db, one), options))[0]!;
+  if (prepared.kind === 'unready') return prepared.outcome;
+  const { plan, insertsStudents } = prepared;
   if (plan.kind === 'refused') {
     return (await recordRefusal(db, request.batchId, loaded.version, plan.write)) ? plan.body : 'retry';
   }
   try {
     if (!(await writeTransition(db, plan.write))) return 'retry';
   } catch (error) {
-    const kind = classifyWriteError(error, { insertsStudents: (prepared.newStudents ?? []).length > 0, locked: lock });
+    const kind = classifyWriteError(error, { insertsStudents, locked: lock });
     if (kind === 'duplicate') {
       const prior = await priorResponse(db, request.eventId);
       return duplicateOf(request, prior.response, prior.fingerprint);
@@ -78,27 +59,14 @@ async function attemptOnce(db: Db, request: EventRequest, options: ApplyOptions,
   return { kind: 'applied', body: plan.body, deadline: plan.write.deadline, event_type: plan.event_type, from_state: plan.from_state };
 }
 
-/**
- * The snapshot with the association records the event needs. A decision about some essays loads
- * theirs with the snapshot; only when it may leave nothing pending (and so announce every
- * association) does a second read fetch the rest. Rows written before v3 carry them all already.
- */
-async function restoreWithAssociations(db: Db, request: EventRequest, loaded: LoadedActor): Promise<BatchSnapshot> {
-  const restored = restoreBatchSnapshot(loaded);
-  const asked = request.associations;
-  if (asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE) return restored;
-  if (associationsNeeded(restored.context.association_counts, asked.essays) !== 'all') return restored;
-  return restoreBatchSnapshot({ ...loaded, associations: await loadAllAssociations(db, request.batchId) });
-}
-
 /** The read-only port; a decision's roster came with the snapshot and needs no round trip. */
-function lookupsFor(db: Db, request: EventRequest, loaded: LoadedActor, before: BatchSnapshot): Lookups {
+function lookupsFor(db: Db, { request, actor, before }: Restored): Lookups {
   const base = databaseLookups(db);
   const asked = request.associations;
   // Before v3 the suggested students sit in the snapshot, not in the rows the roster read joins.
-  if (!loaded.roster || asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE) return base;
+  if (!actor.roster || asked === undefined || asked === 'all' || actor.machine_version < ASSOCIATION_ROWS_SINCE) return base;
   const suggested = asked.essays.flatMap((id) => before.context.associations[id]?.suggested_student_id ?? []);
-  return withRoster(base, before.context.class_id, new Set([...(asked.students ?? []), ...suggested]), loaded.roster);
+  return withRoster(base, before.context.class_id, new Set([...(asked.students ?? []), ...suggested]), actor.roster);
 }
 
 /** The first answer again, unless the event id (or Idempotency-Key) now names another request. */

@@ -5,7 +5,7 @@ import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { initialStep } from '../machines/step.ts';
 import { type CourseCode, courseOf } from '../machines/domain.ts';
 import type { Db } from '../db/client.ts';
-import { writeFirstSnapshot } from '../db/transitions.ts';
+import { writeFirstSnapshot } from '../db/transition-writers.ts';
 import { findOwnedClass } from './classes.ts';
 import { outboxEnvelope } from './envelope.ts';
 import type { TraceCarrier } from './tracing.ts';

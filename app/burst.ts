@@ -1,21 +1,17 @@
-import { unknownStudentEmail } from '../machines/domain.ts';
-import type { StudentInfo } from '../machines/events.ts';
 import type { Db } from '../db/client.ts';
-import { type BurstActor, loadBurstActors, studentsById, unknownStudentsOf } from '../db/burst.ts';
-import { writeTransitions } from '../db/burst-writes.ts';
-import { recordRefusal } from '../db/transitions.ts';
+import { type BurstActor, loadBurstActors } from '../db/burst.ts';
+import { recordRefusal, writeTransitions } from '../db/transition-writers.ts';
 import { type ApplyOptions, applyEvent, duplicateOf } from './apply.ts';
 import { validationTimeout } from './commands.ts';
-import type { Lookups } from './lookups.ts';
-import { type TransitionPlan, planTransition } from './plan.ts';
+import { burstLookups } from './lookups.ts';
+import type { TransitionPlan } from './plan.ts';
+import { prepareTransitions } from './prepare.ts';
 import type { ApplyOutcome, EventRequest } from './requests.ts';
-import { ASSOCIATION_ROWS_SINCE, restoreBatchSnapshot } from './snapshots.ts';
-import { unknownStudentOf } from './students.ts';
 
 /**
  * Deadline bursts, batched. N due deadlines cost a few reads (their N snapshots in one query, the
- * students their timeouts name in two more), N pure plans, and ONE transaction holding the N
- * writes as one set statement (db/burst-writes.ts), each batch still guarded by its row version,
+ * students their timeouts name in two more), N pure plans (app/prepare.ts, as for one event), and ONE
+ * transaction holding the N writes as one set statement (db/transition-writers.ts), each batch still guarded by its row version,
  * with its history, outbox, association and processed-event rows. What the batch cannot settle goes to the
  * single-event path (applyEvent) one by one: a plan whose row version moved, anything not a plain
  * plan (a duplicate, not due, not found), and, when the shared transaction fails, all of them. So a
@@ -72,39 +68,33 @@ async function applyTogether(db: Db, requests: EventRequest[], options: BurstOpt
       )
     ).map((a) => [a.batch_id, a]),
   );
-  const restored = requests.flatMap((request) => {
+  const loaded = requests.flatMap((request) => {
     const actor = actors.get(request.batchId);
     // Missing batches and earlier answers are the single path's to report.
     if (!actor || actor.prior_response) {
       if (actor?.prior_response) settled.set(request, duplicateOf(request, actor.prior_response, actor.prior_fingerprint));
       return [];
     }
-    return [{ request, actor, before: restoreBatchSnapshot(actor) }];
+    return [{ request, actor }];
   });
-  const lookups = await burstLookups(
+  const prepared = await prepareTransitions(
     db,
-    restored.map((r) => r.actor),
-    restored.map((r) => r.before.context),
+    loaded,
+    async (restored) => {
+      const lookups = await burstLookups(
+        db,
+        restored.map((r) => r.actor),
+        restored.map((r) => r.before.context),
+      );
+      return () => lookups;
+    },
+    options,
   );
-  const at = options.now().toISOString();
   const planned: Array<{ request: EventRequest; actor: BurstActor; plan: TransitionPlan }> = [];
-  for (const { request, actor, before } of restored) {
-    const prepared = await request.build(before.context, lookups, at);
-    if (!prepared.ok) {
-      if ('notDueUntil' in prepared) settled.set(request, { kind: 'not_due', due_at: prepared.notDueUntil });
-      continue;
-    }
-    const plan = planTransition({
-      request,
-      before,
-      rowVersion: actor.version,
-      event: prepared.event,
-      ...(prepared.newStudents ? { newStudents: prepared.newStudents } : {}),
-      at,
-      ...(options.trace ? { trace: options.trace } : {}),
-      storeEveryAssociation: actor.machine_version < ASSOCIATION_ROWS_SINCE,
-    });
-    planned.push({ request, actor, plan });
+  for (const p of prepared) {
+    if (p.kind === 'planned') planned.push(p);
+    // An invalid event is the single path's to report.
+    else if (p.outcome.kind === 'not_due') settled.set(p.request, p.outcome);
   }
   insertEachUnknownStudentOnce(planned.map((p) => p.plan));
 
@@ -150,51 +140,4 @@ function insertEachUnknownStudentOnce(plans: TransitionPlan[]): void {
     plan.write.newStudents = plan.write.newStudents.filter((s) => !inserted.has(s.id));
     for (const s of plan.write.newStudents) inserted.add(s.id);
   }
-}
-
-/** Answers a burst's builds from rows read for the whole burst: its deadline rows and students. */
-async function burstLookups(
-  db: Db,
-  actors: BurstActor[],
-  contexts: Array<{ class_id: string | null; associations: Record<string, { suggested_student_id: string | null }> }>,
-): Promise<Lookups> {
-  const deadlines = new Map(actors.map((a) => [`${a.batch_id}:${a.deadline_version}`, a.deadline_due_at]));
-  const classIds = [...new Set(contexts.flatMap((c) => (c.class_id === null ? [] : [c.class_id])))];
-  const existingUnknown = await unknownStudentsOf(
-    db,
-    classIds.map((classId) => ({ classId, email: unknownStudentEmail(classId) })),
-  );
-  const named = contexts.flatMap((c) => Object.values(c.associations).flatMap((a) => a.suggested_student_id ?? []));
-  const known = await studentsById(db, [...new Set([...named, ...existingUnknown.values()])]);
-  const byId = new Map(known.map((s) => [s.id, s]));
-  // A student may be in several classes: one row per membership.
-  const memberships = new Set(known.map((s) => `${s.class_id}:${s.id}`));
-  const unknownByClass = new Map(classIds.map((classId) => [classId, unknownStudentOf(classId, existingUnknown.get(classId) ?? null)]));
-  const inClass = (classId: string | null, id: string) => classId !== null && memberships.has(`${classId}:${id}`);
-  return {
-    async deadlineDueAt(batchId, version) {
-      const due = deadlines.get(`${batchId}:${version}`);
-      return due === undefined || due === null ? null : new Date(due).toISOString();
-    },
-    async studentsOfClass(classId, ids) {
-      return new Set(ids.filter((id) => inClass(classId, id)));
-    },
-    async rosterOf(classId, ids) {
-      const roster: Record<string, StudentInfo> = {};
-      for (const id of ids) {
-        const s = byId.get(id);
-        if (s && inClass(classId, id)) roster[id] = { first_name: s.first_name, last_name: s.last_name, email: s.email };
-      }
-      return roster;
-    },
-    async unknownStudentFor(classId) {
-      const unknown = unknownByClass.get(classId) ?? unknownStudentOf(classId, null);
-      unknownByClass.set(classId, unknown);
-      return unknown;
-    },
-    async calendarOf() {
-      // A burst only fires timeouts; a deadline is counted where suggestions arrive, never here.
-      throw new Error('a deadline burst does not count new deadlines');
-    },
-  };
 }

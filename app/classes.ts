@@ -21,7 +21,7 @@ import {
   updateClass as updateClassRow,
   updateStudent as updateStudentRow,
 } from '../db/roster.ts';
-import type { OutboxRow } from '../db/transitions.ts';
+import type { OutboxRow } from '../db/transition-types.ts';
 import { classEnvelope } from './envelope.ts';
 
 /** The teacher's classes and students, written with their class events and notifications in one transaction. */

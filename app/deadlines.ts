@@ -1,6 +1,6 @@
 import { TIMEOUT_CONFIDENCE_THRESHOLD } from '../machines/domain.ts';
 import type { Db } from '../db/client.ts';
-import { type DeadlineRow, claimDue, findDeadline, pendingDeadlineRows, teacherDeadlineRows } from '../db/deadlines.ts';
+import { type DeadlineRow, claimDue, pendingDeadlineRows, teacherDeadlineRows } from '../db/deadlines.ts';
 
 export interface DueDeadline {
   batch_id: string;
@@ -13,12 +13,6 @@ const asDue = (d: DeadlineRow): DueDeadline => ({ ...d, due_at: new Date(d.due_a
 /** Claims up to `limit` due deadlines for `leaseMs` (db/deadlines.ts says how sweepers share them). */
 export async function claimDueDeadlines(db: Db, limit: number, leaseMs: number): Promise<DueDeadline[]> {
   return (await claimDue(db, limit, leaseMs)).map(asDue);
-}
-
-/** When this version of a batch's deadline is due, or null when it is no longer pending. */
-export async function deadlineDueAt(db: Db, batchId: string, version: number): Promise<string | null> {
-  const row = await findDeadline(db, batchId, version);
-  return row ? asDue(row).due_at : null;
 }
 
 /** Every pending deadline, for re-scheduling timers after Redis lost them. */

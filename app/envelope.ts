@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OutboxRow } from '../db/transitions.ts';
+import type { OutboxRow } from '../db/transition-types.ts';
 import type { TraceCarrier } from './tracing.ts';
 
 export const SOURCE_SERVICE = 'huleedu-phase1-state-service';

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.ts';
-import { loadBatchActor } from '../db/transitions.ts';
+import { loadBatchActor } from '../db/actor-load.ts';
 import type { RequestedPipeline } from '../machines/events.ts';
 import { PHASES, type PipelineState, phasesToRun, requestIsRepeat } from '../machines/pipelines.ts';
 import type { CreditChecker } from './credits.ts';

@@ -1,6 +1,6 @@
 import type { BatchContext } from '../machines/batch.ts';
 import type { BatchEvent } from '../machines/events.ts';
-import type { AssociationSelection, DeadlineWrite, StudentRow } from '../db/transitions.ts';
+import type { AssociationSelection, DeadlineWrite, StudentRow } from '../db/transition-types.ts';
 import type { Lookups } from './lookups.ts';
 import type { TraceCarrier } from './tracing.ts';
 

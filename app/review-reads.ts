@@ -1,21 +1,13 @@
-import { sql } from 'drizzle-orm';
-import { type Db, rows } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { type HistoryRowRead, classSummaries, historyRowsSince, operatorCounts } from '../db/review-reads.ts';
 
-/** Reads the review page needs beyond the batch read model: classes, stream rows, operator numbers. */
+/** Reads the review page needs beyond the batch read model, shaped for it: classes, stream rows, operator numbers (SQL in db/review-reads.ts). */
 
 const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
 
 /** The caller's classes, with how many students each has (the UNKNOWN student not counted). */
 export async function listClasses(db: Db, ownerId: string) {
-  const found = await rows<{ id: string; name: string; course_code: string; created_at: string; students: number }>(
-    db,
-    sql`SELECT c.id, c.name, c.course_code, c.created_at,
-          count(s.id) FILTER (WHERE NOT s.is_unknown)::int AS students
-        FROM classes c LEFT JOIN class_students m ON m.class_id = c.id LEFT JOIN students s ON s.id = m.student_id
-        WHERE c.owner_id = ${ownerId}
-        GROUP BY c.id ORDER BY c.name, c.id LIMIT 1000`,
-  );
-  return found.map((c) => ({
+  return (await classSummaries(db, ownerId)).map((c) => ({
     class_id: c.id,
     name: c.name,
     course_code: c.course_code,
@@ -32,31 +24,11 @@ export async function listClasses(db: Db, ownerId: string) {
  */
 export const STREAM_OVERLAP_ROWS = 16;
 
-export interface StreamHistoryRow {
-  seq: number;
-  at: string | null;
-  event_type: string;
-  event_id: string | null;
-  actor: string;
-  from_state: string | null;
-  to_state: string | null;
-  outcome: string;
-  reason: string | null;
-  version: number;
-  detail: unknown;
-}
+export type StreamHistoryRow = HistoryRowRead;
 
 /** History rows of one owned batch after `after`, plus its newest rows (see STREAM_OVERLAP_ROWS), by seq. */
 export async function historySince(db: Db, ownerId: string, batchId: string, after: number): Promise<StreamHistoryRow[]> {
-  const found = await rows<StreamHistoryRow>(
-    db,
-    sql`SELECT seq, at, event_type, event_id, actor, from_state, to_state, outcome, reason, version, detail
-        FROM history
-        WHERE batch_id = ${batchId}
-          AND EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = ${batchId} AND b.owner_id = ${ownerId})
-          AND (seq > ${after} OR seq IN (SELECT seq FROM history WHERE batch_id = ${batchId} ORDER BY seq DESC LIMIT ${STREAM_OVERLAP_ROWS}))
-        ORDER BY seq`,
-  );
+  const found = await historyRowsSince(db, ownerId, batchId, after, STREAM_OVERLAP_ROWS);
   return found.map((h) => ({ ...h, seq: Number(h.seq), at: iso(h.at) }));
 }
 
@@ -83,18 +55,7 @@ export interface OperatorNumbers {
 
 /** The three numbers an operator watches, in one round trip. */
 export async function operatorNumbers(db: Db, stuckAfterMs: number): Promise<OperatorNumbers> {
-  const waiting = sql.join(
-    WAITING_STATES.map((s) => sql`${s}`),
-    sql`, `,
-  );
-  const [row] = await rows<{ overdue: number; stuck: number; oldest: number | null }>(
-    db,
-    sql`SELECT
-          (SELECT count(*) FROM deadlines WHERE due_at <= now())::int AS overdue,
-          (SELECT count(*) FROM batches WHERE state IN (${waiting})
-             AND updated_at < now() - ${stuckAfterMs} * interval '1 millisecond')::int AS stuck,
-          (SELECT extract(epoch FROM now() - min(created_at)) FROM outbox WHERE published_at IS NULL)::float8 AS oldest`,
-  );
+  const row = await operatorCounts(db, WAITING_STATES, stuckAfterMs);
   return {
     deadlines_overdue: Number(row?.overdue ?? 0),
     batches_stuck: Number(row?.stuck ?? 0),

@@ -1,6 +1,6 @@
 import { type Db, databaseAnswers } from '../db/client.ts';
 import { outboxBacklog, relayOutbox } from '../db/outbox.ts';
-import type { DeadlineWrite } from '../db/transitions.ts';
+import type { DeadlineWrite } from '../db/transition-types.ts';
 import { type ApplyOutcome, type EventRequest, applyEvent } from './apply.ts';
 import { type RegisterBatchInput, registerBatch } from './batches.ts';
 import { type DueTimer, type FiredTimer, fireTimerBurst } from './burst.ts';

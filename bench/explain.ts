@@ -12,7 +12,7 @@ import { BatchPool, directTransport, eventMix, eventsPerBatch } from './mix.ts';
  * every `WITH snap AS (...)` the application sends is first run under EXPLAIN ANALYZE inside a
  * savepoint (or a transaction) that is rolled back, then for real. Prints per event the total
  * execution time and the CTE nodes that cost most. Then the same for the set statement of one
- * deadline burst of BURST batches of 4 essays (`WITH w AS (...)`, db/burst-writes.ts) and of its read (db/burst.ts).
+ * deadline burst of BURST batches of 4 essays (`WITH w AS (...)`, db/transition-writers.ts) and of its read (db/burst.ts).
  *   node --import tsx bench/explain.ts [essays...]     (default 4 30; BURST=100)
  */
 

@@ -253,7 +253,7 @@ function statementText(table: TableInfo, kind: CompiledStatement['kind']): strin
   if (kind === 'insert')
     return `${rows} INSERT INTO ${t} (${table.writable.map(quote).join(', ')}) SELECT ${table.writable.map(field).join(', ')} FROM v`;
   const match = table.key.map((k) => `t.${quote(k)} = ${field(k)}`).join(' AND ');
-  // The key list lets the planner probe the primary key instead of hash-joining a scan (db/burst-writes.ts).
+  // The key list lets the planner probe the primary key instead of hash-joining a scan (db/transition-writers.ts).
   const probe = `t.${quote(table.key[0]!)} = ANY(ARRAY(SELECT ${field(table.key[0]!)} FROM v))`;
   if (kind === 'delete') return `${rows} DELETE FROM ${t} t USING v WHERE ${match} AND ${probe}`;
   const set = table.writable.filter((c) => !table.key.includes(c));

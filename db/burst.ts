@@ -1,7 +1,8 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
 import { classStudents, students } from './schema.ts';
-import { type LoadedActor, associationsOf, batchActorId } from './transitions.ts';
+import { associationsOf } from './actor-load.ts';
+import { type LoadedActor, batchActorId } from './transition-types.ts';
 
 /** The reads of a deadline burst: N actors, and the students their timeouts name, in a few queries. */
 

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
-import type { HistoryRow, OutboxRow } from './transitions.ts';
+import type { HistoryRow, OutboxRow } from './transition-types.ts';
+import { writeNotifications } from './transition-writers.ts';
 
 /** A pending deadline that is within its reminder window, with what a reminder says about its batch. */
 export interface DueReminder {
@@ -43,18 +44,10 @@ export async function sendDueReminders(
           FROM marked m JOIN batches b ON b.batch_id = m.batch_id`,
     );
     if (due.length === 0) return due;
-    const built = due.map((d) => ({ ...build(d), batch_id: d.batch_id, batch_version: d.batch_version }));
-    const payload = JSON.stringify(built.map((b) => ({ batch_id: b.batch_id, ...b.outbox })));
-    await tx.execute(sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
-      SELECT o.event_id, o.topic, o.batch_id, o.correlation_id, o.envelope
-      FROM jsonb_to_recordset(${payload}::jsonb) AS o(event_id uuid, topic text, batch_id uuid, correlation_id uuid, envelope jsonb)`);
-    const history = JSON.stringify(
-      built.map((b) => ({ batch_id: b.batch_id, version: b.batch_version, ...b.history, detail: b.history.detail ?? null })),
+    await writeNotifications(
+      tx as unknown as Db,
+      due.map((d) => ({ batchId: d.batch_id, batchVersion: d.batch_version, ...build(d) })),
     );
-    await tx.execute(sql`INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
-      SELECT h.batch_id, h.at, h.event_type, h.event_id, h.actor, h.from_state, h.to_state, h.correlation_id, h.outcome, h.reason, h.version, h.detail
-      FROM jsonb_to_recordset(${history}::jsonb) AS h(batch_id uuid, at timestamptz, event_type text, event_id text, actor text, from_state text,
-        to_state text, correlation_id uuid, outcome text, reason text, version int, detail jsonb)`);
     return due;
   });
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
 import { classStudents, classes, outbox, processedEvents, students } from './schema.ts';
-import type { OutboxRow } from './transitions.ts';
+import type { OutboxRow } from './transition-types.ts';
 
 /** The class and student rows, their memberships, and the reads the class-service doors answer from. */
 
