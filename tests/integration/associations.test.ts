@@ -1,15 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClassWithStudents,
-  essays,
-  postEvent,
-  provisioned,
-  provisionedClassBatch,
-  registerBatch,
-  rowCounts,
-  suggested,
-  uuid,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, postEvent, provisioned } from '../support/flow.ts';
+import { provisionedClassBatch, registerBatch, rowCounts, suggested, uuid } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 
 describe('student associations through the API', () => {

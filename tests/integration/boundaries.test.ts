@@ -2,17 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  envelope,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  registerBatch,
-  rowCounts,
-  suggested,
-} from '../support/flow.ts';
+import { createClassWithStudents, envelope, essays, essaysReady } from '../support/flow.ts';
+import { outboxEvents, postEvent, registerBatch, rowCounts, suggested } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 
 /**

@@ -1,15 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  essays,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  provisionedClassBatch,
-  registerBatch,
-  suggested,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, outboxEvents, postEvent } from '../support/flow.ts';
+import { provisioned, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 
 describe('concurrent requests on one batch', () => {

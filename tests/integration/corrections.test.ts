@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, essaysReady, outboxEvents } from '../support/flow.ts';
+import { postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { batchInvariants, readBatchFacts } from '../support/invariants.ts';
 import { wireProblems } from '../support/wire.ts';

@@ -4,19 +4,8 @@ import { type KafkaTransport, startKafkaTransport } from '../../jobs/kafka.ts';
 import { relayOutbox } from '../../db/outbox.ts';
 import { INBOUND_TOPICS, TOPICS } from '../../machines/events.ts';
 import { createMetrics } from '../../ops/metrics.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  pipelineRequest,
-  provisioned,
-  registerBatch,
-  suggested,
-  TEST_TRACEPARENT,
-  uuid,
-  classCreatedByClassService,
-  studentCreatedByClassService,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, essaysReady, pipelineRequest, provisioned, registerBatch } from '../support/flow.ts';
+import { suggested, TEST_TRACEPARENT, uuid, classCreatedByClassService, studentCreatedByClassService } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { type ReadMessage, committedOffsets, mockClusterForSuite, realProducer, topicReader } from '../support/kafka.ts';
 import { eventually } from '../support/poll.ts';

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  envelope,
-  essays,
-  essaysReady,
-  outboxEvents,
-  pipelineRequest,
-  postEvent,
-  provisioned,
-  registerBatch,
-  rowCounts,
-} from '../support/flow.ts';
+import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents } from '../support/flow.ts';
+import { pipelineRequest, postEvent, provisioned, registerBatch, rowCounts } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { assertRealInbound } from '../support/wire.ts';
 

@@ -3,17 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { startTracing } from '../../ops/tracing.ts';
-import {
-  TEST_TRACE_ID,
-  TEST_TRACEPARENT,
-  createClassWithStudents,
-  envelope,
-  essays,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-} from '../support/flow.ts';
+import { TEST_TRACE_ID, TEST_TRACEPARENT, createClassWithStudents, envelope } from '../support/flow.ts';
+import { essays, outboxEvents, postEvent, provisioned, registerBatch } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { assertRealInbound } from '../support/wire.ts';
 

@@ -4,20 +4,8 @@ import { type EntitlementsStub, startEntitlements } from '../support/entitlement
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  pipelineRequest,
-  postEvent,
-  provisioned,
-  provisionedClassBatch,
-  real,
-  registerBatch,
-  suggested,
-  validationErrors,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, essaysReady, outboxEvents, pipelineRequest, postEvent } from '../support/flow.ts';
+import { provisioned, provisionedClassBatch, real, registerBatch, suggested, validationErrors } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';

@@ -1,16 +1,7 @@
 import { expect } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  confirmAssociations,
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from './flow.ts';
+import { confirmAssociations, createClassWithStudents, essays, essaysReady } from './flow.ts';
+import { outboxEvents, postEvent, provisioned, registerBatch, suggested } from './flow.ts';
 import type { Harness } from './harness.ts';
 
 /**

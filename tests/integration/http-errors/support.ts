@@ -1,14 +1,7 @@
 import { sign } from 'hono/jwt';
 import { beforeAll, expect } from 'vitest';
-import {
-  type ClassFixture,
-  createClassWithStudents,
-  essays,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from '../../support/flow.ts';
+import { type ClassFixture, createClassWithStudents, essays } from '../../support/flow.ts';
+import { postEvent, provisioned, registerBatch, suggested } from '../../support/flow.ts';
 import { type ApiResponse, type Harness, harnessForSuite } from '../../support/harness.ts';
 
 /**
