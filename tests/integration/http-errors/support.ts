@@ -51,6 +51,21 @@ export interface BadRequest {
   send(): Promise<ApiResponse>;
 }
 
+/** A teacher-only route's request with the service token (h.api's default credentials): 403. */
+export const serviceTokenRefused = (route: string, send: () => Promise<ApiResponse>): BadRequest => ({
+  name: `${route}: the service token (teacher-only route)`,
+  status: 403,
+  send,
+});
+
+/** A request whose path names no UUID where the batch id goes: a 400 naming batch_id. */
+export const nonUuidInPath = (route: string, send: () => Promise<ApiResponse>): BadRequest => ({
+  name: `${route}: a non-UUID batch id in the path`,
+  status: 400,
+  paths: [/(^|\.)batch_id$/],
+  send,
+});
+
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const expiredJwt = (h: Harness) =>
   sign({ sub: 'teacher-a', iat: nowSeconds() - 3600, exp: nowSeconds() - 60 }, h.jwtSecret, 'HS256');
