@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { createClassWithStudents, envelope, essays, essaysReady } from '../support/flow.ts';
-import { outboxEvents, postEvent, registerBatch, rowCounts, suggested } from '../support/flow.ts';
+import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents } from '../support/flow.ts';
+import { postEvent, registerBatch, rowCounts, suggested, registeredClassBatch } from '../support/flow.ts';
 import { teacherSuite } from '../support/suite.ts';
 
 /**
@@ -33,8 +33,7 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
   });
 
   it('goes on with the essays it has when fewer are provisioned than expected', async () => {
-    const klass = await createClassWithStudents(h, fx.teacher, 'SV1', 2);
-    const batchId = await registerBatch(h, fx.teacher, { course_code: 'SV1', class_id: klass.classId, expected_essay_count: 3 });
+    const { klass, batchId } = await registeredClassBatch(h, fx.teacher, { courseCode: 'SV1', students: 2, count: 3 });
     const list = essays(2);
     const provisioned = envelope(TOPICS.contentProvisioned, {
       batch_id: batchId,
