@@ -33,6 +33,8 @@ export interface BenchConfig {
   memoryBatches: number[];
   /** Events applied before the first memory reading, so JIT and pools have settled. */
   memoryWarmup: number;
+  /** Outbox rows the relay drains to Kafka per run of KR (and its bare producer sends). */
+  relayRows: number;
   /** Worker concurrency of the bare BullMQ baseline; the project's worker keeps its own default. */
   queueConcurrency: number;
   /**
@@ -100,6 +102,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     // then stays flat to 40 000), so the readings start after that.
     memoryWarmup: tiny ? 20 : 10_000,
     queueConcurrency: 16,
+    relayRows: int(env, 'BENCH_RELAY_ROWS', tiny ? 300 : 10_000),
     only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim()) : null,
     cpuProfileDir: env.BENCH_CPU_PROFILE_DIR || undefined,
     startedAt: performance.now(),

@@ -3,6 +3,7 @@ import type { Service } from '../app/service.ts';
 import type { DeadlineTimers } from '../jobs/timers.ts';
 import { bareQueueBurst } from './bullmq-baseline.ts';
 import type { KafkaRig } from './kafka.ts';
+import type { KafkaRelayRig } from './kafka-relay.ts';
 import type { BenchConfig } from './config.ts';
 import { type DeadlineRig, burstWithBullmq, burstWithSweep, lightLoadLateness } from './deadlines.ts';
 import type { HttpServerHandle } from './hono-baseline.ts';
@@ -53,6 +54,8 @@ export interface Rig {
   results: Map<string, Figures[]>;
   /** The service's Kafka consumer on the mock cluster; null when it could not start (K is skipped). */
   kafka: KafkaRig | null;
+  /** The outbox relay and a bare producer on a mock cluster of their own; null when it could not start (KR is skipped). */
+  kafkaRelay: KafkaRelayRig | null;
 }
 
 /** The sweep interval of the runtime without Redis (config.ts). */
@@ -178,7 +181,10 @@ export function definePoints(rig: Rig): Point[] {
   const fullC = throughputName({ kind: 'C', clients: config.highClients, essays: config.essaysPerBatch });
   return [
     ...throughputSpecs(config).map(throughput),
-    ...(rig.kafka ? [throughput({ kind: 'K', clients: config.highClients, essays: config.essaysPerBatch })] : []),
+    ...(rig.kafka
+      ? [config.smallEssays, config.essaysPerBatch].map((essays) => throughput({ kind: 'K', clients: config.highClients, essays }))
+      : []),
+    ...(rig.kafkaRelay ? [kafkaRelayPoint(rig, rig.kafkaRelay)] : []),
     {
       name: 'C-half',
       async run(_round, d) {
@@ -215,4 +221,20 @@ export function definePoints(rig: Rig): Point[] {
       },
     },
   ];
+}
+
+/**
+ * KR measures its baseline in the same run, on the same messages (bench/kafka-relay.ts), and files
+ * it as KR-bare itself, so `BENCH_ONLY=KR` reports the ratio too.
+ */
+function kafkaRelayPoint(rig: Rig, kafkaRelay: KafkaRelayRig): Point {
+  return {
+    name: 'KR',
+    async run(round) {
+      const { relay, bare } = await kafkaRelay.run(round);
+      rig.results.set('KR-bare', [...(rig.results.get('KR-bare') ?? []), bare]);
+      process.stderr.write(`  KR-bare    ${Math.round(bare.ops_per_s)} messages/s  total ${Math.round(bare.total_ms!)} ms\n`);
+      return relay;
+    },
+  };
 }

@@ -45,6 +45,13 @@ const burstTarget: Target = {
   measured: (own, r) => `${fixed(own.total_ms!, 0)} ms, ${fixed(r)} ×`,
   met: (own, r) => own.total_ms! <= 2000 && r !== null && r >= 1.5,
 };
+/** KR and KR-bare: messages/s through to the Kafka topics, the run's time and how many messages. */
+const relayExtras = (own: Figures) => ({
+  total_ms: round(own.total_ms!, 0),
+  messages: own.count,
+  // KR only: the part of total_ms spent inside the Kafka sink; the rest is the passes' database work.
+  ...(own.sink_ms === undefined ? {} : { sink_ms: round(own.sink_ms, 0) }),
+});
 const burstExtras = (own: Figures) => ({ total_ms: round(own.total_ms!, 0), deadlines: own.count });
 /** A deadline burst against the bare writes of the same rows (P-burst): at most 1.25 × its time. */
 const overPBurst = (name: string): LineSpec => ({
@@ -94,7 +101,10 @@ export function lineSpecs(config: Pick<BenchConfig, 'smallEssays' | 'essaysPerBa
       { name: `C@8/${e}`, ratioTo: 'P3@8' },
       { name: `D@8/${e}`, ratioTo: 'P3@8' },
     ]),
-    { name: `K@8/${large}`, ratioTo: `C@8/${large}`, optional: true },
+    ...atBothSizes((e) => [{ name: `K@8/${e}`, ratioTo: `C@8/${e}`, optional: true }]),
+    // Outbound: the outbox relay's Kafka sink against a bare producer sending the same messages.
+    { name: 'KR-bare', optional: true, extras: relayExtras },
+    { name: 'KR', ratioTo: 'KR-bare', optional: true, target: ratioAtLeast(0.8), extras: relayExtras },
     { name: 'C-flat', figuresOf: `C@8/${large}`, ratioTo: `C@8/${small}` },
     { name: 'D-flat', figuresOf: `D@8/${large}`, ratioTo: `D@8/${small}`, target: ratioAtLeast(0.8) },
     {

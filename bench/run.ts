@@ -11,6 +11,7 @@ import { benchDatabaseUrl, deleteRedisPrefix, dropDatabase, resetDatabase } from
 import { createClasses, makeTemplate, settleUnknownStudents } from './fixtures.ts';
 import { serveOnLoopback, startHonoBaseline } from './hono-baseline.ts';
 import { startKafkaRig } from './kafka.ts';
+import { startKafkaRelayRig } from './kafka-relay.ts';
 import { memoryGrowth } from './memory.ts';
 import { BatchPool } from './mix.ts';
 import { definePoints } from './points.ts';
@@ -94,6 +95,19 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
       ? await startKafkaRig(service, config.highClients, log)
       : null;
   if (kafka) closers.push(() => kafka.close());
+  // KR: the outbox relay to Kafka, on a mock cluster of its own; it fills the outbox at its first run.
+  const kafkaRelay =
+    config.only === null || config.only.includes('KR')
+      ? await startKafkaRelayRig({
+          sql,
+          service: sweepOnlyService,
+          pool: pools.get(config.essaysPerBatch)!,
+          essays: config.essaysPerBatch,
+          rows: config.relayRows,
+          log,
+        })
+      : null;
+  if (kafkaRelay) closers.push(() => kafkaRelay.close());
 
   const results = new Map<string, Figures[]>();
   const record = (name: string, figures: Figures, tookMs: number) => {
@@ -124,6 +138,7 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
     rows: { mix: mixRows, timeout: timeoutRows },
     results,
     kafka,
+    kafkaRelay,
   });
 
   log('warm-up: every throughput point once, briefly, unrecorded');

@@ -28,7 +28,10 @@ const EXPECTED = [
   'A-rows@8/30',
   'C@8/30',
   'D@8/30',
+  'K@8/4',
   'K@8/30',
+  'KR-bare',
+  'KR',
   'C-flat',
   'D-flat',
   'C-half',
@@ -91,7 +94,15 @@ describe('npm run bench in tiny mode', () => {
     }
     expect(parsed.find((p) => p.name === 'H@8')).toMatchObject({ ratio_to: 'P2@8' });
     // Events through Kafka, beside the same mix over HTTP (.ci/run installs the mock cluster).
+    expect(parsed.find((p) => p.name === 'K@8/4')).toMatchObject({ ratio_to: 'C@8/4' });
     expect(parsed.find((p) => p.name === 'K@8/30')).toMatchObject({ ratio_to: 'C@8/30' });
+    // Outbound through the relay's Kafka sink, beside a bare producer sending the same messages.
+    expect(parsed.find((p) => p.name === 'KR-bare')).toMatchObject({ messages: expect.any(Number), total_ms: expect.any(Number) });
+    expect(parsed.find((p) => p.name === 'KR')).toMatchObject({
+      ratio_to: 'KR-bare',
+      messages: parsed.find((p) => p.name === 'KR-bare')!.messages,
+    });
+    expect(parsed.find((p) => p.name === 'KR')!.messages).toBeGreaterThanOrEqual(300);
     // The flatness lines carry the 30-essay figures, compared with the 4-essay point of the same run.
     const byName = (name: string) => parsed.find((p) => p.name === name)!;
     expect(byName('C-flat')).toMatchObject({ ratio_to: 'C@8/4', ops_per_s: byName('C@8/30').ops_per_s });
