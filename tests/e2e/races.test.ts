@@ -14,16 +14,19 @@ import { eventually } from '../support/poll.ts';
 import { suiteTimers } from '../support/suite-timers.ts';
 
 /**
- * The published race policy (README, "Race policy"): every row of its table is one entry of RACES
- * below, raced ROUNDS times through two API processes and two worker processes (each with a BullMQ
- * deadline worker and a database sweep, all four competing to fire the deadline) on the real
- * PostgreSQL and Redis. Each round has a batch of its own, set up so both contenders apply; the
- * teacher's contender goes to an API in turn, at the deadline plus an offset that walks from before
- * it to after it (or, between two teacher commands, with the first one alternating). Whoever
- * commits first wins; the test reads who did from the history, then holds the round to that
- * outcome of the row's policy: the answers, the applied / refused / late history entries, the
- * outbox (exactly the winner's envelopes, or the winner's then the one applied after it), the
- * associations and state, and that no deadline fired twice.
+ * The published race policy (README, "Race policy"): every row of its table is one entry of races()
+ * below, raced ROUNDS times through two API processes and two worker processes on the real
+ * PostgreSQL and Redis, once with BullMQ timers and the sweeps firing the deadline and once with
+ * the sweeps alone (FIRINGS). Each round has a batch of its own, set up so both contenders apply;
+ * the teacher's contender goes to an API in turn, at the deadline plus an offset that walks from
+ * before it to after it (or, between two teacher commands, both at once, the first one alternating).
+ * Whoever commits first wins; the test reads who did from the history, then holds the round to that
+ * outcome of the row's policy: the answers (the loser's 409 problem+json and its detail), the
+ * applied / refused / late history entries, the outbox (exactly the winner's envelopes, or the
+ * winner's then those of the one applied after it), the associations and state, that no deadline
+ * fired twice, and, with Redis, that a timer of the raced deadline delivered again is refused or a
+ * duplicate. A new race (pause, resume) is one more entry: its command in PATHS and EVENT_TYPES,
+ * its setup, and its outcomes.
  */
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 12);
