@@ -30,10 +30,13 @@ import { suiteTimers } from '../support/suite-timers.ts';
  */
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 12);
-const VALIDATION_TIMEOUT_MS = 3000;
+/** Far enough that no deadline comes due while rounds are set up, however loaded the machine; a race moves its own. */
+const VALIDATION_TIMEOUT_MS = 600_000;
+/** The raced deadline is moved to this long after the rounds are set up (plus 20 ms a round). */
+const RACE_DEADLINE_IN_MS = 1500;
 const TEACHER = 'teacher-a';
 
-type Setup = 'awaiting' | 'awaiting-far' | 'ready';
+type Setup = 'awaiting' | 'ready';
 type Command = 'confirm' | 'deadline' | 'correct' | 'cancel' | 'pipeline';
 
 /** One round's batch: essay A suggested at 0.95 (the deadline keeps it), B at 0.4 (the deadline sends it to UNKNOWN). */
@@ -95,7 +98,7 @@ const PIPELINE_STARTED = [TOPICS.spellcheckCommand, notice('batch_processing_sta
 
 const REFUSED = 409;
 const ALREADY_COMPLETED = /validation already completed/;
-const STALE_VERSION = /stale deadline version 1 \(current 2\)/;
+const STALE_VERSION = /stale deadline version 2 \(current 3\)/;
 const NO_MORE_DECISIONS = /state student_validation_completed, which does not accept TEACHER_DECISIONS/;
 
 /** Confirms both essays: A as suggested, B to student 1 (not its suggestion). */
@@ -224,7 +227,7 @@ function races(students: string[]): Race[] {
     },
     {
       name: 'two conflicting decisions on the same essays (two tabs, two APIs)',
-      setup: 'awaiting-far',
+      setup: 'awaiting',
       deadline: false,
       contenders: [
         { command: 'confirm', body: confirmBoth(students) },
@@ -257,7 +260,7 @@ function races(students: string[]): Race[] {
     },
     {
       name: 'deadline extension vs a decision on every pending essay',
-      setup: 'awaiting-far',
+      setup: 'awaiting',
       deadline: false,
       contenders: [
         { command: 'deadline', body: () => ({ extend_by_ms: 3_600_000 }) },
@@ -454,12 +457,6 @@ describe.each(FIRINGS)('the race policy, through two API processes and two worke
         { essay: b, student_id: students[2], score: 0.4 },
       ]),
     );
-    let deadlineVersion = 1;
-    if (setup !== 'awaiting') {
-      const moved = await asTeacher('POST', `/v1/batches/${batchId}/deadline`, { extend_by_ms: 3_600_000 });
-      expect(moved.status).toBe(200);
-      deadlineVersion = 2;
-    }
     if (setup === 'ready') {
       const decided = await asTeacher('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
         associations: [
@@ -472,18 +469,21 @@ describe.each(FIRINGS)('the race policy, through two API processes and two worke
     }
     const batch = await asTeacher('GET', `/v1/batches/${batchId}`);
     expect(batch.body.status).toBe(setup === 'ready' ? 'ready_for_pipeline_execution' : 'awaiting_student_validation');
-    const [marks] = await sql`SELECT (SELECT coalesce(max(seq), 0) FROM outbox WHERE batch_id = ${batchId})::int AS outbox,
-                                     (SELECT coalesce(max(seq), 0) FROM history WHERE batch_id = ${batchId})::int AS history`;
-    return {
-      index,
-      batchId,
-      essayA: a.essay_id,
-      essayB: b.essay_id,
-      deadlineVersion,
-      dueAt: batch.body.validation?.due_at ? Date.parse(batch.body.validation.due_at) : Number.NaN,
-      outboxSeq: marks!.outbox,
-      historySeq: marks!.history,
-    };
+    return marked({ index, batchId, essayA: a.essay_id, essayB: b.essay_id, deadlineVersion: 1, dueAt: Number.NaN });
+  }
+
+  /** The round with its setup's last outbox and history rows marked. */
+  async function marked(r: Omit<Round, 'outboxSeq' | 'historySeq'>): Promise<Round> {
+    const [marks] = await sql`SELECT (SELECT coalesce(max(seq), 0) FROM outbox WHERE batch_id = ${r.batchId})::int AS outbox,
+                                     (SELECT coalesce(max(seq), 0) FROM history WHERE batch_id = ${r.batchId})::int AS history`;
+    return { ...r, outboxSeq: marks!.outbox, historySeq: marks!.history };
+  }
+
+  /** The teacher moves the round's deadline to `at` (part of the setup): the raced deadline is version 2. */
+  async function deadlineAt(r: Round, at: number): Promise<Round> {
+    const moved = await asTeacher('POST', `/v1/batches/${r.batchId}/deadline`, { due_at: new Date(at).toISOString() });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    return marked({ ...r, deadlineVersion: 2, dueAt: at });
   }
 
   /** When the round's teacher contenders go: at the deadline plus an offset from -60 to +72 ms, or together with a stagger. */
@@ -619,8 +619,10 @@ describe.each(FIRINGS)('the race policy, through two API processes and two worke
     if (!redis && !races([])[i]!.deadline) continue;
     it(name, async () => {
       const race = races(students)[i]!;
-      const rounds = await Promise.all(Array.from({ length: ROUNDS }, (_, index) => setUp(index, race.setup)));
+      let rounds = await Promise.all(Array.from({ length: ROUNDS }, (_, index) => setUp(index, race.setup)));
       if (race.deadline) {
+        const base = Date.now() + RACE_DEADLINE_IN_MS;
+        rounds = await Promise.all(rounds.map((r) => deadlineAt(r, base + 20 * r.index)));
         // Every round's deadline is still ahead of its first contender.
         for (const r of rounds) expect(r.dueAt + firing.offsets[0]).toBeGreaterThan(Date.now());
       }
