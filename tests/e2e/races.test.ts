@@ -33,7 +33,7 @@ const ROUNDS = Number(process.env.RACE_ROUNDS ?? 12);
 /** Far enough that no deadline comes due while rounds are set up, however loaded the machine; a race moves its own. */
 const VALIDATION_TIMEOUT_MS = 600_000;
 /** The raced deadline is moved to this long after the rounds are set up (plus 20 ms a round). */
-const RACE_DEADLINE_IN_MS = 1500;
+const RACE_DEADLINE_IN_MS = 2000;
 const TEACHER = 'teacher-a';
 
 type Setup = 'awaiting' | 'ready';
