@@ -133,13 +133,13 @@ export function replayBatch(batchId: string, history: StoredHistoryRow[]): Repla
       const { write } = plan;
       version += 1;
       // As the service restores it for the next event: the persisted snapshot with the association
-      // records as the working set, here all of them (the replay keeps every record in memory).
+      // records as the working set, here all of them, in essay order as db/actor-load.ts reads them.
       const records: Record<string, AssociationRecord> = { ...current.context.associations };
       for (const record of write.associationSnapshots) records[record.essay_id] = record;
       current = restoreBatchSnapshot({
         snapshot: write.snapshot,
         machine_version: BATCH_MACHINE_VERSION,
-        associations: Object.values(records),
+        associations: Object.values(records).sort((a, b) => (a.essay_id < b.essay_id ? -1 : a.essay_id > b.essay_id ? 1 : 0)),
       });
       replayed.push({
         row,

@@ -12,7 +12,10 @@ export function associationsOf(batchId: SQL, selection: AssociationSelection | u
     selection === 'all'
       ? sql``
       : sql`AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
-  return sql`(SELECT coalesce(jsonb_agg(a.snapshot), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batchId} ${which})`;
+  // In essay order: the working set's order is the order of the lists an event emits (a timeout's
+  // decisions, the confirmation's associations), so it must not depend on where rows sit on disk.
+  // The audit's replay (app/replay.ts) restores in the same order.
+  return sql`(SELECT coalesce(jsonb_agg(a.snapshot ORDER BY a.essay_id), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batchId} ${which})`;
 }
 
 function rosterOf(selection: AssociationSelection | undefined): SQL {
