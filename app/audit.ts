@@ -58,10 +58,14 @@ export const MAX_DIFFERENCES = 20;
 
 const eventOf = (row: StoredHistoryRow): AuditEvent => ({ seq: row.seq, event_type: row.event_type, event_id: row.event_id });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The audit of one batch, or null when there is no such batch. */
 export async function auditBatch(db: Db, batchId: string): Promise<AuditReport | null> {
-  const stored = await readStoredBatch(db, batchId);
-  return stored ? auditStored(batchId, stored) : null;
+  if (!UUID.test(batchId)) return null;
+  const id = batchId.toLowerCase();
+  const stored = await readStoredBatch(db, id);
+  return stored ? auditStored(id, stored) : null;
 }
 
 /** Every batch's audit, one at a time, oldest batch first. */

@@ -44,7 +44,7 @@ const undocumented = (path: string) =>
 /** Routes whose success is not JSON: the batch event stream (text/event-stream), checked in tests/integration/stream.test.ts. */
 const STREAMING = new Set(['/v1/batches/{batch_id}/stream']);
 /** Service routes under /v1; every other /v1 route is a teacher's. */
-const SERVICE_ROUTES = new Set(['/v1/events', '/v1/outbox', '/v1/operations/numbers']);
+const SERVICE_ROUTES = new Set(['/v1/events', '/v1/outbox', '/v1/operations/numbers', '/v1/operations/batches/{batch_id}/audit']);
 
 const operationsOf = (document: OpenApiDocument) =>
   Object.entries(document.paths).flatMap(([path, operations]) =>
