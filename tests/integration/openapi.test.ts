@@ -238,6 +238,8 @@ describe('OpenAPI document and docs page', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.results).toHaveLength(1);
     expect((await r.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).status).toBe(200);
+    // The operator's audit replays all of the above (extension, rejection, reopening, correction, refusals) to what is stored.
+    expect((await r.api('GET', `/v1/operations/batches/${batchId}/audit`)).body).toMatchObject({ ok: true, result: 'reproduced' });
 
     const viaGateway = await r.api('POST', '/v1/batches/register', {
       token: teacher,
