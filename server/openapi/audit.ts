@@ -10,12 +10,10 @@ const AuditEvent = {
 const Difference = z
   .strictObject({
     ...AuditEvent,
-    table: z
-      .enum(['history', 'outbox', 'batch_snapshot', 'batch_row', 'association_row', 'association_snapshot', 'replay'])
-      .openapi({
-        description:
-          'What differs: a history or outbox row, the batch snapshot or projection row, an association row or snapshot; `replay`: the machine could not take the kept input.',
-      }),
+    table: z.enum(['history', 'outbox', 'batch_snapshot', 'batch_row', 'association_row', 'association_snapshot', 'replay']).openapi({
+      description:
+        'What differs: a history or outbox row, the batch snapshot or projection row, an association row or snapshot; `replay`: the machine could not take the kept input.',
+    }),
     key: z.string().optional().openapi({ description: "Which row: an association's essay id, an outbox row's seq." }),
     field: z.string().openapi({ description: 'A path into the row, e.g. `context.association_counts.pending`.' }),
     expected: z.unknown().openapi({ description: 'What the replay wrote.' }),
