@@ -171,14 +171,32 @@ function comparableEnvelope(row: Pick<OutboxRow, 'envelope'>): unknown {
 function compareBatch(rows: ReplayedRow[], replay: { final: BatchSnapshot; version: number }, stored: StoredBatch, differ: Differ) {
   const lastApplied = rows.findLastIndex((r) => r.snapshot !== undefined);
   const { final } = replay;
-  const projection = {
+  const { context } = final;
+  // What every applied transition rewrites, and what the registration wrote once.
+  const rewritten = {
     state: stateString(final.value),
     status: batchStatusOf(final.value),
     version: replay.version,
-    due_at: final.context.deadline ? new Date(final.context.deadline.due_at).toISOString() : null,
+    due_at: context.deadline ? new Date(context.deadline.due_at).toISOString() : null,
+    prompt_payload: context.prompt_payload,
+    student_prompt_ref: context.student_prompt_ref ?? null,
   };
-  for (const [field, value] of Object.entries(projection))
-    diffValues(field, value, stored.batch[field as keyof StoredBatch['batch']], (f, e, s) => differ(lastApplied, 'batch_row', f, e, s));
+  const registered = {
+    owner_id: context.owner_id,
+    class_id: context.class_id,
+    class_type: context.class_type,
+    course_code: context.course_code,
+    language: context.language,
+    expected_essay_count: context.expected_essay_count,
+    correlation_id: context.correlation_id,
+  };
+  for (const [values, index] of [
+    [rewritten, lastApplied],
+    [registered, 0],
+  ] as const) {
+    for (const [field, value] of Object.entries(values))
+      diffValues(field, normal(value), stored.batch[field as keyof StoredBatch['batch']], (f, e, s) => differ(index, 'batch_row', f, e, s));
+  }
 
   if (!stored.snapshot) {
     differ(lastApplied, 'batch_snapshot', 'snapshot', 'a snapshot', null);

@@ -38,7 +38,21 @@ export interface StoredOutboxRow {
 export type StoredAssociationRow = Record<string, unknown> & { essay_id: string };
 
 export interface StoredBatch {
-  batch: { state: string; status: string; version: number; due_at: string | null };
+  batch: {
+    state: string;
+    status: string;
+    version: number;
+    due_at: string | null;
+    owner_id: string;
+    class_id: string | null;
+    class_type: string;
+    course_code: string;
+    language: string;
+    expected_essay_count: number;
+    correlation_id: string;
+    prompt_payload: unknown;
+    student_prompt_ref: unknown;
+  };
   snapshot: { machine_version: number; version: number; snapshot: unknown } | null;
   history: StoredHistoryRow[];
   outbox: StoredOutboxRow[];
@@ -50,7 +64,9 @@ export interface StoredBatch {
 export async function readStoredBatch(db: Db, batchId: string): Promise<StoredBatch | null> {
   const [batch] = await rows<StoredBatch['batch']>(
     db,
-    sql`SELECT state, status, version, ${iso('due_at')} AS due_at FROM batches WHERE batch_id = ${batchId}`,
+    sql`SELECT state, status, version, ${iso('due_at')} AS due_at, owner_id, class_id::text AS class_id, class_type, course_code,
+          language, expected_essay_count, correlation_id::text AS correlation_id, prompt_payload, student_prompt_ref
+        FROM batches WHERE batch_id = ${batchId}`,
   );
   if (!batch) return null;
   const [snapshot, history, outbox, associationRows, associationSnapshots] = await Promise.all([

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { rows } from '../../db/client.ts';
+import { registerBatch } from '../../app/batches.ts';
+import { openDatabase, rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { confirmAssociations, postEvent, provisionedClassBatch, suggested } from '../support/flow.ts';
 import { type Harness, harnessForSuite } from '../support/harness.ts';
@@ -16,6 +20,17 @@ import { regularFlow } from '../support/scenarios.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `npm run audit` with these arguments and environment: its exit code and what it printed. */
+function runAudit(args: string[], env: Record<string, string | undefined>) {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  }).then(
+    (done) => ({ code: 0, stdout: done.stdout, stderr: done.stderr }),
+    (failed: { code: number; stdout: string; stderr: string }) => failed,
+  );
+}
 
 async function audit(h: Harness, batchId: string) {
   const res = await h.api('GET', `/v1/operations/batches/${batchId}/audit`);
@@ -163,14 +178,7 @@ describe.each([
 
   it.skipIf(pglite)('npm run audit: --batch and --all print the reports and exit 1 when one diverged', async () => {
     const { batchId } = await regularFlow(h);
-    const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', ...args], {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: h.url },
-      }).then(
-        (done) => ({ code: 0, stdout: done.stdout, stderr: done.stderr }),
-        (failed: { code: number; stdout: string; stderr: string }) => failed,
-      );
+    const run = (args: string[]) => runAudit(args, { DATABASE_URL: h.url });
     const clean = await run(['--batch', batchId]);
     expect(clean.code, clean.stderr).toBe(0);
     expect(JSON.parse(clean.stdout)).toMatchObject({ batch_id: batchId, ok: true });
@@ -188,5 +196,42 @@ describe.each([
     expect(ours).toMatchObject({ result: 'diverged' });
     expect(ours.differences).toEqual([expect.objectContaining({ table: 'batch_row', field: 'version', expected: 6, stored: 7 })]);
     expect(all.stderr).toMatch(/audited \d+ batches/);
+  });
+});
+
+describe('npm run audit on the embedded database in DATA_DIR', () => {
+  it('reads DATA_DIR when no DATABASE_URL is set, and exits 1 on a divergence', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'audit-pglite-'));
+    try {
+      const database = await openDatabase({ dataDir });
+      const registered = await registerBatch(
+        database.db,
+        'teacher-audit',
+        { course_code: 'SV1', expected_essay_count: 2 },
+        crypto.randomUUID(),
+        new Date().toISOString(),
+      );
+      if (registered.kind !== 'registered') throw new Error(`not registered: ${registered.kind}`);
+      const batchId = registered.batch.batch_id;
+      await database.close();
+      const env = { DATABASE_URL: '', DATA_DIR: dataDir };
+
+      const clean = await runAudit(['--batch', batchId], env);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(JSON.parse(clean.stdout)).toEqual({ batch_id: batchId, ok: true, result: 'reproduced', events: 1 });
+
+      const reopened = await openDatabase({ dataDir });
+      await reopened.db.execute(sql`UPDATE batches SET expected_essay_count = 3 WHERE batch_id = ${batchId}`);
+      await reopened.close();
+      const tampered = await runAudit(['--all'], env);
+      expect(tampered.code, tampered.stderr).toBe(1);
+      expect(JSON.parse(tampered.stdout)).toMatchObject({
+        result: 'diverged',
+        first_divergence: { event_type: 'BATCH_REGISTERED' },
+        differences: [{ table: 'batch_row', field: 'expected_essay_count', expected: 2, stored: 3 }],
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
