@@ -71,7 +71,7 @@ export function replayBatch(batchId: string, history: StoredHistoryRow[]): Repla
     return {
       kind: 'unreplayable',
       row: missing,
-      reason: `history row ${missing.seq} (${missing.event_type}) was written before machine inputs were kept (migration 0011); the batch cannot be replayed`,
+      reason: `history row ${missing.seq} (${missing.event_type}) was written before history kept machine inputs (history.machine_input); the batch cannot be replayed`,
     };
   }
 

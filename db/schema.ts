@@ -233,7 +233,7 @@ export const history = pgTable(
      * What the machine was given, so the audit (app/audit.ts) can replay the batch: for
      * BATCH_REGISTERED the machine input and the essay ids; for an event the built machine event and
      * the caller's audit facts. Null on rows that apply nothing (SNAPSHOT_MIGRATED, reminders) and on
-     * rows written before it was kept (migration 0011): those batches cannot be replayed.
+     * rows written before it existed (migration history_machine_input): those batches cannot be replayed.
      */
     machine_input: jsonb('machine_input'),
   },
