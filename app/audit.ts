@@ -82,13 +82,14 @@ export function auditStored(batchId: string, stored: StoredBatch): AuditReport {
   if (replay.kind === 'unreplayable') {
     return { batch_id: batchId, ok: false, result: 'unverifiable', events, first_unreplayable: eventOf(replay.row), reason: replay.reason };
   }
+  // A replay that failed is compared up to the row it failed at; what the store has beyond differs there.
+  const rows: ReplayedRow[] =
+    replay.kind === 'failed' ? [...replay.rows, { row: replay.row, history: null, outbox: [], essays: [] }] : replay.rows;
   const found: Array<{ index: number; difference: Difference }> = [];
   const differ = (index: number, table: AuditedTable, field: string, expected: unknown, actual: unknown, key?: string) => {
     const row = rows[Math.min(index, rows.length - 1)]!.row;
     found.push({ index, difference: { ...eventOf(row), table, ...(key === undefined ? {} : { key }), field, expected, stored: actual } });
   };
-  const rows: ReplayedRow[] =
-    replay.kind === 'failed' ? [...replay.rows, { row: replay.row, history: null, outbox: [], essays: [] }] : replay.rows;
   if (replay.kind === 'failed') differ(rows.length - 1, 'replay', 'machine_input', 'a transition the machine can take', replay.error);
 
   compareHistory(rows, differ);

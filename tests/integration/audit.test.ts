@@ -156,6 +156,22 @@ describe.each([
     expect(report.differences[0]).toMatchObject({ table: 'history', field: 'to_state', stored: 'ready_for_pipeline_execution' });
   });
 
+  it("reports a kept machine input that does not lead to what was stored (a decision's input turned into a rejection)", async () => {
+    const { batchId } = await remindedBatch(h);
+    const decided = await seqOf(h, batchId, 'TEACHER_DECISIONS');
+    await h.database.db.execute(
+      sql`UPDATE history SET machine_input = jsonb_set(machine_input, '{event,decisions,0,confirmed}', 'false') WHERE seq = ${decided}`,
+    );
+    const report = await audit(h, batchId);
+    expect(report.first_divergence).toMatchObject({ seq: decided, event_type: 'TEACHER_DECISIONS' });
+    expect(report.differences).toContainEqual(
+      expect.objectContaining({ table: 'history', field: 'detail.decided.0.validation_status', expected: 'rejected', stored: 'confirmed' }),
+    );
+    expect(report.differences).toContainEqual(
+      expect.objectContaining({ table: 'association_row', field: 'validation_status', expected: 'rejected', stored: 'confirmed' }),
+    );
+  });
+
   it('says a history written before machine inputs were kept cannot be replayed, rather than passing it', async () => {
     const { batchId } = await remindedBatch(h);
     const provisionedAt = await seqOf(h, batchId, TOPICS.contentProvisioned);
@@ -176,27 +192,31 @@ describe.each([
     expect((await h.api('GET', `/v1/operations/batches/${batchId}/audit`, { token: teacher })).status).toBe(403);
   });
 
-  it.skipIf(pglite)('npm run audit: --batch and --all print the reports and exit 1 when one diverged', async () => {
-    const { batchId } = await regularFlow(h);
-    const run = (args: string[]) => runAudit(args, { DATABASE_URL: h.url });
-    const clean = await run(['--batch', batchId]);
-    expect(clean.code, clean.stderr).toBe(0);
-    expect(JSON.parse(clean.stdout)).toMatchObject({ batch_id: batchId, ok: true });
+  it.skipIf(pglite)(
+    'npm run audit: --batch and --all print the reports and exit 1 when one diverged',
+    async () => {
+      const { batchId } = await regularFlow(h);
+      const run = (args: string[]) => runAudit(args, { DATABASE_URL: h.url });
+      const clean = await run(['--batch', batchId]);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(JSON.parse(clean.stdout)).toMatchObject({ batch_id: batchId, ok: true });
 
-    await h.database.db.execute(sql`UPDATE batches SET version = version + 1 WHERE batch_id = ${batchId}`);
-    const all = await run(['--all', '--quiet']);
-    expect(all.code, all.stderr).toBe(1);
-    // The other tests of this file left their tampered batches: --quiet prints only those not reproduced.
-    const printed = all.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    expect(printed.every((r) => r.ok === false)).toBe(true);
-    const ours = printed.find((r) => r.batch_id === batchId);
-    expect(ours).toMatchObject({ result: 'diverged' });
-    expect(ours.differences).toEqual([expect.objectContaining({ table: 'batch_row', field: 'version', expected: 6, stored: 7 })]);
-    expect(all.stderr).toMatch(/audited \d+ batches/);
-  });
+      await h.database.db.execute(sql`UPDATE batches SET version = version + 1 WHERE batch_id = ${batchId}`);
+      const all = await run(['--all', '--quiet']);
+      expect(all.code, all.stderr).toBe(1);
+      // The other tests of this file left their tampered batches: --quiet prints only those not reproduced.
+      const printed = all.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(printed.every((r) => r.ok === false)).toBe(true);
+      const ours = printed.find((r) => r.batch_id === batchId);
+      expect(ours).toMatchObject({ result: 'diverged' });
+      expect(ours.differences).toEqual([expect.objectContaining({ table: 'batch_row', field: 'version', expected: 6, stored: 7 })]);
+      expect(all.stderr).toMatch(/audited \d+ batches/);
+    },
+    60_000,
+  );
 });
 
 describe('npm run audit on the embedded database in DATA_DIR', () => {
@@ -233,5 +253,6 @@ describe('npm run audit on the embedded database in DATA_DIR', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+    // Three opens of a file-backed PGlite (each replays the migrations' check) and two CLI starts.
+  }, 120_000);
 });
