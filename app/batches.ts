@@ -12,16 +12,43 @@ import type { TraceCarrier } from './tracing.ts';
 import { TOPICS } from '../machines/events.ts';
 
 /**
+ * What a registration's history row keeps for the audit's replay (app/audit.ts): the machine input
+ * and the essay slots' ids the announcement carried (made here when the caller sent none).
+ */
+export interface RegistrationInput {
+  input: BatchInput;
+  essay_ids: string[];
+}
+
+/** The EssaysRegistered announcement of a registration, as registerBatch writes it and the audit replays it. */
+export function registrationOutbox(registration: RegistrationInput, at: string, trace?: TraceCarrier) {
+  const { input } = registration;
+  return outboxEnvelope(
+    TOPICS.essaysRegistered,
+    essaysRegistered(input, registration.essay_ids, at),
+    {
+      batch_id: input.batch_id,
+      owner_id: input.owner_id,
+      class_id: input.class_id,
+      correlation_id: input.correlation_id,
+      org_id: input.org_id ?? null,
+    },
+    at,
+    trace,
+  );
+}
+
+/**
  * BatchEssaysRegistered, which a real essay lifecycle service needs to create the batch's essay
  * slots. The slots' essay ids are made here, as the real orchestrator makes them; Phase 1 keeps no
  * use for them (essays are known from provisioning), so they live only in this event.
  */
-function essaysRegistered(input: BatchInput, essayIds: string[] | null, at: string) {
+function essaysRegistered(input: BatchInput, essayIds: string[], at: string) {
   return {
     event: 'batch.essays.registered',
     entity_id: input.batch_id,
     expected_essay_count: input.expected_essay_count,
-    essay_ids: essayIds ?? Array.from({ length: input.expected_essay_count }, () => randomUUID()),
+    essay_ids: essayIds,
     metadata: { entity_id: input.batch_id, entity_type: 'batch', parent_id: null, timestamp: at },
     course_code: input.course_code,
     user_id: input.owner_id,
@@ -90,19 +117,11 @@ export async function registerBatch(
   const state = stateString(snapshot.value);
   const status = batchStatusOf(snapshot.value);
   const classType = snapshot.context.class_type;
-  const announced = outboxEnvelope(
-    TOPICS.essaysRegistered,
-    essaysRegistered(machineInput, input.essay_ids ?? null, at),
-    {
-      batch_id: machineInput.batch_id,
-      owner_id: ownerId,
-      class_id: machineInput.class_id,
-      correlation_id: correlationId,
-      org_id: machineInput.org_id ?? null,
-    },
-    at,
-    trace,
-  );
+  const registration: RegistrationInput = {
+    input: machineInput,
+    essay_ids: input.essay_ids ?? Array.from({ length: input.expected_essay_count }, () => randomUUID()),
+  };
+  const announced = registrationOutbox(registration, at, trace);
   const created = await writeFirstSnapshot(db, {
     batch: {
       batch_id: machineInput.batch_id,
@@ -132,6 +151,7 @@ export async function registerBatch(
       outcome: 'applied',
       reason: null,
       at,
+      machine_input: registration,
     },
     outbox: [announced],
   });

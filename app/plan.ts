@@ -140,7 +140,18 @@ function auditRow(
     correlation_id: request.correlationId ?? context.correlation_id,
     at,
     detail: withAudit(row.detail, request.auditDetail),
+    machine_input: replayInput(event, request.auditDetail),
   };
+}
+
+/** What a transition's history row keeps for the audit's replay (app/audit.ts): the built event and the audit facts. */
+export interface TransitionInput {
+  event: BatchEvent;
+  audit?: Record<string, unknown>;
+}
+
+function replayInput(event: BatchEvent, audit: Record<string, unknown> | undefined): TransitionInput {
+  return audit === undefined ? { event } : { event, audit };
 }
 
 /** Essays an event settled (pending before, decided after), so the history can name them. */

@@ -9,7 +9,7 @@ import { outboxEnvelope } from './envelope.ts';
  * reminder, with how many essays still wait. Sent once per deadline version: moving the deadline
  * earns a new reminder before the new time.
  */
-function reminderOf(due: DueReminder, at: string) {
+export function reminderOf(due: DueReminder, at: string) {
   const dueAt = new Date(due.due_at).toISOString();
   const notification = matchingConfirmationRequired(
     due,

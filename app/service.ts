@@ -21,6 +21,7 @@ import { batchStudentNames, essayStudent, matcherRoster } from './roster-reads.t
 import { type KeyedCall, onceForKey } from './keyed.ts';
 import { claimDueDeadlines, pendingDeadlines, teacherDeadlines } from './deadlines.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
+import { auditBatch } from './audit.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
 import { inboundRequest } from './inbound.ts';
 import { type CreditChecker, allowEveryPipeline } from './credits.ts';
@@ -242,6 +243,8 @@ export function createService(deps: ServiceDeps) {
       changeClassCalendar(db, apply, deadlinePolicy, now, ownerId, classId, body),
     listClasses: (ownerId: string) => listClasses(db, ownerId),
     operatorNumbers: (stuckAfterMs: number) => operatorNumbers(db, stuckAfterMs),
+    /** The verifiable audit: the batch's history replayed and compared with what is stored (null: no such batch). */
+    auditBatch: (batchId: string) => auditBatch(db, batchId),
     pipelineState: (batchId: string) => pipelineStateOf(db, batchId, now()),
     /** The sweep's second verb: reminds teachers of deadlines due within `leadMs`, once per deadline version. */
     remindDueDeadlines: (leadMs: number) => remindDueDeadlines(db, leadMs, now()),

@@ -13,7 +13,10 @@ import { type AssociationSelection, type LoadedActor, batchActorId } from './tra
 export function associationsOf(batch: string, essays?: string): string {
   // Essay ids are compared as text: a malformed one in a teacher's request matches nothing instead of failing a cast.
   const which = essays === undefined ? '' : `AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${essays}))`;
-  return `(SELECT coalesce(jsonb_agg(a.snapshot), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batch} ${which})`;
+  // In essay order: the working set's order is the order of the lists an event emits (a timeout's
+  // decisions, the confirmation's associations), so it must not depend on where rows sit on disk.
+  // The audit's replay (app/replay.ts) restores in the same order.
+  return `(SELECT coalesce(jsonb_agg(a.snapshot ORDER BY a.essay_id), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batch} ${which})`;
 }
 
 /**

@@ -84,7 +84,10 @@ export async function associationRows(db: Db, batchId: string) {
 export type AssociationReadRow = Awaited<ReturnType<typeof associationRows>>[number];
 
 /** The batch's audit log in the order it was written. */
-export async function historyRows(db: Db, batchId: string): Promise<Array<Omit<typeof history.$inferSelect, 'batch_id'>>> {
+export async function historyRows(
+  db: Db,
+  batchId: string,
+): Promise<Array<Omit<typeof history.$inferSelect, 'batch_id' | 'machine_input'>>> {
   return all(
     db,
     db

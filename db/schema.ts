@@ -229,6 +229,13 @@ export const history = pgTable(
     reason: text('reason'),
     version: integer('version').notNull(),
     detail: jsonb('detail'),
+    /**
+     * What the machine was given, so the audit (app/audit.ts) can replay the batch: for
+     * BATCH_REGISTERED the machine input and the essay ids; for an event the built machine event and
+     * the caller's audit facts. Null on rows that apply nothing (SNAPSHOT_MIGRATED, reminders) and on
+     * rows written before it existed (migration history_machine_input): those batches cannot be replayed.
+     */
+    machine_input: jsonb('machine_input'),
   },
   (t) => [index('history_batch_seq_idx').on(t.batch_id, t.seq)],
 );

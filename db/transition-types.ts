@@ -15,6 +15,8 @@ export type HistoryRow = Pick<
   /** `notified`: a reminder the sweep sent; the state did not change. */
   outcome: 'applied' | 'refused' | 'late' | 'notified';
   detail?: unknown;
+  /** What the machine was given, for the audit's replay (history.machine_input). */
+  machine_input?: unknown;
 };
 
 export interface OutboxRow {

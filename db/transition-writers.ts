@@ -84,14 +84,20 @@ const HISTORY_COLUMNS: Columns = [
   ['outcome', 'text'],
   ['reason', 'text'],
   ['detail', 'jsonb'],
+  ['machine_input', 'jsonb'],
 ];
 
-const historyRow = (batchId: string, h: HistoryRow) => ({ batch_id: batchId, ...h, detail: h.detail ?? null });
+const historyRow = (batchId: string, h: HistoryRow) => ({
+  batch_id: batchId,
+  ...h,
+  detail: h.detail ?? null,
+  machine_input: h.machine_input ?? null,
+});
 
 /** History rows read as `h` (HISTORY_COLUMNS) from `source`, at row version `version`. */
 function historyInsert(source: string, version: string): string {
-  return `INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
-    SELECT h.batch_id, h.at, h.event_type, h.event_id, h.actor, h.from_state, h.to_state, h.correlation_id, h.outcome, h.reason, ${version}, h.detail
+  return `INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail, machine_input)
+    SELECT h.batch_id, h.at, h.event_type, h.event_id, h.actor, h.from_state, h.to_state, h.correlation_id, h.outcome, h.reason, ${version}, h.detail, h.machine_input
     FROM ${source}`;
 }
 

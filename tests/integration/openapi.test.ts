@@ -35,7 +35,7 @@ const undocumented = (path: string) =>
 /** Routes whose success is not JSON: the batch event stream (text/event-stream), checked in tests/integration/stream.test.ts. */
 const STREAMING = new Set(['/v1/batches/{batch_id}/stream']);
 /** Service routes under /v1; every other /v1 route is a teacher's. */
-const SERVICE_ROUTES = new Set(['/v1/events', '/v1/outbox', '/v1/operations/numbers']);
+const SERVICE_ROUTES = new Set(['/v1/events', '/v1/outbox', '/v1/operations/numbers', '/v1/operations/batches/{batch_id}/audit']);
 
 const operationsOf = (document: OpenApiDocument) =>
   Object.entries(document.paths).flatMap(([path, operations]) =>
@@ -229,6 +229,8 @@ describe('OpenAPI document and docs page', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.results).toHaveLength(1);
     expect((await r.api('GET', `/v1/batches/${batchId}/history`, { token: teacher })).status).toBe(200);
+    // The operator's audit replays all of the above (extension, rejection, reopening, correction, refusals) to what is stored.
+    expect((await r.api('GET', `/v1/operations/batches/${batchId}/audit`)).body).toMatchObject({ ok: true, result: 'reproduced' });
 
     const viaGateway = await r.api('POST', '/v1/batches/register', {
       token: teacher,

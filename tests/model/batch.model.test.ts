@@ -7,7 +7,14 @@ import { createClassWithStudents } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { type EntitlementsStub, startEntitlements } from '../support/entitlements.ts';
 import { entitlementsChecker } from '../../app/credits.ts';
-import { type BatchFacts, batchInvariants, readBatchFacts, unchangedViolations } from '../support/invariants.ts';
+import {
+  type BatchFacts,
+  auditEveryBatchViolations,
+  auditViolations,
+  batchInvariants,
+  readBatchFacts,
+  unchangedViolations,
+} from '../support/invariants.ts';
 import { type BoundBatch, createBatchDriver, refusalStatus } from './driver.ts';
 import {
   BATCH_INPUTS,
@@ -266,8 +273,15 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
         oracle = expected.after;
         before = await checkVertex(ids, machine, oracle, data, after);
       }
+      expect(await auditViolations(h, ids.batchId), 'the audit replays the path').toEqual([]);
     });
   }
+
+  it('audits every batch the paths created: each replays to what is stored', async () => {
+    const { audited, violations } = await auditEveryBatchViolations(h);
+    expect(violations).toEqual([]);
+    expect(audited).toBeGreaterThan(0);
+  });
 
   it('covers every state node and transition of the batch machine, and tries every refusable pair', () => {
     console.info(coverage.line());

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { auditBatch, auditEveryBatch } from '../../app/audit.ts';
 import type { Service } from '../../app/service.ts';
 import { type Db, rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
@@ -271,4 +272,25 @@ export function decidedOnceViolations(before: BatchFacts, after: BatchFacts): st
     .filter((a) => a.validation_status !== 'pending_validation')
     .filter((a) => JSON.stringify(now.get(a.essay_id)) !== JSON.stringify(a))
     .map((a) => `association ${a.essay_id} was ${a.validation_status} by ${a.validated_by} and changed again`);
+}
+
+/**
+ * The audit (app/audit.ts) of one batch: replayed from its registration through the machines, it
+ * must reproduce the stored history, outbox, snapshots and association rows. [] when it does.
+ */
+export async function auditViolations(h: { database: { db: Db } }, batchId: string): Promise<string[]> {
+  const report = await auditBatch(h.database.db, batchId);
+  if (report === null) return [`batch ${batchId}: not found by the audit`];
+  return report.ok ? [] : [JSON.stringify(report)];
+}
+
+/** The audit of every batch in the database; each one not reproduced is a violation. */
+export async function auditEveryBatchViolations(h: { database: { db: Db } }): Promise<{ audited: number; violations: string[] }> {
+  const violations: string[] = [];
+  let audited = 0;
+  for await (const report of auditEveryBatch(h.database.db)) {
+    audited++;
+    if (!report.ok) violations.push(JSON.stringify(report));
+  }
+  return { audited, violations };
 }

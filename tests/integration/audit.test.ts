@@ -1,0 +1,258 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { registerBatch } from '../../app/batches.ts';
+import { openDatabase, rows } from '../../db/client.ts';
+import { TOPICS } from '../../machines/events.ts';
+import { confirmAssociations, postEvent, provisionedClassBatch, suggested } from '../support/flow.ts';
+import { type Harness, harnessForSuite } from '../support/harness.ts';
+import { regularFlow } from '../support/scenarios.ts';
+
+/**
+ * The verifiable audit (app/audit.ts): a batch driven through the real API replays to exactly what
+ * is stored, and a stored row changed behind the service's back (direct SQL, as a bug or a hand
+ * edit would) is reported at the history row that wrote it. On PostgreSQL and on embedded PGlite.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `npm run audit` with these arguments and environment: its exit code and what it printed. */
+function runAudit(args: string[], env: Record<string, string | undefined>) {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  }).then(
+    (done) => ({ code: 0, stdout: done.stdout, stderr: done.stderr }),
+    (failed: { code: number; stdout: string; stderr: string }) => failed,
+  );
+}
+
+async function audit(h: Harness, batchId: string) {
+  const res = await h.api('GET', `/v1/operations/batches/${batchId}/audit`);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+async function seqOf(h: Harness, batchId: string, eventType: string): Promise<number> {
+  const [row] = await rows<{ seq: number }>(
+    h.database.db,
+    sql`SELECT seq FROM history WHERE batch_id = ${batchId} AND event_type = ${eventType} AND outcome = 'applied' ORDER BY seq DESC LIMIT 1`,
+  );
+  expect(row, `an applied ${eventType} row`).toBeDefined();
+  return Number(row!.seq);
+}
+
+/** A batch whose teacher was reminded of the deadline and then confirmed one of its two essays: still awaiting the teacher. */
+async function remindedBatch(h: Harness) {
+  const teacher = await h.teacher('teacher-audit');
+  const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 2, count: 2 });
+  const [s0, s1] = klass.students;
+  const sugg = await postEvent(
+    h,
+    suggested(batchId, klass.classId, [
+      { essay: list[0]!, student_id: s0!.student_id, score: 0.95 },
+      { essay: list[1]!, student_id: s1!.student_id, score: 0.5 },
+    ]),
+  );
+  expect(sugg.status).toBe(200);
+  const reminded = await h.service.remindDueDeadlines(24 * 3_600_000);
+  expect(reminded.map((r) => r.batch_id)).toContain(batchId);
+  const confirm = await confirmAssociations(h, teacher, batchId, [{ essay_id: list[0]!.essay_id, confirmed: true }]);
+  expect(confirm.status).toBe(200);
+  return { batchId, list };
+}
+
+describe.each([
+  { database: 'PostgreSQL', pglite: false },
+  { database: 'embedded PGlite', pglite: true },
+])('the audit on $database', ({ pglite }) => {
+  const h = harnessForSuite({ label: `audit_${pglite ? 'pglite' : 'pg'}`, pglite });
+
+  it('reproduces a batch driven through the whole REGULAR flow, refusals included', async () => {
+    const { batchId } = await regularFlow(h);
+    const report = await audit(h, batchId);
+    expect(report).toEqual({ batch_id: batchId, ok: true, result: 'reproduced', events: 8 });
+  });
+
+  it("reproduces a batch with a deadline reminder and a teacher's decision, still waiting for the rest", async () => {
+    const { batchId } = await remindedBatch(h);
+    expect(await audit(h, batchId)).toMatchObject({ ok: true, result: 'reproduced' });
+  });
+
+  it('reports a changed batch snapshot at the event that last changed that field', async () => {
+    const { batchId } = await remindedBatch(h);
+    await h.database.db.execute(
+      sql`UPDATE actor_snapshots SET snapshot = jsonb_set(snapshot, '{context,association_counts,pending}', '0') WHERE actor_id = ${`batch:${batchId}`}`,
+    );
+    const report = await audit(h, batchId);
+    const decided = await seqOf(h, batchId, 'TEACHER_DECISIONS');
+    expect(report).toMatchObject({ ok: false, result: 'diverged', first_divergence: { seq: decided, event_type: 'TEACHER_DECISIONS' } });
+    expect(report.differences).toEqual([
+      expect.objectContaining({ table: 'batch_snapshot', field: 'context.association_counts.pending', expected: 1, stored: 0 }),
+    ]);
+  });
+
+  it('reports a changed association row at the decision that wrote it, naming the essay', async () => {
+    const { batchId, list } = await remindedBatch(h);
+    const essay = list[0]!.essay_id;
+    await h.database.db.execute(sql`UPDATE essay_student_associations SET validated_by = 'someone-else' WHERE essay_id = ${essay}`);
+    const report = await audit(h, batchId);
+    const decided = await seqOf(h, batchId, 'TEACHER_DECISIONS');
+    expect(report.first_divergence).toMatchObject({ seq: decided, event_type: 'TEACHER_DECISIONS' });
+    expect(report.differences).toEqual([
+      expect.objectContaining({
+        table: 'association_row',
+        key: essay,
+        field: 'validated_by',
+        expected: 'teacher-audit',
+        stored: 'someone-else',
+      }),
+    ]);
+  });
+
+  it('reports a changed association snapshot of an essay no later event touched at the event that created it', async () => {
+    const { batchId, list } = await remindedBatch(h);
+    const essay = list[1]!.essay_id;
+    await h.database.db.execute(
+      sql`UPDATE association_snapshots SET snapshot = jsonb_set(snapshot, '{confidence_score}', '0.99') WHERE essay_id = ${essay}`,
+    );
+    const report = await audit(h, batchId);
+    const suggestedAt = await seqOf(h, batchId, TOPICS.authorMatchesSuggested);
+    expect(report.first_divergence).toMatchObject({ seq: suggestedAt, event_type: TOPICS.authorMatchesSuggested });
+    expect(report.differences).toEqual([
+      expect.objectContaining({ table: 'association_snapshot', key: essay, field: 'confidence_score', expected: 0.5, stored: 0.99 }),
+    ]);
+  });
+
+  it('reports a changed outbox envelope at the event that emitted it, and a missing one too', async () => {
+    const { batchId } = await remindedBatch(h);
+    const provisionedAt = await seqOf(h, batchId, TOPICS.contentProvisioned);
+    await h.database.db.execute(
+      sql`UPDATE outbox SET envelope = jsonb_set(envelope, '{data,course_code}', '"SV1"') WHERE batch_id = ${batchId} AND topic = ${TOPICS.studentMatchingCommand}`,
+    );
+    const changed = await audit(h, batchId);
+    expect(changed.first_divergence).toMatchObject({ seq: provisionedAt, event_type: TOPICS.contentProvisioned });
+    expect(changed.differences).toEqual([
+      expect.objectContaining({ table: 'outbox', field: 'envelope.data.course_code', expected: 'ENG5', stored: 'SV1' }),
+    ]);
+
+    await h.database.db.execute(sql`DELETE FROM outbox WHERE batch_id = ${batchId} AND topic = ${TOPICS.studentMatchingCommand}`);
+    const missing = await audit(h, batchId);
+    expect(missing.first_divergence).toMatchObject({ seq: provisionedAt });
+    expect(missing.differences[0]).toMatchObject({ table: 'outbox', expected: TOPICS.studentMatchingCommand });
+  });
+
+  it('reports a changed history row at that row', async () => {
+    const { batchId } = await remindedBatch(h);
+    const suggestedAt = await seqOf(h, batchId, TOPICS.authorMatchesSuggested);
+    await h.database.db.execute(sql`UPDATE history SET to_state = 'ready_for_pipeline_execution' WHERE seq = ${suggestedAt}`);
+    const report = await audit(h, batchId);
+    expect(report.first_divergence).toMatchObject({ seq: suggestedAt });
+    expect(report.differences[0]).toMatchObject({ table: 'history', field: 'to_state', stored: 'ready_for_pipeline_execution' });
+  });
+
+  it("reports a kept machine input that does not lead to what was stored (a decision's input turned into a rejection)", async () => {
+    const { batchId } = await remindedBatch(h);
+    const decided = await seqOf(h, batchId, 'TEACHER_DECISIONS');
+    await h.database.db.execute(
+      sql`UPDATE history SET machine_input = jsonb_set(machine_input, '{event,decisions,0,confirmed}', 'false') WHERE seq = ${decided}`,
+    );
+    const report = await audit(h, batchId);
+    expect(report.first_divergence).toMatchObject({ seq: decided, event_type: 'TEACHER_DECISIONS' });
+    expect(report.differences).toContainEqual(
+      expect.objectContaining({ table: 'history', field: 'detail.decided.0.validation_status', expected: 'rejected', stored: 'confirmed' }),
+    );
+    expect(report.differences).toContainEqual(
+      expect.objectContaining({ table: 'association_row', field: 'validation_status', expected: 'rejected', stored: 'confirmed' }),
+    );
+  });
+
+  it('says a history written before machine inputs were kept cannot be replayed, rather than passing it', async () => {
+    const { batchId } = await remindedBatch(h);
+    const provisionedAt = await seqOf(h, batchId, TOPICS.contentProvisioned);
+    await h.database.db.execute(sql`UPDATE history SET machine_input = NULL WHERE seq = ${provisionedAt}`);
+    const report = await audit(h, batchId);
+    expect(report).toMatchObject({
+      ok: false,
+      result: 'unverifiable',
+      first_unreplayable: { seq: provisionedAt, event_type: TOPICS.contentProvisioned },
+    });
+  });
+
+  it('answers operators only: 404 for an unknown batch, 400 for a malformed id, 403 for a teacher', async () => {
+    expect((await h.api('GET', `/v1/operations/batches/${crypto.randomUUID()}/audit`)).status).toBe(404);
+    expect((await h.api('GET', '/v1/operations/batches/not-a-uuid/audit')).status).toBe(400);
+    const teacher = await h.teacher('teacher-audit');
+    const { batchId } = await regularFlow(h);
+    expect((await h.api('GET', `/v1/operations/batches/${batchId}/audit`, { token: teacher })).status).toBe(403);
+  });
+
+  it.skipIf(pglite)(
+    'npm run audit: --batch and --all print the reports and exit 1 when one diverged',
+    async () => {
+      const { batchId } = await regularFlow(h);
+      const run = (args: string[]) => runAudit(args, { DATABASE_URL: h.url });
+      const clean = await run(['--batch', batchId]);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(JSON.parse(clean.stdout)).toMatchObject({ batch_id: batchId, ok: true });
+
+      await h.database.db.execute(sql`UPDATE batches SET version = version + 1 WHERE batch_id = ${batchId}`);
+      const all = await run(['--all', '--quiet']);
+      expect(all.code, all.stderr).toBe(1);
+      // The other tests of this file left their tampered batches: --quiet prints only those not reproduced.
+      const printed = all.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(printed.every((r) => r.ok === false)).toBe(true);
+      const ours = printed.find((r) => r.batch_id === batchId);
+      expect(ours).toMatchObject({ result: 'diverged' });
+      expect(ours.differences).toEqual([expect.objectContaining({ table: 'batch_row', field: 'version', expected: 6, stored: 7 })]);
+      expect(all.stderr).toMatch(/audited \d+ batches/);
+    },
+    60_000,
+  );
+});
+
+describe('npm run audit on the embedded database in DATA_DIR', () => {
+  it('reads DATA_DIR when no DATABASE_URL is set, and exits 1 on a divergence', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'audit-pglite-'));
+    try {
+      const database = await openDatabase({ dataDir });
+      const registered = await registerBatch(
+        database.db,
+        'teacher-audit',
+        { course_code: 'SV1', expected_essay_count: 2 },
+        crypto.randomUUID(),
+        new Date().toISOString(),
+      );
+      if (registered.kind !== 'registered') throw new Error(`not registered: ${registered.kind}`);
+      const batchId = registered.batch.batch_id;
+      await database.close();
+      const env = { DATABASE_URL: '', DATA_DIR: dataDir };
+
+      const clean = await runAudit(['--batch', batchId], env);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(JSON.parse(clean.stdout)).toEqual({ batch_id: batchId, ok: true, result: 'reproduced', events: 1 });
+
+      const reopened = await openDatabase({ dataDir });
+      await reopened.db.execute(sql`UPDATE batches SET expected_essay_count = 3 WHERE batch_id = ${batchId}`);
+      await reopened.close();
+      const tampered = await runAudit(['--all'], env);
+      expect(tampered.code, tampered.stderr).toBe(1);
+      expect(JSON.parse(tampered.stdout)).toMatchObject({
+        result: 'diverged',
+        first_divergence: { event_type: 'BATCH_REGISTERED' },
+        differences: [{ table: 'batch_row', field: 'expected_essay_count', expected: 2, stored: 3 }],
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    // Three opens of a file-backed PGlite (each replays the migrations' check) and two CLI starts.
+  }, 120_000);
+});
