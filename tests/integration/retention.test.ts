@@ -112,9 +112,10 @@ async function swedishClass(h: Harness, token: string, p: Personal) {
  * A REGULAR batch of two essays through everything that stores personal data: slots with original
  * file names, a validation error naming a file, the matcher's file names, names, e-mails and
  * reasons, a decision reopened with a reason, a correction with a reason, then a pipeline that ran
- * to the end. `finish: false` stops it with the associations pending (unfinished).
+ * to the end. `pending` stops it with the associations waiting for the teacher, `running` with its
+ * pipeline's first phase running: both unfinished.
  */
-async function regularBatch(h: Harness, token: string, p: Personal, finish = true) {
+async function regularBatch(h: Harness, token: string, p: Personal, stage: 'pending' | 'running' | 'finished' = 'finished') {
   const klass = await swedishClass(h, token, p);
   const registered = await h.api('POST', '/v1/batches', {
     token,
@@ -160,7 +161,7 @@ async function regularBatch(h: Harness, token: string, p: Personal, finish = tru
     processing_summary: { total_essays: 2, matched: 2 },
   });
   expect((await postEvent(h, suggestions)).status).toBe(200);
-  if (!finish) return { batchId, list, klass };
+  if (stage === 'pending') return { batchId, list, klass };
   const confirm = (associations: unknown) =>
     h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token, body: { associations } });
   expect((await confirm([{ essay_id: list[0]!.essay_id, confirmed: true }])).status).toBe(200);
@@ -181,6 +182,7 @@ async function regularBatch(h: Harness, token: string, p: Personal, finish = tru
   expect(corrected.status).toBe(200);
   expect((await postEvent(h, essaysReady(batchId, list, 'REGULAR', 'SV2'))).body.state).toBe('ready_for_pipeline_execution');
   expect((await postEvent(h, pipelineRequest(batchId, 'nlp', TEACHER))).status).toBe(200);
+  if (stage === 'running') return { batchId, list, klass };
   const outcome = (phase: string) =>
     envelope(TOPICS.phaseOutcome, {
       batch_id: batchId,
@@ -198,7 +200,7 @@ async function regularBatch(h: Harness, token: string, p: Personal, finish = tru
 
 /** A REGULAR batch cancelled (with a reason) while its suggestions waited for the teacher. */
 async function cancelledBatch(h: Harness, token: string, p: Personal) {
-  const { batchId } = await regularBatch(h, token, p, false);
+  const { batchId } = await regularBatch(h, token, p, 'pending');
   const cancelled = await h.api('POST', `/v1/batches/${batchId}/cancel`, { token, body: { reason: p.cancelReason } });
   expect(cancelled.status).toBe(200);
   return batchId;
@@ -269,12 +271,19 @@ describe.each([
 
   it('purges the personal data of finished batches older than the period in every table, keeps their decision trail, and leaves the rest', async () => {
     const token = await h.teacher(TEACHER);
-    const [pOld, pCancelled, pPending, pRecent] = [personal(tagged()), personal(tagged()), personal(tagged()), personal(tagged())];
+    const [pOld, pCancelled, pPending, pRunning, pRecent] = [tagged(), tagged(), tagged(), tagged(), tagged()].map(personal) as [
+      Personal,
+      Personal,
+      Personal,
+      Personal,
+      Personal,
+    ];
     const old = await regularBatch(h, token, pOld);
     const cancelled = await cancelledBatch(h, token, pCancelled);
-    const pending = await regularBatch(h, token, pPending, false);
+    const pending = await regularBatch(h, token, pPending, 'pending');
+    const running = await regularBatch(h, token, pRunning, 'running');
     const recent = await cancelledBatch(h, token, pRecent);
-    await age(h, [old.batchId, cancelled, pending.batchId], RETENTION_DAYS + 10);
+    await age(h, [old.batchId, cancelled, pending.batchId, running.batchId], RETENTION_DAYS + 10);
     await age(h, [recent], RETENTION_DAYS - 1);
 
     const strings = (p: Personal) => Object.values(p);
@@ -287,6 +296,7 @@ describe.each([
     );
     expect(stored(pCancelled)).toEqual(expect.arrayContaining([...copied(pCancelled), pCancelled.cancelReason]));
     expect(stored(pPending)).toEqual(expect.arrayContaining(copied(pPending)));
+    expect(stored(pRunning)).toEqual(expect.arrayContaining([...copied(pRunning), pRunning.reopenReason, pRunning.correctionReason]));
     expect(stored(pRecent)).toEqual(expect.arrayContaining([...copied(pRecent), pRecent.cancelReason]));
     const trailBefore = { old: await decisionTrail(h, old.batchId), cancelled: await decisionTrail(h, cancelled) };
     const docsBefore = await documents(h, old.batchId);
@@ -313,7 +323,7 @@ describe.each([
     const after = await dump(h);
     // Gone from every table but the class's roster, for the purged batches; untouched for the others.
     expect(hits(after, [...strings(pOld), ...strings(pCancelled)])).toEqual([]);
-    for (const p of [pPending, pRecent]) expect(hits(after, strings(p), [])).toEqual(hits(before, strings(p), []));
+    for (const p of [pPending, pRunning, pRecent]) expect(hits(after, strings(p), [])).toEqual(hits(before, strings(p), []));
     for (const [table, list] of Object.entries(after)) {
       if (table === 'history') continue;
       const others = (l: string[]) => l.filter((row) => ![old.batchId, cancelled].some((id) => row.includes(id)));
