@@ -11,6 +11,7 @@ import { type Harness, harnessForSuite, startHarness } from '../support/harness.
 import { REDIS_URL } from '../support/env.ts';
 import { eventually } from '../support/poll.ts';
 import { dropRedisKeys } from '../support/redis-keys.ts';
+import { type OpenApiDocument, SpecValidator } from '../support/spec.ts';
 
 /**
  * Retention (issue 24, item 5): a finished batch unchanged for RETENTION_DAYS loses every copy of
@@ -360,6 +361,20 @@ describe.each([
       student_email: null,
       match_reasons: [],
     });
+
+    // Every answer about the purged batch fits the documented schemas.
+    const spec = new SpecValidator((await h.api('GET', '/openapi.json', { token: null })).body as OpenApiDocument);
+    const documentedAnswer = (path: string, method: string, body: unknown) =>
+      spec.errorsAt(['paths', path, method, 'responses', '200', 'content', 'application/json', 'schema'], body);
+    expect(documentedAnswer('/v1/operations/retention/purge', 'post', report.body)).toEqual([]);
+    expect(documentedAnswer('/v1/batches/{batch_id}/history', 'get', history.body)).toEqual([]);
+    // The roster's SMTPUTF8 e-mails (`emil.zäll.…@test.edu`, left by retention) fail the document's `format: email`,
+    // which wants ASCII (idn-email would take them): a gap of the document, not of retention.
+    expect(
+      documentedAnswer('/v1/batches/{batch_id}/student-associations', 'get', listed.body).filter(
+        (e) => !/\/student\/email must match format "email"/.test(e),
+      ),
+    ).toEqual([]);
 
     // A second purge finds nothing and changes nothing.
     const again = await purge(h, {});
