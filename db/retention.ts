@@ -72,13 +72,18 @@ export async function purgeBatchPersonalData<T>(
 ): Promise<T | null> {
   return db.transaction(async (transaction) => {
     const tx = transaction as unknown as Db;
+    // The lock first, then the reads in statements of their own: under READ COMMITTED a statement
+    // that waited for the lock would still see, in its other columns, what was there before the
+    // holder committed (a concurrent purge's history row among them).
+    const locked = await rows(tx, sql`SELECT 1 FROM actor_snapshots WHERE actor_id = ${batchActorId(batchId)} FOR UPDATE`);
+    if (locked.length === 0) return null;
     const [batch] = await rows<BatchPersonalRows['batch'] & { snapshot: unknown; purged: boolean }>(
       tx,
       sql`SELECT b.batch_id, b.state, b.version, b.updated_at, b.correlation_id, s.snapshot,
             s.snapshot->'context'->'pipeline_state' AS pipeline_state,
             EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version) AS purged
           FROM actor_snapshots s JOIN batches b ON s.actor_id = 'batch:' || b.batch_id
-          WHERE s.actor_id = ${batchActorId(batchId)} FOR UPDATE OF s`,
+          WHERE s.actor_id = ${batchActorId(batchId)}`,
     );
     if (!batch) return null;
     const { snapshot, purged, ...head } = batch;

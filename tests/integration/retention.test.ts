@@ -383,6 +383,27 @@ describe.each([
     expect(await dump(h)).toEqual(after);
   });
 
+  it('purges up to `limit` batches a pass and reports the rest; two passes at once purge each batch once', async () => {
+    const token = await h.teacher(TEACHER);
+    // Whatever earlier tests left due is purged first, so this test counts its own batches.
+    await h.service.purgeExpired({ limit: 1000 });
+    const batches = [await cancelledBatch(h, token, personal(tagged())), await cancelledBatch(h, token, personal(tagged()))];
+    await age(h, batches, RETENTION_DAYS + 2);
+    const first = await purge(h, { limit: 1 });
+    expect(first.body.batches).toHaveLength(1);
+    expect(first.body.remaining).toBe(1);
+    const third = await cancelledBatch(h, token, personal(tagged()));
+    await age(h, [third], RETENTION_DAYS + 2);
+    const [a, b] = await Promise.all([h.service.purgeExpired(), h.service.purgeExpired()]);
+    const purgedIds = [...a!.batches, ...b!.batches].map((x) => x.batch_id).sort();
+    expect(purgedIds).toEqual([...batches, third].filter((id) => id !== first.body.batches[0].batch_id).sort());
+    const marks = await rows<{ batch_id: string; n: number }>(
+      h.database.db,
+      sql`SELECT batch_id, count(*)::int AS n FROM history WHERE event_type = 'RETENTION_PURGED' GROUP BY batch_id`,
+    );
+    expect(marks.filter((m) => [...batches, third].includes(m.batch_id)).map((m) => m.n)).toEqual([1, 1, 1]);
+  });
+
   it('answers the operator only, refuses bad input with problem+json, and changes nothing then', async () => {
     const token = await h.teacher(TEACHER);
     const cancelled = await cancelledBatch(h, token, personal(tagged()));
