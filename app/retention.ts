@@ -5,6 +5,7 @@ import {
   RETENTION_ACTOR,
   RETENTION_EVENT,
   RETENTION_OUTCOME,
+  REDACTED,
   changedBy,
   redactAssociationRow,
   redactAssociationSnapshot,
@@ -145,10 +146,12 @@ export async function purgeExpiredBatches(db: Db, request: RetentionRequest): Pr
   const dryRun = request.dryRun ?? false;
   const limit = request.limit ?? 100;
   const states = [...FINAL_STATES, READY];
-  const finished = (await retentionCandidates(db, cutoff, states, RETENTION_EVENT)).filter((c) => batchFinished(c.state, c.pipeline_state));
+  const finished = (await retentionCandidates(db, cutoff, states, RETENTION_EVENT, REDACTED)).filter((c) =>
+    batchFinished(c.state, c.pipeline_state),
+  );
   const batches: PurgedBatch[] = [];
   for (const candidate of finished.slice(0, limit)) {
-    const purged = await purgeBatchPersonalData(db, candidate.batch_id, RETENTION_EVENT, (found) => {
+    const purged = await purgeBatchPersonalData(db, candidate.batch_id, { purgedEvent: RETENTION_EVENT, redacted: REDACTED }, (found) => {
       const { batch } = found;
       // Locked now: it may have changed since the candidates were read.
       const stillDue = !found.purged && batchFinished(batch.state, batch.pipeline_state) && iso(batch.updated_at) < cutoff;

@@ -11,17 +11,30 @@ export interface RetentionCandidate {
 }
 
 /**
- * Batches in one of `states`, unchanged since before `cutoff`, with something not yet purged: no
- * `purgedEvent` history row at their current version (a batch purged and changed since is taken again).
+ * Whether batch `b` is purged as it stands: a `purgedEvent` history row at its current version (a
+ * transition since makes it a candidate again), and no essay slot with a file name not yet
+ * `redacted` (EssaySlotAssignedV1 is no transition: a late one writes a file name without a new version).
  */
-export function retentionCandidates(db: Db, cutoff: string, states: readonly string[], purgedEvent: string): Promise<RetentionCandidate[]> {
+function purgedAtVersion(purgedEvent: string, redacted: string) {
+  return sql`EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version)
+    AND NOT EXISTS (SELECT 1 FROM essay_slots e WHERE e.batch_id = b.batch_id AND e.original_file_name NOT IN ('', ${redacted}))`;
+}
+
+/** Batches in one of `states`, unchanged since before `cutoff`, not purged as they stand. */
+export function retentionCandidates(
+  db: Db,
+  cutoff: string,
+  states: readonly string[],
+  purgedEvent: string,
+  redacted: string,
+): Promise<RetentionCandidate[]> {
   return rows<RetentionCandidate>(
     db,
     sql`SELECT b.batch_id, b.state, b.updated_at, s.snapshot->'context'->'pipeline_state' AS pipeline_state
       FROM batches b JOIN actor_snapshots s ON s.actor_id = 'batch:' || b.batch_id
       WHERE b.updated_at < ${cutoff}::timestamptz
         AND b.state IN (SELECT jsonb_array_elements_text(${JSON.stringify(states)}::jsonb))
-        AND NOT EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version)
+        AND NOT (${purgedAtVersion(purgedEvent, redacted)})
       ORDER BY b.updated_at, b.batch_id`,
   );
 }
@@ -29,7 +42,7 @@ export function retentionCandidates(db: Db, cutoff: string, states: readonly str
 /** Every stored document of one batch that may hold personal data, as retention reads and rewrites them. */
 export interface BatchPersonalRows {
   batch: { batch_id: string; state: string; version: number; updated_at: string; correlation_id: string; pipeline_state: unknown };
-  /** Whether the batch already has a purge row at its current version. */
+  /** Whether the batch is purged as it stands (a purge row at its current version, no file name left). */
   purged: boolean;
   actor_snapshot: unknown;
   association_snapshots: Array<{ essay_id: string; snapshot: unknown }>;
@@ -67,7 +80,7 @@ const jsonOrNull = (value: unknown) => (value === null || value === undefined ? 
 export async function purgeBatchPersonalData<T>(
   db: Db,
   batchId: string,
-  purgedEvent: string,
+  marks: { purgedEvent: string; redacted: string },
   redact: (found: BatchPersonalRows) => { write: BatchRedaction | null; answer: T },
 ): Promise<T | null> {
   return db.transaction(async (transaction) => {
@@ -81,7 +94,7 @@ export async function purgeBatchPersonalData<T>(
       tx,
       sql`SELECT b.batch_id, b.state, b.version, b.updated_at, b.correlation_id, s.snapshot,
             s.snapshot->'context'->'pipeline_state' AS pipeline_state,
-            EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version) AS purged
+            ${purgedAtVersion(marks.purgedEvent, marks.redacted)} AS purged
           FROM actor_snapshots s JOIN batches b ON s.actor_id = 'batch:' || b.batch_id
           WHERE s.actor_id = ${batchActorId(batchId)}`,
     );

@@ -404,6 +404,30 @@ describe.each([
     expect(marks.filter((m) => [...batches, third].includes(m.batch_id)).map((m) => m.n)).toEqual([1, 1, 1]);
   });
 
+  it('purges again a purged batch that was sent a file name later (EssaySlotAssignedV1 is no transition)', async () => {
+    const token = await h.teacher(TEACHER);
+    const batchId = await cancelledBatch(h, token, personal(tagged()));
+    await age(h, [batchId], RETENTION_DAYS + 3);
+    await h.service.purgeExpired({ limit: 1000 });
+    const late = `sen fil ${tagged()}.docx`;
+    const slot = real(TOPICS.essaySlotAssigned, {
+      event: 'essay.slot.assigned',
+      batch_id: batchId,
+      essay_id: uuid(),
+      file_upload_id: uuid(),
+      text_storage_id: 'storage-late',
+      original_file_name: late,
+      correlation_id: uuid(),
+      timestamp: new Date().toISOString(),
+    });
+    expect((await postEvent(h, slot)).status).toBe(200);
+    expect(hits(await dump(h), [late])).toEqual(['essay_slots: ' + late]);
+    const again = await h.service.purgeExpired({ limit: 1000 });
+    expect(again!.batches.map((b) => [b.batch_id, b.rows.essay_slots])).toEqual([[batchId, 1]]);
+    expect(hits(await dump(h), [late])).toEqual([]);
+    expect((await h.service.purgeExpired({ limit: 1000 }))!.batches).toEqual([]);
+  });
+
   it('answers the operator only, refuses bad input with problem+json, and changes nothing then', async () => {
     const token = await h.teacher(TEACHER);
     const cancelled = await cancelledBatch(h, token, personal(tagged()));
