@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   ),
   VALIDATION_REMINDER_BEFORE_MS: withDefault(z.coerce.number().int().min(0), 7_200_000),
   SWEEP_INTERVAL_MS: optional(positiveInt),
+  RETENTION_DAYS: optional(z.coerce.number().int().min(1).max(36_500)),
+  RETENTION_INTERVAL_MS: withDefault(z.coerce.number().int().min(1000), 3_600_000),
   JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   SERVICE_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'), 'huleedu'),
@@ -117,6 +119,10 @@ export interface Config {
   /** How long before a validation deadline the teacher is reminded; 0: never. */
   validationReminderBeforeMs: number;
   sweepIntervalMs: number;
+  /** Finished batches unchanged this many days lose their personal data; null: retention is off. */
+  retentionDays: number | null;
+  /** How often the retention job runs (BullMQ job scheduler with Redis, a database loop without). */
+  retentionIntervalMs: number;
   jwtSecret: string | undefined;
   serviceToken: string | undefined;
   logLevel: string;
@@ -212,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     validationReminderBeforeMs: e.VALIDATION_REMINDER_BEFORE_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS ?? (e.REDIS_URL ? 60_000 : 1_000),
+    retentionDays: e.RETENTION_DAYS ?? null,
+    retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     jwtSecret: e.JWT_SECRET,
     serviceToken: e.SERVICE_TOKEN,
     logLevel: e.LOG_LEVEL,

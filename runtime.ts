@@ -50,6 +50,15 @@ export async function startRuntime(config: Config, secrets: Secrets, logger: Pin
     deadlines: config.deadlines,
     credits: config.credits.kind === 'entitlements' ? entitlementsChecker(config.credits.url) : allowEveryPipeline,
     deadlineClockSkewMs: config.deadlineClockSkewMs,
+    ...(config.retentionDays === null ? {} : { retentionDays: config.retentionDays }),
+    onRetentionPurged: (report) =>
+      log('info', 'retention purged personal data', {
+        retention_days: report.retention_days,
+        cutoff: report.cutoff,
+        batches: report.batches.map((b) => ({ batch_id: b.batch_id, state: b.state, rows: b.rows })),
+        totals: report.totals,
+        remaining: report.remaining,
+      }),
     onOutcome: observeApplications({ metrics, logger }),
     ...(tracing ? { tracer: tracing.tracer } : {}),
     onDeadlineChange: timers?.listener((error) =>

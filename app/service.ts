@@ -31,6 +31,7 @@ import { applySlotAssigned } from './slot-events.ts';
 import { upgradeBatchSnapshots } from './upgrade.ts';
 import { pipelineStateOf, preflight } from './orchestrator.ts';
 import { remindDueDeadlines } from './reminders.ts';
+import { type RetentionReport, purgeExpiredBatches } from './retention.ts';
 import type { CourseCode } from '../machines/domain.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { type TraceCarrier, defaultTracer, withSpan } from './tracing.ts';
@@ -68,6 +69,10 @@ export interface ServiceDeps {
   onOutcome?: ApplyObserver;
   /** Spans of applied events; the global (no-op unless an SDK is registered) tracer by default. */
   tracer?: Tracer;
+  /** RETENTION_DAYS: finished batches unchanged this long lose their personal data; absent, retention is off. */
+  retentionDays?: number;
+  /** Told after every retention pass that purged something (not dry runs): the log line of what was purged. */
+  onRetentionPurged?: (report: RetentionReport) => void;
 }
 
 function transitionOf(outcome: ApplyOutcome) {
@@ -253,6 +258,22 @@ export function createService(deps: ServiceDeps) {
     upgradeSnapshots: () => upgradeBatchSnapshots(db, now().toISOString()),
     /** Up to `limit` pending deadlines, to put the timers back on the queue after a restart (Redis keeps nothing on disk). */
     pendingDeadlines: (limit: number) => pendingDeadlines(db, limit),
+    /** RETENTION_DAYS, or null when retention is off. */
+    retentionDays: deps.retentionDays ?? null,
+    /**
+     * One retention pass (app/retention.ts) with the configured period, or `retentionDays` (the
+     * operator's); null when neither is set. A dry run changes nothing and answers the same report.
+     */
+    purgeExpired: (options: { dryRun?: boolean; limit?: number; retentionDays?: number } = {}): Promise<RetentionReport | null> => {
+      const retentionDays = options.retentionDays ?? deps.retentionDays;
+      if (retentionDays === undefined) return Promise.resolve(null);
+      return purgeExpiredBatches(db, { retentionDays, now: now(), dryRun: options.dryRun ?? false, limit: options.limit ?? 100 }).then(
+        (report) => {
+          if (!report.dry_run && report.batches.length > 0) deps.onRetentionPurged?.(report);
+          return report;
+        },
+      );
+    },
     /** How many outbox rows wait to be published: the backlog gauge. */
     outboxBacklog: () => outboxBacklog(db),
     /** The relay's side of the outbox: the pending rows of a pass and marking them published. */

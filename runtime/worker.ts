@@ -4,6 +4,7 @@ import type { Service } from '../app/service.ts';
 import type { KafkaTransport } from '../jobs/kafka.ts';
 import { createRelay } from '../jobs/relay.ts';
 import { createSweep } from '../jobs/sweep.ts';
+import { createRetentionLoop, startRetentionWorker } from '../jobs/retention.ts';
 import type { DeadlineTimers } from '../jobs/timers.ts';
 import { startDeadlineWorker } from '../jobs/worker.ts';
 import { loggableError } from '../ops/loggable-error.ts';
@@ -46,6 +47,19 @@ export async function startWorkerSide({ config, service, timers, kafka, metrics,
   }
   sweep.start();
 
+  // Retention (RETENTION_DAYS): a BullMQ job scheduler with Redis, else a loop of this process over the database.
+  const retentionOptions = {
+    intervalMs: config.retentionIntervalMs,
+    onError: (error: unknown) => log('error', 'retention pass failed; the next one retries', loggableError(error)),
+  };
+  const retention =
+    config.retentionDays === null
+      ? null
+      : config.redisUrl
+        ? await startRetentionWorker(service, { ...retentionOptions, redisUrl: config.redisUrl, prefix: config.queuePrefix })
+        : createRetentionLoop(service, retentionOptions);
+  if (retention && 'start' in retention) retention.start();
+
   // The relay's own connection fails fast, so a Redis outage ends a pass (and its transaction) quickly.
   const relayRedis =
     config.redisUrl && config.outboxRelay.includes('redis')
@@ -68,9 +82,15 @@ export async function startWorkerSide({ config, service, timers, kafka, metrics,
     worker,
     sweep,
     relay,
+    retention,
     /** Lets the running sweep pass, jobs and relay pass finish. */
     stop: async (): Promise<void> => {
-      await Promise.all([sweep.stop(), worker?.close(), relay?.stop()]);
+      await Promise.all([
+        sweep.stop(),
+        worker?.close(),
+        relay?.stop(),
+        retention && 'close' in retention ? retention.close() : retention?.stop(),
+      ]);
     },
     /** Closes the relay's Redis connection, once the relay has stopped. */
     disconnect: (): void => relayRedis?.disconnect(),

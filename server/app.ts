@@ -21,6 +21,7 @@ import type { BatchStreams } from '../app/stream.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { type ReviewOptions, operatorRoutes, reviewPages } from './routes/review.ts';
 import { streamRoutes } from './routes/stream.ts';
+import { retentionRoutes } from './routes/retention.ts';
 import { databaseUnavailable } from './unavailable.ts';
 import { lingerOnClose } from './linger.ts';
 import { correlationId } from './correlation.ts';
@@ -107,6 +108,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', streamRoutes(service, options.streams ?? service.openBatchStreams(500)));
   app.route('/', operatorRoutes(review));
   app.route('/', auditRoutes(service));
+  app.route('/', retentionRoutes(service));
   mountApiDocs(app);
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));

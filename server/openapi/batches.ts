@@ -142,11 +142,14 @@ const HistoryEntry = z
     at: instant,
     event_type: z.string(),
     event_id: z.string().nullable(),
-    actor: z.string().openapi({ description: '`service`, a teacher id, or `timeout`.' }),
+    actor: z.string().openapi({ description: '`service`, a teacher id, `timeout`, or `retention`.' }),
     from_state: z.string().nullable(),
     to_state: z.string().nullable().openapi({ description: 'Null when the event was refused.' }),
     correlation_id: uuid.nullable(),
-    outcome: z.enum(['applied', 'refused', 'late']),
+    outcome: z.enum(['applied', 'refused', 'late', 'notified', 'purged']).openapi({
+      description:
+        '`applied`, `refused` or `late` for an event; `notified` for a deadline reminder (`VALIDATION_REMINDER`); `purged` for retention (`RETENTION_PURGED`, the rows it pseudonymised in `detail.rows`).',
+    }),
     reason: z.string().nullable().openapi({ description: 'Why an event was refused or late.' }),
     version: count,
     detail: z.record(z.string(), z.unknown()).nullable(),

@@ -15,3 +15,4 @@ export * from './classes.ts';
 export * from './students.ts';
 export * from './corrections.ts';
 export * from './audit.ts';
+export * from './retention.ts';

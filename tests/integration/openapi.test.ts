@@ -35,7 +35,13 @@ const undocumented = (path: string) =>
 /** Routes whose success is not JSON: the batch event stream (text/event-stream), checked in tests/integration/stream.test.ts. */
 const STREAMING = new Set(['/v1/batches/{batch_id}/stream']);
 /** Service routes under /v1; every other /v1 route is a teacher's. */
-const SERVICE_ROUTES = new Set(['/v1/events', '/v1/outbox', '/v1/operations/numbers', '/v1/operations/batches/{batch_id}/audit']);
+const SERVICE_ROUTES = new Set([
+  '/v1/events',
+  '/v1/outbox',
+  '/v1/operations/numbers',
+  '/v1/operations/batches/{batch_id}/audit',
+  '/v1/operations/retention/purge',
+]);
 
 const operationsOf = (document: OpenApiDocument) =>
   Object.entries(document.paths).flatMap(([path, operations]) =>
@@ -151,6 +157,9 @@ describe('OpenAPI document and docs page', () => {
     const klass = await createClassWithStudents(r, teacher, 'ENG5', 3);
     expect((await r.api('GET', '/v1/classes', { token: teacher })).status).toBe(200);
     expect((await r.api('GET', '/v1/operations/numbers')).status).toBe(200);
+    // Retention: off in this harness (409 without a period), a dry run with one.
+    expect((await r.api('POST', '/v1/operations/retention/purge', { body: {} })).status).toBe(409);
+    expect((await r.api('POST', '/v1/operations/retention/purge', { body: { dry_run: true, retention_days: 365 } })).status).toBe(200);
     expect((await r.api('GET', `/v1/classes/${klass.classId}/students`, { token: teacher })).status).toBe(200);
     const cmsClass = await r.api('POST', '/v1/classes/', { token: teacher, body: { name: '9A', course_codes: ['SV1', 'SV2'] } });
     expect(cmsClass.status).toBe(201);
