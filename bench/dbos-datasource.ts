@@ -85,7 +85,12 @@ class Handler implements DataSourceTransactionHandler {
     return rows[0];
   }
 
-  async #record(client: postgres.Sql | postgres.TransactionSql, workflowID: string, stepID: number, outcome: { output?: string; error?: string }) {
+  async #record(
+    client: postgres.Sql | postgres.TransactionSql,
+    workflowID: string,
+    stepID: number,
+    outcome: { output?: string; error?: string },
+  ) {
     try {
       await client`
         INSERT INTO ${client(this.schema)}.transaction_completion (workflow_id, function_num, output, error)
