@@ -41,8 +41,17 @@ export interface DbCounters {
   walSyncs: number;
 }
 
-const STUDENT_NAMES = (cls: ClassFixture) =>
-  Object.fromEntries(cls.studentIds.map((id, i) => [id, { first_name: `Student`, last_name: `${i}`, email: null }]));
+/**
+ * The roster as bench/fixtures.ts `createClasses` made it (class `index` of its list), handed to each
+ * workflow as input: the service reads the same names from its students table.
+ */
+const STUDENT_NAMES = (cls: ClassFixture, index: number) =>
+  Object.fromEntries(
+    cls.studentIds.map((id, j) => [
+      id,
+      { first_name: `First${j}`, last_name: `Last${j}`, email: `s${j}.c${index}.${cls.classId.slice(0, 8)}@school.example` },
+    ]),
+  );
 
 export class DbosPool {
   private ready: BatchCopy[] = [];
@@ -68,12 +77,13 @@ export class DbosPool {
       Array.from({ length: Math.min(this.concurrency, missing) }, async () => {
         while (left > 0) {
           left--;
-          const cls = this.classes[this.next++ % this.classes.length]!;
+          const index = this.next++ % this.classes.length;
+          const cls = this.classes[index]!;
           const batchId = randomUUID();
           await this.start({
             batchId,
             cls,
-            students: STUDENT_NAMES(cls),
+            students: STUDENT_NAMES(cls, index),
             unknownStudentId: `unknown-${cls.classId}`,
             validationTimeoutMs: 86_400_000,
           });
@@ -186,7 +196,7 @@ export async function startDbos(options: {
       const input: FlowInput = {
         batchId,
         cls,
-        students: STUDENT_NAMES(cls),
+        students: STUDENT_NAMES(cls, i % options.classes.length),
         unknownStudentId: `unknown-${cls.classId}`,
         validationTimeoutMs: 86_400_000,
         burst: { content: contentProvisioned(batchId, cls, essays), suggestions: authorMatchesSuggested(batchId, cls, essays), dueAtMs },
