@@ -192,6 +192,8 @@ export function definePoints(rig: Rig): Point[] {
       throughput: true,
       run: async (round, d) => {
         if (!counted || round !== 1) return summarise(await measure(d));
+        // Stocked before the counters are read (measure's own stocking then finds enough), so they count the events alone.
+        await stockFor(name, kind, essays, d);
         return countedRun(rig.dbos!, () => measure(d));
       },
     };
