@@ -45,6 +45,13 @@ export interface BenchConfig {
   only: string[] | null;
   /** BENCH_CPU_PROFILE_DIR: write a CPU profile of each measured run there (bench/profile.ts). */
   cpuProfileDir: string | undefined;
+  /**
+   * BENCH_DBOS=1, or a DBOS point named in BENCH_ONLY: run DBOS Transact's points (bench/dbos-points.ts)
+   * beside A, C and the bursts. Off by default: they add about two minutes to a full run.
+   */
+  dbos: boolean;
+  /** BENCH_DBOS_DEADLINES: DBOS workflows whose `recv` deadlines expire together (DBOS-T). */
+  dbosBurst: number;
   /** When the run started (performance.now()), and how long it may take in all. */
   startedAt: number;
   budgetMs: number;
@@ -79,6 +86,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
   const prefix = env.BENCH_REDIS_PREFIX ?? 'huleedu-bench';
   if (!/^[\w-]+$/.test(prefix)) throw new Error(`BENCH_REDIS_PREFIX may hold only letters, digits, _ and -, got ${prefix}`);
   const burst = int(env, 'BENCH_DEADLINES', tiny ? 60 : 10_000);
+  const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim()) : null;
   return {
     adminUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -103,7 +111,9 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     memoryWarmup: tiny ? 20 : 10_000,
     queueConcurrency: 16,
     relayRows: int(env, 'BENCH_RELAY_ROWS', tiny ? 300 : 10_000),
-    only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim()) : null,
+    only,
+    dbos: env.BENCH_DBOS === '1' || (only?.some((name) => name.startsWith('DBOS-')) ?? false),
+    dbosBurst: int(env, 'BENCH_DBOS_DEADLINES', tiny ? 20 : 2_000),
     cpuProfileDir: env.BENCH_CPU_PROFILE_DIR || undefined,
     startedAt: performance.now(),
     budgetMs: int(env, 'BENCH_BUDGET_S', 330) * 1000,

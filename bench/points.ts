@@ -5,6 +5,7 @@ import { bareQueueBurst } from './bullmq-baseline.ts';
 import type { KafkaRig } from './kafka.ts';
 import type { KafkaRelayRig } from './kafka-relay.ts';
 import type { BenchConfig } from './config.ts';
+import type { DbosRig } from './dbos-points.ts';
 import { type DeadlineRig, burstWithBullmq, burstWithSweep, lightLoadLateness } from './deadlines.ts';
 import type { HttpServerHandle } from './hono-baseline.ts';
 import { httpClient } from './http-client.ts';
@@ -56,6 +57,8 @@ export interface Rig {
   kafka: KafkaRig | null;
   /** The outbox relay and a bare producer on a mock cluster of their own; null when it could not start (KR is skipped). */
   kafkaRelay: KafkaRelayRig | null;
+  /** DBOS Transact running the same flow (bench/dbos-points.ts); null unless BENCH_DBOS=1 or BENCH_ONLY names a DBOS point. */
+  dbos: DbosRig | null;
 }
 
 /** The sweep interval of the runtime without Redis (config.ts). */
@@ -72,7 +75,7 @@ const burstFigures = (r: Sample & { totalMs: number }): Figures => ({
  * Where a mix point sends its events: the application layer (A) or HTTP (C, and D for one decision
  * a request); K sends C's service events through Kafka instead (decisions stay HTTP).
  */
-type Kind = 'P2' | 'P3' | 'H' | 'P-rows' | 'A' | 'C' | 'D' | 'K';
+type Kind = 'P2' | 'P3' | 'H' | 'P-rows' | 'A' | 'C' | 'D' | 'K' | 'DBOS-A' | 'DBOS-C';
 
 interface ThroughputSpec {
   kind: Kind;
@@ -120,9 +123,11 @@ export function definePoints(rig: Rig): Point[] {
 
   /** Enough registered batches for a mix point, from the last rate seen, so copying stays out of the timing. */
   const stockFor = async (name: string, kind: Kind, essays: number, durationMs: number) => {
-    const rate = rig.results.get(name)?.at(-1)?.ops_per_s ?? 3000;
+    const dbos = kind.startsWith('DBOS-');
+    const rate = rig.results.get(name)?.at(-1)?.ops_per_s ?? (dbos ? 600 : 3000);
     const batches = (rate * 1.5 * durationMs) / 1000 / eventsPerBatch(styleOf(kind), essays);
-    await (kind === 'P-rows' ? rowsOf(essays).pool : poolOf(essays)).ensure(Math.ceil(batches) + 2 * config.highClients);
+    const pool = dbos ? rig.dbos!.pool(essays) : kind === 'P-rows' ? rowsOf(essays).pool : poolOf(essays);
+    await pool.ensure(Math.ceil(batches) + 2 * config.highClients);
   };
   const overHttp = async (origin: string, connections: number, run: (client: ReturnType<typeof httpClient>) => Promise<Sample>) => {
     const client = httpClient(origin, connections);
@@ -165,6 +170,14 @@ export function definePoints(rig: Rig): Point[] {
         case 'D':
           await stockFor(name, kind, essays, d);
           return overHttp(rig.server.origin, clients, (client) => closedLoop(clients, d, httpMix(client, essays, styleOf(kind))));
+        case 'DBOS-A':
+          await stockFor(name, kind, essays, d);
+          return closedLoop(clients, d, eventMix(rig.dbos!.pool(essays), rig.dbos!.transport, essays));
+        case 'DBOS-C':
+          await stockFor(name, kind, essays, d);
+          return overHttp(rig.dbos!.server.origin, clients, (client) =>
+            closedLoop(clients, d, eventMix(rig.dbos!.pool(essays), httpTransport(client, rig.serviceToken, rig.teacherTokens), essays)),
+          );
         case 'K': {
           const kafka = rig.kafka!;
           await stockFor(name, kind, essays, d);
@@ -175,12 +188,27 @@ export function definePoints(rig: Rig): Point[] {
         }
       }
     };
-    return { name, throughput: true, run: async (_round, d) => summarise(await measure(d)) };
+    // With DBOS in the run, A, C and DBOS's points count write transactions, commits and WAL per event in round 1.
+    const counted = rig.dbos !== null && clients === config.highClients && ['A', 'C', 'DBOS-A', 'DBOS-C'].includes(kind);
+    return {
+      name,
+      throughput: true,
+      run: async (round, d) => {
+        if (!counted || round !== 1) return summarise(await measure(d));
+        // Stocked before the counters are read (measure's own stocking then finds enough), so they count the events alone.
+        await stockFor(name, kind, essays, d);
+        return countedRun(rig.dbos!, () => measure(d));
+      },
+    };
   };
+  // DBOS's points right after the service's A and C at 8 clients, so each pair shares the machine's load.
+  const specs = throughputSpecs(config).flatMap((s): ThroughputSpec[] =>
+    rig.dbos && s.clients === config.highClients && (s.kind === 'A' || s.kind === 'C') ? [s, { ...s, kind: `DBOS-${s.kind}` }] : [s],
+  );
 
   const fullC = throughputName({ kind: 'C', clients: config.highClients, essays: config.essaysPerBatch });
   return [
-    ...throughputSpecs(config).map(throughput),
+    ...specs.map(throughput),
     ...(rig.kafka
       ? [config.smallEssays, config.essaysPerBatch].map((essays) => throughput({ kind: 'K', clients: config.highClients, essays }))
       : []),
@@ -210,6 +238,7 @@ export function definePoints(rig: Rig): Point[] {
       name: 'T-sweep',
       run: async () => burstFigures(await burstWithSweep(rig.waiting, rig.sweepOnlyService, config.burst, EMBEDDED_SWEEP_INTERVAL_MS)),
     },
+    ...(rig.dbos ? [{ name: 'DBOS-T', run: async () => burstFigures(await rig.dbos!.burst(config.dbosBurst)) } satisfies Point] : []),
     {
       name: 'T-lateness',
       async run() {
@@ -236,5 +265,28 @@ function kafkaRelayPoint(rig: Rig, kafkaRelay: KafkaRelayRig): Point {
       process.stderr.write(`  KR-bare    ${Math.round(bare.ops_per_s)} messages/s  total ${Math.round(bare.total_ms!)} ms\n`);
       return relay;
     },
+  };
+}
+
+/**
+ * A throughput run with the database's counters read around it: write transactions (xids), commits
+ * in the bench's and DBOS's databases, WAL bytes, records and flushes, per event. Statistics reach
+ * the views up to a second late, so the run waits that long before each reading.
+ */
+async function countedRun(dbos: DbosRig, measure: () => Promise<Sample>): Promise<Figures> {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
+  await settle();
+  const before = await dbos.counters();
+  const sample = await measure();
+  await settle();
+  const after = await dbos.counters();
+  const per = (key: keyof typeof before) => (after[key] - before[key]) / sample.ops;
+  return {
+    ...summarise(sample),
+    xids_per_event: per('xids'),
+    commits_per_event: per('commits'),
+    wal_bytes_per_event: per('walBytes'),
+    wal_records_per_event: per('walRecords'),
+    wal_syncs_per_event: per('walSyncs'),
   };
 }

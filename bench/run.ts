@@ -10,6 +10,7 @@ import { type BenchConfig, loadBenchConfig } from './config.ts';
 import { benchDatabaseUrl, deleteRedisPrefix, dropDatabase, resetDatabase } from './database.ts';
 import { createClasses, makeTemplate, settleUnknownStudents } from './fixtures.ts';
 import { serveOnLoopback, startHonoBaseline } from './hono-baseline.ts';
+import { startDbos } from './dbos-points.ts';
 import { startKafkaRig } from './kafka.ts';
 import { startKafkaRelayRig } from './kafka-relay.ts';
 import { memoryGrowth } from './memory.ts';
@@ -108,6 +109,20 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
         })
       : null;
   if (kafkaRelay) closers.push(() => kafkaRelay.close());
+  // DBOS Transact beside the service (issue 22 item 4): its own system database next to the bench's.
+  const dbos = config.dbos
+    ? await startDbos({
+        adminUrl: config.adminUrl,
+        benchDatabase: config.databaseName,
+        systemDatabase: `${config.databaseName}_dbos`,
+        classes,
+        ...auth,
+        prepare,
+        clients: config.highClients,
+        log,
+      })
+    : null;
+  if (dbos) closers.push(() => dbos.close());
 
   const results = new Map<string, Figures[]>();
   const record = (name: string, figures: Figures, tookMs: number) => {
@@ -139,6 +154,7 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
     results,
     kafka,
     kafkaRelay,
+    dbos,
   });
 
   log('warm-up: every throughput point once, briefly, unrecorded');
