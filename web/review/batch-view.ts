@@ -1,6 +1,6 @@
 import { acceptedNow, chartSvg, pathTaken } from './chart.ts';
 import { h, shortId } from './dom.ts';
-import { localTime } from './i18n/index.ts';
+import { duration, localTime } from './i18n/index.ts';
 import type { Catalogue } from './i18n/en.ts';
 import { type EssayAnswer, type ReviewContext, answersByEssay, busyEssays } from './store.ts';
 import { type Association, type AssociationStatus, type ChartGraph, type HistoryRow, PIPELINES, type Pipeline } from './types.ts';
@@ -237,6 +237,7 @@ function deadlineWhy(context: ReviewContext): HTMLElement | null {
   const parts: string[] = [];
   if (why.rule === 'elapsed') parts.push(W.elapsed(why.hours));
   else if (why.rule === 'moved') parts.push(W.moved(who(context, why.by)));
+  else if (why.rule === 'resumed') parts.push(W.resumed(who(context, why.by), duration(why.remaining_ms, context.language)));
   else {
     if (why.calendar_changed_by) parts.push(W.calendarChanged(who(context, why.calendar_changed_by)));
     parts.push(W.schoolDays(why.days, localTime(context.detail?.batch?.validation.due_at ?? '', context.language)));

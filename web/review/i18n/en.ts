@@ -109,6 +109,7 @@ export const en = {
     movedToClosing: 'Moved to when school closes, never at night.',
     calendarChanged: (who: string) => `${who} changed the class calendar.`,
     moved: (who: string) => `${who} moved it.`,
+    resumed: (who: string, left: string) => `${who} paused it and resumed it with the ${left} it had left.`,
   },
   noDeadline: 'No automatic decision pending.',
   inTime: (text: string) => `in ${text}`,

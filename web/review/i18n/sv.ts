@@ -104,6 +104,7 @@ export const sv: Catalogue = {
     movedToClosing: 'Flyttat till när skolan stänger, aldrig på natten.',
     calendarChanged: (who) => `${who} ändrade klassens kalender.`,
     moved: (who) => `${who} flyttade det.`,
+    resumed: (who, left) => `${who} pausade det och återupptog det med de ${left} som återstod.`,
   },
   noDeadline: 'Inget automatiskt beslut väntar.',
   inTime: (text) => `om ${text}`,
