@@ -70,7 +70,8 @@ export function planTransition(input: PlanInput): TransitionPlan {
     snapshot: persistedBatchSnapshot(after),
     status: body.status,
     state: toState,
-    dueAt: after.context.deadline?.due_at ?? null,
+    // When the timeout decides: none while paused (the deadlines row then holds the pause's end, if any).
+    dueAt: after.context.pause === null ? (after.context.deadline?.due_at ?? null) : null,
     promptPayload: after.context.prompt_payload,
     studentPromptRef: after.context.student_prompt_ref,
     processed: { eventId: request.eventId, response: body, fingerprint: request.fingerprint ?? null },
@@ -226,6 +227,7 @@ const HISTORY_DETAIL: { [T in BatchEvent['type']]: Detail<T> } = {
   VALIDATION_PAUSED: (event, before, after) =>
     after.pause
       ? {
+          paused_by: event.by,
           paused_due_at: after.pause.paused_due_at,
           remaining_ms: after.pause.remaining_ms,
           until: after.pause.until,

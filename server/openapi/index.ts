@@ -14,3 +14,4 @@ export * from './deadlines.ts';
 export * from './classes.ts';
 export * from './students.ts';
 export * from './corrections.ts';
+export * from './pauses.ts';
