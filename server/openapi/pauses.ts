@@ -14,41 +14,47 @@ export const PauseState = z
   })
   .openapi('PauseState', { description: 'A paused validation deadline: it does not fire while paused.' });
 
-export const ValidationPaused = AppliedEvent.extend({
-  paused: PauseState,
-  due_at: z.null().openapi({ description: 'No timeout is pending while paused.' }),
-}).openapi('ValidationPaused', {
-  example: {
-    ...appliedExample,
-    event_id: 'cmd-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
-    state: 'awaiting_student_validation.awaiting_teacher',
-    version: 4,
-    paused: {
-      paused_at: EXAMPLE.at,
-      by: 'teacher-1',
-      until: '2026-12-14T07:00:00.000Z',
-      remaining_ms: 21_600_000,
-      paused_due_at: EXAMPLE.dueAt,
+export const ValidationPaused = z
+  .strictObject({
+    ...AppliedEvent.shape,
+    paused: PauseState,
+    due_at: z.null().openapi({ description: 'No timeout is pending while paused.' }),
+  })
+  .openapi('ValidationPaused', {
+    example: {
+      ...appliedExample,
+      event_id: 'cmd-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      state: 'awaiting_student_validation.awaiting_teacher',
+      version: 4,
+      paused: {
+        paused_at: EXAMPLE.at,
+        by: 'teacher-1',
+        until: '2026-12-14T07:00:00.000Z',
+        remaining_ms: 21_600_000,
+        paused_due_at: EXAMPLE.dueAt,
+      },
+      due_at: null,
     },
-    due_at: null,
-  },
-});
+  });
 
-export const ValidationResumed = AppliedEvent.extend({
-  paused: z.null(),
-  due_at: instant.openapi({ description: 'The new deadline: the time it had left, from the resume.' }),
-  remaining_ms: count.openapi({ description: 'The time the deadline had left when it was paused.' }),
-}).openapi('ValidationResumed', {
-  example: {
-    ...appliedExample,
-    event_id: 'cmd-2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e',
-    state: 'awaiting_student_validation.awaiting_teacher',
-    version: 5,
-    paused: null,
-    due_at: EXAMPLE.dueAt,
-    remaining_ms: 21_600_000,
-  },
-});
+export const ValidationResumed = z
+  .strictObject({
+    ...AppliedEvent.shape,
+    paused: z.null(),
+    due_at: instant.openapi({ description: 'The new deadline: the time it had left, from the resume.' }),
+    remaining_ms: count.openapi({ description: 'The time the deadline had left when it was paused.' }),
+  })
+  .openapi('ValidationResumed', {
+    example: {
+      ...appliedExample,
+      event_id: 'cmd-2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e',
+      state: 'awaiting_student_validation.awaiting_teacher',
+      version: 5,
+      paused: null,
+      due_at: EXAMPLE.dueAt,
+      remaining_ms: 21_600_000,
+    },
+  });
 
 export const ClassPauseAnswer = z
   .strictObject({
