@@ -225,7 +225,9 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
       }),
     // A teacher's resume, or the pause's end firing through the real deadline mechanism.
     VALIDATION_RESUMED: (event, ids) =>
-      event.deadline_version === null ? teacherCommand(ids.batchId, 'deadline/resume', {}) : fireDeadline(ids.batchId, event.deadline_version),
+      event.deadline_version === null
+        ? teacherCommand(ids.batchId, 'deadline/resume', {})
+        : fireDeadline(ids.batchId, event.deadline_version),
   };
 
   function send<E extends BatchEvent>(modelEvent: E, ids: BoundBatch): Promise<Answer> {

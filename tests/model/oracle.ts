@@ -140,7 +140,9 @@ function correctToStudent1(b: OracleBatch, essays: Essay[]): Expected | null {
 /** Row by row: the state's own events, then the ones every state of validation shares. */
 function step(b: OracleBatch, label: string): Expected | null {
   const same = (topics: Topic[] = []): Expected => ({ target: b.state, topics, after: b });
-  const go = (state: string, topics: Topic[] = []): Expected => ((b.state = state), (b.paused = false), { target: state, topics, after: b });
+  const go = (state: string, topics: Topic[] = []): Expected => (
+    (b.state = state), (b.paused = false), { target: state, topics, after: b }
+  );
   const validating = b.state === S.suggestions || b.state === S.teacher;
 
   switch (b.state) {

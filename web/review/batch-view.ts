@@ -330,6 +330,15 @@ export function historyLine(context: ReviewContext, r: HistoryRow): Array<HTMLEl
       return [H.timedOut, ...(list ? [list] : [])];
     case 'DEADLINE_CHANGED':
       return [detail.to_due_at ? H.deadlineMoved(by, localTime(detail.to_due_at, context.language)) : H.other];
+    case 'VALIDATION_PAUSED':
+      return [
+        `${H.paused(by, duration(detail.remaining_ms ?? 0, context.language))}${detail.until ? ` ${H.pausedUntil(localTime(detail.until, context.language))}` : ''}`,
+        ...(detail.reason ? [H.cancelReason(detail.reason)] : []),
+      ];
+    case 'VALIDATION_RESUMED': {
+      const when = detail.to_due_at ? localTime(detail.to_due_at, context.language) : '';
+      return [detail.automatic ? H.resumedByItself(when) : H.resumed(by, when)];
+    }
     case 'CANCEL':
       return [`${H.cancelled(by)} ${detail.reason ? H.cancelReason(detail.reason) : H.noReason}`];
     case 'ESSAYS_READY':
@@ -394,6 +403,10 @@ function batchToolbar(context: ReviewContext, intents: Intents): HTMLElement | n
     }
     if (b.validation.due_at !== null && b.validation.pending > 0) {
       parts.push(h('button', { type: 'button', id: 'extend', disabled: sending('extend'), onclick: () => intents.extend() }, t.extend));
+      parts.push(decisionButton('pause', t.pauseLabel, sending('pause'), () => intents.pause(), t.pause));
+    }
+    if (b.validation.paused !== null && b.validation.pending > 0) {
+      parts.push(decisionButton('resume', t.resumeLabel, sending('resume'), () => intents.resume(), t.resume));
     }
   }
   if (b.state === 'ready_for_pipeline_execution') {
@@ -466,6 +479,8 @@ function batchAnswers(context: ReviewContext): string[] {
       if (a.status === 'sending') return t.sending;
       if (a.status === 'failed') return t.answerFailed(t.problem[a.problem ?? 'other']);
       if (a.kind === 'extend') return a.dueAt ? t.extendDone(localTime(a.dueAt, context.language)) : t.sending;
+      if (a.kind === 'pause') return t.pauseDone;
+      if (a.kind === 'resume') return a.dueAt ? t.resumeDone(localTime(a.dueAt, context.language)) : t.sending;
       if (a.kind === 'confirm_high') return t.confirmHighDone(Object.values(a.results).filter((r) => r.outcome === 'applied').length);
       if (a.kind === 'pipeline') return t.pipelineStarted(t.pipelines[a.pipeline ?? 'nlp']);
       if (a.kind === 'cancel') return t.cancelDone;
@@ -556,9 +571,16 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
     ),
     due !== null && b.validation.pending > 0
       ? h('p', { id: 'deadline' }, t.deadlineLead, countdown(due, context.now, context.language), deadlineWhy(context))
-      : b.class_id !== null && (b.state === TEACHER_STATE || b.state === 'student_validation_completed')
-        ? h('p', { id: 'no-deadline' }, t.noDeadline)
-        : null,
+      : b.validation.paused !== null && b.validation.pending > 0
+        ? h(
+            'p',
+            { id: 'paused' },
+            t.pausedLead(duration(b.validation.paused.remaining_ms, context.language)),
+            b.validation.paused.until ? ` ${t.pausedUntil(localTime(b.validation.paused.until, context.language))}` : '',
+          )
+        : b.class_id !== null && (b.state === TEACHER_STATE || b.state === 'student_validation_completed')
+          ? h('p', { id: 'no-deadline' }, t.noDeadline)
+          : null,
     notes.length > 0
       ? h(
           'div',
