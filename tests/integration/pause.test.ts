@@ -5,6 +5,7 @@ import { rows } from '../../db/client.ts';
 import { createSweep } from '../../jobs/sweep.ts';
 import { createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
+import { DEFAULT_SCHOOL_CALENDAR } from '../../app/deadline-policy.ts';
 import { REDIS_URL } from '../support/env.ts';
 import {
   createClassWithStudents,
@@ -190,6 +191,15 @@ describe.each([
     expect(again.body).toMatchObject({ event: 'VALIDATION_PAUSED', state: 'awaiting_student_validation.awaiting_teacher' });
   });
 
+  it("reminds of a running deadline, never of a pause's end", async () => {
+    const running = await waitingBatch(h, teacher);
+    const paused = await waitingBatch(h, teacher);
+    expect((await pause(paused, { until: new Date(Date.now() + 30_000).toISOString() })).status).toBe(200);
+    const reminded = (await h.service.remindDueDeadlines(TIMEOUT_MS * 2)).map((r) => r.batch_id);
+    expect(reminded).toContain(running);
+    expect(reminded).not.toContain(paused);
+  });
+
   it('lets an operator pause and resume every pending validation of a class, one transition per batch', async () => {
     const klass = await createClassWithStudents(h, teacher);
     const first = await waitingBatch(h, teacher, klass.classId);
@@ -283,5 +293,60 @@ describe.each([
     ]);
     const timeout = (await history(h, batchId)).find((r) => r.event_type === 'VALIDATION_TIMEOUT')!;
     expect(Date.parse(timeout.detail.due_at)).toBe(Date.parse(until) + paused.body.paused.remaining_ms);
+  });
+});
+
+describe.each([
+  ['PostgreSQL', false],
+  ['the embedded database', true],
+])('a paused or resumed deadline and the school calendar, on %s', (_name, pglite) => {
+  // Friday 4 December 2026, 15:05 in Stockholm: the deadline is Monday 15:05, three days ahead.
+  const FRIDAY_1505 = Date.parse('2026-12-04T14:05:00.000Z');
+  let h: Harness;
+  let teacher: string;
+  beforeAll(async () => {
+    h = await startHarness({
+      label: 'pause_calendar',
+      pglite,
+      now: () => new Date(FRIDAY_1505),
+      deadlines: { rule: { kind: 'school_days', days: 1 }, calendar: DEFAULT_SCHOOL_CALENDAR },
+    });
+    teacher = await h.teacher('teacher-pause-calendar');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("keeps the remainder in plain time, and a calendar change moves neither a resumed deadline nor a pause's end", async () => {
+    const klass = await createClassWithStudents(h, teacher);
+    const resumed = await waitingBatch(h, teacher, klass.classId);
+    const paused = await waitingBatch(h, teacher, klass.classId);
+    const untouched = await waitingBatch(h, teacher, klass.classId);
+    const api = (batchId: string, action: string, body: unknown = {}) =>
+      h.api('POST', `/v1/batches/${batchId}/deadline/${action}`, { token: teacher, body });
+    const p = await api(resumed, 'pause');
+    expect(p.body.paused.remaining_ms).toBe(3 * 86_400_000);
+    const r = await api(resumed, 'resume');
+    expect(r.body.due_at).toBe('2026-12-07T14:05:00.000Z');
+    const until = '2026-12-05T09:00:00.000Z';
+    expect((await api(paused, 'pause', { until })).status).toBe(200);
+
+    const calendar = {
+      time_zone: 'Europe/Stockholm',
+      school_days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      opens: '08:00',
+      closes: '16:00',
+      closed: [{ from: '2026-12-07', name: 'Studiedag' }],
+    };
+    const changed = await h.api('PUT', `/v1/classes/${klass.classId}/calendar`, { token: teacher, body: calendar });
+    expect(changed.status).toBe(200);
+    expect(changed.body.moved).toEqual([
+      { batch_id: untouched, from_due_at: '2026-12-07T14:05:00.000Z', to_due_at: '2026-12-08T14:05:00.000Z' },
+    ]);
+    const kept = Object.fromEntries((changed.body.kept as Array<{ batch_id: string; why: string }>).map((k) => [k.batch_id, k.why]));
+    expect(kept[resumed]).toBe('resumed by teacher-pause-calendar with the time it had left when paused; it stays');
+    expect(kept[paused]).toMatch(/did not take the move/);
+    const view = (await h.api('GET', `/v1/batches/${paused}`, { token: teacher })).body.validation;
+    expect(view).toMatchObject({ due_at: null, paused: { until } });
   });
 });
