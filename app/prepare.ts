@@ -1,3 +1,4 @@
+import type { BatchContext } from '../machines/batch.ts';
 import { associationsNeeded } from '../machines/batch-rules.ts';
 import { loadAllAssociations } from '../db/actor-load.ts';
 import type { Db } from '../db/client.ts';
@@ -5,7 +6,7 @@ import type { LoadedActor } from '../db/transition-types.ts';
 import type { Lookups } from './lookups.ts';
 import { type TransitionPlan, planTransition } from './plan.ts';
 import type { ApplyOutcome, EventRequest } from './requests.ts';
-import { ASSOCIATION_ROWS_SINCE, type BatchSnapshot, restoreBatchSnapshot } from './snapshots.ts';
+import { ASSOCIATION_ROWS_SINCE, type BatchSnapshot, migrateStoredBatch, resolveBatch } from './snapshots.ts';
 import type { TraceCarrier } from './tracing.ts';
 
 /**
@@ -79,11 +80,14 @@ export async function prepareTransitions<A extends LoadedActor>(
  * The snapshot with the association records the event needs. A decision about some essays loads
  * theirs with the snapshot; only when it may leave nothing pending (and so announce every
  * association) does a second read fetch the rest. Rows written before v3 carry them all already.
+ * The snapshot is migrated and restored once either way.
  */
 async function restore(db: Db, request: EventRequest, loaded: LoadedActor): Promise<BatchSnapshot> {
-  const restored = restoreBatchSnapshot(loaded);
+  const migrated = migrateStoredBatch(loaded);
   const asked = request.associations;
-  if (asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE) return restored;
-  if (associationsNeeded(restored.context.association_counts, asked.essays) !== 'all') return restored;
-  return restoreBatchSnapshot({ ...loaded, associations: await loadAllAssociations(db, request.batchId) });
+  if (asked === undefined || asked === 'all' || loaded.machine_version < ASSOCIATION_ROWS_SINCE)
+    return resolveBatch(migrated, loaded.associations);
+  const counts = migrated.persisted.context.association_counts as BatchContext['association_counts'];
+  if (associationsNeeded(counts, asked.essays) !== 'all') return resolveBatch(migrated, loaded.associations);
+  return resolveBatch(migrated, await loadAllAssociations(db, request.batchId));
 }

@@ -188,19 +188,36 @@ export interface StoredBatch {
   associations?: AssociationRecord[] | null;
 }
 
+/** A stored batch snapshot migrated to the current machine version, not yet restored. */
+export interface MigratedBatch {
+  persisted: { context: Record<string, unknown> };
+  machine_version: number;
+}
+
+export function migrateStoredBatch(row: StoredBatch): MigratedBatch {
+  return {
+    persisted: migrateBatchSnapshot(row.snapshot, row.machine_version) as MigratedBatch['persisted'],
+    machine_version: row.machine_version,
+  };
+}
+
 /**
- * Restores a persisted batch snapshot with the association records loaded for the event as its
- * working set; an unknown state is a clear error, never a silent reset.
+ * Restores a migrated batch snapshot with `associations` as its working set; an unknown state is a
+ * clear error, never a silent reset.
  */
-export function restoreBatchSnapshot(row: StoredBatch): BatchSnapshot {
-  let persisted = migrateBatchSnapshot(row.snapshot, row.machine_version) as { context: Record<string, unknown> };
-  if (row.associations && row.associations.length > 0) {
-    const associations = Object.fromEntries(row.associations.map((a) => [a.essay_id, a]));
-    persisted = { ...persisted, context: { ...persisted.context, associations } };
-  }
+export function resolveBatch({ persisted, machine_version }: MigratedBatch, associations?: AssociationRecord[] | null): BatchSnapshot {
+  const withRecords =
+    associations && associations.length > 0
+      ? { ...persisted, context: { ...persisted.context, associations: Object.fromEntries(associations.map((a) => [a.essay_id, a])) } }
+      : persisted;
   try {
-    return batchMachine.resolveState(persisted as Parameters<typeof batchMachine.resolveState>[0]);
+    return batchMachine.resolveState(withRecords as Parameters<typeof batchMachine.resolveState>[0]);
   } catch (error) {
-    throw new SnapshotRestoreError(`cannot restore ${BATCH_MACHINE_ID} v${row.machine_version} snapshot: ${(error as Error).message}`);
+    throw new SnapshotRestoreError(`cannot restore ${BATCH_MACHINE_ID} v${machine_version} snapshot: ${(error as Error).message}`);
   }
+}
+
+/** Restores a persisted batch snapshot with the association records loaded for the event as its working set. */
+export function restoreBatchSnapshot(row: StoredBatch): BatchSnapshot {
+  return resolveBatch(migrateStoredBatch(row), row.associations);
 }

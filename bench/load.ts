@@ -11,6 +11,7 @@ export type Operation = (client: number) => Promise<void>;
  */
 export async function closedLoop(clients: number, durationMs: number, op: Operation): Promise<Sample> {
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const end = start + durationMs;
   let ops = 0;
@@ -24,7 +25,8 @@ export async function closedLoop(clients: number, durationMs: number, op: Operat
       }
     }),
   );
-  return { ops, elapsedMs: performance.now() - start, latencies };
+  const used = process.cpuUsage(cpu);
+  return { ops, elapsedMs: performance.now() - start, latencies, cpuMs: (used.user + used.system) / 1000 };
 }
 
 /**

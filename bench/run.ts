@@ -98,7 +98,9 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
   const results = new Map<string, Figures[]>();
   const record = (name: string, figures: Figures, tookMs: number) => {
     results.set(name, [...(results.get(name) ?? []), figures]);
-    const extra = figures.total_ms === undefined ? '' : `  total ${round(figures.total_ms, 0)} ms`;
+    const extra =
+      (figures.total_ms === undefined ? '' : `  total ${round(figures.total_ms, 0)} ms`) +
+      (figures.cpu_us_per_op === undefined ? '' : `  cpu ${round(figures.cpu_us_per_op, 0)} µs/op`);
     log(
       `  ${name.padEnd(10)} ${round(figures.ops_per_s, 1)} ops/s  p50 ${round(figures.p50_ms)} ms  p99 ${round(figures.p99_ms)} ms${extra}` +
         `  (${round(tookMs / 1000, 1)} s)`,

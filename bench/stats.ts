@@ -3,12 +3,15 @@ export interface Sample {
   ops: number;
   elapsedMs: number;
   latencies: number[];
+  /** CPU time of this process (user + system) while the sample ran, where the generator measured it. */
+  cpuMs?: number;
 }
 
 export type Summary = {
   ops_per_s: number;
   p50_ms: number;
   p99_ms: number;
+  cpu_us_per_op?: number;
 };
 
 /** Nearest-rank percentile; an empty list has none. */
@@ -31,6 +34,9 @@ export function summarise(sample: Sample): Summary {
     ops_per_s: sample.elapsedMs > 0 ? (sample.ops * 1000) / sample.elapsedMs : 0,
     p50_ms: percentile(sample.latencies, 50),
     p99_ms: percentile(sample.latencies, 99),
+    // The bench process holds the service and the load generator: its CPU per operation is our code's
+    // cost (PostgreSQL's is in its own processes), and less shaken by a busy machine than ops/s.
+    ...(sample.cpuMs !== undefined && sample.ops > 0 ? { cpu_us_per_op: (sample.cpuMs * 1000) / sample.ops } : {}),
   };
 }
 

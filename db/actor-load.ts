@@ -1,31 +1,25 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { AssociationRecord } from '../machines/association.ts';
-import { type Db, rows } from './client.ts';
+import { type Db, rows, rowsOfText } from './client.ts';
+import { Statement } from './statement.ts';
 import { type AssociationSelection, type LoadedActor, batchActorId } from './transition-types.ts';
 
 /** The read side of a transition: a batch actor with what its event needs, in one round trip. */
 
-export function associationsOf(batchId: SQL, selection: AssociationSelection | undefined): SQL {
-  if (selection === undefined) return sql`NULL`;
+/**
+ * The association snapshots of the batch named by the SQL expression `batch`, as one JSON array; only
+ * those of the essays in the JSON array `essays` (a placeholder) when given.
+ */
+export function associationsOf(batch: string, essays?: string): string {
   // Essay ids are compared as text: a malformed one in a teacher's request matches nothing instead of failing a cast.
-  const which =
-    selection === 'all'
-      ? sql``
-      : sql`AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
-  return sql`(SELECT coalesce(jsonb_agg(a.snapshot), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batchId} ${which})`;
+  const which = essays === undefined ? '' : `AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${essays}))`;
+  return `(SELECT coalesce(jsonb_agg(a.snapshot), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batch} ${which})`;
 }
 
-function rosterOf(selection: AssociationSelection | undefined): SQL {
-  if (selection === undefined || selection === 'all') return sql`NULL`;
-  const essays = sql`(SELECT jsonb_array_elements_text(${JSON.stringify(selection.essays)}::jsonb))`;
-  return sql`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', st.id, 'first_name', st.first_name, 'last_name', st.last_name, 'email', st.email)), '[]'::jsonb)
-      FROM students st JOIN class_students m ON m.student_id = st.id AND m.class_id = b.class_id WHERE st.id::text IN (
-        SELECT jsonb_array_elements_text(${JSON.stringify(selection.students ?? [])}::jsonb)
-        UNION SELECT a.snapshot->>'suggested_student_id' FROM association_snapshots a
-          WHERE a.batch_id = b.batch_id AND a.essay_id::text IN ${essays}))`;
-}
-
-/** The snapshot, its owner, any earlier answer to this event id and the selected associations (with their roster), in one round trip. */
+/**
+ * The snapshot, its owner, any earlier answer to this event id and the selected associations (with their roster), in one round trip.
+ * Every event's first statement, so it is plain text (db/statement.ts), as the writers' are.
+ */
 export async function loadBatchActor(
   db: Db,
   batchId: string,
@@ -33,33 +27,57 @@ export async function loadBatchActor(
   forUpdate: boolean,
   associations?: AssociationSelection,
 ): Promise<LoadedActor | null> {
-  const [row] = await rows<LoadedActor>(
+  const st = new Statement();
+  const batch = st.param(batchId, 'uuid');
+  const prior = (column: string) =>
+    eventId === null ? 'NULL' : `(SELECT p.${column} FROM processed_events p WHERE p.event_id = ${st.param(eventId)})`;
+  const [row] = await rowsOfText<LoadedActor>(
     db,
-    sql`SELECT s.snapshot, s.version, s.machine_version, b.owner_id,
-          ${eventId === null ? sql`NULL` : sql`(SELECT p.response FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_response,
-          ${eventId === null ? sql`NULL` : sql`(SELECT p.fingerprint FROM processed_events p WHERE p.event_id = ${eventId})`} AS prior_fingerprint,
-          ${associationsOf(sql`b.batch_id`, associations)} AS associations,
-          ${rosterOf(associations)} AS roster
-        FROM actor_snapshots s JOIN batches b ON b.batch_id = ${batchId}
-        WHERE s.actor_id = ${batchActorId(batchId)}
-        ${forUpdate ? sql`FOR UPDATE OF s` : sql``}`,
+    `SELECT s.snapshot, s.version, s.machine_version, b.owner_id,
+          ${prior('response')} AS prior_response,
+          ${prior('fingerprint')} AS prior_fingerprint,
+          ${selectedAssociations(st, associations)} AS associations,
+          ${selectedRoster(st, associations)} AS roster
+        FROM actor_snapshots s JOIN batches b ON b.batch_id = ${batch}
+        WHERE s.actor_id = ${st.param(batchActorId(batchId))}
+        ${forUpdate ? 'FOR UPDATE OF s' : ''}`,
+    st.params,
   );
   return row ?? null;
 }
 
+/** The selected associations of the batch `b`: none, all, or those of some essays. */
+function selectedAssociations(st: Statement, selection: AssociationSelection | undefined): string {
+  if (selection === undefined) return 'NULL';
+  return associationsOf('b.batch_id', selection === 'all' ? undefined : st.json(selection.essays));
+}
+
+/** The roster entries of the selected students and of the selected essays' suggestions, in the batch's class. */
+function selectedRoster(st: Statement, selection: AssociationSelection | undefined): string {
+  if (selection === undefined || selection === 'all') return 'NULL';
+  return `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', st.id, 'first_name', st.first_name, 'last_name', st.last_name, 'email', st.email)), '[]'::jsonb)
+      FROM students st JOIN class_students m ON m.student_id = st.id AND m.class_id = b.class_id WHERE st.id::text IN (
+        SELECT jsonb_array_elements_text(${st.json(selection.students ?? [])})
+        UNION SELECT a.snapshot->>'suggested_student_id' FROM association_snapshots a
+          WHERE a.batch_id = b.batch_id AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${st.json(selection.essays)}))))`;
+}
+
 /** Every association snapshot of a batch, for an event that turned out to need them all. */
 export async function loadAllAssociations(db: Db, batchId: string): Promise<AssociationRecord[]> {
-  const [row] = await rows<{ associations: AssociationRecord[] }>(
+  const st = new Statement();
+  const [row] = await rowsOfText<{ associations: AssociationRecord[] }>(
     db,
-    sql`SELECT ${associationsOf(sql`${batchId}::uuid`, 'all')} AS associations`,
+    `SELECT ${associationsOf(st.param(batchId, 'uuid'))} AS associations`,
+    st.params,
   );
   return row?.associations ?? [];
 }
 
 export async function priorResponse(db: Db, eventId: string): Promise<{ response: unknown; fingerprint: string | null }> {
-  const [row] = await rows<{ response: unknown; fingerprint: string | null }>(
+  const [row] = await rowsOfText<{ response: unknown; fingerprint: string | null }>(
     db,
-    sql`SELECT response, fingerprint FROM processed_events WHERE event_id = ${eventId}`,
+    'SELECT response, fingerprint FROM processed_events WHERE event_id = $1',
+    [eventId],
   );
   return { response: row?.response ?? null, fingerprint: row?.fingerprint ?? null };
 }

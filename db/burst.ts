@@ -24,7 +24,7 @@ export async function loadBurstActors(db: Db, wanted: Array<{ batchId: string; e
     sql`WITH r AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS r(batch_id uuid, actor_id text, event_id text))
         SELECT r.batch_id, s.snapshot, s.version, s.machine_version, b.owner_id,
           p.response AS prior_response, p.fingerprint AS prior_fingerprint,
-          d.version AS deadline_version, d.due_at AS deadline_due_at, ${associationsOf(sql`r.batch_id`, 'all')} AS associations
+          d.version AS deadline_version, d.due_at AS deadline_due_at, ${sql.raw(associationsOf('r.batch_id'))} AS associations
         FROM r
         JOIN batches b ON b.batch_id = r.batch_id AND b.batch_id = ANY(ARRAY(SELECT batch_id FROM r))
         JOIN actor_snapshots s ON s.actor_id = r.actor_id AND s.actor_id = ANY(ARRAY(SELECT actor_id FROM r))

@@ -132,25 +132,45 @@ async function migrate(database: Database, url: string | undefined): Promise<voi
   await database.db.insert(schema.courses).values(COURSE_CODES_SEED).onConflictDoNothing();
 }
 
-/** What drizzle's postgres.js session exposes: the client (or transaction) and the SQL renderer. */
-interface PreparingDriver {
-  session?: { client?: { unsafe?: (text: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown> } };
+/** What drizzle's sessions expose: the client (or transaction) of either driver and the SQL renderer. */
+interface Driver {
+  session?: {
+    client?: {
+      /** postgres.js */
+      unsafe?: (text: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown>;
+      /** PGlite */
+      query?: (text: string, params: unknown[], options: object) => Promise<{ rows: unknown[] }>;
+    };
+  };
   dialect: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
 }
 
+/** As drizzle's PGlite session reads raw rows: objects, with times left as the database's text. */
+const asText = (value: string) => value;
+const PGLITE_RAW = {
+  rowMode: 'object',
+  // timestamp, timestamptz, interval, date and their arrays, and numeric[]: drizzle's rawQueryConfig.
+  parsers: Object.fromEntries([1114, 1184, 1186, 1082, 1115, 1185, 1187, 1182, 1231].map((oid) => [oid, asText])),
+};
+
 /** Rows of a raw query, whichever driver ran it (postgres.js answers an array, PGlite `{ rows }`). */
 export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
-  // postgres.js: a named prepared statement, cached per connection. drizzle's execute() sends an
-  // unnamed one, which postgres.js describes first: two round trips and a fresh parse and plan on
-  // every call (measured by npm run bench: about a third of the time per event). With prepared
-  // statements switched off (openDatabase), the client sends every query unnamed instead.
-  const driver = db as unknown as PreparingDriver;
-  if (typeof driver.session?.client?.unsafe === 'function') {
-    const { sql: text, params } = driver.dialect.sqlToQuery(query);
-    return (await driver.session.client.unsafe(text, params, { prepare: true })) as T[];
-  }
-  const result = (await db.execute(query)) as unknown;
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+  const { sql: text, params } = (db as unknown as Driver).dialect.sqlToQuery(query);
+  return rowsOfText<T>(db, text, params);
+}
+
+/**
+ * Rows of a statement given as text with numbered placeholders (db/statement.ts), on the client or
+ * transaction `db` runs on. postgres.js: a named prepared statement, cached per connection by its
+ * text. drizzle's execute() sends an unnamed one, which postgres.js describes first: two round trips
+ * and a fresh parse and plan on every call (measured by npm run bench: about a third of the time per
+ * event). With prepared statements switched off (openDatabase), the client sends every query unnamed.
+ */
+export async function rowsOfText<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
+  const client = (db as unknown as Driver).session?.client;
+  if (typeof client?.unsafe === 'function') return (await client.unsafe(text, params, { prepare: true })) as T[];
+  if (typeof client?.query === 'function') return (await client.query(text, params, PGLITE_RAW)).rows as T[];
+  throw new Error('rowsOfText: the database handle has neither a postgres.js nor a PGlite client');
 }
 
 /**

@@ -1,7 +1,7 @@
-import { type SQL, sql } from 'drizzle-orm';
 import type { AssociationRecord } from '../machines/association.ts';
 import { SYSTEM_TIMEOUT } from '../machines/domain.ts';
-import { type Db, rows } from './client.ts';
+import { type Db, rowsOfText } from './client.ts';
+import { Statement } from './statement.ts';
 import {
   type FirstSnapshotWrite,
   type HistoryRow,
@@ -24,34 +24,37 @@ import {
  * the upgrade at start write their history, outbox and association rows with the same fragments.
  * The sweep's reminders (writeNotifications) write their outbox and history rows with them too.
  * tests/integration/transition-writers.test.ts holds the single and the set writes equal.
+ *
+ * The fragments are plain strings adding their values to one Statement (db/statement.ts), not
+ * drizzle's `sql` builder, whose walk over the chunks cost more CPU than the rest of the write.
  */
 
-const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
-
-/** Rows read as `alias` (with `columns`) from a JSON record set, joined to the CTE `joined` by batch id. */
 /** A kind of row as columns and their types, read from a JSON record set or, a single row, from parameters. */
 type Columns = ReadonlyArray<readonly [string, string]>;
-const columnList = (columns: Columns) => sql.raw(columns.map(([column, type]) => `${column} ${type}`).join(', '));
+const columnList = (columns: Columns) => columns.map(([column, type]) => `${column} ${type}`).join(', ');
 
 /** One row as typed parameters, named as its columns. */
-const parameters = (row: Record<string, unknown>, columns: Columns) =>
-  sql.join(
-    columns.map(([column, type]) => {
+const parameters = (st: Statement, row: Record<string, unknown>, columns: Columns) =>
+  columns
+    .map(([column, type]) => {
       // As jsonb_to_recordset reads them: a missing key or a JSON null is SQL NULL.
       const value = row[column] === undefined || row[column] === null ? null : type === 'jsonb' ? JSON.stringify(row[column]) : row[column];
-      return sql`${value}::${sql.raw(type)} AS ${sql.raw(column)}`;
-    }),
-    sql`, `,
-  );
+      return `${st.param(value, type)} AS ${column}`;
+    })
+    .join(', ');
+
+/** Rows read as `alias` (with `columns`) from a JSON record set. */
+const jsonRecords = (st: Statement, rowsOf: unknown[], alias: string, columns: Columns) =>
+  `jsonb_to_recordset(${st.json(rowsOf)}) AS ${alias}(${columnList(columns)})`;
 
 /**
  * Rows read as `alias` from a JSON record set, joined to the CTE `joined` by batch id. With `one`,
  * a single row is sent as parameters instead (no JSON to take apart; what the single write sends).
  */
-const recordset = (rowsOf: unknown[], alias: string, columns: Columns, joined: string, one = false): SQL =>
+const recordset = (st: Statement, rowsOf: unknown[], alias: string, columns: Columns, joined: string, one = false): string =>
   one && rowsOf.length === 1
-    ? sql`(SELECT ${parameters(rowsOf[0] as Record<string, unknown>, columns)}) AS ${sql.raw(alias)} JOIN ${sql.raw(joined)} USING (batch_id)`
-    : sql`jsonb_to_recordset(${json(rowsOf)}) AS ${sql.raw(alias)}(${columnList(columns)}) JOIN ${sql.raw(joined)} USING (batch_id)`;
+    ? `(SELECT ${parameters(st, rowsOf[0] as Record<string, unknown>, columns)}) AS ${alias} JOIN ${joined} USING (batch_id)`
+    : `${jsonRecords(st, rowsOf, alias, columns)} JOIN ${joined} USING (batch_id)`;
 
 // ---- The fragments: one per table a transition writes, each reading its rows from `source`. ----
 
@@ -86,8 +89,8 @@ const HISTORY_COLUMNS: Columns = [
 const historyRow = (batchId: string, h: HistoryRow) => ({ batch_id: batchId, ...h, detail: h.detail ?? null });
 
 /** History rows read as `h` (HISTORY_COLUMNS) from `source`, at row version `version`. */
-function historyInsert(source: SQL, version: SQL): SQL {
-  return sql`INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
+function historyInsert(source: string, version: string): string {
+  return `INSERT INTO history (batch_id, at, event_type, event_id, actor, from_state, to_state, correlation_id, outcome, reason, version, detail)
     SELECT h.batch_id, h.at, h.event_type, h.event_id, h.actor, h.from_state, h.to_state, h.correlation_id, h.outcome, h.reason, ${version}, h.detail
     FROM ${source}`;
 }
@@ -100,8 +103,8 @@ const OUTBOX_COLUMNS: Columns = [
   ['envelope', 'jsonb'],
 ];
 
-function outboxInsert(source: SQL): SQL {
-  return sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
+function outboxInsert(source: string): string {
+  return `INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
     SELECT o.event_id, o.topic, o.batch_id, o.correlation_id, o.envelope FROM ${source}`;
 }
 
@@ -112,8 +115,8 @@ const PROCESSED_COLUMNS: Columns = [
   ['fingerprint', 'text'],
 ];
 
-function processedInsert(source: SQL): SQL {
-  return sql`INSERT INTO processed_events (event_id, batch_id, response, fingerprint)
+function processedInsert(source: string): string {
+  return `INSERT INTO processed_events (event_id, batch_id, response, fingerprint)
     SELECT p.event_id, p.batch_id, p.response, p.fingerprint FROM ${source}`;
 }
 
@@ -123,14 +126,14 @@ const DEADLINE_COLUMNS: Columns = [
   ['due_at', 'timestamptz'],
 ];
 
-function deadlineUpsert(source: SQL): SQL {
-  return sql`INSERT INTO deadlines (batch_id, version, due_at)
+function deadlineUpsert(source: string): string {
+  return `INSERT INTO deadlines (batch_id, version, due_at)
     SELECT d.batch_id, d.version, d.due_at FROM ${source}
     ON CONFLICT (batch_id) DO UPDATE SET version = excluded.version, due_at = excluded.due_at, claimed_until = NULL`;
 }
 
-function deadlineDelete(source: SQL): SQL {
-  return sql`DELETE FROM deadlines d USING ${source} WHERE d.batch_id = c.batch_id`;
+function deadlineDelete(source: string): string {
+  return `DELETE FROM deadlines d USING ${source} WHERE d.batch_id = c.batch_id`;
 }
 
 const STUDENT_COLUMNS: Columns = [
@@ -143,14 +146,14 @@ const STUDENT_COLUMNS: Columns = [
   ['is_unknown', 'boolean'],
 ];
 
-function studentsInsert(source: SQL): SQL {
-  return sql`INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown, created_by_user_id)
-    SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown, ${SYSTEM_TIMEOUT} FROM ${source}`;
+function studentsInsert(source: string): string {
+  return `INSERT INTO students (id, class_id, first_name, last_name, email, is_unknown, created_by_user_id)
+    SELECT s.id, s.class_id, s.first_name, s.last_name, s.email, s.is_unknown, '${SYSTEM_TIMEOUT}' FROM ${source}`;
 }
 
 /** A new (UNKNOWN) student is a member of its class, as the real timeout monitor adds it, so the class's roster lists it. */
-function membersInsert(source: SQL): SQL {
-  return sql`INSERT INTO class_students (class_id, student_id) SELECT s.class_id, s.id FROM ${source}`;
+function membersInsert(source: string): string {
+  return `INSERT INTO class_students (class_id, student_id) SELECT s.class_id, s.id FROM ${source}`;
 }
 
 const ASSOCIATION_COLUMNS: Columns = [
@@ -173,8 +176,8 @@ const ASSOCIATION_COLUMNS: Columns = [
 ];
 
 /** Inserts the projection rows of new associations, read as `a` from `source`. */
-function associationRowsInsert(source: SQL): SQL {
-  return sql`INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
+function associationRowsInsert(source: string): string {
+  return `INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
         confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
         suggested_student_id, text_storage_id, filename, suggestions)
       SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
@@ -184,8 +187,8 @@ function associationRowsInsert(source: SQL): SQL {
 }
 
 /** Updates the decided fields of associations' projection rows, read as `a` from `source`, of their own batch. */
-function associationRowsUpdate(source: SQL): SQL {
-  return sql`UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
+function associationRowsUpdate(source: string): string {
+  return `UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
         validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
       FROM ${source}
       WHERE e.essay_id = a.essay_id AND e.batch_id = a.batch_id`;
@@ -206,8 +209,8 @@ const associationSnapshotRows = (batchId: string, machineVersion: number, record
  * already associated in another batch keeps its row here; the projection's unique essay_id refuses
  * the whole statement as a conflict.
  */
-function associationSnapshotsUpsert(source: SQL): SQL {
-  return sql`INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
+function associationSnapshotsUpsert(source: string): string {
+  return `INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
       SELECT (r.snapshot->>'essay_id')::uuid, r.batch_id, r.machine_version, r.snapshot
       FROM ${source}
       ON CONFLICT (essay_id) DO UPDATE SET snapshot = excluded.snapshot, machine_version = excluded.machine_version, updated_at = now()
@@ -221,11 +224,15 @@ function associationSnapshotsUpsert(source: SQL): SQL {
  * its rows as a record set joined to `snap`, the snapshots actually updated: a batch whose row
  * version moved writes nothing at all while the others commit.
  */
-const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): unknown[]; write(rows: unknown[], one: boolean): SQL }> = [
+const TRANSITION_PARTS: ReadonlyArray<{
+  name: string;
+  rows(w: TransitionWrite): unknown[];
+  write(st: Statement, rows: unknown[], one: boolean): string;
+}> = [
   {
     name: 'hist',
     rows: (w) => [historyRow(w.batchId, w.history)],
-    write: (r, one) => historyInsert(recordset(r, 'h', HISTORY_COLUMNS, 'snap', one), sql`snap.version`),
+    write: (st, r, one) => historyInsert(recordset(st, r, 'h', HISTORY_COLUMNS, 'snap', one), 'snap.version'),
   },
   {
     name: 'proc',
@@ -233,34 +240,35 @@ const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): 
       w.processed
         ? [{ batch_id: w.batchId, event_id: w.processed.eventId, response: w.processed.response, fingerprint: w.processed.fingerprint }]
         : [],
-    write: (r, one) => processedInsert(recordset(r, 'p', PROCESSED_COLUMNS, 'snap', one)),
+    write: (st, r, one) => processedInsert(recordset(st, r, 'p', PROCESSED_COLUMNS, 'snap', one)),
   },
   {
     name: 'outb',
     rows: (w) => w.outbox.map((o) => ({ batch_id: w.batchId, ...o })),
-    write: (r, one) => outboxInsert(recordset(r, 'o', OUTBOX_COLUMNS, 'snap', one)),
+    write: (st, r, one) => outboxInsert(recordset(st, r, 'o', OUTBOX_COLUMNS, 'snap', one)),
   },
   {
     name: 'dl_set',
     rows: (w) => (w.deadline.kind === 'set' ? [{ batch_id: w.batchId, version: w.deadline.version, due_at: w.deadline.due_at }] : []),
-    write: (r, one) => deadlineUpsert(recordset(r, 'd', DEADLINE_COLUMNS, 'snap', one)),
+    write: (st, r, one) => deadlineUpsert(recordset(st, r, 'd', DEADLINE_COLUMNS, 'snap', one)),
   },
   {
     name: 'dl_clear',
     rows: (w) => (w.deadline.kind === 'clear' ? [{ batch_id: w.batchId }] : []),
-    write: (r, one) => deadlineDelete(recordset(r, 'c', [['batch_id', 'uuid']], 'snap', one)),
+    write: (st, r, one) => deadlineDelete(recordset(st, r, 'c', [['batch_id', 'uuid']], 'snap', one)),
   },
   {
     name: 'stu',
     rows: (w) => w.newStudents.map((s) => ({ batch_id: w.batchId, ...s })),
-    write: (r, one) => studentsInsert(recordset(r, 's', STUDENT_COLUMNS, 'snap', one)),
+    write: (st, r, one) => studentsInsert(recordset(st, r, 's', STUDENT_COLUMNS, 'snap', one)),
   },
   {
     name: 'stu_member',
     rows: (w) => w.newStudents.map((s) => ({ batch_id: w.batchId, id: s.id, class_id: s.class_id })),
-    write: (r, one) =>
+    write: (st, r, one) =>
       membersInsert(
         recordset(
+          st,
           r,
           's',
           [
@@ -276,17 +284,17 @@ const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): 
   {
     name: 'assoc_new',
     rows: (w) => w.newAssociations,
-    write: (r, one) => associationRowsInsert(recordset(r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
+    write: (st, r, one) => associationRowsInsert(recordset(st, r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
   },
   {
     name: 'assoc_upd',
     rows: (w) => w.changedAssociations,
-    write: (r, one) => associationRowsUpdate(recordset(r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
+    write: (st, r, one) => associationRowsUpdate(recordset(st, r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
   },
   {
     name: 'assoc_snap',
     rows: (w) => associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots),
-    write: (r, one) => associationSnapshotsUpsert(recordset(r, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap', one)),
+    write: (st, r, one) => associationSnapshotsUpsert(recordset(st, r, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap', one)),
   },
 ];
 
@@ -296,7 +304,8 @@ const TRANSITION_PARTS: ReadonlyArray<{ name: string; rows(w: TransitionWrite): 
  * which rows a burst has; the single write sends its snapshot and projection as parameters, names
  * its snapshot's key and leaves out the CTEs it has no rows for.
  */
-export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 'set'): SQL {
+export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 'set'): { text: string; params: unknown[] } {
+  const st = new Statement();
   const heads = writes.map((w) => ({
     batch_id: w.batchId,
     actor_id: batchActorId(w.batchId),
@@ -309,34 +318,36 @@ export function transitionStatement(writes: TransitionWrite[], shape: 'one' | 's
     prompt_payload: w.promptPayload ?? null,
     student_prompt_ref: w.studentPromptRef ?? null,
   }));
+  const one = shape === 'one';
+  const w = one
+    ? `w AS (SELECT ${parameters(st, heads[0]!, HEAD_COLUMNS)})`
+    : `w AS (SELECT * FROM ${jsonRecords(st, heads, 'w', HEAD_COLUMNS)})`;
   // The keys let the planner probe the primary keys: it expects 100 rows from any jsonb_to_recordset and
   // would otherwise scan the whole table to hash-join them.
-  const key = shape === 'one' ? sql`${heads[0]!.actor_id}` : sql`ANY(ARRAY(SELECT actor_id FROM w))`;
-  const batchKey = shape === 'one' ? sql` AND b.batch_id = ${heads[0]!.batch_id}::uuid` : sql``;
-  const ctes: SQL[] = [
-    shape === 'one'
-      ? sql`w AS (SELECT ${parameters(heads[0]!, HEAD_COLUMNS)})`
-      : sql`w AS (SELECT * FROM jsonb_to_recordset(${json(heads)}) AS w(${columnList(HEAD_COLUMNS)}))`,
-    sql`snap AS (
+  const key = one ? st.param(heads[0]!.actor_id) : 'ANY(ARRAY(SELECT actor_id FROM w))';
+  const batchKey = one ? ` AND b.batch_id = ${st.param(heads[0]!.batch_id, 'uuid')}` : '';
+  const ctes = [
+    w,
+    `snap AS (
         UPDATE actor_snapshots s SET snapshot = w.snapshot, version = s.version + 1, machine_version = w.machine_version, updated_at = now()
         FROM w WHERE s.actor_id = w.actor_id AND s.version = w.expected_version AND s.actor_id = ${key}
         RETURNING w.batch_id, s.version)`,
-    sql`proj AS (
+    `proj AS (
         UPDATE batches b SET status = w.status, state = w.state, version = snap.version, due_at = w.due_at,
           prompt_payload = coalesce(w.prompt_payload, 'null'), student_prompt_ref = coalesce(w.student_prompt_ref, 'null'), updated_at = now()
         FROM snap JOIN w USING (batch_id) WHERE b.batch_id = snap.batch_id${batchKey})`,
   ];
   for (const part of TRANSITION_PARTS) {
     const found = writes.flatMap((w) => part.rows(w));
-    if (shape === 'set' || found.length > 0) ctes.push(sql`${sql.raw(part.name)} AS (${part.write(found, shape === 'one')})`);
+    if (!one || found.length > 0) ctes.push(`${part.name} AS (${part.write(st, found, one)})`);
   }
-  return sql`WITH ${sql.join(ctes, sql`, `)} SELECT batch_id FROM snap`;
+  return { text: `WITH ${ctes.join(', ')} SELECT batch_id FROM snap`, params: st.params };
 }
 
 /** One transition of one batch. Reports `false`, writing nothing, when its row version moved. */
 export async function writeTransition(db: Db, w: TransitionWrite): Promise<boolean> {
-  const written = await rows<{ batch_id: string }>(db, transitionStatement([w], 'one'));
-  return written.length === 1;
+  const { text, params } = transitionStatement([w], 'one');
+  return (await rowsOfText<{ batch_id: string }>(db, text, params)).length === 1;
 }
 
 /**
@@ -349,19 +360,19 @@ export async function writeTransitions(db: Db, writes: TransitionWrite[]): Promi
   if (writes.length === 0) return new Set();
   if (new Set(writes.map((w) => w.batchId)).size !== writes.length)
     throw new Error("writeTransitions: one write per batch; a second write of a batch would join the first one's update");
-  const written = await rows<{ batch_id: string }>(db, transitionStatement(writes, 'set'));
+  const { text, params } = transitionStatement(writes, 'set');
+  const written = await rowsOfText<{ batch_id: string }>(db, text, params);
   return new Set(written.map((r) => r.batch_id));
 }
 
 /** A refusal is history only, and only if the state it was judged against is still current. */
 export async function recordRefusal(db: Db, batchId: string, expectedVersion: number, h: HistoryRow): Promise<boolean> {
-  const result = await rows<{ seq: number }>(
-    db,
-    sql`${historyInsert(sql`(SELECT ${parameters(historyRow(batchId, h), HISTORY_COLUMNS)}) AS h`, sql`${expectedVersion}`)}
-      WHERE EXISTS (SELECT 1 FROM actor_snapshots WHERE actor_id = ${batchActorId(batchId)} AND version = ${expectedVersion})
-      RETURNING seq`,
-  );
-  return result.length === 1;
+  const st = new Statement();
+  const version = st.param(expectedVersion, 'int');
+  const text = `${historyInsert(`(SELECT ${parameters(st, historyRow(batchId, h), HISTORY_COLUMNS)}) AS h`, version)}
+      WHERE EXISTS (SELECT 1 FROM actor_snapshots WHERE actor_id = ${st.param(batchActorId(batchId))} AND version = ${version})
+      RETURNING seq`;
+  return (await rowsOfText<{ seq: number }>(db, text, st.params)).length === 1;
 }
 
 /**
@@ -370,24 +381,25 @@ export async function recordRefusal(db: Db, batchId: string, expectedVersion: nu
  */
 export async function writeFirstSnapshot(db: Db, w: FirstSnapshotWrite): Promise<boolean> {
   const b = w.batch;
-  const ctes: SQL[] = [
-    sql`b AS (
+  const st = new Statement();
+  const p = (value: unknown, type?: string) => st.param(value ?? null, type);
+  const ctes = [
+    `b AS (
         INSERT INTO batches (batch_id, owner_id, class_id, class_type, course_code, language, expected_essay_count,
           correlation_id, status, state, version, student_prompt_ref, created_at, updated_at)
-        VALUES (${b.batch_id}, ${b.owner_id}, ${b.class_id}, ${b.class_type}, ${b.course_code},
-          ${b.language}, ${b.expected_essay_count}, ${b.correlation_id}, ${b.status}, ${b.state}, 1,
-          ${JSON.stringify(b.student_prompt_ref ?? null)}::jsonb, ${b.created_at}::timestamptz, ${b.updated_at}::timestamptz)
+        VALUES (${p(b.batch_id)}, ${p(b.owner_id)}, ${p(b.class_id)}, ${p(b.class_type)}, ${p(b.course_code)},
+          ${p(b.language)}, ${p(b.expected_essay_count)}, ${p(b.correlation_id)}, ${p(b.status)}, ${p(b.state)}, 1,
+          ${st.json(b.student_prompt_ref ?? null)}, ${p(b.created_at, 'timestamptz')}, ${p(b.updated_at, 'timestamptz')})
         ON CONFLICT (batch_id) DO NOTHING
         RETURNING batch_id)`,
-    sql`s AS (
+    `s AS (
         INSERT INTO actor_snapshots (actor_id, machine_id, machine_version, version, snapshot)
-        SELECT ${batchActorId(b.batch_id)}, ${w.machineId}, ${w.machineVersion}, 1, ${json(w.snapshot)} FROM b)`,
-    sql`h AS (${historyInsert(recordset([historyRow(b.batch_id, w.history)], 'h', HISTORY_COLUMNS, 'b', true), sql`1`)})`,
+        SELECT ${p(batchActorId(b.batch_id))}, ${p(w.machineId)}, ${p(w.machineVersion)}, 1, ${st.json(w.snapshot)} FROM b)`,
+    `h AS (${historyInsert(recordset(st, [historyRow(b.batch_id, w.history)], 'h', HISTORY_COLUMNS, 'b', true), '1')})`,
   ];
   const outbox = w.outbox.map((o) => ({ batch_id: b.batch_id, ...o }));
-  if (outbox.length > 0) ctes.push(sql`o AS (${outboxInsert(recordset(outbox, 'o', OUTBOX_COLUMNS, 'b'))})`);
-  const created = await rows<{ batch_id: string }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT batch_id FROM b`);
-  return created.length === 1;
+  if (outbox.length > 0) ctes.push(`o AS (${outboxInsert(recordset(st, outbox, 'o', OUTBOX_COLUMNS, 'b'))})`);
+  return (await rowsOfText<{ batch_id: string }>(db, `WITH ${ctes.join(', ')} SELECT batch_id FROM b`, st.params)).length === 1;
 }
 
 /**
@@ -396,24 +408,26 @@ export async function writeFirstSnapshot(db: Db, w: FirstSnapshotWrite): Promise
  * Reports `false`, writing nothing, when either moved.
  */
 export async function writeSnapshotUpgrade(db: Db, u: SnapshotUpgradeWrite): Promise<boolean> {
-  const ctes: SQL[] = [
-    sql`snap AS (
-        UPDATE actor_snapshots SET snapshot = ${json(u.snapshot)}, machine_version = ${u.machineVersion}, updated_at = now()
-        WHERE actor_id = ${batchActorId(u.batchId)} AND version = ${u.expectedVersion} AND machine_version = ${u.fromMachineVersion}
-        RETURNING ${u.batchId}::uuid AS batch_id, version)`,
-    sql`proj AS (
-        UPDATE batches b SET state = ${u.state}, status = ${u.status}, updated_at = now()
-        FROM snap WHERE b.batch_id = snap.batch_id AND b.batch_id = ${u.batchId}::uuid)`,
+  const st = new Statement();
+  const batchId = st.param(u.batchId, 'uuid');
+  const ctes = [
+    `snap AS (
+        UPDATE actor_snapshots SET snapshot = ${st.json(u.snapshot)}, machine_version = ${st.param(u.machineVersion, 'int')}, updated_at = now()
+        WHERE actor_id = ${st.param(batchActorId(u.batchId))} AND version = ${st.param(u.expectedVersion, 'int')}
+          AND machine_version = ${st.param(u.fromMachineVersion, 'int')}
+        RETURNING ${batchId} AS batch_id, version)`,
+    `proj AS (
+        UPDATE batches b SET state = ${st.param(u.state)}, status = ${st.param(u.status)}, updated_at = now()
+        FROM snap WHERE b.batch_id = snap.batch_id AND b.batch_id = ${batchId})`,
   ];
   if (u.history)
     ctes.push(
-      sql`hist AS (${historyInsert(recordset([historyRow(u.batchId, u.history)], 'h', HISTORY_COLUMNS, 'snap'), sql`snap.version`)})`,
+      `hist AS (${historyInsert(recordset(st, [historyRow(u.batchId, u.history)], 'h', HISTORY_COLUMNS, 'snap'), 'snap.version')})`,
     );
   const snapshots = associationSnapshotRows(u.batchId, u.associationMachineVersion, u.associationSnapshots);
   if (snapshots.length > 0)
-    ctes.push(sql`assoc_snap AS (${associationSnapshotsUpsert(recordset(snapshots, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap'))})`);
-  const done = await rows<{ batch_id: string }>(db, sql`WITH ${sql.join(ctes, sql`, `)} SELECT batch_id FROM snap`);
-  return done.length === 1;
+    ctes.push(`assoc_snap AS (${associationSnapshotsUpsert(recordset(st, snapshots, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap'))})`);
+  return (await rowsOfText<{ batch_id: string }>(db, `WITH ${ctes.join(', ')} SELECT batch_id FROM snap`, st.params)).length === 1;
 }
 
 /**
@@ -425,8 +439,13 @@ export async function writeNotifications(
   notes: Array<{ batchId: string; batchVersion: number; outbox: OutboxRow; history: HistoryRow }>,
 ): Promise<void> {
   if (notes.length === 0) return;
+  const st = new Statement();
   const outbox = notes.map((n) => ({ batch_id: n.batchId, ...n.outbox }));
   const history = notes.map((n) => ({ ...historyRow(n.batchId, n.history), version: n.batchVersion }));
-  await db.execute(sql`WITH outb AS (${outboxInsert(sql`jsonb_to_recordset(${json(outbox)}) AS o(${columnList(OUTBOX_COLUMNS)})`)})
-    ${historyInsert(sql`jsonb_to_recordset(${json(history)}) AS h(${columnList([...HISTORY_COLUMNS, ['version', 'int']])})`, sql`h.version`)}`);
+  await rowsOfText(
+    db,
+    `WITH outb AS (${outboxInsert(jsonRecords(st, outbox, 'o', OUTBOX_COLUMNS))})
+    ${historyInsert(jsonRecords(st, history, 'h', [...HISTORY_COLUMNS, ['version', 'int']]), 'h.version')}`,
+    st.params,
+  );
 }

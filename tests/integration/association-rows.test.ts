@@ -1,26 +1,22 @@
 import { ASSOCIATION_MACHINE_VERSION } from '../../machines/association.ts';
 import { BATCH_MACHINE_VERSION } from '../../machines/batch.ts';
 import { sql } from 'drizzle-orm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upgradeBatchSnapshots } from '../../app/upgrade.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { outboxEvents, postEvent, provisionedClassBatch, suggested } from '../support/flow.ts';
-import { harnessForSuite } from '../support/harness.ts';
+import { teacherSuite } from '../support/suite.ts';
 
 /**
  * Batch machine v3: each association is its own row (association_snapshots), the batch snapshot
  * keeps counts, and an event about one essay reads and writes that essay's row alone.
  */
 describe('association records in rows of their own', () => {
-  const h = harnessForSuite({ label: 'association_rows' });
-  let teacher: string;
-  beforeAll(async () => {
-    teacher = await h.teacher('teacher-a');
-  });
+  const { h, fx } = teacherSuite({ label: 'association_rows' }, 'teacher-a');
 
   async function awaitingTeacher(count: number) {
-    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { count, students: count });
+    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, fx.teacher, { count, students: count });
     expect(provisioning.status).toBe(200);
     const matches = list.map((essay, i) => ({ essay, student_id: klass.students[i]!.student_id, score: 0.9 }));
     expect((await postEvent(h, suggested(batchId, klass.classId, matches))).status).toBe(200);
@@ -37,7 +33,7 @@ describe('association records in rows of their own', () => {
 
   const decide = (batchId: string, essayId: string) =>
     h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
-      token: teacher,
+      token: fx.teacher,
       body: { associations: [{ essay_id: essayId, confirmed: true }] },
     });
 
@@ -80,7 +76,7 @@ describe('association records in rows of their own', () => {
   it('announces every association when the last one is decided, one essay per request', async () => {
     const { batchId, list } = await awaitingTeacher(3);
     for (const essay of list) expect((await decide(batchId, essay.essay_id)).status).toBe(200);
-    const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
+    const batch = await h.api('GET', `/v1/batches/${batchId}`, { token: fx.teacher });
     expect(batch.body.state).toBe('student_validation_completed');
     const [confirmed] = (await outboxEvents(h, TOPICS.associationsConfirmed)).filter((e) => e.batch_id === batchId);
     const announced = confirmed!.envelope.data.associations.map((a: { essay_id: string }) => a.essay_id).sort();
@@ -113,7 +109,7 @@ describe('association records in rows of their own', () => {
       ['pending_validation', ASSOCIATION_MACHINE_VERSION],
     ]);
     for (const essay of list) expect((await decide(batchId, essay.essay_id)).status).toBe(200);
-    expect((await h.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.state).toBe('student_validation_completed');
+    expect((await h.api('GET', `/v1/batches/${batchId}`, { token: fx.teacher })).body.state).toBe('student_validation_completed');
   });
 
   it("stores a v2 batch's records as rows on its first event when nobody upgraded it", async () => {

@@ -1,36 +1,23 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClassWithStudents,
-  essays,
-  postEvent,
-  provisioned,
-  provisionedClassBatch,
-  registerBatch,
-  rowCounts,
-  suggested,
-  uuid,
-} from '../support/flow.ts';
-import { harnessForSuite } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { createClassWithStudents, essays, postEvent, provisioned } from '../support/flow.ts';
+import { provisionedClassBatch, registerBatch, rowCounts, suggested, uuid } from '../support/flow.ts';
+import { teacherSuite } from '../support/suite.ts';
 
 describe('student associations through the API', () => {
-  const h = harnessForSuite({ label: 'associations' });
-  let teacher: string;
-  beforeAll(async () => {
-    teacher = await h.teacher('teacher-a');
-  });
+  const { h, fx } = teacherSuite({ label: 'associations' }, 'teacher-a');
 
   async function provisionedBatch(count: number) {
-    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, teacher, { count });
+    const { klass, batchId, list, provisioning } = await provisionedClassBatch(h, fx.teacher, { count });
     expect(provisioning.status).toBe(200);
     return { klass, batchId, list };
   }
 
   const confirm = (batchId: string, associations: unknown[]) =>
-    h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token: teacher, body: { associations } });
+    h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, { token: fx.teacher, body: { associations } });
 
   it('refuses suggestions that name a student outside the class, changing nothing', async () => {
     const { klass, batchId, list } = await provisionedBatch(1);
-    const stranger = (await createClassWithStudents(h, teacher, 'ENG5', 1)).students[0]!.student_id;
+    const stranger = (await createClassWithStudents(h, fx.teacher, 'ENG5', 1)).students[0]!.student_id;
     const before = await rowCounts(h);
     const res = await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: stranger }]));
     expect(res.status).toBe(400);
@@ -42,7 +29,7 @@ describe('student associations through the API', () => {
 
   it('refuses suggestions for another class or for essays not in the batch', async () => {
     const { klass, batchId, list } = await provisionedBatch(1);
-    const other = await createClassWithStudents(h, teacher, 'ENG5', 1);
+    const other = await createClassWithStudents(h, fx.teacher, 'ENG5', 1);
     const wrongClass = await postEvent(
       h,
       suggested(batchId, other.classId, [{ essay: list[0]!, student_id: other.students[0]!.student_id }]),
@@ -64,7 +51,7 @@ describe('student associations through the API', () => {
       match_reasons: ['header'],
     });
     expect((await postEvent(h, event)).status).toBe(200);
-    const rows = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher })).body.associations as any[];
+    const rows = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: fx.teacher })).body.associations as any[];
     const byEssay = new Map(rows.map((a) => [a.essay_id, a]));
     expect(byEssay.get(list[0]!.essay_id)).toMatchObject({
       student_id: klass.students[1]!.student_id,
@@ -81,7 +68,7 @@ describe('student associations through the API', () => {
 
   it('answers per item: corrections, rejections, students outside the class and decided associations', async () => {
     const { klass, batchId, list } = await provisionedBatch(3);
-    const stranger = (await createClassWithStudents(h, teacher, 'ENG5', 1)).students[0]!.student_id;
+    const stranger = (await createClassWithStudents(h, fx.teacher, 'ENG5', 1)).students[0]!.student_id;
     const [a, b, c] = klass.students;
     await postEvent(
       h,
@@ -127,7 +114,7 @@ describe('student associations through the API', () => {
     const first = await provisionedBatch(1);
     await postEvent(h, suggested(first.batchId, first.klass.classId, [{ essay: first.list[0]! }]));
     const klass = first.klass;
-    const second = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
+    const second = await registerBatch(h, fx.teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
     expect((await postEvent(h, provisioned(second, first.list))).status).toBe(200);
     const before = await rowCounts(h);
     const clash = await postEvent(h, suggested(second, klass.classId, [{ essay: first.list[0]! }]));
@@ -139,12 +126,12 @@ describe('student associations through the API', () => {
   it('cancels a batch waiting for validation and clears its deadline', async () => {
     const { klass, batchId, list } = await provisionedBatch(1);
     await postEvent(h, suggested(batchId, klass.classId, [{ essay: list[0]!, student_id: klass.students[0]!.student_id }]));
-    const cancelled = await h.api('POST', `/v1/batches/${batchId}/cancel`, { token: teacher, body: { reason: 'wrong class' } });
+    const cancelled = await h.api('POST', `/v1/batches/${batchId}/cancel`, { token: fx.teacher, body: { reason: 'wrong class' } });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    const view = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
+    const view = await h.api('GET', `/v1/batches/${batchId}`, { token: fx.teacher });
     expect(view.body.validation.due_at).toBeNull();
-    const deadlines = await h.api('GET', '/v1/deadlines', { token: teacher });
+    const deadlines = await h.api('GET', '/v1/deadlines', { token: fx.teacher });
     expect(deadlines.body.deadlines.map((d: any) => d.batch_id)).not.toContain(batchId);
     const late = await confirm(batchId, [{ essay_id: list[0]!.essay_id, confirmed: true }]);
     expect(late.status).toBe(409);

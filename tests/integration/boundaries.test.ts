@@ -1,19 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  envelope,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  registerBatch,
-  rowCounts,
-  suggested,
-} from '../support/flow.ts';
-import { harnessForSuite } from '../support/harness.ts';
+import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents } from '../support/flow.ts';
+import { postEvent, registerBatch, rowCounts, suggested, registeredClassBatch } from '../support/flow.ts';
+import { teacherSuite } from '../support/suite.ts';
 
 /**
  * Boundary data that every other test steps over: partial provisioning, and the confidences on
@@ -21,25 +12,20 @@ import { harnessForSuite } from '../support/harness.ts';
  * preview's SQL copy of the rule. Through the HTTP API on PostgreSQL, no Redis.
  */
 describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', () => {
-  const h = harnessForSuite({ label: 'boundaries', validationTimeoutMs: 3_600_000 });
-  let teacher: string;
-
-  beforeAll(async () => {
-    teacher = await h.teacher('teacher-bounds');
-  });
+  const { h, fx } = teacherSuite({ label: 'boundaries', validationTimeoutMs: 3_600_000 }, 'teacher-bounds');
 
   it("refuses a class batch whose course is not the class's, and creates nothing", async () => {
-    const klass = await createClassWithStudents(h, teacher, 'SV2', 1);
+    const klass = await createClassWithStudents(h, fx.teacher, 'SV2', 1);
     const before = await rowCounts(h);
     const wrong = await h.api('POST', '/v1/batches', {
-      token: teacher,
+      token: fx.teacher,
       body: { course_code: 'SV3', class_id: klass.classId, expected_essay_count: 1 },
     });
     expect(wrong.status).toBe(400);
     expect(wrong.headers.get('content-type')).toContain('application/problem+json');
     expect(await rowCounts(h)).toEqual(before);
     const right = await h.api('POST', '/v1/batches', {
-      token: teacher,
+      token: fx.teacher,
       body: { course_code: 'SV2', class_id: klass.classId, expected_essay_count: 1 },
     });
     expect(right.status).toBe(201);
@@ -47,8 +33,7 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
   });
 
   it('goes on with the essays it has when fewer are provisioned than expected', async () => {
-    const klass = await createClassWithStudents(h, teacher, 'SV1', 2);
-    const batchId = await registerBatch(h, teacher, { course_code: 'SV1', class_id: klass.classId, expected_essay_count: 3 });
+    const { klass, batchId } = await registeredClassBatch(h, fx.teacher, { courseCode: 'SV1', students: 2, count: 3 });
     const list = essays(2);
     const provisioned = envelope(TOPICS.contentProvisioned, {
       batch_id: batchId,
@@ -71,7 +56,7 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
     ];
     expect((await postEvent(h, suggested(batchId, klass.classId, matches, 'SV1'))).status).toBe(200);
     const decided = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
-      token: teacher,
+      token: fx.teacher,
       body: { associations: list.map((e) => ({ essay_id: e.essay_id, confirmed: true })) },
     });
     expect(decided.status).toBe(200);
@@ -81,9 +66,13 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
   });
 
   it('keeps suggestions of 0.7 and above at the deadline and links 0.69 to UNKNOWN, in the preview and when it fires', async () => {
-    const klass = await createClassWithStudents(h, teacher, 'ENG7', 4);
+    const klass = await createClassWithStudents(h, fx.teacher, 'ENG7', 4);
     const scores = [0.7, 0.69, 0.9, 0.91, undefined] as const;
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG7', class_id: klass.classId, expected_essay_count: scores.length });
+    const batchId = await registerBatch(h, fx.teacher, {
+      course_code: 'ENG7',
+      class_id: klass.classId,
+      expected_essay_count: scores.length,
+    });
     const list = essays(scores.length);
     const prov = envelope(TOPICS.contentProvisioned, {
       batch_id: batchId,
@@ -100,11 +89,11 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
     }));
     expect((await postEvent(h, suggested(batchId, klass.classId, matches, 'ENG7'))).status).toBe(200);
 
-    const levels = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher })).body.associations as any[];
+    const levels = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: fx.teacher })).body.associations as any[];
     const levelOf = (i: number) => levels.find((a) => a.essay_id === list[i]!.essay_id).confidence_level;
     expect(scores.map((_, i) => levelOf(i))).toEqual(['medium', 'low', 'medium', 'high', 'no_match']);
 
-    const preview = await h.api('GET', '/v1/deadlines', { token: teacher });
+    const preview = await h.api('GET', '/v1/deadlines', { token: fx.teacher });
     expect(preview.status).toBe(200);
     expect(preview.body.deadlines.find((d: any) => d.batch_id === batchId)).toMatchObject({
       pending_associations: 5,
@@ -116,7 +105,7 @@ describe('boundaries: partial provisioning and the 0.7 / 0.9 confidence marks', 
     await h.database.db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId}`);
     const fired = await h.service.apply(validationTimeout(batchId, 1, 'sweep'));
     expect(fired.kind).toBe('applied');
-    const settled = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: teacher })).body.associations as any[];
+    const settled = (await h.api('GET', `/v1/batches/${batchId}/student-associations`, { token: fx.teacher })).body.associations as any[];
     const statusOf = (i: number) => settled.find((a) => a.essay_id === list[i]!.essay_id);
     expect(scores.map((_, i) => statusOf(i).validation_status)).toEqual([
       'timeout_confirmed',

@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, essaysReady, outboxEvents } from '../support/flow.ts';
+import { postEvent, provisioned, suggested, registeredClassBatch } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { batchInvariants, readBatchFacts } from '../support/invariants.ts';
 import { wireProblems } from '../support/wire.ts';
@@ -44,8 +36,7 @@ describe.each([
    * (students[0]), the second had none and went to UNKNOWN.
    */
   async function decidedByDeadline() {
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
+    const { klass, batchId } = await registeredClassBatch(h, teacher, { count: 2 });
     const list = essays(2);
     expect((await postEvent(h, provisioned(batchId, list))).status).toBe(200);
     const matches = [{ essay: list[0]!, student_id: klass.students[0]!.student_id, score: 0.9 }, { essay: list[1]! }];
@@ -193,8 +184,7 @@ describe.each([
     expect(late.body.results[0].reason).toBe('a pipeline was requested; the authors can no longer be corrected');
     expect(await visible(batchId)).toEqual(seen);
 
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 2);
-    const waiting = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 2 });
+    const { klass, batchId: waiting } = await registeredClassBatch(h, teacher, { students: 2, count: 2 });
     const two = essays(2);
     expect((await postEvent(h, provisioned(waiting, two))).status).toBe(200);
     const matches = two.map((essay, i) => ({ essay, student_id: klass.students[i]!.student_id }));

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validationTimeout } from '../../app/commands.ts';
 import { databaseLookups } from '../../app/lookups.ts';
 import { planTransition } from '../../app/plan.ts';
@@ -10,7 +10,8 @@ import { rows } from '../../db/client.ts';
 import type { TransitionWrite } from '../../db/transition-types.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { type ClassFixture, createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
-import { type Harness, harnessForSuite } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import { teacherSuite } from '../support/suite.ts';
 
 /**
  * Deadline bursts (app/burst.ts): many due deadlines read, planned and written together, each still
@@ -69,15 +70,10 @@ async function unknownStudents(h: Harness, classId: string) {
 }
 
 describe('deadline bursts', () => {
-  const h = harnessForSuite({ label: 'deadline_burst', validationTimeoutMs: 60_000 });
-  let teacher: string;
-
-  beforeAll(async () => {
-    teacher = await h.teacher('teacher-burst');
-  });
+  const { h, fx } = teacherSuite({ label: 'deadline_burst', validationTimeoutMs: 60_000 }, 'teacher-burst');
 
   it('applies every due deadline of a class once, together, making the class one UNKNOWN student', async () => {
-    const { klass, ids } = await pendingBatchesOfOneClass(h, teacher, 6);
+    const { klass, ids } = await pendingBatchesOfOneClass(h, fx.teacher, 6);
     await allPastDue(h, ids);
 
     const fired = await h.service.fireDueDeadlines({ limit: 100, leaseMs: 60_000, burstSize: 100 });
@@ -96,7 +92,7 @@ describe('deadline bursts', () => {
   });
 
   it('applies each deadline exactly once when two schedulers fire the same burst at once', async () => {
-    const { klass, ids } = await pendingBatchesOfOneClass(h, teacher, 5);
+    const { klass, ids } = await pendingBatchesOfOneClass(h, fx.teacher, 5);
     await allPastDue(h, ids);
 
     const [viaJobs, viaSweep] = await Promise.all([
@@ -116,7 +112,7 @@ describe('deadline bursts', () => {
   });
 
   it('falls back to one transaction per deadline when the shared one fails: the failing batch waits, the others are applied', async () => {
-    const { ids } = await pendingBatchesOfOneClass(h, teacher, 4);
+    const { ids } = await pendingBatchesOfOneClass(h, fx.teacher, 4);
     const broken = ids[1]!;
     await allPastDue(h, ids);
     // A write that fails inside the transaction, for one batch only.
@@ -156,8 +152,8 @@ describe('deadline bursts', () => {
     const classes = [];
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      classes.push(await createClassWithStudents(h, teacher, 'ENG5', 3));
-      ids.push((await pendingBatch(h, teacher, classes[i]!)).batchId);
+      classes.push(await createClassWithStudents(h, fx.teacher, 'ENG5', 3));
+      ids.push((await pendingBatch(h, fx.teacher, classes[i]!)).batchId);
     }
     await allPastDue(h, ids);
     const db = h.database.db;

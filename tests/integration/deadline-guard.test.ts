@@ -4,16 +4,8 @@ import { timeoutEventId, validationTimeout } from '../../app/commands.ts';
 import { DEADLINE_QUEUE } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
-import {
-  type ClassFixture,
-  createClassWithStudents,
-  essays,
-  postEvent,
-  provisioned,
-  registerBatch,
-  rowCounts,
-  suggested,
-} from '../support/flow.ts';
+import { type ClassFixture, createClassWithStudents, essays } from '../support/flow.ts';
+import { postEvent, provisioned, registerBatch, rowCounts, suggested } from '../support/flow.ts';
 import { type Harness, harnessForSuite, startHarness } from '../support/harness.ts';
 import { startObservedHarness } from '../support/observed.ts';
 import { eventually } from '../support/poll.ts';

@@ -10,16 +10,8 @@ import { createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
 import { REDIS_URL } from '../support/env.ts';
 import { dropRedisKeys } from '../support/redis-keys.ts';
-import {
-  createClassWithStudents,
-  essays,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  provisionedClassBatch,
-  registerBatch,
-  suggested,
-} from '../support/flow.ts';
+import { createClassWithStudents, essays, outboxEvents, postEvent } from '../support/flow.ts';
+import { provisioned, provisionedClassBatch, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
 import { suiteTimers } from '../support/suite-timers.ts';

@@ -1,16 +1,7 @@
 import { sign } from 'hono/jwt';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ClassFixture,
-  createClassWithStudents,
-  essays,
-  postEvent,
-  provisioned,
-  registerBatch,
-  rowCounts,
-  suggested,
-  uuid,
-} from '../support/flow.ts';
+import { type ClassFixture, createClassWithStudents, essays, postEvent } from '../support/flow.ts';
+import { provisioned, registerBatch, rowCounts, suggested, uuid } from '../support/flow.ts';
 import { type ApiResponse, harnessForSuite } from '../support/harness.ts';
 
 /**

@@ -4,19 +4,8 @@ import { type KafkaTransport, startKafkaTransport } from '../../jobs/kafka.ts';
 import { relayOutbox } from '../../db/outbox.ts';
 import { INBOUND_TOPICS, TOPICS } from '../../machines/events.ts';
 import { createMetrics } from '../../ops/metrics.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  pipelineRequest,
-  provisioned,
-  registerBatch,
-  suggested,
-  TEST_TRACEPARENT,
-  uuid,
-  classCreatedByClassService,
-  studentCreatedByClassService,
-} from '../support/flow.ts';
+import { essays, essaysReady, pipelineRequest, provisioned, registerBatch, suggested, TEST_TRACEPARENT } from '../support/flow.ts';
+import { uuid, classCreatedByClassService, studentCreatedByClassService, registeredClassBatch } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { type ReadMessage, committedOffsets, mockClusterForSuite, realProducer, topicReader } from '../support/kafka.ts';
 import { eventually } from '../support/poll.ts';
@@ -84,8 +73,7 @@ describe('Kafka in and out', { timeout: 120_000 }, () => {
 
   it('a REGULAR batch, its service events only over Kafka, and what it emits read back from Kafka', async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'SV2', 2);
-    const batchId = await registerBatch(h, teacher, { course_code: 'SV2', class_id: klass.classId, expected_essay_count: 2 });
+    const { klass, batchId } = await registeredClassBatch(h, teacher, { courseCode: 'SV2', students: 2, count: 2 });
     const list = essays(2);
     await producer.publish(provisioned(batchId, list, 'SV2'));
     await waitFor(teacher, batchId, 'awaiting_student_validation');

@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuid } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
@@ -36,34 +36,41 @@ describe('early answers on a pooled keep-alive connection', () => {
     }
   }
 
+  /** The teacher's batch list on `pool`: a 200, its body read so that the connection is free again. */
+  async function expectBatchesListed(pool: Pool) {
+    const next = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}` } });
+    expect(next.statusCode).toBe(200);
+    await next.body.text();
+  }
+
+  /** An early answer: `status`, problem+json with that status in its body (returned, read). */
+  async function expectProblem(res: Dispatcher.ResponseData, status: number) {
+    expect(res.statusCode).toBe(status);
+    expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
+    const body = JSON.parse(await res.body.text());
+    expect(body).toMatchObject({ status });
+    return body;
+  }
+
   const json = { 'content-type': 'application/json' };
+  const asTeacher = () => ({ ...json, authorization: `Bearer ${teacher}` });
+  const asService = () => ({ ...json, authorization: `Bearer ${h.serviceToken}` });
+  const padded = () => JSON.stringify({ pad: BIG });
+  /** Early answers, each to a POST to `path` (the events door unless said otherwise) with a body not yet read. */
   const cases: Array<{
     name: string;
     status: number;
-    path: () => string;
+    path?: () => string;
     headers: () => Record<string, string>;
     body: () => string | AsyncIterable<Buffer>;
   }> = [
-    { name: '401 without a token', status: 401, path: () => '/v1/events', headers: () => json, body: () => JSON.stringify({ pad: BIG }) },
-    {
-      name: '403 for the wrong kind of caller',
-      status: 403,
-      path: () => '/v1/events',
-      headers: () => ({ ...json, authorization: `Bearer ${teacher}` }),
-      body: () => JSON.stringify({ pad: BIG }),
-    },
-    {
-      name: '413 by content-length',
-      status: 413,
-      path: () => '/v1/events',
-      headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }),
-      body: () => TOO_BIG,
-    },
+    { name: '401 without a token', status: 401, headers: () => json, body: padded },
+    { name: '403 for the wrong kind of caller', status: 403, headers: asTeacher, body: padded },
+    { name: '413 by content-length', status: 413, headers: asService, body: () => TOO_BIG },
     {
       name: '413 while streaming a chunked body',
       status: 413,
-      path: () => '/v1/events',
-      headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }),
+      headers: asService,
       body: () =>
         (async function* () {
           for (let i = 0; i < 40; i++) yield Buffer.alloc(64 * 1024, 'x');
@@ -72,7 +79,6 @@ describe('early answers on a pooled keep-alive connection', () => {
     {
       name: '415 for a body that is not JSON',
       status: 415,
-      path: () => '/v1/events',
       headers: () => ({ 'content-type': 'text/plain', authorization: `Bearer ${h.serviceToken}` }),
       body: () => BIG,
     },
@@ -80,31 +86,26 @@ describe('early answers on a pooled keep-alive connection', () => {
       name: '400 for a bad path parameter',
       status: 400,
       path: () => '/v1/batches/not-a-uuid/cancel',
-      headers: () => ({ ...json, authorization: `Bearer ${teacher}` }),
+      headers: asTeacher,
       body: () => JSON.stringify({ reason: BIG }),
     },
-    {
-      name: '404 for an unknown route',
-      status: 404,
-      path: () => `/v1/nothing/${uuid()}`,
-      headers: () => ({ ...json, authorization: `Bearer ${h.serviceToken}` }),
-      body: () => JSON.stringify({ pad: BIG }),
-    },
+    { name: '404 for an unknown route', status: 404, path: () => `/v1/nothing/${uuid()}`, headers: asService, body: padded },
   ];
 
   for (const c of cases) {
     it(`${c.name}: the answer is problem+json and the next requests on the pool all succeed`, async () => {
       await onOneConnection({ pipelining: 1 }, async (pool) => {
-        const early = await pool.request({ method: 'POST', path: c.path(), headers: c.headers(), body: c.body() as never });
-        expect(early.statusCode).toBe(c.status);
-        expect(String(early.headers['content-type'])).toMatch(/^application\/problem\+json/);
-        expect(JSON.parse(await early.body.text())).toMatchObject({ status: c.status });
+        const early = await pool.request({
+          method: 'POST',
+          path: c.path?.() ?? '/v1/events',
+          headers: c.headers(),
+          body: c.body() as never,
+        });
+        await expectProblem(early, c.status);
         // Sent at once, and again after the server's drain window (500 ms) would have closed the socket.
         for (const pause of [0, 0, 700, 0]) {
           if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-          const next = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}` } });
-          expect(next.statusCode).toBe(200);
-          await next.body.text();
+          await expectBatchesListed(pool);
         }
       });
     });
@@ -115,7 +116,7 @@ describe('early answers on a pooled keep-alive connection', () => {
       const res = await pool.request({
         method: 'POST',
         path: '/v1/classes',
-        headers: { ...json, authorization: `Bearer ${teacher}` },
+        headers: asTeacher(),
         body: JSON.stringify({ name: 1 }),
       });
       expect(res.statusCode).toBe(400);
@@ -131,12 +132,8 @@ describe('early answers on a pooled keep-alive connection', () => {
         path: '/v1/batches',
         headers: { authorization: `Bearer ${teacher}`, 'x-pad': 'y'.repeat(20 * 1024) },
       });
-      expect(res.statusCode).toBe(431);
-      expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
-      expect(JSON.parse(await res.body.text())).toMatchObject({ status: 431, title: expect.any(String), detail: expect.any(String) });
-      const next = await pool.request({ method: 'GET', path: '/v1/batches', headers: { authorization: `Bearer ${teacher}` } });
-      expect(next.statusCode).toBe(200);
-      await next.body.text();
+      expect(await expectProblem(res, 431)).toMatchObject({ title: expect.any(String), detail: expect.any(String) });
+      await expectBatchesListed(pool);
     });
   });
 });

@@ -1,17 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_PATH, DOCS_SCRIPT_PATH, OPENAPI_PATH } from '../../server/api-docs.ts';
 import { MAX_BODY_BYTES, createHttpApp } from '../../server/app.ts';
-import {
-  confirmAssociations,
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-  uuid,
-} from '../support/flow.ts';
+import { confirmAssociations, createClassWithStudents, essays, essaysReady } from '../support/flow.ts';
+import { postEvent, provisioned, registerBatch, suggested, uuid } from '../support/flow.ts';
 import { type ApiResponse, type Harness, harnessForSuite } from '../support/harness.ts';
 import { type OpenApiDocument, SpecValidator } from '../support/spec.ts';
 

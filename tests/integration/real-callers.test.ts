@@ -5,19 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlementsChecker } from '../../app/credits.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { type EntitlementsStub, startEntitlements } from '../support/entitlements.ts';
-import {
-  createClassWithStudents,
-  envelope,
-  essays,
-  essaysReady,
-  outboxEvents,
-  pipelineRequest,
-  postEvent,
-  provisioned,
-  real,
-  rowCounts,
-  uuid,
-} from '../support/flow.ts';
+import { createClassWithStudents, envelope, essays, essaysReady, outboxEvents } from '../support/flow.ts';
+import { pipelineRequest, postEvent, provisioned, real, rowCounts, uuid } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { wireProblems } from '../support/wire.ts';
 

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  envelope,
-  essays,
-  essaysReady,
-  outboxEvents,
-  pipelineRequest,
-  postEvent,
-  provisioned,
-  registerBatch,
-  rowCounts,
-} from '../support/flow.ts';
+import { envelope, essays, essaysReady, outboxEvents, pipelineRequest } from '../support/flow.ts';
+import { postEvent, provisioned, registerBatch, rowCounts, registeredClassBatch } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { assertRealInbound } from '../support/wire.ts';
 
@@ -20,8 +10,7 @@ describe('the real HuleEdu dialect at the edges', () => {
 
   async function readyRegular() {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 3);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
+    const { klass, batchId } = await registeredClassBatch(h, teacher);
     return { teacher, klass, batchId };
   }
 

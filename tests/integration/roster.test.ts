@@ -4,19 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { createSweep } from '../../jobs/sweep.ts';
-import {
-  createClassWithStudents,
-  envelope,
-  essays,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-  rowCounts,
-  uuid,
-  classCreatedByClassService,
-  studentCreatedByClassService,
-} from '../support/flow.ts';
+import { createClassWithStudents, envelope, essays, outboxEvents, postEvent, provisioned } from '../support/flow.ts';
+import { registerBatch, rowCounts, uuid, classCreatedByClassService, studentCreatedByClassService } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { eventually } from '../support/poll.ts';
 import { wireProblems } from '../support/wire.ts';

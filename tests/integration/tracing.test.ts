@@ -3,17 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { startTracing } from '../../ops/tracing.ts';
-import {
-  TEST_TRACE_ID,
-  TEST_TRACEPARENT,
-  createClassWithStudents,
-  envelope,
-  essays,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-} from '../support/flow.ts';
+import { TEST_TRACE_ID, TEST_TRACEPARENT, envelope, essays, outboxEvents } from '../support/flow.ts';
+import { postEvent, provisioned, registerBatch, registeredClassBatch } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { assertRealInbound } from '../support/wire.ts';
 
@@ -30,8 +21,7 @@ describe('W3C trace context and OpenTelemetry spans', () => {
 
   it("continues an inbound event's trace through the transition into the metadata of every event it emits", async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
+    const { klass, batchId } = await registeredClassBatch(h, teacher, { students: 1 });
     exporter.reset();
     const event = provisioned(batchId, essays(1)); // carries TEST_TRACEPARENT in its metadata
     expect((event as { metadata?: { traceparent?: string } }).metadata?.traceparent).toBe(TEST_TRACEPARENT);
@@ -120,8 +110,7 @@ describe('without an SDK', () => {
 
   it("still passes the producer's trace context on unchanged", async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'ENG5', 1);
-    const batchId = await registerBatch(h, teacher, { course_code: 'ENG5', class_id: klass.classId, expected_essay_count: 1 });
+    const { klass, batchId } = await registeredClassBatch(h, teacher, { students: 1 });
     await postEvent(h, provisioned(batchId, essays(1)));
     const [command] = (await outboxEvents(h, TOPICS.studentMatchingCommand)).filter((e) => e.batch_id === batchId);
     expect(command!.envelope.metadata.traceparent).toBe(TEST_TRACEPARENT);

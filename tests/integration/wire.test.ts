@@ -4,20 +4,8 @@ import { type EntitlementsStub, startEntitlements } from '../support/entitlement
 import { sql } from 'drizzle-orm';
 import { validationTimeout } from '../../app/commands.ts';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  pipelineRequest,
-  postEvent,
-  provisioned,
-  provisionedClassBatch,
-  real,
-  registerBatch,
-  suggested,
-  validationErrors,
-} from '../support/flow.ts';
+import { essays, essaysReady, outboxEvents, pipelineRequest, postEvent, provisioned } from '../support/flow.ts';
+import { provisionedClassBatch, real, registerBatch, suggested, validationErrors, registeredClassBatch } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
@@ -124,8 +112,7 @@ describe('the real HuleEdu wire format', () => {
 
   it('REGULAR, mixed: the teacher decides one, the deadline the rest, the essays were ready first', async () => {
     const teacher = await h.teacher('teacher-a');
-    const klass = await createClassWithStudents(h, teacher, 'SV1', 2);
-    const batchId = await registerBatch(h, teacher, { course_code: 'SV1', class_id: klass.classId, expected_essay_count: 3 });
+    const { klass, batchId } = await registeredClassBatch(h, teacher, { courseCode: 'SV1', students: 2, count: 3 });
     const list = essays(3);
     await postEvent(h, provisioned(batchId, list, 'SV1'));
     await postEvent(h, validationErrors(batchId, [list[2]!.essay_id], false));

@@ -182,13 +182,19 @@ export async function rowCounts(h: Harness) {
   return row!;
 }
 
+/** A class of the teacher's with `students` students, and a batch of `count` essays registered for it. */
+export async function registeredClassBatch(h: Harness, teacher: string, { courseCode = 'ENG5', students = 3, count = 1 } = {}) {
+  const klass = await createClassWithStudents(h, teacher, courseCode, students);
+  const batchId = await registerBatch(h, teacher, { course_code: courseCode, class_id: klass.classId, expected_essay_count: count });
+  return { klass, batchId };
+}
+
 /**
  * A class of the teacher's with `students` students, and a batch of `count` essays for it whose
  * content is provisioned. The provisioning answer is returned, unchecked, for tests that check it.
  */
 export async function provisionedClassBatch(h: Harness, teacher: string, { courseCode = 'ENG5', students = 3, count = 1 } = {}) {
-  const klass = await createClassWithStudents(h, teacher, courseCode, students);
-  const batchId = await registerBatch(h, teacher, { course_code: courseCode, class_id: klass.classId, expected_essay_count: count });
+  const { klass, batchId } = await registeredClassBatch(h, teacher, { courseCode, students, count });
   const list = essays(count);
   const provisioning = await postEvent(h, provisioned(batchId, list, courseCode));
   return { klass, batchId, list, provisioning };

@@ -1,16 +1,7 @@
 import { expect } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
-import {
-  confirmAssociations,
-  createClassWithStudents,
-  essays,
-  essaysReady,
-  outboxEvents,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from './flow.ts';
+import { confirmAssociations, essays, essaysReady, outboxEvents, postEvent } from './flow.ts';
+import { provisioned, registerBatch, suggested, registeredClassBatch } from './flow.ts';
 import type { Harness } from './harness.ts';
 
 /**
@@ -19,8 +10,7 @@ import type { Harness } from './harness.ts';
  */
 export async function regularFlow(h: Harness) {
   const teacher = await h.teacher('teacher-a');
-  const klass = await createClassWithStudents(h, teacher, 'SV2', 3);
-  const batchId = await registerBatch(h, teacher, { course_code: 'SV2', class_id: klass.classId, expected_essay_count: 3 });
+  const { klass, batchId } = await registeredClassBatch(h, teacher, { courseCode: 'SV2', count: 3 });
   const batch0 = await h.api('GET', `/v1/batches/${batchId}`, { token: teacher });
   expect(batch0.body).toMatchObject({ status: 'awaiting_content_validation', class_id: klass.classId, course_code: 'SV2', language: 'sv' });
   const correlationId = batch0.body.correlation_id as string;

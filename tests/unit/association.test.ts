@@ -69,10 +69,15 @@ function expectRefused(snapshot: AssociationSnapshot, event: AssociationEvent): 
 }
 
 /**
- * A state decided by the teacher, linking `studentId`, with the matcher's suggestion kept visible.
+ * A state decided by the teacher at `at`, linking `studentId`, with the matcher's suggestion kept visible.
  * Not final: the teacher may reopen it while the batch waits.
  */
-function expectTeacherDecision(next: AssociationSnapshot, state: 'confirmed' | 'rejected', studentId: string | null): void {
+function expectTeacherDecision(
+  next: AssociationSnapshot,
+  state: 'confirmed' | 'rejected',
+  studentId: string | null,
+  at: string = DECIDED_AT,
+): void {
   expect(next.value).toBe(state);
   expect(next.status).toBe('active');
   expect(next.context).toMatchObject({
@@ -80,7 +85,7 @@ function expectTeacherDecision(next: AssociationSnapshot, state: 'confirmed' | '
     suggested_student_id: SUGGESTED_STUDENT,
     validation_method: 'human',
     validated_by: TEACHER,
-    validated_at: DECIDED_AT,
+    validated_at: at,
   });
 }
 
@@ -357,15 +362,7 @@ describe('the teacher correcting a decision after validation (v3)', () => {
   ];
 
   it.each(decided)('corrects %s to another student of the class: confirmed by the teacher, the suggestion kept', (_name, reach) => {
-    const next = accept(reach(), correct(OTHER_STUDENT));
-    expect(next.value).toBe('confirmed');
-    expect(next.context).toMatchObject({
-      student_id: OTHER_STUDENT,
-      suggested_student_id: SUGGESTED_STUDENT,
-      validation_method: 'human',
-      validated_by: TEACHER,
-      validated_at: DEADLINE_AT,
-    });
+    expectTeacherDecision(accept(reach(), correct(OTHER_STUDENT)), 'confirmed', OTHER_STUDENT, DEADLINE_AT);
   });
 
   it.each(decided)('refuses to correct %s to a student outside the class', (_name, reach) => {

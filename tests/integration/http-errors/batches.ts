@@ -1,4 +1,5 @@
-import { type BadRequest, type BadRequestFixture, JSON_HEADERS, expiredJwt, foreignJwt } from './support.ts';
+import type { BadRequest, BadRequestFixture } from './support.ts';
+import { serviceTokenRefused, nonUuidInPath, JSON_HEADERS, expiredJwt, foreignJwt } from './support.ts';
 
 /** The teacher's batch routes: registering a batch, the batch list, one batch and its history. */
 export function batchRequests(fx: BadRequestFixture): BadRequest[] {
@@ -67,38 +68,16 @@ export function batchRequests(fx: BadRequestFixture): BadRequest[] {
       status: 401,
       send: async () => h.api('POST', '/v1/batches', { token: await foreignJwt(h), body: validRegister() }),
     },
-    {
-      name: 'register batch: the service token (teacher-only route)',
-      status: 403,
-      send: () => h.api('POST', '/v1/batches', { body: validRegister() }),
-    },
+    serviceTokenRefused('register batch', () => h.api('POST', '/v1/batches', { body: validRegister() })),
     {
       name: 'list batches: an invalid status query',
       status: 400,
       paths: [/(^|\.)status$/],
       send: () => h.api('GET', '/v1/batches?status=bogus', fx.asA()),
     },
-    {
-      name: 'list batches: the service token (teacher-only route)',
-      status: 403,
-      send: () => h.api('GET', '/v1/batches'),
-    },
-    {
-      name: 'get batch: a non-UUID batch id in the path',
-      status: 400,
-      paths: [/(^|\.)batch_id$/],
-      send: () => h.api('GET', '/v1/batches/not-a-uuid', fx.asA()),
-    },
-    {
-      name: 'get batch: the service token (teacher-only route)',
-      status: 403,
-      send: () => h.api('GET', `/v1/batches/${fx.registeredBatch}`),
-    },
-    {
-      name: 'history: a non-UUID batch id in the path',
-      status: 400,
-      paths: [/(^|\.)batch_id$/],
-      send: () => h.api('GET', '/v1/batches/12345/history', fx.asA()),
-    },
+    serviceTokenRefused('list batches', () => h.api('GET', '/v1/batches')),
+    nonUuidInPath('get batch', () => h.api('GET', '/v1/batches/not-a-uuid', fx.asA())),
+    serviceTokenRefused('get batch', () => h.api('GET', `/v1/batches/${fx.registeredBatch}`)),
+    nonUuidInPath('history', () => h.api('GET', '/v1/batches/12345/history', fx.asA())),
   ];
 }

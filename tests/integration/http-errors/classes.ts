@@ -1,4 +1,4 @@
-import { type BadRequest, type BadRequestFixture, TWO_MIB, emptySubJwt, noSubJwt } from './support.ts';
+import { type BadRequest, type BadRequestFixture, serviceTokenRefused, TWO_MIB, emptySubJwt, noSubJwt } from './support.ts';
 
 /** The teacher's class routes: creating a class, adding students, the roster. */
 export function classRequests(fx: BadRequestFixture): BadRequest[] {
@@ -52,11 +52,7 @@ export function classRequests(fx: BadRequestFixture): BadRequest[] {
       status: 401,
       send: async () => h.api('POST', '/v1/classes', { token: await noSubJwt(h), body: { name: 'Class', course_code: 'ENG5' } }),
     },
-    {
-      name: 'create class: the service token (teacher-only route)',
-      status: 403,
-      send: () => h.api('POST', '/v1/classes', { body: { name: 'Class', course_code: 'ENG5' } }),
-    },
+    serviceTokenRefused('create class', () => h.api('POST', '/v1/classes', { body: { name: 'Class', course_code: 'ENG5' } })),
     {
       name: 'add students: an unknown field on a student',
       status: 400,

@@ -13,104 +13,56 @@ export function eventRequests(fx: BadRequestFixture): BadRequest[] {
       fx.klassA.classId,
       fx.suggestingBatch.list.map((essay, i) => ({ essay, student_id: fx.klassA.students[i]!.student_id, score: 0.9 })),
     );
-  const withData = (event: ReturnType<typeof envelope>, patch: Record<string, unknown>) => ({
-    ...event,
-    data: { ...event.data, ...patch },
+  /** A body sent to the door as it stands, as JSON, that is no envelope at all. */
+  const rawJson = (name: string, raw: string): BadRequest => ({
+    name,
+    status: 400,
+    send: () => h.api('POST', '/v1/events', { raw, headers: JSON_HEADERS }),
+  });
+  /** The valid provisioning event with one envelope field (`data` for the payload) set to `value`: a 400 naming it. */
+  const envelopeField = (name: string, field: string, value: unknown): BadRequest => ({
+    name,
+    status: 400,
+    paths: [field],
+    send: () => postEvent(h, { ...validProvision(), [field]: value }),
+  });
+  /** The same with one field of its `data` set to `value`. */
+  const dataField = (name: string, field: string, value: unknown): BadRequest => ({
+    name,
+    status: 400,
+    paths: [`data.${field}`],
+    send: () => {
+      const event = validProvision();
+      return postEvent(h, { ...event, data: { ...event.data, [field]: value } });
+    },
+  });
+  /** The valid suggestion event with the first suggestion for match `match` scored `score`, out of [0, 1]. */
+  const confidence = (name: string, match: number, score: number): BadRequest => ({
+    name,
+    status: 400,
+    paths: [`data.match_results.${match}.suggestions.0.confidence_score`],
+    send: () => {
+      const event = validSuggestions();
+      (event.data as any).match_results[match].suggestions[0].confidence_score = score;
+      return postEvent(h, event);
+    },
   });
   return [
-    {
-      name: 'events: malformed JSON',
-      status: 400,
-      send: () => h.api('POST', '/v1/events', { raw: '{"event_id": "', headers: JSON_HEADERS }),
-    },
-    {
-      name: 'events: empty JSON body',
-      status: 400,
-      send: () => h.api('POST', '/v1/events', { raw: '', headers: JSON_HEADERS }),
-    },
-    {
-      name: 'events: JSON null',
-      status: 400,
-      send: () => h.api('POST', '/v1/events', { raw: 'null', headers: JSON_HEADERS }),
-    },
-    {
-      name: 'events: a JSON string instead of an object',
-      status: 400,
-      send: () => h.api('POST', '/v1/events', { raw: '"huleedu.batch.content.provisioning.completed.v1"', headers: JSON_HEADERS }),
-    },
-    {
-      name: 'events: deeply nested arrays',
-      status: 400,
-      send: () => h.api('POST', '/v1/events', { raw: `${'['.repeat(100_000)}${']'.repeat(100_000)}`, headers: JSON_HEADERS }),
-    },
-    {
-      name: 'events: a count as a string (wrong type)',
-      status: 400,
-      paths: ['data.provisioned_count'],
-      send: () => postEvent(h, withData(validProvision(), { provisioned_count: '2' })),
-    },
-    {
-      name: 'events: data as a string (wrong type)',
-      status: 400,
-      paths: ['data'],
-      send: () => postEvent(h, { ...validProvision(), data: 'batch' }),
-    },
-    {
-      name: 'events: event_id as a number (wrong type)',
-      status: 400,
-      paths: ['event_id'],
-      send: () => postEvent(h, { ...validProvision(), event_id: 42 }),
-    },
-    {
-      name: 'events: event_timestamp not a date',
-      status: 400,
-      paths: ['event_timestamp'],
-      send: () => postEvent(h, { ...validProvision(), event_timestamp: 'yesterday' }),
-    },
-    {
-      name: 'events: unknown event_type',
-      status: 400,
-      paths: ['event_type'],
-      send: () => postEvent(h, { ...validProvision(), event_type: 'huleedu.batch.something.else.v1' }),
-    },
-    {
-      name: 'events: event_type as a number',
-      status: 400,
-      paths: ['event_type'],
-      send: () => postEvent(h, { ...validProvision(), event_type: 7 }),
-    },
-    {
-      name: 'events: a confidence_score of 1.5',
-      status: 400,
-      paths: ['data.match_results.0.suggestions.0.confidence_score'],
-      send: () => {
-        const event = validSuggestions();
-        (event.data as any).match_results[0].suggestions[0].confidence_score = 1.5;
-        return postEvent(h, event);
-      },
-    },
-    {
-      name: 'events: a negative confidence_score',
-      status: 400,
-      paths: ['data.match_results.1.suggestions.0.confidence_score'],
-      send: () => {
-        const event = validSuggestions();
-        (event.data as any).match_results[1].suggestions[0].confidence_score = -0.1;
-        return postEvent(h, event);
-      },
-    },
-    {
-      name: 'events: a non-UUID batch_id',
-      status: 400,
-      paths: ['data.batch_id'],
-      send: () => postEvent(h, withData(validProvision(), { batch_id: 'batch-1' })),
-    },
-    {
-      name: 'events: an unknown course_code',
-      status: 400,
-      paths: ['data.course_code'],
-      send: () => postEvent(h, withData(validProvision(), { course_code: 'ENG9' })),
-    },
+    rawJson('events: malformed JSON', '{"event_id": "'),
+    rawJson('events: empty JSON body', ''),
+    rawJson('events: JSON null', 'null'),
+    rawJson('events: a JSON string instead of an object', '"huleedu.batch.content.provisioning.completed.v1"'),
+    rawJson('events: deeply nested arrays', `${'['.repeat(100_000)}${']'.repeat(100_000)}`),
+    dataField('events: a count as a string (wrong type)', 'provisioned_count', '2'),
+    envelopeField('events: data as a string (wrong type)', 'data', 'batch'),
+    envelopeField('events: event_id as a number (wrong type)', 'event_id', 42),
+    envelopeField('events: event_timestamp not a date', 'event_timestamp', 'yesterday'),
+    envelopeField('events: unknown event_type', 'event_type', 'huleedu.batch.something.else.v1'),
+    envelopeField('events: event_type as a number', 'event_type', 7),
+    confidence('events: a confidence_score of 1.5', 0, 1.5),
+    confidence('events: a negative confidence_score', 1, -0.1),
+    dataField('events: a non-UUID batch_id', 'batch_id', 'batch-1'),
+    dataField('events: an unknown course_code', 'course_code', 'ENG9'),
     {
       name: 'events: a 2 MiB body',
       status: 413,

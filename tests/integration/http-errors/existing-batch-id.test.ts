@@ -7,32 +7,26 @@ import { expectProblem, errorsSuite } from './support.ts';
 const { h, fx, batchView } = errorsSuite('http_errors_batch_id');
 
 describe('registering an existing batch_id', () => {
-  it('answers 409 to its owner and changes nothing', async () => {
-    const batchId = uuid();
-    await registerBatch(h, fx.teacherA, { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId });
-    const viewBefore = await batchView(fx.teacherA, batchId);
-    const before = await rowCounts(h);
-    const res = await h.api('POST', '/v1/batches', {
-      token: fx.teacherA,
-      body: { course_code: 'ENG6', expected_essay_count: 5, batch_id: batchId },
+  const cases: Array<{ name: string; by: 'teacherA' | 'teacherB'; body: { course_code: string; expected_essay_count: number } }> = [
+    { name: 'answers 409 to its owner and changes nothing', by: 'teacherA', body: { course_code: 'ENG6', expected_essay_count: 5 } },
+    {
+      name: 'answers 409 to another teacher too, and the batch stays its owner’s',
+      by: 'teacherB',
+      body: { course_code: 'ENG5', expected_essay_count: 1 },
+    },
+  ];
+  for (const { name, by, body } of cases) {
+    it(name, async () => {
+      const batchId = uuid();
+      await registerBatch(h, fx.teacherA, { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId });
+      const viewBefore = await batchView(fx.teacherA, batchId);
+      const before = await rowCounts(h);
+      const res = await h.api('POST', '/v1/batches', { token: fx[by], body: { ...body, batch_id: batchId } });
+      expectProblem(res, 409);
+      expect(await rowCounts(h)).toEqual(before);
+      expect(await batchView(fx.teacherA, batchId)).toEqual(viewBefore);
+      // Only its owner sees the batch.
+      expect((await h.api('GET', `/v1/batches/${batchId}`, { token: fx[by] })).status).toBe(by === 'teacherA' ? 200 : 404);
     });
-    expectProblem(res, 409);
-    expect(await rowCounts(h)).toEqual(before);
-    expect(await batchView(fx.teacherA, batchId)).toEqual(viewBefore);
-  });
-
-  it('answers 409 to another teacher too, and the batch stays its owner’s', async () => {
-    const batchId = uuid();
-    await registerBatch(h, fx.teacherA, { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId });
-    const viewBefore = await batchView(fx.teacherA, batchId);
-    const before = await rowCounts(h);
-    const res = await h.api('POST', '/v1/batches', {
-      token: fx.teacherB,
-      body: { course_code: 'ENG5', expected_essay_count: 1, batch_id: batchId },
-    });
-    expectProblem(res, 409);
-    expect(await rowCounts(h)).toEqual(before);
-    expect(await batchView(fx.teacherA, batchId)).toEqual(viewBefore);
-    expect((await h.api('GET', `/v1/batches/${batchId}`, { token: fx.teacherB })).status).toBe(404);
-  });
+  }
 });

@@ -1,14 +1,7 @@
 import { sign } from 'hono/jwt';
 import { beforeAll, expect } from 'vitest';
-import {
-  type ClassFixture,
-  createClassWithStudents,
-  essays,
-  postEvent,
-  provisioned,
-  registerBatch,
-  suggested,
-} from '../../support/flow.ts';
+import { type ClassFixture, createClassWithStudents, essays } from '../../support/flow.ts';
+import { postEvent, provisioned, registerBatch, suggested } from '../../support/flow.ts';
 import { type ApiResponse, type Harness, harnessForSuite } from '../../support/harness.ts';
 
 /**
@@ -57,6 +50,21 @@ export interface BadRequest {
   names?: string;
   send(): Promise<ApiResponse>;
 }
+
+/** A teacher-only route's request with the service token (h.api's default credentials): 403. */
+export const serviceTokenRefused = (route: string, send: () => Promise<ApiResponse>): BadRequest => ({
+  name: `${route}: the service token (teacher-only route)`,
+  status: 403,
+  send,
+});
+
+/** A request whose path names no UUID where the batch id goes: a 400 naming batch_id. */
+export const nonUuidInPath = (route: string, send: () => Promise<ApiResponse>): BadRequest => ({
+  name: `${route}: a non-UUID batch id in the path`,
+  status: 400,
+  paths: [/(^|\.)batch_id$/],
+  send,
+});
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const expiredJwt = (h: Harness) =>

@@ -1,39 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type SuggestedMatch, TOPICS } from '../../../machines/events.ts';
-import {
-  type EmittedData,
-  BATCH_ID,
-  CLASS_ID,
-  OWNER,
-  TEACHER,
-  E1,
-  E2,
-  E3,
-  S1,
-  S2,
-  OTHER_STUDENT,
-  UNKNOWN_STUDENT,
-  DUE_AT,
-  DECIDED_AT,
-  LATER_DUE_AT,
-  SUGGESTION_E1,
-  SUGGESTION_E2,
-  SUGGESTION_E3,
-  named,
-  match,
-  teacherDecisions,
-  confirmed,
-  rejected,
-  validationTimeout,
-  deadlineChanged,
-  accept,
-  expectRefused,
-  single,
-  byEssay,
-  awaitingTeacher,
-  validationCompleted,
-  AWAITING_TEACHER,
-} from './support.ts';
+import { type EmittedData, BATCH_ID, CLASS_ID, OWNER, TEACHER, E1, E2, E3, S1, S2, OTHER_STUDENT } from './support.ts';
+import { UNKNOWN_STUDENT, DUE_AT, DECIDED_AT, LATER_DUE_AT, SUGGESTION_E1, SUGGESTION_E2, SUGGESTION_E3 } from './support.ts';
+import { named, match, teacherDecisions, confirmed, rejected, validationTimeout, deadlineChanged } from './support.ts';
+import { accept, expectRefused, single, byEssay, awaitingTeacher, validationCompleted, AWAITING_TEACHER } from './support.ts';
 
 describe('the validation deadline', () => {
   it('decides every pending association by confidence and publishes with timeout_triggered', () => {

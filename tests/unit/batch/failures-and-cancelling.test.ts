@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type BatchSnapshot,
-  E1,
-  E2,
-  E3,
-  validationErrors,
-  cancel,
-  accept,
-  expectRefused,
-  registered,
-  awaitingSuggestions,
-  awaitingTeacher,
-  validationCompleted,
-  regularReady,
-  guestReady,
-} from './support.ts';
+import { type BatchSnapshot, E1, E2, E3, validationErrors, cancel, accept, expectRefused, registered } from './support.ts';
+import { awaitingSuggestions, awaitingTeacher, validationCompleted, regularReady, guestReady } from './support.ts';
 
 describe('validation errors from the essay lifecycle service', () => {
   it('fails the batch critically on a critical failure, a final state', () => {

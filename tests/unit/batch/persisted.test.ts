@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { batchMachine } from '../../../machines/batch.ts';
 import { TOPICS } from '../../../machines/events.ts';
-import {
-  BATCH_ID,
-  E1,
-  E2,
-  E3,
-  S2,
-  OTHER_STUDENT,
-  UNKNOWN_STUDENT,
-  LATER_DUE_AT,
-  teacherDecisions,
-  confirmed,
-  validationTimeout,
-  deadlineChanged,
-  pipelineRequested,
-  cancel,
-  accept,
-  expectRefused,
-  single,
-  byEssay,
-  registered,
-  awaitingTeacher,
-  regularReady,
-  cancelledBatch,
-  AWAITING_TEACHER,
-} from './support.ts';
+import { BATCH_ID, E1, E2, E3, S2, OTHER_STUDENT, UNKNOWN_STUDENT, LATER_DUE_AT, teacherDecisions } from './support.ts';
+import { confirmed, validationTimeout, deadlineChanged, pipelineRequested, cancel, accept, expectRefused } from './support.ts';
+import { single, byEssay, registered, awaitingTeacher, regularReady, cancelledBatch, AWAITING_TEACHER } from './support.ts';
 
 describe('persisted snapshots', () => {
   const roundTrip = <T>(value: T) => JSON.parse(JSON.stringify(value));

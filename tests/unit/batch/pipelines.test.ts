@@ -1,34 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../../../machines/events.ts';
-import {
-  type BatchSnapshot,
-  BATCH_ID,
-  E1,
-  E2,
-  E3,
-  ESSAYS,
-  DECIDED_AT,
-  contentProvisioned,
-  authorMatches,
-  teacherDecisions,
-  confirmed,
-  validationTimeout,
-  essaysReady,
-  pipelineRequested,
-  phaseOutcome,
-  accept,
-  expectRefused,
-  single,
-  registered,
-  awaitingSuggestions,
-  awaitingTeacher,
-  validationCompleted,
-  regularReady,
-  guestReady,
-  pipelineRunning,
-  AWAITING_SUGGESTIONS,
-  AWAITING_TEACHER,
-} from './support.ts';
+import { type BatchSnapshot, BATCH_ID, E1, E2, E3, ESSAYS, DECIDED_AT, contentProvisioned, authorMatches } from './support.ts';
+import { teacherDecisions, confirmed, validationTimeout, essaysReady, pipelineRequested, phaseOutcome, accept } from './support.ts';
+import { expectRefused, single, registered, awaitingSuggestions, awaitingTeacher, validationCompleted } from './support.ts';
+import { regularReady, guestReady, pipelineRunning, AWAITING_SUGGESTIONS, AWAITING_TEACHER } from './support.ts';
 
 describe('essays being stored', () => {
   it('makes a REGULAR batch with settled associations ready for pipelines', () => {

@@ -2,46 +2,12 @@ import type { StateValue } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import type { ClassType } from '../../../machines/domain.ts';
 import type { BatchEvent, BatchEventType } from '../../../machines/events.ts';
-import {
-  type BatchSnapshot,
-  E1,
-  E3,
-  S3,
-  DECIDED_AT,
-  TEACHER,
-  STUDENTS,
-  LATER_DUE_AT,
-  contentProvisioned,
-  authorMatches,
-  teacherDecisions,
-  teacherReopened,
-  confirmed,
-  validationTimeout,
-  deadlineChanged,
-  validationPaused,
-  validationResumed,
-  pausedValidation,
-  essaysReady,
-  pipelineRequested,
-  phaseOutcome,
-  promptAmended,
-  validationErrors,
-  cancel,
-  accept,
-  expectRefused,
-  registered,
-  awaitingSuggestions,
-  awaitingTeacher,
-  validationCompleted,
-  regularReady,
-  guestReady,
-  pipelineRunning,
-  failedCritically,
-  cancelledBatch,
-  ingestionFailed,
-  AWAITING_SUGGESTIONS,
-  AWAITING_TEACHER,
-} from './support.ts';
+import { type BatchSnapshot, E1, E3, S3, DECIDED_AT, TEACHER, STUDENTS, LATER_DUE_AT, contentProvisioned } from './support.ts';
+import { authorMatches, teacherDecisions, teacherReopened, confirmed, validationTimeout, deadlineChanged, essaysReady } from './support.ts';
+import { pipelineRequested, phaseOutcome, promptAmended, validationErrors, cancel, accept, expectRefused, registered } from './support.ts';
+import { awaitingSuggestions, awaitingTeacher, validationCompleted, regularReady, guestReady, pipelineRunning } from './support.ts';
+import { failedCritically, cancelledBatch, ingestionFailed, AWAITING_SUGGESTIONS, AWAITING_TEACHER } from './support.ts';
+import { validationPaused, validationResumed, pausedValidation } from './support.ts';
 
 describe('refusals by state', () => {
   const ALL_TYPES: BatchEventType[] = [

@@ -2,18 +2,8 @@ import { initialTransition } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { batchMachine } from '../../../machines/batch.ts';
 import { TOPICS } from '../../../machines/events.ts';
-import {
-  BATCH_ID,
-  CLASS_ID,
-  ESSAYS,
-  PROVISIONED_AT,
-  batchInput,
-  contentProvisioned,
-  accept,
-  single,
-  registered,
-  AWAITING_SUGGESTIONS,
-} from './support.ts';
+import { BATCH_ID, CLASS_ID, ESSAYS, PROVISIONED_AT, batchInput } from './support.ts';
+import { contentProvisioned, accept, single, registered, AWAITING_SUGGESTIONS } from './support.ts';
 
 describe('registering a batch', () => {
   it('starts a class batch as a REGULAR batch awaiting content, emitting nothing', () => {

@@ -1,42 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type SuggestedMatch, TOPICS } from '../../../machines/events.ts';
-import {
-  BATCH_ID,
-  CLASS_ID,
-  OTHER_CLASS_ID,
-  CORRELATION_ID,
-  TEACHER,
-  MATCHER,
-  E1,
-  E2,
-  E3,
-  FOREIGN_ESSAY,
-  S1,
-  S2,
-  S3,
-  OTHER_STUDENT,
-  SUGGESTED_AT,
-  DUE_AT,
-  DECIDED_AT,
-  SUGGESTION_E1,
-  SUGGESTION_E2,
-  SUGGESTION_E3,
-  named,
-  match,
-  MATCHES,
-  authorMatches,
-  teacherDecisions,
-  confirmed,
-  rejected,
-  accept,
-  expectRefused,
-  single,
-  besidesUpdates,
-  byEssay,
-  awaitingSuggestions,
-  awaitingTeacher,
-  AWAITING_TEACHER,
-} from './support.ts';
+import { BATCH_ID, CLASS_ID, OTHER_CLASS_ID, CORRELATION_ID, TEACHER, MATCHER, E1, E2, E3, FOREIGN_ESSAY, S1 } from './support.ts';
+import { S2, S3, OTHER_STUDENT, SUGGESTED_AT, DUE_AT, DECIDED_AT, SUGGESTION_E1, SUGGESTION_E2, SUGGESTION_E3 } from './support.ts';
+import { named, match, MATCHES, authorMatches, teacherDecisions, confirmed, rejected, accept, expectRefused } from './support.ts';
+import { single, besidesUpdates, byEssay, awaitingSuggestions, awaitingTeacher, AWAITING_TEACHER } from './support.ts';
 
 describe('author-match suggestions', () => {
   it('stores one pending association per essay, carrying the best suggestion', () => {
