@@ -81,6 +81,10 @@ export async function changeClassCalendar(
       keep(`moved by ${pending.reason.by}; a teacher's deadline stays`);
       continue;
     }
+    if (pending.reason?.rule === 'resumed') {
+      keep(`resumed by ${pending.reason.by} with the time it had left when paused; it stays`);
+      continue;
+    }
     const next = deadlineFor(pending.started_at, policy.rule, calendar);
     if (next.due_at === due_at) {
       keep('already falls on this calendar');

@@ -303,6 +303,53 @@ export function changeDeadline(call: TeacherCall, change: DeadlineRequest): Even
   };
 }
 
+/** What a pause or a resume answers: the pause (or none) and the pending deadline after it. */
+export function pauseView(context: BatchContext) {
+  const p = context.pause;
+  return {
+    paused:
+      p === null
+        ? null
+        : { paused_at: p.paused_at, by: p.by, until: p.until, remaining_ms: p.remaining_ms, paused_due_at: p.paused_due_at },
+    due_at: p === null ? (context.deadline?.due_at ?? null) : null,
+  };
+}
+
+/**
+ * Pauses the running validation deadline, until `until` or until resumed. An end not in the future
+ * is bad input (400); nothing to pause (no deadline, already paused, already due) is the machine's
+ * refusal (409).
+ */
+export function pauseValidation(call: TeacherCall, until: string | null, reason: string | null): EventRequest {
+  return { ...asTeacher(call), ...pauseRequest(call.teacherId, until, reason) };
+}
+
+/** The build and answer of a pause, for a teacher's call and an operator's pause of a class. */
+export function pauseRequest(by: string, until: string | null, reason: string | null): Pick<EventRequest, 'build' | 'respond'> {
+  return {
+    build: (_context, _lookups, at) => {
+      const end = until === null ? null : new Date(until).toISOString();
+      if (end !== null && Date.parse(end) <= Date.parse(at)) {
+        return { ok: false, errors: [{ path: 'until', message: `the pause's end ${end} is not in the future` }] };
+      }
+      return { ok: true, event: { type: 'VALIDATION_PAUSED', at, by, until: end, reason } };
+    },
+    respond: (_before, after) => pauseView(after),
+  };
+}
+
+/** Resumes a paused validation deadline with the time it had left; 409 when nothing is paused. */
+export function resumeValidation(call: TeacherCall): EventRequest {
+  return { ...asTeacher(call), ...resumeRequest(call.teacherId) };
+}
+
+export function resumeRequest(by: string): Pick<EventRequest, 'build' | 'respond'> {
+  return {
+    build: (_context, _lookups, at) => ({ ok: true, event: { type: 'VALIDATION_RESUMED', at, by, deadline_version: null } }),
+    respond: (before, after) => ({ ...pauseView(after), remaining_ms: before.pause?.remaining_ms ?? null }),
+  };
+}
+
 /**
  * The deadline firing. Its event id is the timer's, so a second firing is a duplicate. It applies
  * only once its deadline is due (less `clockSkewMs`, for clocks that drift apart): a job promoted
@@ -320,6 +367,10 @@ export function validationTimeout(batchId: string, deadlineVersion: number, fire
       // The deadlines row is what the timers and the sweep schedule by; it moves with the snapshot.
       const dueAt = context.deadline?.version === deadlineVersion ? await lookups.deadlineDueAt(batchId, deadlineVersion) : null;
       if (dueAt !== null && Date.parse(at) < Date.parse(dueAt) - clockSkewMs) return { ok: false, notDueUntil: dueAt };
+      if (context.pause !== null && context.deadline?.version === deadlineVersion) {
+        // The pending deadline of a paused batch is the pause's end: firing it resumes the validation.
+        return { ok: true, event: { type: 'VALIDATION_RESUMED', at, by: 'timeout', deadline_version: deadlineVersion } };
+      }
       if (context.class_id === null) {
         return {
           ok: true,

@@ -1,6 +1,6 @@
 import { TIMEOUT_CONFIDENCE_THRESHOLD } from '../machines/domain.ts';
 import type { Db } from '../db/client.ts';
-import { type DeadlineRow, claimDue, pendingDeadlineRows, teacherDeadlineRows } from '../db/deadlines.ts';
+import { type DeadlineRow, claimDue, pendingDeadlineRows, teacherDeadlineRows, teacherPausedRows } from '../db/deadlines.ts';
 
 export interface DueDeadline {
   batch_id: string;
@@ -33,5 +33,20 @@ export async function teacherDeadlines(db: Db, ownerId: string, before: string |
     will_keep_suggestion: d.auto_confirm,
     will_link_unknown_student: d.to_unknown,
     why: d.reason,
+  }));
+}
+
+/** A teacher's paused validations: the time each deadline had left, and when the pause ends by itself. */
+export async function teacherPausedValidations(db: Db, ownerId: string) {
+  return (await teacherPausedRows(db, ownerId)).map((p) => ({
+    batch_id: p.batch_id,
+    class_id: p.class_id,
+    course_code: p.course_code,
+    paused_at: new Date(p.pause.paused_at).toISOString(),
+    paused_by: p.pause.by,
+    until: p.pause.until,
+    remaining_ms: p.pause.remaining_ms,
+    paused_due_at: p.pause.paused_due_at,
+    pending_associations: p.pending,
   }));
 }

@@ -70,7 +70,8 @@ export function planTransition(input: PlanInput): TransitionPlan {
     snapshot: persistedBatchSnapshot(after),
     status: body.status,
     state: toState,
-    dueAt: after.context.deadline?.due_at ?? null,
+    // When the timeout decides: none while paused (the deadlines row then holds the pause's end, if any).
+    dueAt: after.context.pause === null ? (after.context.deadline?.due_at ?? null) : null,
     promptPayload: after.context.prompt_payload,
     studentPromptRef: after.context.student_prompt_ref,
     processed: { eventId: request.eventId, response: body, fingerprint: request.fingerprint ?? null },
@@ -103,9 +104,11 @@ function planRefusal({ request, before, event, at, rowVersion }: PlanInput): Tra
     to_state: null,
     outcome: late ? 'late' : 'refused',
     reason: late
-      ? before.context.deadline === null
-        ? 'validation already completed; nothing left to time out'
-        : `stale deadline version ${event.deadline_version} (current ${before.context.deadline.version})`
+      ? before.context.pause !== null
+        ? 'the validation deadline is paused; it does not fire while paused'
+        : before.context.deadline === null
+          ? 'validation already completed; nothing left to time out'
+          : `stale deadline version ${event.deadline_version} (current ${before.context.deadline.version})`
       : allowed.includes(WIRE_NAME[event.type])
         ? `state ${state} accepts ${WIRE_NAME[event.type]}, but its conditions do not hold for this one`
         : `state ${state} does not accept ${WIRE_NAME[event.type]}`,
@@ -230,6 +233,31 @@ const HISTORY_DETAIL: { [T in BatchEvent['type']]: Detail<T> } = {
           to_due_at: after.deadline.due_at,
           deadline_version: after.deadline.version,
           deadline_reason: event.deadline_reason ?? { rule: 'moved', by: event.by },
+        }
+      : undefined,
+  VALIDATION_PAUSED: (event, before, after) =>
+    after.pause
+      ? {
+          paused_by: event.by,
+          paused_due_at: after.pause.paused_due_at,
+          remaining_ms: after.pause.remaining_ms,
+          until: after.pause.until,
+          // With an end, the pause's end is the pending deadline (its version); without, none is pending.
+          resume_deadline_version: after.deadline?.version ?? null,
+          from_deadline_version: before.deadline?.version ?? null,
+          reason: event.reason,
+        }
+      : undefined,
+  VALIDATION_RESUMED: (event, before, after) =>
+    before.pause && after.deadline
+      ? {
+          paused_at: before.pause.paused_at,
+          paused_by: before.pause.by,
+          remaining_ms: before.pause.remaining_ms,
+          automatic: event.deadline_version !== null,
+          to_due_at: after.deadline.due_at,
+          deadline_version: after.deadline.version,
+          deadline_reason: { rule: 'resumed', by: event.by, remaining_ms: before.pause.remaining_ms },
         }
       : undefined,
   ESSAYS_READY: (_event, before) =>

@@ -33,6 +33,16 @@ function batchView(row: BatchWithCounts) {
     updated_at: iso(row.updated_at),
     validation: {
       due_at: iso(row.due_at),
+      paused:
+        row.pause === null
+          ? null
+          : {
+              paused_at: iso(row.pause.paused_at)!,
+              by: row.pause.by,
+              until: row.pause.until,
+              remaining_ms: row.pause.remaining_ms,
+              paused_due_at: row.pause.paused_due_at,
+            },
       pending: row.pending,
       confirmed: row.confirmed,
       rejected: row.rejected,

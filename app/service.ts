@@ -19,7 +19,8 @@ import {
 import { applyClassEvent } from './class-events.ts';
 import { batchStudentNames, essayStudent, matcherRoster } from './roster-reads.ts';
 import { type KeyedCall, onceForKey } from './keyed.ts';
-import { claimDueDeadlines, pendingDeadlines, teacherDeadlines } from './deadlines.ts';
+import { claimDueDeadlines, pendingDeadlines, teacherDeadlines, teacherPausedValidations } from './deadlines.ts';
+import { pauseOrResumeClass } from './pauses.ts';
 import { listClasses, operatorNumbers } from './review-reads.ts';
 import { auditBatch } from './audit.ts';
 import { batchHistory, getBatch, listAssociations, listBatches, outboxAfter } from './queries.ts';
@@ -241,6 +242,11 @@ export function createService(deps: ServiceDeps) {
     history: (ownerId: string, batchId: string) => batchHistory(db, ownerId, batchId),
     outbox: (after: number, limit: number) => outboxAfter(db, after, limit),
     deadlines: (ownerId: string, before?: string) => teacherDeadlines(db, ownerId, before),
+    /** A teacher's paused validations: the time each had left, and the pause's end. */
+    pausedValidations: (ownerId: string) => teacherPausedValidations(db, ownerId),
+    /** An operator pauses or resumes every pending validation of a class, one transition per batch. */
+    pauseOrResumeClass: (classId: string, operator: string, change: Parameters<typeof pauseOrResumeClass>[4]) =>
+      pauseOrResumeClass(db, apply, classId, operator, change, now),
     /** A class's school calendar (its own, or the service's) and the rule deadlines count by. */
     classCalendar: (ownerId: string, classId: string) => readClassCalendar(db, deadlinePolicy, ownerId, classId),
     /** Sets a class's calendar and moves the pending deadlines it governs, each in its batch's history. */

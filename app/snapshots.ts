@@ -21,6 +21,7 @@ export const BATCH_SNAPSHOT_MIGRATIONS: Record<number, (snapshot: unknown) => un
   1: fromV1,
   2: fromV2,
   3: fromV3,
+  4: fromV4,
 };
 
 interface V1Association {
@@ -116,6 +117,12 @@ export function fromV3(snapshot: unknown): unknown {
       denied_pipeline_requests: 0,
     },
   };
+}
+
+/** v4 → v5. Nothing could be paused before v5: every v4 deadline is running (`pause: null`). */
+export function fromV4(snapshot: unknown): unknown {
+  const v4 = snapshot as { context: Record<string, unknown>; [field: string]: unknown };
+  return { ...v4, context: { ...v4.context, pause: null } };
 }
 
 /** The first machine version whose association records are rows of their own. */

@@ -1,10 +1,13 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
+import { type PauseFacts, pausedOf } from './deadlines.ts';
 import { batches, essaySlots, essayStudentAssociations, history, students } from './schema.ts';
 
 /** Read side: projections only, never snapshots. Every read is scoped to the batch's owner. */
 
 export type BatchWithCounts = typeof batches.$inferSelect & {
+  /** The pause, while the validation is paused (from the history, db/deadlines.ts pausedOf). */
+  pause: PauseFacts | null;
   pending: number;
   confirmed: number;
   rejected: number;
@@ -13,7 +16,7 @@ export type BatchWithCounts = typeof batches.$inferSelect & {
 };
 
 /** Raw SQL: FILTER aggregates, one per validation status. */
-const BATCH_SELECT = sql`SELECT b.*,
+const BATCH_SELECT = sql`SELECT b.*, ${pausedOf(sql`b.batch_id`, sql`b.state`)} AS pause,
     count(a.id) FILTER (WHERE a.validation_status = 'pending_validation')::int AS pending,
     count(a.id) FILTER (WHERE a.validation_status = 'confirmed')::int AS confirmed,
     count(a.id) FILTER (WHERE a.validation_status = 'rejected')::int AS rejected,

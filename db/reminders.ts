@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
 import type { HistoryRow, OutboxRow } from './transition-types.ts';
 import { writeNotifications } from './transition-writers.ts';
+import { pausedOf } from './deadlines.ts';
 
 /** A pending deadline that is within its reminder window, with what a reminder says about its batch. */
 export interface DueReminder {
@@ -34,6 +35,8 @@ export async function sendDueReminders(
             SELECT batch_id FROM deadlines
             WHERE due_at > now() AND due_at <= now() + ${leadMs} * interval '1 millisecond'
               AND reminded_version IS DISTINCT FROM version
+              -- A paused validation's row is the pause's end, not a decision: nothing to remind of.
+              AND ${pausedOf(sql`deadlines.batch_id`, sql`(SELECT state FROM batches WHERE batches.batch_id = deadlines.batch_id)`)} IS NULL
             ORDER BY due_at LIMIT ${limit} FOR UPDATE SKIP LOCKED),
           marked AS (
             UPDATE deadlines d SET reminded_version = d.version FROM claim

@@ -15,6 +15,7 @@ import type { PipelineState } from './pipelines.ts';
  * v4: the registration's org_id, assignment_id and CJ defaults; the pipeline state (phases dispatched
  * and their outcomes), so a repeated request is skipped and a later pipeline starts at its first
  * phase not yet completed; how many requests were skipped.
+ * v5: `pause`: a paused validation deadline (when, by whom, until when, and the time it had left).
  */
 
 export interface BatchInput {
@@ -39,6 +40,23 @@ export interface Deadline {
   version: number;
 }
 
+/**
+ * A paused validation deadline (v5). The time the deadline had left is kept; while paused the
+ * deadline does not fire. With `until`, the deadlines row carries the pause's end (a new deadline
+ * version) and firing it resumes the validation; without, there is no deadlines row until resumed.
+ */
+export interface Pause {
+  paused_at: string;
+  by: string;
+  /** When the pause ends by itself; null: until someone resumes it. */
+  until: string | null;
+  /** What the deadline had left when paused; a resume sets it this far ahead. */
+  remaining_ms: number;
+  /** The deadline that was paused, for the history and the listing. */
+  paused_due_at: string;
+  reason: string | null;
+}
+
 /** How many associations the batch has, and how many of them are still pending (v3). */
 export interface AssociationCounts {
   total: number;
@@ -60,6 +78,8 @@ export interface BatchContext extends BatchInput {
   association_counts: AssociationCounts;
   deadline: Deadline | null;
   deadline_version: number;
+  /** Set while the validation deadline is paused (v5). */
+  pause: Pause | null;
   timeout_triggered: boolean;
   essays_stored: boolean;
   /** The last pipeline requested; null until one is. */

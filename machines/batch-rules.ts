@@ -161,3 +161,38 @@ export function stepAssociations(
   const decided = stepped.filter((s) => s.after.validation_status !== 'pending_validation').map((s) => s.after);
   return { associations: next, stepped, decided };
 }
+
+/**
+ * The pause a VALIDATION_PAUSED makes of a running deadline: the time it had left at `at`. Null when
+ * there is nothing to pause: no deadline, one already paused, one already due, or an end not ahead.
+ */
+export function pauseOf(
+  context: { deadline: { due_at: string } | null; pause: unknown },
+  event: { at: string; by: string; until: string | null; reason: string | null },
+) {
+  if (context.deadline === null || context.pause !== null) return null;
+  const remaining_ms = Date.parse(context.deadline.due_at) - Date.parse(event.at);
+  if (!(remaining_ms > 0)) return null;
+  if (event.until !== null && !(Date.parse(event.until) > Date.parse(event.at))) return null;
+  return {
+    paused_at: event.at,
+    by: event.by,
+    until: event.until,
+    remaining_ms,
+    paused_due_at: context.deadline.due_at,
+    reason: event.reason,
+  };
+}
+
+/**
+ * When a resumed deadline falls: the time it had left, counted from the resume, or from the
+ * pause's end when the end fired it (a late firing does not lengthen the pause). Plain time: the
+ * school calendar decided the deadline once, and the remainder is what it had left.
+ */
+export function resumedDueAt(
+  pause: { until: string | null; remaining_ms: number },
+  event: { at: string; deadline_version: number | null },
+) {
+  const from = event.deadline_version !== null && pause.until !== null ? Date.parse(pause.until) : Date.parse(event.at);
+  return new Date(from + pause.remaining_ms).toISOString();
+}

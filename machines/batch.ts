@@ -10,6 +10,8 @@ import {
   countsOf,
   everyAssociation,
   everyCorrectionApplies,
+  pauseOf,
+  resumedDueAt,
   stepAssociations,
   timeoutHours,
   reopening,
@@ -29,7 +31,7 @@ import { dispatched, phaseFinished, phasesToRun, requestIsRepeat } from './pipel
 
 export const BATCH_MACHINE_ID = 'batch';
 /** Bumped with every change of states or context keys; batch-context.ts says what each version changed. */
-export const BATCH_MACHINE_VERSION = 4;
+export const BATCH_MACHINE_VERSION = 5; // v5: the context's `pause` (VALIDATION_PAUSED, VALIDATION_RESUMED)
 
 export type { BatchContext, BatchInput, Deadline } from './batch-context.ts';
 export type { BatchEmitted } from './outbound.ts';
@@ -77,9 +79,24 @@ export const batchMachine = setup({
       assertEvent(event, 'VALIDATION_TIMEOUT');
       return context.deadline?.version === event.deadline_version;
     },
+    notPaused: ({ context }) => context.pause === null,
+    /** A timeout of the current deadline while it runs; while paused the deadline does not fire (the race). */
+    deadlineRunsOut: and(['deadlineIsCurrent', 'notPaused']),
     newDeadlineIsInTheFuture: ({ event }) => {
       assertEvent(event, 'DEADLINE_CHANGED');
       return Date.parse(event.due_at) > Date.parse(event.at);
+    },
+    /** A paused deadline is moved by resuming it first. */
+    runningDeadlineMovesAhead: and(['newDeadlineIsInTheFuture', 'notPaused']),
+    deadlineCanPause: ({ context, event }) => {
+      assertEvent(event, 'VALIDATION_PAUSED');
+      return pauseOf(context, event) !== null;
+    },
+    resumeApplies: ({ context, event }) => {
+      assertEvent(event, 'VALIDATION_RESUMED');
+      if (context.pause === null) return false;
+      // The pause's end fires with the deadline version it set; a stale one (resumed and paused again) is late.
+      return event.deadline_version === null || context.deadline?.version === event.deadline_version;
     },
     classTypeMatches: ({ context, event }) => {
       assertEvent(event, 'ESSAYS_READY');
@@ -163,7 +180,20 @@ export const batchMachine = setup({
       const version = context.deadline_version + 1;
       return { deadline: { due_at: event.due_at, version }, deadline_version: version };
     }),
-    clearDeadline: assign({ deadline: null }),
+    pauseDeadline: assign(({ context, event }) => {
+      assertEvent(event, 'VALIDATION_PAUSED');
+      const pause = pauseOf(context, event)!;
+      if (pause.until === null) return { pause, deadline: null };
+      // The pause's end is a deadline of its own version: the same timers and sweep fire the resume.
+      const version = context.deadline_version + 1;
+      return { pause, deadline: { due_at: pause.until, version }, deadline_version: version };
+    }),
+    resumeDeadline: assign(({ context, event }) => {
+      assertEvent(event, 'VALIDATION_RESUMED');
+      const version = context.deadline_version + 1;
+      return { pause: null, deadline: { due_at: resumedDueAt(context.pause!, event), version }, deadline_version: version };
+    }),
+    clearDeadline: assign({ deadline: null, pause: null }),
     emitAssociationsConfirmed: enqueueActions(({ context, event, enqueue }) => {
       const every = everyAssociation(context);
       enqueue.emit(associationsConfirmed(context, every, context.timeout_triggered, event.at));
@@ -230,6 +260,7 @@ export const batchMachine = setup({
     association_counts: { total: 0, pending: 0 },
     deadline: null,
     deadline_version: 0,
+    pause: null,
     timeout_triggered: false,
     essays_stored: false,
     pipeline: null,
@@ -346,14 +377,26 @@ export const batchMachine = setup({
                 'The teacher takes back decisions they made: those associations are pending again, for the teacher or the deadline. Nothing goes on the wire; the next decision is announced as usual.',
             },
             VALIDATION_TIMEOUT: {
-              guard: 'deadlineIsCurrent',
+              guard: 'deadlineRunsOut',
               actions: 'applyTimeoutToPending',
-              description: 'The deadline passed: every pending association is decided by confidence.',
+              description: 'The deadline passed: every pending association is decided by confidence. Not while the deadline is paused.',
             },
             DEADLINE_CHANGED: {
-              guard: 'newDeadlineIsInTheFuture',
+              guard: 'runningDeadlineMovesAhead',
               actions: 'moveDeadline',
-              description: 'The teacher moves the deadline; timers for the old one become stale.',
+              description: 'The teacher moves the deadline; timers for the old one become stale. A paused deadline is resumed first.',
+            },
+            VALIDATION_PAUSED: {
+              guard: 'deadlineCanPause',
+              actions: 'pauseDeadline',
+              description:
+                'A teacher (or an operator, for a class) pauses the running deadline: the time it had left is kept and it does not fire. With an end, the pause is a deadline of its own whose firing resumes it. Decisions go on. Nothing goes on the wire.',
+            },
+            VALIDATION_RESUMED: {
+              guard: 'resumeApplies',
+              actions: 'resumeDeadline',
+              description:
+                "The paused deadline runs again with the time it had left, from the resume (or from the pause's end when that fired it). Nothing goes on the wire.",
             },
           },
         },

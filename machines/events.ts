@@ -364,6 +364,13 @@ export type BatchEvent =
     }
   | { type: 'VALIDATION_TIMEOUT'; at: string; deadline_version: number; unknown_student_id: string; students: Record<string, StudentInfo> }
   | { type: 'DEADLINE_CHANGED'; at: string; due_at: string; by: string; deadline_reason?: DeadlineReason }
+  /** A teacher (or an operator) pauses the validation deadline, until `until` or until resumed. */
+  | { type: 'VALIDATION_PAUSED'; at: string; by: string; until: string | null; reason: string | null }
+  /**
+   * The deadline runs again with the time it had left. `deadline_version` is set when the pause's
+   * end fired (the pause's deadline version, by 'timeout'); null when someone resumed it.
+   */
+  | { type: 'VALIDATION_RESUMED'; at: string; by: string; deadline_version: number | null }
   | { type: 'ESSAYS_READY'; at: string; ready_essays: EssayRef[]; class_type: ClassType; student_prompt_ref: unknown }
   | {
       type: 'PIPELINE_REQUESTED';
@@ -395,5 +402,7 @@ export const WIRE_NAME: Record<BatchEventType, string> = {
   TEACHER_CORRECTED: 'TEACHER_CORRECTED',
   VALIDATION_TIMEOUT: 'VALIDATION_TIMEOUT',
   DEADLINE_CHANGED: 'DEADLINE_CHANGED',
+  VALIDATION_PAUSED: 'VALIDATION_PAUSED',
+  VALIDATION_RESUMED: 'VALIDATION_RESUMED',
   CANCEL: 'CANCEL',
 };

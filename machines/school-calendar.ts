@@ -44,7 +44,9 @@ export type DeadlineReason =
       calendar_changed_by?: string;
     }
   /** Moved by a teacher: an extension, or a new time. */
-  | { rule: 'moved'; by: string };
+  | { rule: 'moved'; by: string }
+  /** Resumed after a pause: the time the deadline had left when paused, counted again from the resume. */
+  | { rule: 'resumed'; by: string; remaining_ms: number };
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 

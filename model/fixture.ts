@@ -25,6 +25,8 @@ export const MODEL = {
   dueAt: '2025-03-02T08:00:00.000Z',
   movedDueAt: '2025-03-02T09:00:00.000Z',
   pastDueAt: '2025-02-28T08:00:00.000Z',
+  /** A pause's end: four hours after the model's clock (the driver sends it as four hours from now). */
+  pauseUntil: '2025-03-01T12:00:00.000Z',
 } as const;
 
 export type BatchSnapshot = SnapshotFrom<typeof batchMachine>;
@@ -181,16 +183,26 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
       student_id: MODEL.outsideStudent,
       student_in_class: false,
     }),
-    {
-      label: 'deadline passes',
-      event: {
-        type: 'VALIDATION_TIMEOUT',
-        at: MODEL.dueAt,
-        deadline_version: version,
-        unknown_student_id: MODEL.unknownStudent,
-        students: {},
-      },
-    },
+    // While paused, the pending deadline is the pause's end, and firing it resumes ('pause ends').
+    ...(snapshot.context.pause === null
+      ? [
+          {
+            label: 'deadline passes',
+            event: {
+              type: 'VALIDATION_TIMEOUT' as const,
+              at: MODEL.dueAt,
+              deadline_version: version,
+              unknown_student_id: MODEL.unknownStudent,
+              students: {},
+            },
+          },
+        ]
+      : [
+          {
+            label: 'pause ends',
+            event: { type: 'VALIDATION_RESUMED' as const, at: MODEL.pauseUntil, by: 'timeout', deadline_version: version },
+          },
+        ]),
     {
       label: 'stale deadline fires (guard fails)',
       event: {
@@ -202,6 +214,11 @@ export function batchSamples(snapshot: BatchSnapshot, data: PathData = PATH_DATA
       },
     },
     { label: 'extend deadline', event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.movedDueAt } },
+    {
+      label: 'pause until noon',
+      event: { type: 'VALIDATION_PAUSED', at, by: MODEL.ownerId, until: MODEL.pauseUntil, reason: 'on a school trip' },
+    },
+    { label: 'resume', event: { type: 'VALIDATION_RESUMED', at, by: MODEL.ownerId, deadline_version: null } },
     {
       label: 'move deadline into the past (guard fails)',
       event: { type: 'DEADLINE_CHANGED', at, by: MODEL.ownerId, due_at: MODEL.pastDueAt },
@@ -311,7 +328,12 @@ export function batchGuardKey(snapshot: BatchSnapshot): string {
  */
 export function batchKey(snapshot: BatchSnapshot): string {
   const parts = keyParts(snapshot);
-  if (parts.state === 'awaiting_student_validation.awaiting_teacher') parts.deadline_moved = snapshot.context.deadline_version > 1;
+  if (parts.state === 'awaiting_student_validation.awaiting_teacher') {
+    parts.deadline_moved = snapshot.context.deadline_version > 1;
+    // A pause, on shortest paths only: as a vertex of simple paths it would multiply them by every
+    // place a pause can go. A resume goes back to a vertex reached sooner; the model test appends it.
+    parts.paused = snapshot.context.pause !== null;
+  }
   // Self-loops no guard reads: a non-critical validation report, and a GUEST batch's essays-ready.
   parts.errors_reported = snapshot.context.validation_errors > 0;
   if (parts.state === 'ready_for_pipeline_execution' && parts.class_type === 'GUEST') parts.essays_stored = snapshot.context.essays_stored;

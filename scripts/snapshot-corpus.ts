@@ -68,7 +68,7 @@ export function currentCorpus(): CorpusFixture[] {
     origins: (['REGULAR', 'GUEST'] as const).map((name) => ({ name, start: initialTransition(batchMachine, BATCH_INPUTS[name])[0] })),
     samples: batchSamples,
     key: batchKey,
-    limit: 5_000,
+    limit: 6_000,
   });
   const association = shortestPaths(associationMachine, {
     origins: ASSOCIATION_ORIGINS.map((name) => ({ name, start: initialTransition(associationMachine, associationInput(name))[0] })),

@@ -13,6 +13,7 @@ export { MAX_BODY_BYTES } from './problem.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { classRoutes } from './routes/classes.ts';
 import { calendarRoutes } from './routes/calendars.ts';
+import { classPauseRoutes } from './routes/class-pauses.ts';
 import { studentRoutes } from './routes/students.ts';
 import { eventRoutes } from './routes/events.ts';
 import { outboxRoutes } from './routes/outbox.ts';
@@ -109,6 +110,7 @@ export function createHttpApp(service: Service, options: HttpOptions) {
   app.route('/', operatorRoutes(review));
   app.route('/', auditRoutes(service));
   app.route('/', retentionRoutes(service));
+  app.route('/', classPauseRoutes(service));
   mountApiDocs(app);
 
   app.notFound((c) => problem(c, { status: 404, title: 'Not found', detail: `No route ${c.req.method} ${c.req.path}.` }));

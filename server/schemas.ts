@@ -192,6 +192,24 @@ export const IdempotencyKey = z
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
+/** Pausing a validation deadline: until an instant, or until resumed; the reason goes to the history. */
+export const PauseBody = storable(
+  z.strictObject({
+    until: pgTimestamp.optional(),
+    reason: z.string().trim().min(1).max(500).optional(),
+  }),
+);
+export const ResumeBody = z.strictObject({});
+/** An operator's pause of a class: who they are (for the history), and the pause. */
+export const ClassPauseBody = storable(
+  z.strictObject({
+    operator: z.string().trim().min(1).max(100),
+    until: pgTimestamp.optional(),
+    reason: z.string().trim().min(1).max(500).optional(),
+  }),
+);
+export const ClassResumeBody = storable(z.strictObject({ operator: z.string().trim().min(1).max(100) }));
+
 export const DeadlineBody = z.union([
   z.strictObject({
     extend_by_ms: z

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { AssociationStatus, BatchStatus, ClassType, ConfidenceLevel, CourseCode, ValidationMethod } from '../../machines/domain.ts';
 import { uuid, instant, count, EXAMPLE } from './common.ts';
+import { PauseState } from './pauses.ts';
 
 /** A batch as the teacher reads it: the registration's answer, the view and list, its associations and its history. */
 
@@ -26,7 +27,7 @@ const BATCH_EXAMPLE = {
   student_prompt_ref: null,
   created_at: EXAMPLE.at,
   updated_at: EXAMPLE.at,
-  validation: { due_at: EXAMPLE.dueAt, pending: 3, confirmed: 0, rejected: 0, timeout_confirmed: 0, no_match: 0 },
+  validation: { due_at: EXAMPLE.dueAt, paused: null, pending: 3, confirmed: 0, rejected: 0, timeout_confirmed: 0, no_match: 0 },
 };
 
 export const BatchView = z
@@ -54,7 +55,8 @@ export const BatchView = z
     validation: z.strictObject({
       due_at: instant
         .nullable()
-        .openapi({ description: 'When pending associations will be decided by the timeout; null when none is due.' }),
+        .openapi({ description: 'When pending associations will be decided by the timeout; null when none is due (or while paused).' }),
+      paused: PauseState.nullable().openapi({ description: 'Set while the validation deadline is paused.' }),
       pending: count,
       confirmed: count,
       rejected: count,

@@ -17,10 +17,11 @@ const DeadlineReason = z
       calendar_changed_by: z.string().optional(),
     }),
     z.strictObject({ rule: z.literal('moved'), by: z.string() }),
+    z.strictObject({ rule: z.literal('resumed'), by: z.string(), remaining_ms: count }),
   ])
   .openapi('DeadlineReason', {
     description:
-      'Why the deadline falls when it does: wall-clock hours after the suggestions, the school calendar (the days passed over, and whether the time was moved into opening hours), or moved by a teacher.',
+      'Why the deadline falls when it does: wall-clock hours after the suggestions, the school calendar (the days passed over, and whether the time was moved into opening hours), moved by a teacher, or resumed after a pause with the time it had left.',
   });
 
 export const DeadlineList = z
@@ -41,6 +42,21 @@ export const DeadlineList = z
       }),
     ),
     pending_associations: count,
+    paused: z
+      .array(
+        z.strictObject({
+          batch_id: uuid,
+          class_id: uuid,
+          course_code: CourseCode,
+          paused_at: instant,
+          paused_by: z.string(),
+          until: instant.nullable().openapi({ description: 'When the pause ends by itself; null until resumed.' }),
+          remaining_ms: count.openapi({ description: 'The time the deadline had left; a resume sets it this far ahead.' }),
+          paused_due_at: instant.openapi({ description: 'When the deadline would have fallen had it not been paused.' }),
+          pending_associations: count,
+        }),
+      )
+      .openapi({ description: 'Validations whose deadline is paused: none of them is decided by a timeout while paused.' }),
   })
   .openapi('DeadlineList', {
     example: {
@@ -68,5 +84,6 @@ export const DeadlineList = z
         },
       ],
       pending_associations: 3,
+      paused: [],
     },
   });

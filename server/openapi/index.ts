@@ -16,3 +16,4 @@ export * from './students.ts';
 export * from './corrections.ts';
 export * from './audit.ts';
 export * from './retention.ts';
+export * from './pauses.ts';

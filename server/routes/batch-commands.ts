@@ -9,6 +9,8 @@ import {
   changeDeadline,
   correctAssociations,
   decideAssociations,
+  pauseValidation,
+  resumeValidation,
   reopenDecisions,
   requestPipeline,
 } from '../../app/commands.ts';
@@ -19,6 +21,7 @@ import { type AuthEnv, teacherId } from '../auth.ts';
 import { answer, asTeacher, documented, jsonBody } from '../documented.ts';
 import { CORRECTIONS_REFUSED_EXAMPLE, CorrectionsApplied, CorrectionsRefused } from '../openapi-schemas.ts';
 import { bodyErrors, problems } from '../openapi-problems.ts';
+import { ValidationPaused, ValidationResumed } from '../openapi/pauses.ts';
 import { AppliedEvent, DeadlineChanged, DecisionsApplied, EXAMPLE, ReopenApplied, appliedExample } from '../openapi-schemas.ts';
 import { sendOutcome } from '../outcome.ts';
 import { problem, validationProblem } from '../problem.ts';
@@ -29,9 +32,11 @@ import {
   CorrectBody,
   DeadlineBody,
   IdempotencyKey,
+  PauseBody,
   PipelineBody,
   PromptAmendmentBody,
   ReopenBody,
+  ResumeBody,
 } from '../schemas.ts';
 import { type Parsed, parseJsonBody, parseValue } from '../validate.ts';
 
@@ -181,6 +186,28 @@ const deadlineRoute = commandRoute(
   { 200: answer('The deadline moved.', DeadlineChanged) },
 );
 
+const pauseRoute = commandRoute(
+  '/v1/batches/{batch_id}/deadline/pause',
+  {
+    summary: 'Pause the validation deadline',
+    description:
+      'The running deadline stops: the time it had left is kept and nothing is decided by the timeout while paused; the teacher can still decide. With `until`, the pause ends by itself then (never in the past: 400) and the deadline runs again with what it had left, counted from `until`; without, until resumed. `reason` goes to the history. Refused (409) when no deadline is running: already paused, already due, or validation not open. Nothing is published.',
+  },
+  jsonBody(PauseBody, { until: '2026-12-14T07:00:00.000Z', reason: 'On sick leave until Monday' }),
+  { 200: answer('Paused.', ValidationPaused) },
+);
+
+const resumeRoute = commandRoute(
+  '/v1/batches/{batch_id}/deadline/resume',
+  {
+    summary: 'Resume a paused validation deadline',
+    description:
+      'The deadline runs again with the time it had left when paused, counted from now, in plain time (the school calendar decided the deadline once; the remainder is what it had left). Refused (409) when nothing is paused. Nothing is published.',
+  },
+  jsonBody(ResumeBody, {}),
+  { 200: answer('Resumed.', ValidationResumed) },
+);
+
 /**
  * Every teacher command has one shape: the batch id, the JSON body, the call's event id (from the
  * Idempotency-Key), then the application layer. Only the body's schema and the request it makes differ.
@@ -289,5 +316,15 @@ export function batchCommandRoutes(service: Service) {
     teacherCommand(service, 'cancel', CancelBody, (call, body) => cancelBatch(call, body.reason ?? null)),
   );
   documented(app, deadlineRoute, teacherCommand(service, 'deadline', DeadlineBody, changeDeadline));
+  documented(
+    app,
+    pauseRoute,
+    teacherCommand(service, 'pause', PauseBody, (call, body) => pauseValidation(call, body.until ?? null, body.reason ?? null)),
+  );
+  documented(
+    app,
+    resumeRoute,
+    teacherCommand(service, 'resume', ResumeBody, (call) => resumeValidation(call)),
+  );
   return app;
 }

@@ -107,7 +107,8 @@ const deadlinesRoute = queryRoute({
   path: '/v1/deadlines',
   tags: ['Deadlines'],
   summary: "The caller's pending validation deadlines",
-  description: 'Soonest first, with what the timeout will decide for each batch; `before` limits to deadlines before an instant.',
+  description:
+    'Soonest first, with what the timeout will decide for each batch; `before` limits to deadlines before an instant. Paused validations are listed apart (`paused`), with the time each had left and when the pause ends.',
   security: asTeacher,
   query: DeadlinesQuery,
   ok: answer('Pending deadlines.', DeadlineList),
@@ -181,6 +182,7 @@ export function batchRoutes(service: Service) {
     return c.json({
       deadlines,
       pending_associations: deadlines.reduce((n, d) => n + d.pending_associations, 0),
+      paused: await service.pausedValidations(teacherId(c)),
     });
   });
   documented(

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../machines/events.ts';
 import { en } from '../../web/review/i18n/en.ts';
 import { sv } from '../../web/review/i18n/sv.ts';
+import { duration } from '../../web/review/i18n/index.ts';
 import { essays, essaysReady, postEvent, provisioned, registerBatch } from '../support/flow.ts';
 import { type ReviewServed, boundedPage, refuseForeign, serveReview } from '../support/browser.ts';
 import type { Harness } from '../support/harness.ts';
@@ -24,7 +25,7 @@ const CATALOGUE = { sv, en };
 
 /** Names of the machine and of the wire that must never reach the plain view. */
 const MACHINE_WORDS =
-  /awaiting_|pending_validation|student_validation|ready_for_pipeline|content_validation|TEACHER_DECISIONS|TEACHER_REOPENED|TEACHER_CORRECTED|VALIDATION_TIMEOUT|DEADLINE_CHANGED|no_match|noAssociationPending|timeout_confirmed|huleedu\.|UNKNOWN STUDENT|\{"|"\w+":/;
+  /awaiting_|pending_validation|student_validation|ready_for_pipeline|content_validation|TEACHER_DECISIONS|TEACHER_REOPENED|TEACHER_CORRECTED|VALIDATION_TIMEOUT|VALIDATION_PAUSED|VALIDATION_RESUMED|DEADLINE_CHANGED|no_match|noAssociationPending|timeout_confirmed|huleedu\.|UNKNOWN STUDENT|\{"|"\w+":/;
 
 /** The catalogue's fixed sentences of the other language: none may show in this one's plain view. */
 function otherLanguageSentences(lang: Lang): string[] {
@@ -367,6 +368,48 @@ describe('the review page for a teacher, in Swedish and English, laptop and phon
     await plainWordsOnly(page, 'en');
     await page.close();
   });
+
+  for (const [width, lang] of [
+    [390, 'sv'],
+    [1280, 'en'],
+  ] as const) {
+    it(`pauses and resumes the automatic decision at ${width} px in ${lang === 'sv' ? 'Swedish' : 'English'}`, async () => {
+      const t = CATALOGUE[lang];
+      const before = (s: string) => s.split('\u0000')[0]!;
+      const { teacher, batchId, page } = await teacherWithBatch(`teacher-pause-${lang}`, width, lang);
+      await signIn(page, teacher, `#/batches/${batchId}`);
+      await page.waitForSelector('#deadline');
+      expect(await page.locator('#pause').getAttribute('aria-label')).toBe(t.pauseLabel);
+      await page.click('#pause');
+      await page.waitForSelector('#paused');
+      await page.waitForSelector('#resume');
+      const paused = (await harness.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.validation.paused;
+      expect(paused).not.toBeNull();
+      const left = duration(paused.remaining_ms, lang);
+      expect(await page.locator('#paused').innerText()).toContain(t.pausedLead(left));
+      // While paused: no countdown, nothing to extend or pause again.
+      expect(await page.locator('#deadline, #extend, #pause').count()).toBe(0);
+      await page.waitForSelector(`#history-list:has-text("${t.history.paused(t.who.you, left)}")`);
+      expect(await page.locator('#view-batch').innerText()).toContain(t.pauseDone);
+      await plainWordsOnly(page, lang);
+      await fitsWidth(page);
+      expect(await accessibilityProblems(page)).toEqual([]);
+      await shot(page, `paused-${width}-${lang}`);
+
+      await page.click('#resume');
+      await page.waitForSelector('#deadline');
+      await page.waitForSelector('#pause');
+      expect(await page.locator('#paused, #resume').count()).toBe(0);
+      await page.waitForSelector(`#history-list:has-text("${before(t.history.resumed(t.who.you, '\u0000'))}")`);
+      expect(await page.locator('#view-batch').innerText()).toContain(before(t.resumeDone('\u0000')));
+      const resumed = (await harness.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.validation;
+      expect(resumed.paused).toBeNull();
+      expect(resumed.due_at).not.toBeNull();
+      await plainWordsOnly(page, lang);
+      await shot(page, `resumed-${width}-${lang}`);
+      await page.close();
+    });
+  }
 
   it('asks once before cancelling, shows the reason, and offers nothing on a cancelled batch', async () => {
     const t = sv;

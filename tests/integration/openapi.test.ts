@@ -41,6 +41,8 @@ const SERVICE_ROUTES = new Set([
   '/v1/operations/numbers',
   '/v1/operations/batches/{batch_id}/audit',
   '/v1/operations/retention/purge',
+  '/v1/operations/classes/{class_id}/validation/pause',
+  '/v1/operations/classes/{class_id}/validation/resume',
 ]);
 
 const operationsOf = (document: OpenApiDocument) =>
@@ -208,6 +210,16 @@ describe('OpenAPI document and docs page', () => {
     expect(moved.status).toBe(200);
     expect(moved.body.due_at).not.toBeNull();
     expect((await r.api('POST', `/v1/batches/${batchId}/deadline`, extend)).body.duplicate).toBe(true);
+    // Paused and resumed by the teacher, then by an operator for the whole class.
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const paused = await r.api('POST', `/v1/batches/${batchId}/deadline/pause`, { token: teacher, body: { until, reason: 'trip' } });
+    expect(paused.status).toBe(200);
+    expect((await r.api('GET', '/v1/deadlines', { token: teacher })).body.paused).toHaveLength(1);
+    expect((await r.api('GET', `/v1/batches/${batchId}`, { token: teacher })).body.validation.paused).not.toBeNull();
+    expect((await r.api('POST', `/v1/batches/${batchId}/deadline/resume`, { token: teacher, body: {} })).status).toBe(200);
+    const ops = `/v1/operations/classes/${klass.classId}/validation`;
+    expect((await r.api('POST', `${ops}/pause`, { body: { operator: 'ops', reason: 'storm' } })).body.changed).toHaveLength(1);
+    expect((await r.api('POST', `${ops}/resume`, { body: { operator: 'ops' } })).body.changed).toHaveLength(1);
 
     expect((await postEvent(r, essaysReady(batchId, list, 'REGULAR'))).status).toBe(200);
     // The teacher rejects one essay, takes it back, and then decides all three.

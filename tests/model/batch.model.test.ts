@@ -41,7 +41,7 @@ import { Coverage, type ModelPath, generatePaths, transitionsTaken } from '../..
  * finite fails loudly instead of running away; simple paths longer than `maxDepth` events are
  * dropped and counted.
  */
-const BOUND = { limit: 5_000, maxDepth: 8 };
+const BOUND = { limit: 6_000, maxDepth: 8 };
 
 const generated = generatePaths<BatchSnapshot, BatchEvent>(batchMachine, {
   origins: (['REGULAR', 'GUEST'] as const).map((name) => ({ name, start: initialTransition(batchMachine, BATCH_INPUTS[name])[0] })),
@@ -50,6 +50,36 @@ const generated = generatePaths<BatchSnapshot, BatchEvent>(batchMachine, {
   simpleKey: batchGuardKey,
   ...BOUND,
 });
+
+/**
+ * A resume leads back to a vertex reached sooner (not paused), so no shortest path takes it; the
+ * first path to each paused vertex is also replayed with the teacher's resume and with the pause's
+ * end, each followed by the resumed deadline passing.
+ */
+function withResumes(paths: Array<ModelPath<BatchSnapshot, BatchEvent>>) {
+  const extended = [...paths];
+  const seen = new Set<string>();
+  for (const path of paths) {
+    const k = path.steps.findIndex((st) => st.after.context.pause !== null);
+    if (k < 0) continue;
+    const pausedAt = path.steps[k]!.after;
+    const id = `${path.origin}|${batchKey(pausedAt)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const resume of ['resume', 'pause ends']) {
+      const steps = path.steps.slice(0, k + 1);
+      for (const label of [resume, 'deadline passes']) {
+        const before = steps.at(-1)!.after;
+        const sample = batchSamples(before).find((s) => s.label === label)!;
+        steps.push({ label, event: sample.event, before, after: transition(batchMachine, before, sample.event)[0] });
+      }
+      extended.push({ ...path, steps });
+    }
+  }
+  return extended;
+}
+
+const PATHS = withResumes(generated.paths);
 
 function describePath(path: ModelPath<BatchSnapshot, BatchEvent>): string {
   const end = path.steps.at(-1)?.after ?? path.start;
@@ -161,7 +191,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
       .map(([essay]) => essay);
     const keep = pending.filter((essay) => essay === 'A' && data.confidenceA >= 0.7).length;
     const expected =
-      oracle.state === 'awaiting_student_validation.awaiting_teacher'
+      oracle.state === 'awaiting_student_validation.awaiting_teacher' && !oracle.paused
         ? [
             {
               due_at: f.batch.validation.due_at,
@@ -178,6 +208,9 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
       will_link_unknown_student: d.will_link_unknown_student,
     }));
     expect(seen, `${why}: /v1/deadlines`).toEqual(expected);
+    const paused = (await h.service.pausedValidations(MODEL.ownerId)).filter((p) => p.batch_id === f.batch.batch_id);
+    expect(paused.length, `${why}: paused in /v1/deadlines`).toBe(oracle.paused ? 1 : 0);
+    expect(f.batch.validation.paused !== null, `${why}: the batch view's pause`).toBe(oracle.paused);
   }
 
   /**
@@ -228,7 +261,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
     return after;
   }
 
-  for (const [index, path] of generated.paths.entries()) {
+  for (const [index, path] of PATHS.entries()) {
     const data = PATH_DATA[index % PATH_DATA.length]!;
     it(`replays ${describePath(path)} [${data.name}]`, async () => {
       const origin = path.origin as 'REGULAR' | 'GUEST';
@@ -300,8 +333,10 @@ function deadlineProblems(before: BatchFacts, after: BatchFacts, label: string):
   if (label === 'extend deadline' && Date.parse(due!) - Date.parse(before.batch.validation.due_at!) !== extendBy) {
     return [`extended due_at ${due} is not ${extendBy} ms after ${before.batch.validation.due_at}`];
   }
+  if (label === 'pause until noon') return due === null ? [] : [`paused with a pending timeout at ${due}`];
+  if ((label === 'resume' || label === 'pause ends') && due === null) return ['resumed without a deadline'];
   if (
-    !['suggest authors', 'extend deadline'].includes(label) &&
+    !['suggest authors', 'extend deadline', 'resume', 'pause ends'].includes(label) &&
     after.batch.state === before.batch.state &&
     due !== before.batch.validation.due_at
   )

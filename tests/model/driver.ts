@@ -217,6 +217,17 @@ export function createBatchDriver(h: Harness, teacher: string, classes: Partial<
       return teacherCommand(ids.batchId, 'deadline', by > 0 ? { extend_by_ms: by } : { due_at: event.due_at });
     },
     VALIDATION_TIMEOUT: (event, ids) => fireDeadline(ids.batchId, event.deadline_version),
+    // The model's end is hours after its clock; the API's must be ahead of the real one by as much.
+    VALIDATION_PAUSED: (event, ids) =>
+      teacherCommand(ids.batchId, 'deadline/pause', {
+        ...(event.until === null ? {} : { until: new Date(Date.now() + Date.parse(event.until) - Date.parse(event.at)).toISOString() }),
+        ...(event.reason === null ? {} : { reason: event.reason }),
+      }),
+    // A teacher's resume, or the pause's end firing through the real deadline mechanism.
+    VALIDATION_RESUMED: (event, ids) =>
+      event.deadline_version === null
+        ? teacherCommand(ids.batchId, 'deadline/resume', {})
+        : fireDeadline(ids.batchId, event.deadline_version),
   };
 
   function send<E extends BatchEvent>(modelEvent: E, ids: BoundBatch): Promise<Answer> {

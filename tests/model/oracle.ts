@@ -32,6 +32,8 @@ export interface OracleBatch {
   confidence: Record<Essay, number | null>;
   associations: Partial<Record<Essay, OracleAssociation>>;
   timeoutTriggered: boolean;
+  /** The validation deadline is paused: nothing decides by timeout until it is resumed. */
+  paused: boolean;
 }
 
 /** The domain's threshold: the deadline keeps a suggestion of confidence 0.7 or more. */
@@ -65,6 +67,8 @@ const pending = (b: OracleBatch) => Object.values(b.associations).filter((a) => 
 function settleIfDone(b: OracleBatch, topics: Topic[]): void {
   if (pending(b) > 0) return;
   b.state = b.essaysStored ? S.ready : S.completed;
+  // A pause belongs to the validation; it ends with it.
+  b.paused = false;
   // The teacher is told, with the event every service reads.
   topics.push('confirmed', 'notice');
 }
@@ -136,7 +140,9 @@ function correctToStudent1(b: OracleBatch, essays: Essay[]): Expected | null {
 /** Row by row: the state's own events, then the ones every state of validation shares. */
 function step(b: OracleBatch, label: string): Expected | null {
   const same = (topics: Topic[] = []): Expected => ({ target: b.state, topics, after: b });
-  const go = (state: string, topics: Topic[] = []): Expected => ((b.state = state), { target: state, topics, after: b });
+  const go = (state: string, topics: Topic[] = []): Expected => (
+    (b.state = state), (b.paused = false), { target: state, topics, after: b }
+  );
   const validating = b.state === S.suggestions || b.state === S.teacher;
 
   switch (b.state) {
@@ -166,7 +172,10 @@ function step(b: OracleBatch, label: string): Expected | null {
     case S.teacher:
       if (DECISIONS[label]) return decide(b, DECISIONS[label]);
       if (label === 'reopen A and B') return reopen(b, ['A', 'B']);
-      if (label === 'extend deadline') return same();
+      // A running deadline can be moved or paused; a paused one is resumed by the teacher or its end. Nothing is published.
+      if (label === 'extend deadline') return b.paused ? null : same();
+      if (label === 'pause until noon') return b.paused ? null : ((b.paused = true), same());
+      if (label === 'resume' || label === 'pause ends') return b.paused ? ((b.paused = false), same()) : null;
       if (label === 'deadline passes') {
         const topics: Topic[] = [];
         for (const essay of ['A', 'B'] as const) {
@@ -237,6 +246,7 @@ export function initialOracle(classType: ClassType, confidence: Record<Essay, nu
     confidence,
     associations: {},
     timeoutTriggered: false,
+    paused: false,
   };
 }
 

@@ -74,7 +74,8 @@ export function batchInvariants(f: BatchFacts): string[] {
     if (a.validation_status === 'pending_validation') {
       if (a.validation_method !== null || a.validated_by !== null || a.validated_at !== null) v.push(`${id}: pending but has a decision`);
       if (a.due_at !== batch.validation.due_at) v.push(`${id}: pending with due_at ${a.due_at}, batch ${batch.validation.due_at}`);
-      if (a.due_at === null && batch.status !== 'cancelled') v.push(`${id}: pending without a deadline`);
+      if (a.due_at === null && batch.status !== 'cancelled' && batch.validation.paused === null)
+        v.push(`${id}: pending without a deadline`);
       continue;
     }
     if (!SETTLED.includes(a.validation_status)) v.push(`${id}: unknown status ${a.validation_status}`);
@@ -106,6 +107,9 @@ export function batchInvariants(f: BatchFacts): string[] {
   }
   if (confirmations.length === 1 && pending.length > 0) v.push('StudentAssociationsConfirmedV1 sent while associations are pending');
   if (batch.status === 'cancelled' && batch.validation.due_at !== null) v.push('cancelled with a pending deadline');
+  if (batch.validation.paused !== null && batch.validation.due_at !== null) v.push('paused with a pending timeout');
+  if (batch.validation.paused !== null && batch.state !== 'awaiting_student_validation.awaiting_teacher')
+    v.push(`${batch.state} and paused`);
 
   const appliedTypes = f.history.filter((h) => h.outcome === 'applied').map((h) => h.event_type);
   const stored = batch.class_type === 'GUEST' ? TOPICS.contentProvisioned : TOPICS.essaysReady;

@@ -70,7 +70,17 @@ describe('eventsAcceptedIn', () => {
     [
       'awaiting_teacher, including what its parent state accepts',
       { awaiting_student_validation: 'awaiting_teacher' },
-      ['CANCEL', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'TEACHER_DECISIONS', 'TEACHER_REOPENED', 'VALIDATION_ERRORS', 'VALIDATION_TIMEOUT'],
+      [
+        'CANCEL',
+        'DEADLINE_CHANGED',
+        'ESSAYS_READY',
+        'TEACHER_DECISIONS',
+        'TEACHER_REOPENED',
+        'VALIDATION_ERRORS',
+        'VALIDATION_PAUSED',
+        'VALIDATION_RESUMED',
+        'VALIDATION_TIMEOUT',
+      ],
     ],
     ['student_validation_completed', 'student_validation_completed', ['CANCEL', 'ESSAYS_READY', 'TEACHER_CORRECTED', 'VALIDATION_ERRORS']],
     [

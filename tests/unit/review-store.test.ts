@@ -20,7 +20,15 @@ function batch(overrides: Partial<BatchView> = {}): BatchView {
     version: 3,
     created_at: '2026-03-02T08:00:00.000Z',
     updated_at: '2026-03-02T08:00:00.000Z',
-    validation: { due_at: '2026-03-03T08:00:00.000Z', pending: 2, confirmed: 0, rejected: 0, timeout_confirmed: 0, no_match: 0 },
+    validation: {
+      due_at: '2026-03-03T08:00:00.000Z',
+      paused: null,
+      pending: 2,
+      confirmed: 0,
+      rejected: 0,
+      timeout_confirmed: 0,
+      no_match: 0,
+    },
     ...overrides,
   };
 }

@@ -257,3 +257,47 @@ describe('batch snapshot migration v1 → v2', () => {
     }
   });
 });
+
+describe('batch snapshot migration v4 → v5', () => {
+  const v4 = corpus.filter((f) => f.machine_id === BATCH_MACHINE_ID && f.machine_version === 4);
+  const teacher = v4.find((f) => f.state === 'awaiting_student_validation.awaiting_teacher')!;
+
+  it('has a step registered from v4', () => {
+    expect(BATCH_SNAPSHOT_MIGRATIONS[4]).toBeDefined();
+  });
+
+  it('restores every released v4 batch as not paused', () => {
+    expect(v4.length).toBeGreaterThan(0);
+    for (const f of v4) {
+      const restored = restoreBatchSnapshot({ snapshot: f.snapshot, machine_version: 4 });
+      expect(restored.context.pause, f.state).toBeNull();
+      expect(stateString(restored.value), f.state).toBe(f.state);
+    }
+  });
+
+  it("lets a released v4 batch's running deadline be paused and resumed, and refuses its timer meanwhile", () => {
+    const restored = restoreBatchSnapshot({ snapshot: teacher.snapshot, machine_version: 4 });
+    const deadline = restored.context.deadline!;
+    const at = new Date(Date.parse(deadline.due_at) - 3_600_000).toISOString();
+    const [paused] = transition(batchMachine, restored, { type: 'VALIDATION_PAUSED', at, by: 'teacher', until: null, reason: null });
+    expect(paused.context.pause).toMatchObject({ remaining_ms: 3_600_000, paused_due_at: deadline.due_at });
+    const timeout = {
+      type: 'VALIDATION_TIMEOUT',
+      at: deadline.due_at,
+      deadline_version: deadline.version,
+      unknown_student_id: '',
+      students: {},
+    };
+    expect(transition(batchMachine, paused, timeout as never)[0]).toBe(paused);
+    const [resumed] = transition(batchMachine, paused, {
+      type: 'VALIDATION_RESUMED',
+      at: deadline.due_at,
+      by: 'teacher',
+      deadline_version: null,
+    });
+    expect(resumed.context.deadline).toEqual({
+      due_at: new Date(Date.parse(deadline.due_at) + 3_600_000).toISOString(),
+      version: deadline.version + 1,
+    });
+  });
+});

@@ -29,7 +29,7 @@ describe('step, the shared-scope transition', () => {
     samples: batchSamples,
     key: batchKey,
     simpleKey: batchGuardKey,
-    limit: 5_000,
+    limit: 6_000,
     maxDepth: 8,
   }).paths;
 

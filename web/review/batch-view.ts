@@ -1,6 +1,6 @@
 import { acceptedNow, chartSvg, pathTaken } from './chart.ts';
 import { h, shortId } from './dom.ts';
-import { localTime } from './i18n/index.ts';
+import { duration, localTime } from './i18n/index.ts';
 import type { Catalogue } from './i18n/en.ts';
 import { type EssayAnswer, type ReviewContext, answersByEssay, busyEssays } from './store.ts';
 import { type Association, type AssociationStatus, type ChartGraph, type HistoryRow, PIPELINES, type Pipeline } from './types.ts';
@@ -237,6 +237,7 @@ function deadlineWhy(context: ReviewContext): HTMLElement | null {
   const parts: string[] = [];
   if (why.rule === 'elapsed') parts.push(W.elapsed(why.hours));
   else if (why.rule === 'moved') parts.push(W.moved(who(context, why.by)));
+  else if (why.rule === 'resumed') parts.push(W.resumed(who(context, why.by), duration(why.remaining_ms, context.language)));
   else {
     if (why.calendar_changed_by) parts.push(W.calendarChanged(who(context, why.calendar_changed_by)));
     parts.push(W.schoolDays(why.days, localTime(context.detail?.batch?.validation.due_at ?? '', context.language)));
@@ -329,6 +330,15 @@ export function historyLine(context: ReviewContext, r: HistoryRow): Array<HTMLEl
       return [H.timedOut, ...(list ? [list] : [])];
     case 'DEADLINE_CHANGED':
       return [detail.to_due_at ? H.deadlineMoved(by, localTime(detail.to_due_at, context.language)) : H.other];
+    case 'VALIDATION_PAUSED':
+      return [
+        `${H.paused(by, duration(detail.remaining_ms ?? 0, context.language))}${detail.until ? ` ${H.pausedUntil(localTime(detail.until, context.language))}` : ''}`,
+        ...(detail.reason ? [H.cancelReason(detail.reason)] : []),
+      ];
+    case 'VALIDATION_RESUMED': {
+      const when = detail.to_due_at ? localTime(detail.to_due_at, context.language) : '';
+      return [detail.automatic ? H.resumedByItself(when) : H.resumed(by, when)];
+    }
     case 'CANCEL':
       return [`${H.cancelled(by)} ${detail.reason ? H.cancelReason(detail.reason) : H.noReason}`];
     case 'ESSAYS_READY':
@@ -393,6 +403,10 @@ function batchToolbar(context: ReviewContext, intents: Intents): HTMLElement | n
     }
     if (b.validation.due_at !== null && b.validation.pending > 0) {
       parts.push(h('button', { type: 'button', id: 'extend', disabled: sending('extend'), onclick: () => intents.extend() }, t.extend));
+      parts.push(decisionButton('pause', t.pauseLabel, sending('pause'), () => intents.pause(), t.pause));
+    }
+    if (b.validation.paused !== null && b.validation.pending > 0) {
+      parts.push(decisionButton('resume', t.resumeLabel, sending('resume'), () => intents.resume(), t.resume));
     }
   }
   if (b.state === 'ready_for_pipeline_execution') {
@@ -465,6 +479,8 @@ function batchAnswers(context: ReviewContext): string[] {
       if (a.status === 'sending') return t.sending;
       if (a.status === 'failed') return t.answerFailed(t.problem[a.problem ?? 'other']);
       if (a.kind === 'extend') return a.dueAt ? t.extendDone(localTime(a.dueAt, context.language)) : t.sending;
+      if (a.kind === 'pause') return t.pauseDone;
+      if (a.kind === 'resume') return a.dueAt ? t.resumeDone(localTime(a.dueAt, context.language)) : t.sending;
       if (a.kind === 'confirm_high') return t.confirmHighDone(Object.values(a.results).filter((r) => r.outcome === 'applied').length);
       if (a.kind === 'pipeline') return t.pipelineStarted(t.pipelines[a.pipeline ?? 'nlp']);
       if (a.kind === 'cancel') return t.cancelDone;
@@ -555,9 +571,16 @@ export function batchView(context: ReviewContext, intents: Intents, graph: Chart
     ),
     due !== null && b.validation.pending > 0
       ? h('p', { id: 'deadline' }, t.deadlineLead, countdown(due, context.now, context.language), deadlineWhy(context))
-      : b.class_id !== null && (b.state === TEACHER_STATE || b.state === 'student_validation_completed')
-        ? h('p', { id: 'no-deadline' }, t.noDeadline)
-        : null,
+      : b.validation.paused !== null && b.validation.pending > 0
+        ? h(
+            'p',
+            { id: 'paused' },
+            t.pausedLead(duration(b.validation.paused.remaining_ms, context.language)),
+            b.validation.paused.until ? ` ${t.pausedUntil(localTime(b.validation.paused.until, context.language))}` : '',
+          )
+        : b.class_id !== null && (b.state === TEACHER_STATE || b.state === 'student_validation_completed')
+          ? h('p', { id: 'no-deadline' }, t.noDeadline)
+          : null,
     notes.length > 0
       ? h(
           'div',

@@ -161,7 +161,7 @@ function follow(batchId: string) {
 
 type DecisionAnswer = {
   results?: Array<{ essay_id: string; outcome: string; validation_status?: string | null; student_id?: string | null; reason?: string }>;
-  due_at?: string;
+  due_at?: string | null;
 };
 
 /** Starts an action unless the store refuses it (one already in flight for the same essays). */
@@ -252,6 +252,8 @@ const intents: Intents = {
     );
   },
   extend: () => void act('extend', [], '/deadline', { extend_by_ms: 86_400_000 }),
+  pause: () => void act('pause', [], '/deadline/pause', {}),
+  resume: () => void act('resume', [], '/deadline/resume', {}),
   pickPipeline: (pipeline) => store.trigger.pipelinePicked({ pipeline }),
   startPipeline: () => void act('pipeline', [], '/pipelines', { pipeline: ctx().pipeline }, ctx().pipeline),
   askCancel: () => {

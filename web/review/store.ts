@@ -31,9 +31,20 @@ export type View =
   | { name: 'operator' }
   | { name: 'nowhere' };
 
-export type ActionKind = 'confirm' | 'correct' | 'reject' | 'reopen' | 'amend' | 'confirm_high' | 'extend' | 'cancel' | 'pipeline';
+export type ActionKind =
+  | 'confirm'
+  | 'correct'
+  | 'reject'
+  | 'reopen'
+  | 'amend'
+  | 'confirm_high'
+  | 'extend'
+  | 'pause'
+  | 'resume'
+  | 'cancel'
+  | 'pipeline';
 /** Actions on the whole batch: one of each kind at a time. */
-const BATCH_ACTIONS: ReadonlySet<ActionKind> = new Set(['extend', 'confirm_high', 'cancel', 'pipeline']);
+const BATCH_ACTIONS: ReadonlySet<ActionKind> = new Set(['extend', 'pause', 'resume', 'confirm_high', 'cancel', 'pipeline']);
 
 /** One decision's answer: what the essay became, or why the API refused it. */
 export type ItemResult =
@@ -54,7 +65,7 @@ export interface PendingAction {
   results: Record<string, ItemResult>;
   /** Why the request failed as a whole (a problem answer's status, or no answer at all). */
   problem: ProblemKind | null;
-  /** The new deadline, for an extension. */
+  /** The new deadline, for an extension or a resume. */
   dueAt: string | null;
   /** The pipeline asked for. */
   pipeline?: Pipeline;

@@ -38,7 +38,16 @@ export interface BatchView {
   version: number;
   created_at: string;
   updated_at: string;
-  validation: { due_at: string | null; pending: number; confirmed: number; rejected: number; timeout_confirmed: number; no_match: number };
+  validation: {
+    due_at: string | null;
+    /** Set while the automatic decision is paused. */
+    paused: { paused_at: string; by: string; until: string | null; remaining_ms: number; paused_due_at: string } | null;
+    pending: number;
+    confirmed: number;
+    rejected: number;
+    timeout_confirmed: number;
+    no_match: number;
+  };
 }
 
 export interface Deadline {
@@ -124,6 +133,10 @@ export interface HistoryDetail {
   deadline_reason?: DeadlineReason;
   reason?: string | null;
   to_due_at?: string;
+  /** A pause: its end, and the time the deadline had left; a resume: whether the pause's end fired it. */
+  until?: string | null;
+  remaining_ms?: number;
+  automatic?: boolean;
   requested_pipeline?: string;
   total_errors?: number;
 }

@@ -24,6 +24,9 @@ export interface Intents {
   stopAsking(): void;
   confirmHigh(): void;
   extend(): void;
+  /** Pauses the automatic decision, keeping the time it has left. */
+  pause(): void;
+  resume(): void;
   pickPipeline(pipeline: Pipeline): void;
   startPipeline(): void;
   askCancel(): void;

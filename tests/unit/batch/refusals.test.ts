@@ -7,6 +7,7 @@ import { authorMatches, teacherDecisions, teacherReopened, confirmed, validation
 import { pipelineRequested, phaseOutcome, promptAmended, validationErrors, cancel, accept, expectRefused, registered } from './support.ts';
 import { awaitingSuggestions, awaitingTeacher, validationCompleted, regularReady, guestReady, pipelineRunning } from './support.ts';
 import { failedCritically, cancelledBatch, ingestionFailed, AWAITING_SUGGESTIONS, AWAITING_TEACHER } from './support.ts';
+import { validationPaused, validationResumed, pausedValidation } from './support.ts';
 
 describe('refusals by state', () => {
   const ALL_TYPES: BatchEventType[] = [
@@ -17,6 +18,8 @@ describe('refusals by state', () => {
     'TEACHER_CORRECTED',
     'VALIDATION_TIMEOUT',
     'DEADLINE_CHANGED',
+    'VALIDATION_PAUSED',
+    'VALIDATION_RESUMED',
     'ESSAYS_READY',
     'PIPELINE_REQUESTED',
     'PHASE_OUTCOME',
@@ -49,6 +52,10 @@ describe('refusals by state', () => {
         return validationTimeout(1);
       case 'DEADLINE_CHANGED':
         return deadlineChanged(LATER_DUE_AT);
+      case 'VALIDATION_PAUSED':
+        return validationPaused();
+      case 'VALIDATION_RESUMED':
+        return validationResumed();
       case 'ESSAYS_READY':
         return essaysReady(classType);
       case 'PIPELINE_REQUESTED':
@@ -71,6 +78,8 @@ describe('refusals by state', () => {
       accept(awaitingTeacher(), acceptableEvent(type, 'REGULAR'));
     }
     accept(accept(awaitingTeacher(), teacherDecisions(confirmed(E1))).next, acceptableEvent('TEACHER_REOPENED', 'REGULAR'));
+    accept(awaitingTeacher(), acceptableEvent('VALIDATION_PAUSED', 'REGULAR'));
+    accept(pausedValidation(), acceptableEvent('VALIDATION_RESUMED', 'REGULAR'));
     accept(guestReady(), acceptableEvent('ESSAYS_READY', 'GUEST'));
     accept(regularReady(), acceptableEvent('PIPELINE_REQUESTED', 'REGULAR'));
     accept(regularReady(), acceptableEvent('TEACHER_CORRECTED', 'REGULAR'));
@@ -99,7 +108,22 @@ describe('refusals by state', () => {
       awaitingTeacher,
       AWAITING_TEACHER,
       'REGULAR',
-      except('TEACHER_DECISIONS', 'VALIDATION_TIMEOUT', 'DEADLINE_CHANGED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
+      except(
+        'TEACHER_DECISIONS',
+        'VALIDATION_TIMEOUT',
+        'DEADLINE_CHANGED',
+        'VALIDATION_PAUSED',
+        'ESSAYS_READY',
+        'VALIDATION_ERRORS',
+        'CANCEL',
+      ),
+    ],
+    [
+      'awaiting_student_validation.awaiting_teacher, paused',
+      pausedValidation,
+      AWAITING_TEACHER,
+      'REGULAR',
+      except('TEACHER_DECISIONS', 'VALIDATION_RESUMED', 'ESSAYS_READY', 'VALIDATION_ERRORS', 'CANCEL'),
     ],
     [
       'student_validation_completed',

@@ -19,6 +19,7 @@ describe('registering a batch', () => {
       association_counts: { total: 0, pending: 0 },
       deadline: null,
       deadline_version: 0,
+      pause: null,
       timeout_triggered: false,
       essays_stored: false,
       pipeline: null,

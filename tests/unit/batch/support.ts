@@ -123,6 +123,20 @@ export const validationTimeout = (deadline_version: number, at = DUE_AT): BatchE
   students: STUDENTS,
 });
 export const deadlineChanged = (due_at: string, at = DECIDED_AT): BatchEvent => ({ type: 'DEADLINE_CHANGED', at, due_at, by: TEACHER });
+export const PAUSE_UNTIL = '2025-03-03T12:00:00.000Z';
+export const validationPaused = (until: string | null = null, at = DECIDED_AT): BatchEvent => ({
+  type: 'VALIDATION_PAUSED',
+  at,
+  by: TEACHER,
+  until,
+  reason: 'on sick leave',
+});
+export const validationResumed = (deadline_version: number | null = null, at = DECIDED_AT): BatchEvent => ({
+  type: 'VALIDATION_RESUMED',
+  at,
+  by: deadline_version === null ? TEACHER : 'timeout',
+  deadline_version,
+});
 export const essaysReady = (class_type: ClassType): BatchEvent => ({
   type: 'ESSAYS_READY',
   at: STORED_AT,
@@ -211,6 +225,8 @@ export const pipelineRunning = () => accept(regularReady(), pipelineRequested())
 export const failedCritically = () => accept(registered(), validationErrors(true, [E1, E2, E3])).next;
 export const cancelledBatch = () => accept(registered(), cancel()).next;
 export const ingestionFailed = () => accept(registered(), contentProvisioned([], 0)).next;
+
+export const pausedValidation = () => accept(awaitingTeacher(), validationPaused()).next;
 
 export const AWAITING_SUGGESTIONS = { awaiting_student_validation: 'awaiting_suggestions' };
 export const AWAITING_TEACHER = { awaiting_student_validation: 'awaiting_teacher' };

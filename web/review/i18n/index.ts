@@ -34,9 +34,14 @@ export const timeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** "in 3 h 12 min" / "om 3 tim 12 min", "2 min ago" / "för 2 min sedan"; whole seconds under a minute. */
 export function timeLeft(dueAt: string, now: number, language: Language): string {
-  const t = CATALOGUES[language];
-  const u = t.units;
   const ms = Date.parse(dueAt) - now;
+  const text = duration(ms, language);
+  return ms < 0 ? CATALOGUES[language].agoTime(text) : CATALOGUES[language].inTime(text);
+}
+
+/** A length of time as "1 d 2 h", "3 h 12 min", "2 min 5 s"; the sign is dropped. */
+export function duration(ms: number, language: Language): string {
+  const u = CATALOGUES[language].units;
   let s = Math.round(Math.abs(ms) / 1000);
   const d = Math.floor(s / 86_400);
   s -= d * 86_400;
@@ -52,5 +57,5 @@ export function timeLeft(dueAt: string, now: number, language: Language): string
         : min > 0
           ? `${min} ${u.min} ${s} ${u.s}`
           : `${s} ${u.s}`;
-  return ms < 0 ? t.agoTime(text) : t.inTime(text);
+  return text;
 }
