@@ -37,7 +37,7 @@ const RACE_DEADLINE_IN_MS = 2000;
 const TEACHER = 'teacher-a';
 
 type Setup = 'awaiting' | 'ready';
-type Command = 'confirm' | 'deadline' | 'correct' | 'cancel' | 'pipeline';
+type Command = 'confirm' | 'deadline' | 'correct' | 'cancel' | 'pipeline' | 'pause' | 'resume';
 
 /** One round's batch: essay A suggested at 0.95 (the deadline keeps it), B at 0.4 (the deadline sends it to UNKNOWN). */
 interface Round {
@@ -333,6 +333,106 @@ function races(students: string[]): Race[] {
         },
       },
     },
+    {
+      name: 'pause vs the deadline',
+      setup: 'awaiting',
+      deadline: true,
+      contenders: [{ command: 'pause', body: () => ({ reason: 'on sick leave' }) }],
+      policy: {
+        VALIDATION_PAUSED: {
+          answers: [200],
+          state: 'awaiting_student_validation.awaiting_teacher',
+          associations: { A: 'pending_validation', B: 'pending_validation' },
+          outbox: [],
+          lateReason: /the validation deadline is paused; it does not fire while paused/,
+          replayedTimer: 'refused',
+        },
+        VALIDATION_TIMEOUT: {
+          answers: [REFUSED],
+          // Refused once due, before the timeout committed (nothing left to pause) and after it (validation is over).
+          refusal: /accepts VALIDATION_PAUSED, but refused this one|which does not accept VALIDATION_PAUSED/,
+          state: 'student_validation_completed',
+          associations: { A: 'timeout_confirmed', B: 'no_match' },
+          outbox: TIMEOUT_BOTH,
+          replayedTimer: 'duplicate',
+        },
+      },
+    },
+    {
+      name: "resume vs the pause's end",
+      setup: 'awaiting',
+      deadline: true,
+      // The raced deadline is the end of a pause: its firing resumes the validation.
+      arm: { command: 'pause', body: (until) => ({ until, reason: 'away' }) },
+      contenders: [{ command: 'resume', body: () => ({}) }],
+      policy: {
+        VALIDATION_RESUMED: {
+          answers: [200],
+          state: 'awaiting_student_validation.awaiting_teacher',
+          associations: { A: 'pending_validation', B: 'pending_validation' },
+          outbox: [],
+          // A resumed validation has a deadline of the next version: the end's firing is a stale timeout.
+          lateReason: STALE_VERSION,
+          replayedTimer: 'refused',
+        },
+        'VALIDATION_RESUMED (timer)': {
+          answers: [REFUSED],
+          refusal: /accepts VALIDATION_RESUMED, but refused this one/,
+          state: 'awaiting_student_validation.awaiting_teacher',
+          associations: { A: 'pending_validation', B: 'pending_validation' },
+          outbox: [],
+          replayedTimer: 'duplicate',
+        },
+      },
+    },
+    {
+      name: 'pause vs a decision on every pending essay',
+      setup: 'awaiting',
+      deadline: false,
+      contenders: [
+        { command: 'pause', body: () => ({ reason: 'on sick leave' }) },
+        { command: 'confirm', body: confirmBoth(students) },
+      ],
+      policy: {
+        'VALIDATION_PAUSED > TEACHER_DECISIONS': {
+          answers: [200, 200],
+          state: 'student_validation_completed',
+          associations: { A: 'confirmed', B: 'confirmed' },
+          outbox: [updated('A'), updated('B'), ...CONFIRMED],
+        },
+        TEACHER_DECISIONS: {
+          answers: [REFUSED, 200],
+          refusal: /state student_validation_completed, which does not accept VALIDATION_PAUSED/,
+          state: 'student_validation_completed',
+          associations: { A: 'confirmed', B: 'confirmed' },
+          outbox: [updated('A'), updated('B'), ...CONFIRMED],
+        },
+      },
+    },
+    {
+      name: 'pause vs deadline extension',
+      setup: 'awaiting',
+      deadline: false,
+      contenders: [
+        { command: 'pause', body: () => ({ reason: 'on sick leave' }) },
+        { command: 'deadline', body: () => ({ extend_by_ms: 3_600_000 }) },
+      ],
+      policy: {
+        VALIDATION_PAUSED: {
+          answers: [200, REFUSED],
+          refusal: /accepts DEADLINE_CHANGED, but refused this one/,
+          state: 'awaiting_student_validation.awaiting_teacher',
+          associations: { A: 'pending_validation', B: 'pending_validation' },
+          outbox: [],
+        },
+        'DEADLINE_CHANGED > VALIDATION_PAUSED': {
+          answers: [200, 200],
+          state: 'awaiting_student_validation.awaiting_teacher',
+          associations: { A: 'pending_validation', B: 'pending_validation' },
+          outbox: [],
+        },
+      },
+    },
   ];
 }
 
@@ -342,6 +442,8 @@ const PATHS: Record<Command, string> = {
   correct: 'student-associations/correct',
   cancel: 'cancel',
   pipeline: 'pipelines',
+  pause: 'deadline/pause',
+  resume: 'deadline/resume',
 };
 const EVENT_TYPES: Record<Command, string> = {
   confirm: 'TEACHER_DECISIONS',
@@ -349,6 +451,8 @@ const EVENT_TYPES: Record<Command, string> = {
   correct: 'TEACHER_CORRECTED',
   cancel: 'CANCEL',
   pipeline: TOPICS.pipelineRequest,
+  pause: 'VALIDATION_PAUSED',
+  resume: 'VALIDATION_RESUMED',
 };
 
 interface Answer {
