@@ -48,7 +48,7 @@ export interface BatchPersonalRows {
   association_snapshots: Array<{ essay_id: string; snapshot: unknown }>;
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
-  history: Array<{ seq: number; detail: unknown }>;
+  history: Array<{ seq: number; detail: unknown; machine_input: unknown }>;
   outbox: Array<{ seq: number; envelope: unknown }>;
   processed_events: Array<{ event_id: string; response: unknown }>;
 }
@@ -59,7 +59,7 @@ export interface BatchRedaction {
   association_snapshots: Array<{ essay_id: string; snapshot: unknown }>;
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
-  history: Array<{ seq: number; detail: unknown }>;
+  history: Array<{ seq: number; detail: unknown; machine_input: unknown }>;
   outbox: Array<{ seq: number; envelope: unknown }>;
   processed_events: Array<{ event_id: string; response: unknown }>;
   record: { event_type: string; actor: string; outcome: string; at: string; detail: unknown } | null;
@@ -75,7 +75,7 @@ const jsonOrNull = (value: unknown) => (value === null || value === undefined ? 
  * they become, and writes the changed ones and the purge's history row. `redact` answering null
  * (the batch is no longer a candidate, or a dry run) writes nothing. Only personal columns change:
  * no state, version, id, time or decision column is written, and history rows keep every column
- * but `detail`.
+ * but `detail` and `machine_input`.
  */
 export async function purgeBatchPersonalData<T>(
   db: Db,
@@ -113,7 +113,11 @@ export async function purgeBatchPersonalData<T>(
         sql`SELECT id, filename, match_reasons, suggestions FROM essay_student_associations WHERE batch_id = ${batchId} ORDER BY id`,
       ),
       essay_slots: await rows(tx, sql`SELECT essay_id, original_file_name FROM essay_slots WHERE batch_id = ${batchId} ORDER BY essay_id`),
-      history: await rows(tx, sql`SELECT seq, detail FROM history WHERE batch_id = ${batchId} AND detail IS NOT NULL ORDER BY seq`),
+      history: await rows(
+        tx,
+        sql`SELECT seq, detail, machine_input FROM history
+            WHERE batch_id = ${batchId} AND (detail IS NOT NULL OR machine_input IS NOT NULL) ORDER BY seq`,
+      ),
       outbox: await rows(tx, sql`SELECT seq, envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`),
       processed_events: await rows(tx, sql`SELECT event_id, response FROM processed_events WHERE batch_id = ${batchId} ORDER BY event_id`),
     };
@@ -135,7 +139,12 @@ export async function purgeBatchPersonalData<T>(
     for (const s of write.essay_slots) {
       await rows(tx, sql`UPDATE essay_slots SET original_file_name = ${s.original_file_name} WHERE essay_id = ${s.essay_id}`);
     }
-    for (const h of write.history) await rows(tx, sql`UPDATE history SET detail = ${jsonOrNull(h.detail)} WHERE seq = ${h.seq}`);
+    for (const h of write.history) {
+      await rows(
+        tx,
+        sql`UPDATE history SET detail = ${jsonOrNull(h.detail)}, machine_input = ${jsonOrNull(h.machine_input)} WHERE seq = ${h.seq}`,
+      );
+    }
     for (const o of write.outbox) await rows(tx, sql`UPDATE outbox SET envelope = ${json(o.envelope)} WHERE seq = ${o.seq}`);
     for (const p of write.processed_events) {
       await rows(tx, sql`UPDATE processed_events SET response = ${json(p.response)} WHERE event_id = ${p.event_id}`);

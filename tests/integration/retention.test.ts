@@ -3,7 +3,13 @@ import { sql } from 'drizzle-orm';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { rows } from '../../db/client.ts';
-import { REDACTED, redactAssociationSnapshot, redactEnvelope, redactHistoryDetail } from '../../app/retention-redact.ts';
+import {
+  REDACTED,
+  redactAssociationSnapshot,
+  redactEnvelope,
+  redactHistoryDetail,
+  redactMachineInput,
+} from '../../app/retention-redact.ts';
 import { RETENTION_QUEUE, createRetentionLoop, startRetentionWorker } from '../../jobs/retention.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { essays, essaysReady, envelope, pipelineRequest, postEvent, provisioned, real, uuid, validationErrors } from '../support/flow.ts';
@@ -254,9 +260,9 @@ async function documents(h: Harness, batchId: string) {
       sql`SELECT snapshot FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
     ),
     outbox: await rows<{ envelope: unknown }>(db, sql`SELECT envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`),
-    history: await rows<{ detail: unknown }>(
+    history: await rows<{ detail: unknown; machine_input: unknown }>(
       db,
-      sql`SELECT detail FROM history WHERE batch_id = ${batchId} AND event_type <> 'RETENTION_PURGED' ORDER BY seq`,
+      sql`SELECT detail, machine_input FROM history WHERE batch_id = ${batchId} AND event_type <> 'RETENTION_PURGED' ORDER BY seq`,
     ),
   };
 }
@@ -340,6 +346,7 @@ describe.each([
     );
     expect(docsAfter.outbox.map((r) => r.envelope)).toEqual(docsBefore.outbox.map((r) => redactEnvelope(r.envelope)));
     expect(docsAfter.history.map((r) => r.detail)).toEqual(docsBefore.history.map((r) => redactHistoryDetail(r.detail)));
+    expect(docsAfter.history.map((r) => r.machine_input)).toEqual(docsBefore.history.map((r) => redactMachineInput(r.machine_input)));
 
     // The purge is in the history, at the batch's version, with its counts.
     const teacher = await h.teacher(TEACHER);
