@@ -388,6 +388,18 @@ describe.each([
     expect(again.status).toBe(200);
     expect(again.body.batches).toEqual([]);
     expect(await dump(h)).toEqual(after);
+
+    // The audit still passes on what remains: replayed from the redacted machine inputs, redacted as the rows were.
+    const audited = async (batchId: string) => (await h.api('GET', `/v1/operations/batches/${batchId}/audit`)).body;
+    for (const batchId of [old.batchId, cancelled]) expect(await audited(batchId)).toMatchObject({ ok: true, result: 'reproduced' });
+    // A purged batch that is still ready takes another pipeline from its redacted rows, and is purged and audited again.
+    expect((await postEvent(h, pipelineRequest(old.batchId, 'nlp', TEACHER))).status).toBe(200);
+    expect((await audited(old.batchId)).result).toBe('reproduced');
+    await age(h, [old.batchId], RETENTION_DAYS + 1);
+    expect((await purge(h, {})).body.batches.map((b: { batch_id: string }) => b.batch_id)).toEqual([old.batchId]);
+    const twice = await rows(h.database.db, sql`SELECT 1 FROM history WHERE batch_id = ${old.batchId} AND event_type = 'RETENTION_PURGED'`);
+    expect(twice).toHaveLength(2);
+    expect(await audited(old.batchId)).toMatchObject({ ok: true, result: 'reproduced' });
   });
 
   it('purges up to `limit` batches a pass and reports the rest; two passes at once purge each batch once', async () => {
