@@ -294,3 +294,21 @@ export async function auditEveryBatchViolations(h: { database: { db: Db } }): Pr
   }
   return { audited, violations };
 }
+
+/**
+ * Retention over every batch: each finished one is made older than any period and purged, then every
+ * batch is audited again. A purged batch must still replay to what is stored (docs/operations.md#retention).
+ */
+export async function purgeThenAuditEveryBatch(h: {
+  database: { db: Db };
+  service: Pick<Service, 'purgeExpired'>;
+}): Promise<{ purged: number; audited: number; violations: string[] }> {
+  await h.database.db.execute(sql`UPDATE batches SET updated_at = '2000-01-01T00:00:00Z'`);
+  let purged = 0;
+  for (;;) {
+    const report = await h.service.purgeExpired({ retentionDays: 1, limit: 1000 });
+    purged += report?.batches.length ?? 0;
+    if (!report || report.remaining === 0) break;
+  }
+  return { purged, ...(await auditEveryBatchViolations(h)) };
+}
