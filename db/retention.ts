@@ -12,11 +12,14 @@ export interface RetentionCandidate {
 
 /**
  * Whether batch `b` is purged as it stands: a `purgedEvent` history row at its current version (a
- * transition since makes it a candidate again), and no essay slot with a file name not yet
- * `redacted` (EssaySlotAssignedV1 is no transition: a late one writes a file name without a new version).
+ * transition since makes it a candidate again) with no history row after it that kept a machine
+ * input (a refusal or a late timer since: no new version, but the event it kept may name students
+ * or give a reason), and no essay slot with a file name not yet `redacted` (EssaySlotAssignedV1 is
+ * no transition: a late one writes a file name without a new version).
  */
 function purgedAtVersion(purgedEvent: string, redacted: string) {
-  return sql`EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version)
+  return sql`EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version
+      AND NOT EXISTS (SELECT 1 FROM history l WHERE l.batch_id = b.batch_id AND l.seq > h.seq AND l.machine_input IS NOT NULL))
     AND NOT EXISTS (SELECT 1 FROM essay_slots e WHERE e.batch_id = b.batch_id AND e.original_file_name NOT IN ('', ${redacted}))`;
 }
 

@@ -447,6 +447,22 @@ describe.each([
     expect((await h.service.purgeExpired({ limit: 1000 }))!.batches).toEqual([]);
   });
 
+  it('purges again a purged batch that refused an event since: the refusal kept its input, a free-text reason', async () => {
+    const token = await h.teacher(TEACHER);
+    const batchId = await cancelledBatch(h, token, personal(tagged()));
+    await age(h, [batchId], RETENTION_DAYS + 3);
+    await h.service.purgeExpired({ limit: 1000 });
+    const late = `avbryt igen ${tagged()}`;
+    const refused = await h.api('POST', `/v1/batches/${batchId}/cancel`, { token, body: { reason: late } });
+    expect(refused.status).toBe(409);
+    expect(hits(await dump(h), [late])).toEqual(['history: ' + late]);
+    const again = await h.service.purgeExpired({ limit: 1000 });
+    expect(again!.batches.map((b) => [b.batch_id, b.rows.history])).toEqual([[batchId, 1]]);
+    expect(hits(await dump(h), [late])).toEqual([]);
+    expect((await h.service.purgeExpired({ limit: 1000 }))!.batches).toEqual([]);
+    expect((await h.api('GET', `/v1/operations/batches/${batchId}/audit`)).body).toMatchObject({ ok: true, result: 'reproduced' });
+  });
+
   it('answers the operator only, refuses bad input with problem+json, and changes nothing then', async () => {
     const token = await h.teacher(TEACHER);
     const cancelled = await cancelledBatch(h, token, personal(tagged()));
