@@ -8,6 +8,16 @@ import type { HistoryRow, OutboxRow } from '../db/transition-types.ts';
 import { type RegistrationInput, registrationOutbox } from './batches.ts';
 import { type TransitionInput, planTransition } from './plan.ts';
 import { reminderOf } from './reminders.ts';
+import {
+  RETENTION_ACTOR,
+  RETENTION_EVENT,
+  RETENTION_OUTCOME,
+  redactAssociationSnapshot,
+  redactBatchSnapshot,
+  redactEnvelope,
+  redactHistoryDetail,
+  redactMachineInput,
+} from './retention-redact.ts';
 import { type BatchSnapshot, restoreBatchSnapshot } from './snapshots.ts';
 
 /**
@@ -20,13 +30,25 @@ import { type BatchSnapshot, restoreBatchSnapshot } from './snapshots.ts';
  * and stored snapshots are migrated forward (app/upgrade.ts), so the replay compares against the
  * stored snapshot brought to the current version: a machine change that alters what an old event
  * does shows as a divergence at that event, which is what an audit should say.
+ *
+ * A retention purge (app/retention.ts) is no machine event: it rewrote every document of the batch
+ * through the pure redactions of app/retention-redact.ts and appended a `RETENTION_PURGED` row at
+ * the batch's version. The replay does the same at that row: what it produced so far passes through
+ * the same redactions (idempotent, so a document purged twice reads the same), and the rows after it
+ * are replayed from the redacted batch, as the service took them.
  */
+
+/** A history row as a transition, a reminder or a retention purge writes it. */
+export type ReplayedHistoryRow = Omit<HistoryRow, 'outcome'> & {
+  outcome: HistoryRow['outcome'] | typeof RETENTION_OUTCOME;
+  version: number;
+};
 
 /** What one history row should have written, replayed. */
 export interface ReplayedRow {
   row: StoredHistoryRow;
   /** The history row as the replay writes it (null for rows it only checks, such as SNAPSHOT_MIGRATED). */
-  history: (HistoryRow & { version: number }) | null;
+  history: ReplayedHistoryRow | null;
   outbox: OutboxRow[];
   /** The persisted batch snapshot after this row, when the row applied a transition. */
   snapshot?: unknown;
@@ -58,6 +80,8 @@ export function appliedOrder(history: StoredHistoryRow[]): StoredHistoryRow[] {
 
 const ONLY_CHECKED = new Set(['SNAPSHOT_MIGRATED']);
 
+const isPurge = (row: StoredHistoryRow) => row.event_type === RETENTION_EVENT && row.outcome === RETENTION_OUTCOME;
+
 export function replayBatch(batchId: string, history: StoredHistoryRow[]): Replay {
   const ordered = appliedOrder(history);
   const first = ordered[0];
@@ -66,7 +90,9 @@ export function replayBatch(batchId: string, history: StoredHistoryRow[]): Repla
       ? { kind: 'unreplayable', row: first, reason: `the history begins with ${first.event_type}, not BATCH_REGISTERED` }
       : { kind: 'unreplayable', row: { seq: 0 } as StoredHistoryRow, reason: 'the batch has no history' };
   }
-  const missing = ordered.find((h) => h.machine_input === null && !ONLY_CHECKED.has(h.event_type) && h.outcome !== 'notified');
+  const missing = ordered.find(
+    (h) => h.machine_input === null && !ONLY_CHECKED.has(h.event_type) && h.outcome !== 'notified' && !isPurge(h),
+  );
   if (missing) {
     return {
       kind: 'unreplayable',
@@ -79,7 +105,7 @@ export function replayBatch(batchId: string, history: StoredHistoryRow[]): Repla
   const [initial] = initialStep(batchMachine, registration.input);
   let current: BatchSnapshot = initial;
   let version = 1;
-  const replayed: ReplayedRow[] = [
+  let replayed: ReplayedRow[] = [
     {
       row: first,
       history: {
@@ -106,6 +132,12 @@ export function replayBatch(batchId: string, history: StoredHistoryRow[]): Repla
     try {
       if (row.event_type === 'SNAPSHOT_MIGRATED') {
         replayed.push({ row, history: null, outbox: [], essays: [] });
+        continue;
+      }
+      if (isPurge(row)) {
+        replayed = replayed.map(redactReplayed);
+        current = redactedBatch(current);
+        replayed.push({ row, history: purgeRow(row, current, version), outbox: [], essays: [] });
         continue;
       }
       if (row.outcome === 'notified') {
@@ -175,4 +207,52 @@ function replayReminder(batchId: string, row: StoredHistoryRow, current: BatchSn
     row.at,
   );
   return { row, history: { ...reminder.history, version }, outbox: [reminder.outbox], essays: [] };
+}
+
+/** What a purge left of one replayed row's documents: the same redactions retention applied to the stored ones. */
+function redactReplayed(replayed: ReplayedRow): ReplayedRow {
+  const { history } = replayed;
+  return {
+    ...replayed,
+    history: history && {
+      ...history,
+      detail: redactHistoryDetail(history.detail),
+      machine_input: redactMachineInput(history.machine_input),
+    },
+    outbox: replayed.outbox.map((o) => ({ ...o, envelope: redactEnvelope(o.envelope) })),
+    ...(replayed.snapshot === undefined ? {} : { snapshot: redactBatchSnapshot(replayed.snapshot) }),
+  };
+}
+
+/** The batch as the service restores it after a purge: its redacted snapshot and association snapshots. */
+function redactedBatch(current: BatchSnapshot): BatchSnapshot {
+  return restoreBatchSnapshot({
+    snapshot: redactBatchSnapshot(persistedBatchSnapshot(current)),
+    machine_version: BATCH_MACHINE_VERSION,
+    associations: Object.values(current.context.associations)
+      .map(redactAssociationSnapshot)
+      .sort((a, b) => (a.essay_id < b.essay_id ? -1 : a.essay_id > b.essay_id ? 1 : 0)),
+  });
+}
+
+/**
+ * The purge's own history row, as retention writes it: at the batch's state and version, which it
+ * does not change. Its detail (the period and the rows rewritten) is the purge's count, not the
+ * machine's, and is taken as stored.
+ */
+function purgeRow(row: StoredHistoryRow, current: BatchSnapshot, version: number): ReplayedHistoryRow {
+  const state = stateString(current.value);
+  return {
+    event_type: RETENTION_EVENT,
+    event_id: null,
+    actor: RETENTION_ACTOR,
+    from_state: state,
+    to_state: state,
+    correlation_id: current.context.correlation_id,
+    outcome: RETENTION_OUTCOME,
+    reason: null,
+    at: row.at,
+    detail: row.detail,
+    version,
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Retention's pseudonymisation, pure: what a stored JSON document (a batch or association snapshot,
  * an association row's JSON columns, an outbox envelope, a processed event's answer, a history
- * row's detail) looks like once its batch's personal data is erased.
+ * row's detail and machine input) looks like once its batch's personal data is erased.
  *
  * The contract, shared with the audit: a batch whose history holds a `RETENTION_PURGED` row
  * (outcome `purged`) had every stored document passed through the function of its kind here, once
@@ -11,8 +11,8 @@
  * What goes: names (`first_name`, `last_name`, `legal_full_name`, `full_name`, `full_legal_name`,
  * `student_name`, `student_first_name`, `student_last_name`) become {@link REDACTED}; e-mails
  * (`email`, `student_email`) become null; file names (`filename`, `file_name`, `original_file_name`)
- * become {@link REDACTED}; the matcher's `match_reasons` become []; and in a history detail, the
- * teacher's free-text `reason` (cancel, reopen, correction) becomes {@link REDACTED}. Empty and null
+ * become {@link REDACTED}; the matcher's `match_reasons` become []; and in a history detail or
+ * machine input, the teacher's free-text `reason` (cancel, reopen, correction) becomes {@link REDACTED}. Empty and null
  * values stay as they are. What stays: every id (essay, student, batch, class, event), who decided
  * and when, states, `validation_status`, `validation_method`, confidence scores and levels, counts,
  * deadlines: the decision trail, joinable by student id.
@@ -75,8 +75,16 @@ export const redactEnvelope = <T>(envelope: T): T => redactDocument(envelope, fa
 /** A processed event's first answer (processed_events.response). */
 export const redactResponse = <T>(response: T): T => redactDocument(response, false);
 
-/** A history row's detail: also the teacher's free-text `reason`s. The row's other columns are never touched. */
+/** A history row's detail: also the teacher's free-text `reason`s. */
 export const redactHistoryDetail = <T>(detail: T): T => redactDocument(detail, true);
+
+/**
+ * A history row's machine input (history.machine_input, what the audit replays): the built event
+ * with the roster's names and e-mails it was checked against, the matcher's suggestions, file names
+ * and the teacher's free-text `reason`s, plus the caller's audit facts. Ids, scores, decisions and
+ * times stay, so the redacted input still drives the machine to the same decisions.
+ */
+export const redactMachineInput = <T>(input: T): T => redactDocument(input, true);
 
 /** An essay_student_associations row's personal columns. */
 export function redactAssociationRow<R extends { filename: string | null; match_reasons: unknown; suggestions: unknown }>(row: R): R {

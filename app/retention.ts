@@ -13,6 +13,7 @@ import {
   redactEnvelope,
   redactFileName,
   redactHistoryDetail,
+  redactMachineInput,
   redactResponse,
 } from './retention-redact.ts';
 
@@ -104,7 +105,11 @@ function redaction(found: BatchPersonalRows): Omit<BatchRedaction, 'record'> {
     association_snapshots: changedOnly(found.association_snapshots, (r) => ({ ...r, snapshot: redactAssociationSnapshot(r.snapshot) })),
     essay_student_associations: changedOnly(found.essay_student_associations, redactAssociationRow),
     essay_slots: changedOnly(found.essay_slots, (r) => ({ ...r, original_file_name: redactFileName(r.original_file_name) })),
-    history: changedOnly(found.history, (r) => ({ ...r, detail: redactHistoryDetail(r.detail) })),
+    history: changedOnly(found.history, (r) => ({
+      ...r,
+      detail: redactHistoryDetail(r.detail),
+      machine_input: redactMachineInput(r.machine_input),
+    })),
     outbox: changedOnly(found.outbox, (r) => ({ ...r, envelope: redactEnvelope(r.envelope) })),
     processed_events: changedOnly(found.processed_events, (r) => ({ ...r, response: redactResponse(r.response) })),
   };

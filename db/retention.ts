@@ -12,11 +12,14 @@ export interface RetentionCandidate {
 
 /**
  * Whether batch `b` is purged as it stands: a `purgedEvent` history row at its current version (a
- * transition since makes it a candidate again), and no essay slot with a file name not yet
- * `redacted` (EssaySlotAssignedV1 is no transition: a late one writes a file name without a new version).
+ * transition since makes it a candidate again) with no history row after it that kept a machine
+ * input (a refusal or a late timer since: no new version, but the event it kept may name students
+ * or give a reason), and no essay slot with a file name not yet `redacted` (EssaySlotAssignedV1 is
+ * no transition: a late one writes a file name without a new version).
  */
 function purgedAtVersion(purgedEvent: string, redacted: string) {
-  return sql`EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version)
+  return sql`EXISTS (SELECT 1 FROM history h WHERE h.batch_id = b.batch_id AND h.event_type = ${purgedEvent} AND h.version = b.version
+      AND NOT EXISTS (SELECT 1 FROM history l WHERE l.batch_id = b.batch_id AND l.seq > h.seq AND l.machine_input IS NOT NULL))
     AND NOT EXISTS (SELECT 1 FROM essay_slots e WHERE e.batch_id = b.batch_id AND e.original_file_name NOT IN ('', ${redacted}))`;
 }
 
@@ -48,7 +51,7 @@ export interface BatchPersonalRows {
   association_snapshots: Array<{ essay_id: string; snapshot: unknown }>;
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
-  history: Array<{ seq: number; detail: unknown }>;
+  history: Array<{ seq: number; detail: unknown; machine_input: unknown }>;
   outbox: Array<{ seq: number; envelope: unknown }>;
   processed_events: Array<{ event_id: string; response: unknown }>;
 }
@@ -59,7 +62,7 @@ export interface BatchRedaction {
   association_snapshots: Array<{ essay_id: string; snapshot: unknown }>;
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
-  history: Array<{ seq: number; detail: unknown }>;
+  history: Array<{ seq: number; detail: unknown; machine_input: unknown }>;
   outbox: Array<{ seq: number; envelope: unknown }>;
   processed_events: Array<{ event_id: string; response: unknown }>;
   record: { event_type: string; actor: string; outcome: string; at: string; detail: unknown } | null;
@@ -75,7 +78,7 @@ const jsonOrNull = (value: unknown) => (value === null || value === undefined ? 
  * they become, and writes the changed ones and the purge's history row. `redact` answering null
  * (the batch is no longer a candidate, or a dry run) writes nothing. Only personal columns change:
  * no state, version, id, time or decision column is written, and history rows keep every column
- * but `detail`.
+ * but `detail` and `machine_input`.
  */
 export async function purgeBatchPersonalData<T>(
   db: Db,
@@ -113,7 +116,11 @@ export async function purgeBatchPersonalData<T>(
         sql`SELECT id, filename, match_reasons, suggestions FROM essay_student_associations WHERE batch_id = ${batchId} ORDER BY id`,
       ),
       essay_slots: await rows(tx, sql`SELECT essay_id, original_file_name FROM essay_slots WHERE batch_id = ${batchId} ORDER BY essay_id`),
-      history: await rows(tx, sql`SELECT seq, detail FROM history WHERE batch_id = ${batchId} AND detail IS NOT NULL ORDER BY seq`),
+      history: await rows(
+        tx,
+        sql`SELECT seq, detail, machine_input FROM history
+            WHERE batch_id = ${batchId} AND (detail IS NOT NULL OR machine_input IS NOT NULL) ORDER BY seq`,
+      ),
       outbox: await rows(tx, sql`SELECT seq, envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`),
       processed_events: await rows(tx, sql`SELECT event_id, response FROM processed_events WHERE batch_id = ${batchId} ORDER BY event_id`),
     };
@@ -135,7 +142,12 @@ export async function purgeBatchPersonalData<T>(
     for (const s of write.essay_slots) {
       await rows(tx, sql`UPDATE essay_slots SET original_file_name = ${s.original_file_name} WHERE essay_id = ${s.essay_id}`);
     }
-    for (const h of write.history) await rows(tx, sql`UPDATE history SET detail = ${jsonOrNull(h.detail)} WHERE seq = ${h.seq}`);
+    for (const h of write.history) {
+      await rows(
+        tx,
+        sql`UPDATE history SET detail = ${jsonOrNull(h.detail)}, machine_input = ${jsonOrNull(h.machine_input)} WHERE seq = ${h.seq}`,
+      );
+    }
     for (const o of write.outbox) await rows(tx, sql`UPDATE outbox SET envelope = ${json(o.envelope)} WHERE seq = ${o.seq}`);
     for (const p of write.processed_events) {
       await rows(tx, sql`UPDATE processed_events SET response = ${json(p.response)} WHERE event_id = ${p.event_id}`);

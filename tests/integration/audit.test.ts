@@ -67,6 +67,55 @@ async function remindedBatch(h: Harness) {
   return { batchId, list };
 }
 
+/**
+ * A batch purged by retention after everything that stores personal data: the matcher's
+ * suggestions (names, file names, reasons), a reminder, a decision taken back and taken again (a
+ * reason given), an essay the deadline decided (its notification composes the student's name from
+ * the roster's), and a cancellation (a reason given). Its names, e-mails, file names and reasons are
+ * `[redacted]` in every row, the kept machine inputs included.
+ */
+async function purgedBatch(h: Harness) {
+  const teacher = await h.teacher('teacher-audit');
+  const { klass, batchId, list } = await provisionedClassBatch(h, teacher, { students: 2, count: 2 });
+  const [s0, s1] = klass.students;
+  const matches = [
+    { essay: list[0]!, student_id: s0!.student_id, score: 0.95 },
+    { essay: list[1]!, student_id: s1!.student_id, score: 0.9 },
+  ];
+  expect((await postEvent(h, suggested(batchId, klass.classId, matches))).status).toBe(200);
+  expect((await h.service.remindDueDeadlines(24 * 3_600_000)).map((r) => r.batch_id)).toContain(batchId);
+  const essay = list[0]!.essay_id;
+  expect((await confirmAssociations(h, teacher, batchId, [{ essay_id: essay, confirmed: true }])).status).toBe(200);
+  const reopened = await h.api('POST', `/v1/batches/${batchId}/student-associations/reopen`, {
+    token: teacher,
+    body: { essay_ids: [essay], reason: 'fel elev vald' },
+  });
+  expect(reopened.status).toBe(200);
+  expect((await confirmAssociations(h, teacher, batchId, [{ essay_id: essay, confirmed: true }])).status).toBe(200);
+  const [deadline] = await rows<{ version: number }>(
+    h.database.db,
+    sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId} RETURNING version`,
+  );
+  expect((await h.service.fireDeadline(batchId, deadline!.version)).kind).toBe('applied');
+  const cancelled = await h.api('POST', `/v1/batches/${batchId}/cancel`, { token: teacher, body: { reason: 'dubbeluppladdning' } });
+  expect(cancelled.status).toBe(200);
+  await h.database.db.execute(sql`UPDATE batches SET updated_at = now() - interval '40 days' WHERE batch_id = ${batchId}`);
+  const report = await h.service.purgeExpired({ retentionDays: 30, limit: 1000 });
+  expect(report!.batches.map((b) => b.batch_id)).toContain(batchId);
+  // The replay runs on the redacted inputs: the roster's names and the reasons are gone from them, ids and decisions stay.
+  const inputs = await rows<{ event_type: string; machine_input: string | null }>(
+    h.database.db,
+    sql`SELECT event_type, machine_input::text AS machine_input FROM history WHERE batch_id = ${batchId} ORDER BY seq`,
+  );
+  const kept = inputs.map((r) => r.machine_input ?? '').join('\n');
+  for (const personal of ['Some Student', 'name in header', 'fel elev vald', 'dubbeluppladdning', '.docx'])
+    expect(kept).not.toContain(personal);
+  expect(kept).toContain('[redacted]');
+  expect(kept).toContain(essay);
+  expect(inputs.at(-1)).toMatchObject({ event_type: 'RETENTION_PURGED', machine_input: null });
+  return { batchId, list, events: inputs.length };
+}
+
 describe.each([
   { database: 'PostgreSQL', pglite: false },
   { database: 'embedded PGlite', pglite: true },
@@ -82,6 +131,46 @@ describe.each([
   it("reproduces a batch with a deadline reminder and a teacher's decision, still waiting for the rest", async () => {
     const { batchId } = await remindedBatch(h);
     expect(await audit(h, batchId)).toMatchObject({ ok: true, result: 'reproduced' });
+  });
+
+  it('reproduces a batch purged by retention: the purge row is no machine event, and the replay is redacted as the rows were', async () => {
+    const { batchId, events } = await purgedBatch(h);
+    expect(await audit(h, batchId)).toEqual({ batch_id: batchId, ok: true, result: 'reproduced', events });
+    if (!pglite) {
+      const cli = await runAudit(['--batch', batchId], { DATABASE_URL: h.url });
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ batch_id: batchId, result: 'reproduced' });
+    }
+  }, 60_000);
+
+  it('reports a decision column changed after a purge at the decision that wrote it', async () => {
+    const { batchId, list } = await purgedBatch(h);
+    const essay = list[0]!.essay_id;
+    await h.database.db.execute(sql`UPDATE essay_student_associations SET validated_by = 'someone-else' WHERE essay_id = ${essay}`);
+    const report = await audit(h, batchId);
+    const decided = await seqOf(h, batchId, 'TEACHER_DECISIONS');
+    expect(report).toMatchObject({ ok: false, result: 'diverged', first_divergence: { seq: decided, event_type: 'TEACHER_DECISIONS' } });
+    expect(report.differences).toEqual([
+      expect.objectContaining({
+        table: 'association_row',
+        key: essay,
+        field: 'validated_by',
+        expected: 'teacher-audit',
+        stored: 'someone-else',
+      }),
+    ]);
+  });
+
+  it('reports a purge row changed by hand at that row', async () => {
+    const { batchId } = await purgedBatch(h);
+    await h.database.db.execute(
+      sql`UPDATE history SET from_state = 'awaiting_content_validation' WHERE batch_id = ${batchId} AND event_type = 'RETENTION_PURGED'`,
+    );
+    const report = await audit(h, batchId);
+    expect(report).toMatchObject({ ok: false, result: 'diverged', first_divergence: { event_type: 'RETENTION_PURGED' } });
+    expect(report.differences).toEqual([
+      expect.objectContaining({ table: 'history', field: 'from_state', expected: 'cancelled', stored: 'awaiting_content_validation' }),
+    ]);
   });
 
   it('reports a changed batch snapshot at the event that last changed that field', async () => {

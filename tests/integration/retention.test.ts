@@ -3,7 +3,13 @@ import { sql } from 'drizzle-orm';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { rows } from '../../db/client.ts';
-import { REDACTED, redactAssociationSnapshot, redactEnvelope, redactHistoryDetail } from '../../app/retention-redact.ts';
+import {
+  REDACTED,
+  redactAssociationSnapshot,
+  redactEnvelope,
+  redactHistoryDetail,
+  redactMachineInput,
+} from '../../app/retention-redact.ts';
 import { RETENTION_QUEUE, createRetentionLoop, startRetentionWorker } from '../../jobs/retention.ts';
 import { TOPICS } from '../../machines/events.ts';
 import { essays, essaysReady, envelope, pipelineRequest, postEvent, provisioned, real, uuid, validationErrors } from '../support/flow.ts';
@@ -254,9 +260,9 @@ async function documents(h: Harness, batchId: string) {
       sql`SELECT snapshot FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
     ),
     outbox: await rows<{ envelope: unknown }>(db, sql`SELECT envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`),
-    history: await rows<{ detail: unknown }>(
+    history: await rows<{ detail: unknown; machine_input: unknown }>(
       db,
-      sql`SELECT detail FROM history WHERE batch_id = ${batchId} AND event_type <> 'RETENTION_PURGED' ORDER BY seq`,
+      sql`SELECT detail, machine_input FROM history WHERE batch_id = ${batchId} AND event_type <> 'RETENTION_PURGED' ORDER BY seq`,
     ),
   };
 }
@@ -340,6 +346,7 @@ describe.each([
     );
     expect(docsAfter.outbox.map((r) => r.envelope)).toEqual(docsBefore.outbox.map((r) => redactEnvelope(r.envelope)));
     expect(docsAfter.history.map((r) => r.detail)).toEqual(docsBefore.history.map((r) => redactHistoryDetail(r.detail)));
+    expect(docsAfter.history.map((r) => r.machine_input)).toEqual(docsBefore.history.map((r) => redactMachineInput(r.machine_input)));
 
     // The purge is in the history, at the batch's version, with its counts.
     const teacher = await h.teacher(TEACHER);
@@ -381,6 +388,18 @@ describe.each([
     expect(again.status).toBe(200);
     expect(again.body.batches).toEqual([]);
     expect(await dump(h)).toEqual(after);
+
+    // The audit still passes on what remains: replayed from the redacted machine inputs, redacted as the rows were.
+    const audited = async (batchId: string) => (await h.api('GET', `/v1/operations/batches/${batchId}/audit`)).body;
+    for (const batchId of [old.batchId, cancelled]) expect(await audited(batchId)).toMatchObject({ ok: true, result: 'reproduced' });
+    // A purged batch that is still ready takes another pipeline from its redacted rows, and is purged and audited again.
+    expect((await postEvent(h, pipelineRequest(old.batchId, 'nlp', TEACHER))).status).toBe(200);
+    expect((await audited(old.batchId)).result).toBe('reproduced');
+    await age(h, [old.batchId], RETENTION_DAYS + 1);
+    expect((await purge(h, {})).body.batches.map((b: { batch_id: string }) => b.batch_id)).toEqual([old.batchId]);
+    const twice = await rows(h.database.db, sql`SELECT 1 FROM history WHERE batch_id = ${old.batchId} AND event_type = 'RETENTION_PURGED'`);
+    expect(twice).toHaveLength(2);
+    expect(await audited(old.batchId)).toMatchObject({ ok: true, result: 'reproduced' });
   });
 
   it('purges up to `limit` batches a pass and reports the rest; two passes at once purge each batch once', async () => {
@@ -426,6 +445,22 @@ describe.each([
     expect(again!.batches.map((b) => [b.batch_id, b.rows.essay_slots])).toEqual([[batchId, 1]]);
     expect(hits(await dump(h), [late])).toEqual([]);
     expect((await h.service.purgeExpired({ limit: 1000 }))!.batches).toEqual([]);
+  });
+
+  it('purges again a purged batch that refused an event since: the refusal kept its input, a free-text reason', async () => {
+    const token = await h.teacher(TEACHER);
+    const batchId = await cancelledBatch(h, token, personal(tagged()));
+    await age(h, [batchId], RETENTION_DAYS + 3);
+    await h.service.purgeExpired({ limit: 1000 });
+    const late = `avbryt igen ${tagged()}`;
+    const refused = await h.api('POST', `/v1/batches/${batchId}/cancel`, { token, body: { reason: late } });
+    expect(refused.status).toBe(409);
+    expect(hits(await dump(h), [late])).toEqual(['history: ' + late]);
+    const again = await h.service.purgeExpired({ limit: 1000 });
+    expect(again!.batches.map((b) => [b.batch_id, b.rows.history])).toEqual([[batchId, 1]]);
+    expect(hits(await dump(h), [late])).toEqual([]);
+    expect((await h.service.purgeExpired({ limit: 1000 }))!.batches).toEqual([]);
+    expect((await h.api('GET', `/v1/operations/batches/${batchId}/audit`)).body).toMatchObject({ ok: true, result: 'reproduced' });
   });
 
   it('answers the operator only, refuses bad input with problem+json, and changes nothing then', async () => {

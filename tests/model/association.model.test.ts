@@ -6,7 +6,13 @@ import { eventsAcceptedIn, stateString } from '../../machines/describe.ts';
 import type { BatchEvent } from '../../machines/events.ts';
 import { createClassWithStudents } from '../support/flow.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { auditEveryBatchViolations, auditViolations, batchInvariants, readBatchFacts } from '../support/invariants.ts';
+import {
+  auditEveryBatchViolations,
+  purgeThenAuditEveryBatch,
+  auditViolations,
+  batchInvariants,
+  readBatchFacts,
+} from '../support/invariants.ts';
 import { type AssociationView, createBatchDriver } from './driver.ts';
 import {
   ASSOCIATION_ORIGINS,
@@ -347,6 +353,13 @@ describe('association machine paths replayed through a batch against the HTTP AP
     const { audited, violations } = await auditEveryBatchViolations(h);
     expect(violations).toEqual([]);
     expect(audited).toBeGreaterThan(0);
+  });
+
+  it('purges every finished batch the paths created, and each still replays to what is stored', async () => {
+    const { purged, audited, violations } = await purgeThenAuditEveryBatch(h);
+    expect(violations).toEqual([]);
+    expect(purged).toBeGreaterThan(0);
+    expect(audited).toBeGreaterThanOrEqual(purged);
   });
 
   it('covers every state node and transition of the association machine, and tries every refusable pair', () => {

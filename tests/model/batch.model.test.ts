@@ -10,6 +10,7 @@ import { entitlementsChecker } from '../../app/credits.ts';
 import {
   type BatchFacts,
   auditEveryBatchViolations,
+  purgeThenAuditEveryBatch,
   auditViolations,
   batchInvariants,
   readBatchFacts,
@@ -314,6 +315,13 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
     const { audited, violations } = await auditEveryBatchViolations(h);
     expect(violations).toEqual([]);
     expect(audited).toBeGreaterThan(0);
+  });
+
+  it('purges every finished batch the paths created, and each still replays to what is stored', async () => {
+    const { purged, audited, violations } = await purgeThenAuditEveryBatch(h);
+    expect(violations).toEqual([]);
+    expect(purged).toBeGreaterThan(0);
+    expect(audited).toBeGreaterThanOrEqual(purged);
   });
 
   it('covers every state node and transition of the batch machine, and tries every refusable pair', () => {

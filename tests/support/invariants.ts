@@ -3,6 +3,7 @@ import { auditBatch, auditEveryBatch } from '../../app/audit.ts';
 import type { Service } from '../../app/service.ts';
 import { type Db, rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
+import type { Harness } from './harness.ts';
 
 /**
  * Invariants of one batch, read through the application's own read side plus the outbox table,
@@ -297,4 +298,30 @@ export async function auditEveryBatchViolations(h: { database: { db: Db } }): Pr
     if (!report.ok) violations.push(JSON.stringify(report));
   }
   return { audited, violations };
+}
+
+/**
+ * Retention over every batch: each one its owner can still cancel is cancelled (with a free-text
+ * reason), every finished one is made older than any period and purged, then every batch is audited
+ * again. A purged batch must still replay to what is stored (docs/operations.md#retention).
+ */
+export async function purgeThenAuditEveryBatch(h: Harness): Promise<{ purged: number; audited: number; violations: string[] }> {
+  const open = await rows<{ batch_id: string; owner_id: string }>(
+    h.database.db,
+    sql`SELECT batch_id::text AS batch_id, owner_id FROM batches WHERE state NOT IN ('cancelled', 'failed_critically', 'content_ingestion_failed')`,
+  );
+  const tokens = new Map<string, string>();
+  for (const { batch_id, owner_id } of open) {
+    if (!tokens.has(owner_id)) tokens.set(owner_id, await h.teacher(owner_id));
+    // Refused where the batch no longer takes a cancellation (a pipeline was requested): it may still be finished.
+    await h.api('POST', `/v1/batches/${batch_id}/cancel`, { token: tokens.get(owner_id)!, body: { reason: `cancelled by ${owner_id}` } });
+  }
+  await h.database.db.execute(sql`UPDATE batches SET updated_at = '2000-01-01T00:00:00Z'`);
+  let purged = 0;
+  for (;;) {
+    const report = await h.service.purgeExpired({ retentionDays: 1, limit: 1000 });
+    purged += report?.batches.length ?? 0;
+    if (!report || report.remaining === 0) break;
+  }
+  return { purged, ...(await auditEveryBatchViolations(h)) };
 }

@@ -8,6 +8,7 @@ import {
   redactEnvelope,
   redactFileName,
   redactHistoryDetail,
+  redactMachineInput,
 } from '../../app/retention-redact.ts';
 
 const STUDENT = 'c9d8e7f6-a5b4-4c3d-9e2f-1a0b9c8d7e6f';
@@ -81,6 +82,55 @@ describe('retention redaction (the audit applies the same functions)', () => {
       last_name: '',
     });
     expect(redactHistoryDetail(undefined)).toBeUndefined();
+  });
+
+  it("erases the roster's names and e-mails, the matcher's details and free-text reasons in a kept machine input, keeping what the machine decides on", () => {
+    const suggested = {
+      event: {
+        type: 'AUTHOR_MATCHES_SUGGESTED',
+        at: '2026-03-01T08:00:00.000Z',
+        class_id: STUDENT,
+        matches: [{ essay_id: ESSAY, text_storage_id: 'ts-1', filename: 'Uppsats Zäll.docx', suggestions: association.suggestions }],
+        due_at: '2026-03-03T08:00:00.000Z',
+        created_by: 'teacher-a',
+        deadline_reason: { rule: 'elapsed', hours: 48 },
+      },
+    };
+    expect(redactMachineInput(suggested)).toEqual({
+      event: {
+        ...suggested.event,
+        matches: [
+          {
+            essay_id: ESSAY,
+            text_storage_id: 'ts-1',
+            filename: REDACTED,
+            suggestions: [{ student_id: STUDENT, student_name: REDACTED, student_email: null, confidence_score: 0.92, match_reasons: [] }],
+          },
+        ],
+      },
+    });
+    const corrected = {
+      event: {
+        type: 'TEACHER_CORRECTED',
+        at: '2026-03-02T09:15:00.000Z',
+        teacher_id: 'teacher-a',
+        corrections: [{ essay_id: ESSAY, student_id: STUDENT, student_in_class: true, reason: 'bytte elev' }],
+        students: { [STUDENT]: { first_name: 'Emil', last_name: 'Zäll', email: 'emil@test.edu' } },
+      },
+      audit: { fired_by: 'sweep' },
+    };
+    expect(redactMachineInput(corrected)).toEqual({
+      event: {
+        ...corrected.event,
+        corrections: [{ essay_id: ESSAY, student_id: STUDENT, student_in_class: true, reason: REDACTED }],
+        students: { [STUDENT]: { first_name: REDACTED, last_name: REDACTED, email: null } },
+      },
+      audit: { fired_by: 'sweep' },
+    });
+    const cancel = { event: { type: 'CANCEL', at: '2026-03-02T09:15:00.000Z', by: 'teacher-a', reason: null } };
+    expect(redactMachineInput(cancel)).toEqual(cancel);
+    expect(redactMachineInput(redactMachineInput(corrected))).toEqual(redactMachineInput(corrected));
+    expect(redactMachineInput(null)).toBeNull();
   });
 
   it('is idempotent, so a replay redacted once equals rows redacted by any number of purges', () => {
