@@ -9,7 +9,7 @@ import { type EntitlementsStub, startEntitlements } from '../support/entitlement
 import { entitlementsChecker } from '../../app/credits.ts';
 import {
   type BatchFacts,
-  auditEveryBatchViolations,
+  expectEveryBatchReplays,
   auditViolations,
   batchInvariants,
   readBatchFacts,
@@ -311,9 +311,7 @@ describe('batch machine paths replayed against the HTTP API, judged by a hand-wr
   }
 
   it('audits every batch the paths created: each replays to what is stored', async () => {
-    const { audited, violations } = await auditEveryBatchViolations(h);
-    expect(violations).toEqual([]);
-    expect(audited).toBeGreaterThan(0);
+    await expectEveryBatchReplays(h);
   });
 
   it('covers every state node and transition of the batch machine, and tries every refusable pair', () => {

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
 import { auditBatch, auditEveryBatch } from '../../app/audit.ts';
 import type { Service } from '../../app/service.ts';
 import { type Db, rows } from '../../db/client.ts';
@@ -297,4 +298,11 @@ export async function auditEveryBatchViolations(h: { database: { db: Db } }): Pr
     if (!report.ok) violations.push(JSON.stringify(report));
   }
   return { audited, violations };
+}
+
+/** Every batch in the database replays to what is stored, and there is at least one. */
+export async function expectEveryBatchReplays(h: { database: { db: Db } }): Promise<void> {
+  const { audited, violations } = await auditEveryBatchViolations(h);
+  expect(violations).toEqual([]);
+  expect(audited).toBeGreaterThan(0);
 }
