@@ -86,7 +86,7 @@ describe.each([
     });
   });
 
-  it("keeps a deadline the fx.teacher moved: a teacher's extension wins over the calendar", async () => {
+  it("keeps a deadline the teacher moved: a teacher's extension wins over the calendar", async () => {
     const klass = await createClassWithStudents(h, fx.teacher);
     const batchId = await waitingBatch(klass.classId, klass.students[0]!.student_id);
     const extended = await h.api('POST', `/v1/batches/${batchId}/deadline`, { token: fx.teacher, body: { extend_by_ms: 3_600_000 } });
