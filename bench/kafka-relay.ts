@@ -7,7 +7,7 @@ import { createKafkaClient } from '../jobs/kafka-client.ts';
 import { kafkaSink } from '../jobs/kafka-sink.ts';
 import { type KafkaTransport, startKafkaTransport } from '../jobs/kafka.ts';
 import { type OutboxSink, type PendingRow, createRelay } from '../jobs/relay.ts';
-import { startMockCluster } from '../scripts/kafka-mock-cluster.ts';
+import { mockClusterOrSkip } from './kafka.ts';
 import { closedLoop } from './load.ts';
 import { type BatchPool, directTransport, eventMix } from './mix.ts';
 import { type Figures, summarise } from './stats.ts';
@@ -54,13 +54,8 @@ interface RigOptions {
  */
 export async function startKafkaRelayRig(options: RigOptions): Promise<KafkaRelayRig | null> {
   const { sql, service, log } = options;
-  let cluster: Awaited<ReturnType<typeof startMockCluster>>;
-  try {
-    cluster = await startMockCluster();
-  } catch (error) {
-    log(`KR: skipped, the Kafka mock cluster did not start (${error instanceof Error ? error.message : String(error)})`);
-    return null;
-  }
+  const cluster = await mockClusterOrSkip('KR', log);
+  if (!cluster) return null;
   const closers: Array<() => Promise<unknown>> = [() => cluster.stop()];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((error: unknown) => log(`KR cleanup: ${String(error)}`));

@@ -3,13 +3,23 @@ import { Registry } from 'prom-client';
 import type { Service } from '../app/service.ts';
 import { createKafkaClient } from '../jobs/kafka-client.ts';
 import { startKafkaTransport } from '../jobs/kafka.ts';
-import { startMockCluster } from '../scripts/kafka-mock-cluster.ts';
+import { type MockClusterProcess, startMockCluster } from '../scripts/kafka-mock-cluster.ts';
 import type { MixTransport } from './mix.ts';
 
 export interface KafkaRig {
   /** Service events through Kafka (produced, then awaited until the consumer applied them); decisions as `decide` gives. */
   transport(decide: MixTransport['decide']): MixTransport;
   close(): Promise<void>;
+}
+
+/** librdkafka's mock cluster for the point `point`, or null (logged) when it cannot start, so the point is skipped. */
+export async function mockClusterOrSkip(point: string, log: (message: string) => void): Promise<MockClusterProcess | null> {
+  try {
+    return await startMockCluster();
+  } catch (error) {
+    log(`${point}: skipped, the Kafka mock cluster did not start (${error instanceof Error ? error.message : String(error)})`);
+    return null;
+  }
 }
 
 /**
@@ -19,13 +29,8 @@ export interface KafkaRig {
  * Null (the point is skipped) when the mock cluster cannot start.
  */
 export async function startKafkaRig(service: Service, producers: number, log: (message: string) => void): Promise<KafkaRig | null> {
-  let cluster: Awaited<ReturnType<typeof startMockCluster>>;
-  try {
-    cluster = await startMockCluster();
-  } catch (error) {
-    log(`K: skipped, the Kafka mock cluster did not start (${error instanceof Error ? error.message : String(error)})`);
-    return null;
-  }
+  const cluster = await mockClusterOrSkip('K', log);
+  if (!cluster) return null;
   const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   const transport = await startKafkaTransport(service, {
     brokers: [cluster.bootstrap],

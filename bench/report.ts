@@ -94,23 +94,20 @@ const perEvent = (own: Figures) =>
 
 /** DBOS's points and the ratios against them, at one size; reported only when DBOS ran. */
 function dbosLines(e: number): LineSpec[] {
+  return [...dbosAgainst('A', e, 3), ...dbosAgainst('C', e, 2)];
+}
+
+/** DBOS's point for our point `point` (against P3), and ours over DBOS's with the ratio it must reach. */
+function dbosAgainst(point: string, e: number, atLeast: number): LineSpec[] {
+  const dbos = `DBOS-${point}@8/${e}`;
   return [
-    { name: `DBOS-A@8/${e}`, ratioTo: 'P3@8', needs: [`DBOS-A@8/${e}`], extras: perEvent },
+    { name: dbos, ratioTo: 'P3@8', needs: [dbos], extras: perEvent },
     {
-      name: `A÷DBOS@8/${e}`,
-      figuresOf: `A@8/${e}`,
-      ratioTo: `DBOS-A@8/${e}`,
-      needs: [`DBOS-A@8/${e}`],
-      target: ratioAtLeast(3),
-      extras: perEvent,
-    },
-    { name: `DBOS-C@8/${e}`, ratioTo: 'P3@8', needs: [`DBOS-C@8/${e}`], extras: perEvent },
-    {
-      name: `C÷DBOS@8/${e}`,
-      figuresOf: `C@8/${e}`,
-      ratioTo: `DBOS-C@8/${e}`,
-      needs: [`DBOS-C@8/${e}`],
-      target: ratioAtLeast(2),
+      name: `${point}÷DBOS@8/${e}`,
+      figuresOf: `${point}@8/${e}`,
+      ratioTo: dbos,
+      needs: [dbos],
+      target: ratioAtLeast(atLeast),
       extras: perEvent,
     },
   ];

@@ -70,13 +70,21 @@ const announcedAssociation = (a: AssociationRecord) => ({
   confidence_score: a.validation_status === 'no_match' ? 0 : (a.confidence_score ?? 0),
 });
 
-export function associationsConfirmedNotice(
-  batch: NotifiedBatch,
-  associations: Record<string, AssociationRecord>,
-  timeoutTriggered: boolean,
-  at: string,
-) {
-  const records = Object.values(associations);
+interface SettledAssociations {
+  listed: AssociationRecord[];
+  message: string;
+  correction: { correction: true; corrected_essay_ids: string[] } | Record<string, never>;
+  /** The whole batch's associations, for the summary. */
+  associations: Record<string, AssociationRecord>;
+  timeoutTriggered: boolean;
+}
+
+/**
+ * `student_associations_confirmed` listing `listed` (their count in the message), with the summary
+ * of the whole batch; `correction` fields come between the message and the list, as the payload orders them.
+ */
+function settledAssociationsNotice(batch: NotifiedBatch, settled: SettledAssociations, at: string) {
+  const { listed, message, correction, associations, timeoutTriggered } = settled;
   return batchNotice(
     batch,
     {
@@ -85,15 +93,27 @@ export function associationsConfirmedNotice(
       priority: 'high',
       payload: {
         batch_id: batch.batch_id,
-        confirmed_count: records.length,
-        message: `Successfully confirmed ${records.length} student associations`,
-        associations: records.map(announcedAssociation),
+        confirmed_count: listed.length,
+        message,
+        ...correction,
+        associations: listed.map(announcedAssociation),
         validation_summary: validationSummary(associations),
         timeout_triggered: timeoutTriggered,
       },
     },
     at,
   );
+}
+
+export function associationsConfirmedNotice(
+  batch: NotifiedBatch,
+  associations: Record<string, AssociationRecord>,
+  timeoutTriggered: boolean,
+  at: string,
+) {
+  const listed = Object.values(associations);
+  const message = `Successfully confirmed ${listed.length} student associations`;
+  return settledAssociationsNotice(batch, { listed, message, correction: {}, associations, timeoutTriggered }, at);
 }
 
 /**
@@ -108,25 +128,9 @@ export function associationsCorrectedNotice(
   timeoutTriggered: boolean,
   at: string,
 ) {
-  return batchNotice(
-    batch,
-    {
-      notification_type: 'student_associations_confirmed',
-      category: 'student_workflow',
-      priority: 'high',
-      payload: {
-        batch_id: batch.batch_id,
-        confirmed_count: corrected.length,
-        message: `Corrected ${corrected.length} student associations`,
-        correction: true,
-        corrected_essay_ids: corrected.map((a) => a.essay_id),
-        associations: corrected.map(announcedAssociation),
-        validation_summary: validationSummary(associations),
-        timeout_triggered: timeoutTriggered,
-      },
-    },
-    at,
-  );
+  const correction = { correction: true as const, corrected_essay_ids: corrected.map((a) => a.essay_id) };
+  const message = `Corrected ${corrected.length} student associations`;
+  return settledAssociationsNotice(batch, { listed: corrected, message, correction, associations, timeoutTriggered }, at);
 }
 
 export function timeoutProcessedNotice(

@@ -2,6 +2,23 @@ import { z } from '@hono/zod-openapi';
 import { CourseCode } from '../../machines/domain.ts';
 import { uuid, instant, count, EXAMPLE } from './common.ts';
 
+/**
+ * Why a deadline counted from Friday 4 December 2026, 15:05 in Stockholm, one school day on, falls
+ * on Monday 7 December at the same time: the weekend is passed over. The tests hold the service's
+ * own reasoning to this, so the documented example stays what the service says.
+ */
+export const SCHOOL_DAY_WHY_EXAMPLE = {
+  rule: 'school_days',
+  days: 1,
+  time_zone: 'Europe/Stockholm',
+  local: '2026-12-07 15:05',
+  skipped: [
+    { date: '2026-12-05', why: 'not_a_school_day' },
+    { date: '2026-12-06', why: 'not_a_school_day' },
+  ],
+  moved_to: null,
+};
+
 /** The pending validation deadlines, with why each falls when it does. */
 
 const DeadlineReason = z
@@ -70,17 +87,7 @@ export const DeadlineList = z
           pending_associations: 3,
           will_keep_suggestion: 2,
           will_link_unknown_student: 1,
-          why: {
-            rule: 'school_days',
-            days: 1,
-            time_zone: 'Europe/Stockholm',
-            local: '2026-12-07 15:05',
-            skipped: [
-              { date: '2026-12-05', why: 'not_a_school_day' },
-              { date: '2026-12-06', why: 'not_a_school_day' },
-            ],
-            moved_to: null,
-          },
+          why: SCHOOL_DAY_WHY_EXAMPLE,
         },
       ],
       pending_associations: 3,

@@ -15,6 +15,17 @@ const RetentionRows = z
   })
   .openapi('RetentionRows', { description: 'Rows whose personal data was pseudonymised, per table.' });
 
+/** The example's one purged batch, so its rows are also the totals. */
+const EXAMPLE_ROWS = {
+  actor_snapshots: 0,
+  association_snapshots: 3,
+  essay_student_associations: 3,
+  essay_slots: 3,
+  history: 1,
+  outbox: 4,
+  processed_events: 0,
+};
+
 export const RetentionReport = z
   .strictObject({
     dry_run: z.boolean(),
@@ -43,26 +54,10 @@ export const RetentionReport = z
           batch_id: EXAMPLE.batchId,
           state: 'cancelled',
           last_changed_at: '2025-01-10T08:00:00.000Z',
-          rows: {
-            actor_snapshots: 0,
-            association_snapshots: 3,
-            essay_student_associations: 3,
-            essay_slots: 3,
-            history: 1,
-            outbox: 4,
-            processed_events: 0,
-          },
+          rows: EXAMPLE_ROWS,
         },
       ],
-      totals: {
-        actor_snapshots: 0,
-        association_snapshots: 3,
-        essay_student_associations: 3,
-        essay_slots: 3,
-        history: 1,
-        outbox: 4,
-        processed_events: 0,
-      },
+      totals: EXAMPLE_ROWS,
       remaining: 0,
     },
   });

@@ -9,33 +9,41 @@ import { notFound, validationProblem } from '../problem.ts';
 import { ClassParams, ClassPauseBody, ClassResumeBody } from '../schemas.ts';
 import { parseJsonBody, parseValue } from '../validate.ts';
 
-const tags = ['Operations'];
+/** An operator's route on one class's validations: POST by the service, with a JSON body; 404 for an unknown class. */
+const classValidationRoute = (route: {
+  action: 'pause' | 'resume';
+  summary: string;
+  description: string;
+  body: ReturnType<typeof jsonBody>;
+  ok: Record<200, ReturnType<typeof answer>>;
+}) =>
+  createRoute({
+    method: 'post',
+    path: `/v1/operations/classes/{class_id}/validation/${route.action}`,
+    tags: ['Operations'],
+    summary: route.summary,
+    description: route.description,
+    security: asService,
+    request: { params: ClassParams, body: route.body },
+    responses: { ...route.ok, ...problems([...bodyErrors, 404]) },
+  });
 
-const pauseRoute = createRoute({
-  method: 'post',
-  path: '/v1/operations/classes/{class_id}/validation/pause',
-  tags,
+const pauseRoute = classValidationRoute({
+  action: 'pause',
   summary: 'Pause every pending validation of a class',
   description:
     'For operators (a school closed by a storm, a teacher on leave): each batch of the class awaiting the teacher is paused as by its teacher (one VALIDATION_PAUSED per batch, in its own history, by `operator:<operator>`), until `until` (never in the past: 400) or until resumed. A batch already paused, or whose deadline is already due, is kept and says why. 404 for an unknown class.',
-  security: asService,
-  request: {
-    params: ClassParams,
-    body: jsonBody(ClassPauseBody, { operator: 'ops-anna', until: '2026-12-14T07:00:00.000Z', reason: 'School closed by the storm' }),
-  },
-  responses: { 200: answer('Paused where it could be.', ClassPauseAnswer), ...problems([...bodyErrors, 404]) },
+  body: jsonBody(ClassPauseBody, { operator: 'ops-anna', until: '2026-12-14T07:00:00.000Z', reason: 'School closed by the storm' }),
+  ok: { 200: answer('Paused where it could be.', ClassPauseAnswer) },
 });
 
-const resumeRoute = createRoute({
-  method: 'post',
-  path: '/v1/operations/classes/{class_id}/validation/resume',
-  tags,
+const resumeRoute = classValidationRoute({
+  action: 'resume',
   summary: 'Resume every paused validation of a class',
   description:
     'Each paused batch of the class runs again with the time its deadline had left (one VALIDATION_RESUMED per batch, by `operator:<operator>`). A batch that is not paused is kept. 404 for an unknown class.',
-  security: asService,
-  request: { params: ClassParams, body: jsonBody(ClassResumeBody, { operator: 'ops-anna' }) },
-  responses: {
+  body: jsonBody(ClassResumeBody, { operator: 'ops-anna' }),
+  ok: {
     200: answer('Resumed where it could be.', ClassPauseAnswer, {
       class_id: EXAMPLE.classId,
       changed: [
@@ -49,7 +57,6 @@ const resumeRoute = createRoute({
       ],
       kept: [],
     }),
-    ...problems([...bodyErrors, 404]),
   },
 });
 

@@ -98,6 +98,23 @@ const TIMEOUT_B = [updated('B'), TOPICS.timeoutProcessed, notice('validation_tim
 const CORRECTED_B = [updated('B'), notice('student_associations_confirmed')];
 const PIPELINE_STARTED = [TOPICS.spellcheckCommand, notice('batch_processing_started')];
 
+/** Where a round ends: the state, A and B, and the outbox rows the round added. */
+const DECIDED_BY_TEACHER = {
+  state: 'student_validation_completed',
+  associations: { A: 'confirmed', B: 'confirmed' },
+  outbox: [updated('A'), updated('B'), ...CONFIRMED],
+};
+const DECIDED_BY_DEADLINE = {
+  state: 'student_validation_completed',
+  associations: { A: 'timeout_confirmed', B: 'no_match' },
+  outbox: TIMEOUT_BOTH,
+};
+const STILL_WAITING = {
+  state: 'awaiting_student_validation.awaiting_teacher',
+  associations: { A: 'pending_validation', B: 'pending_validation' },
+  outbox: [],
+};
+
 const REFUSED = 409;
 const ALREADY_COMPLETED = /validation already completed/;
 const STALE_VERSION = /stale deadline version 2 \(current 3\)/;
@@ -111,6 +128,25 @@ const confirmBoth = (students: string[]) => (r: Round) => ({
   ],
 });
 
+/**
+ * A command that keeps validation open (`event`), raced against the teacher deciding every pending
+ * essay: applied first, both apply; applied second, validation is over and it is refused.
+ */
+const againstDecidingEverything = (students: string[], label: string, contender: Contender, event: string): Race => ({
+  name: `${label} vs a decision on every pending essay`,
+  setup: 'awaiting',
+  deadline: false,
+  contenders: [contender, { command: 'confirm', body: confirmBoth(students) }],
+  policy: {
+    [`${event} > TEACHER_DECISIONS`]: { answers: [200, 200], ...DECIDED_BY_TEACHER },
+    TEACHER_DECISIONS: {
+      answers: [REFUSED, 200],
+      refusal: new RegExp(`state student_validation_completed, which does not accept ${event}`),
+      ...DECIDED_BY_TEACHER,
+    },
+  },
+});
+
 function races(students: string[]): Race[] {
   return [
     {
@@ -121,17 +157,13 @@ function races(students: string[]): Race[] {
       policy: {
         TEACHER_DECISIONS: {
           answers: [200],
-          state: 'student_validation_completed',
-          associations: { A: 'confirmed', B: 'confirmed' },
-          outbox: [updated('A'), updated('B'), ...CONFIRMED],
+          ...DECIDED_BY_TEACHER,
           lateReason: ALREADY_COMPLETED,
         },
         VALIDATION_TIMEOUT: {
           answers: [REFUSED],
           refusal: NO_MORE_DECISIONS,
-          state: 'student_validation_completed',
-          associations: { A: 'timeout_confirmed', B: 'no_match' },
-          outbox: TIMEOUT_BOTH,
+          ...DECIDED_BY_DEADLINE,
         },
       },
     },
@@ -150,9 +182,7 @@ function races(students: string[]): Race[] {
         VALIDATION_TIMEOUT: {
           answers: [REFUSED],
           refusal: NO_MORE_DECISIONS,
-          state: 'student_validation_completed',
-          associations: { A: 'timeout_confirmed', B: 'no_match' },
-          outbox: TIMEOUT_BOTH,
+          ...DECIDED_BY_DEADLINE,
         },
       },
     },
@@ -164,18 +194,14 @@ function races(students: string[]): Race[] {
       policy: {
         DEADLINE_CHANGED: {
           answers: [200],
-          state: 'awaiting_student_validation.awaiting_teacher',
-          associations: { A: 'pending_validation', B: 'pending_validation' },
-          outbox: [],
+          ...STILL_WAITING,
           lateReason: STALE_VERSION,
           replayedTimer: 'refused',
         },
         VALIDATION_TIMEOUT: {
           answers: [REFUSED],
           refusal: /state student_validation_completed, which does not accept DEADLINE_CHANGED/,
-          state: 'student_validation_completed',
-          associations: { A: 'timeout_confirmed', B: 'no_match' },
-          outbox: TIMEOUT_BOTH,
+          ...DECIDED_BY_DEADLINE,
           replayedTimer: 'duplicate',
         },
       },
@@ -200,9 +226,7 @@ function races(students: string[]): Race[] {
         VALIDATION_TIMEOUT: {
           answers: [REFUSED],
           refusal: /state awaiting_student_validation.awaiting_teacher, which does not accept TEACHER_CORRECTED/,
-          state: 'student_validation_completed',
-          associations: { A: 'timeout_confirmed', B: 'no_match' },
-          outbox: TIMEOUT_BOTH,
+          ...DECIDED_BY_DEADLINE,
         },
       },
     },
@@ -247,9 +271,7 @@ function races(students: string[]): Race[] {
         'TEACHER_DECISIONS:first': {
           answers: [200, REFUSED],
           refusal: NO_MORE_DECISIONS,
-          state: 'student_validation_completed',
-          associations: { A: 'confirmed', B: 'confirmed' },
-          outbox: [updated('A'), updated('B'), ...CONFIRMED],
+          ...DECIDED_BY_TEACHER,
         },
         'TEACHER_DECISIONS:second': {
           answers: [REFUSED, 200],
@@ -260,30 +282,12 @@ function races(students: string[]): Race[] {
         },
       },
     },
-    {
-      name: 'deadline extension vs a decision on every pending essay',
-      setup: 'awaiting',
-      deadline: false,
-      contenders: [
-        { command: 'deadline', body: () => ({ extend_by_ms: 3_600_000 }) },
-        { command: 'confirm', body: confirmBoth(students) },
-      ],
-      policy: {
-        'DEADLINE_CHANGED > TEACHER_DECISIONS': {
-          answers: [200, 200],
-          state: 'student_validation_completed',
-          associations: { A: 'confirmed', B: 'confirmed' },
-          outbox: [updated('A'), updated('B'), ...CONFIRMED],
-        },
-        TEACHER_DECISIONS: {
-          answers: [REFUSED, 200],
-          refusal: /state student_validation_completed, which does not accept DEADLINE_CHANGED/,
-          state: 'student_validation_completed',
-          associations: { A: 'confirmed', B: 'confirmed' },
-          outbox: [updated('A'), updated('B'), ...CONFIRMED],
-        },
-      },
-    },
+    againstDecidingEverything(
+      students,
+      'deadline extension',
+      { command: 'deadline', body: () => ({ extend_by_ms: 3_600_000 }) },
+      'DEADLINE_CHANGED',
+    ),
     {
       name: 'correction vs pipeline request',
       setup: 'ready',
@@ -341,9 +345,7 @@ function races(students: string[]): Race[] {
       policy: {
         VALIDATION_PAUSED: {
           answers: [200],
-          state: 'awaiting_student_validation.awaiting_teacher',
-          associations: { A: 'pending_validation', B: 'pending_validation' },
-          outbox: [],
+          ...STILL_WAITING,
           lateReason: /the validation deadline is paused; it does not fire while paused/,
           replayedTimer: 'refused',
         },
@@ -351,9 +353,7 @@ function races(students: string[]): Race[] {
           answers: [REFUSED],
           // Refused once due, before the timeout committed (nothing left to pause) and after it (validation is over).
           refusal: /accepts VALIDATION_PAUSED, but refused this one|which does not accept VALIDATION_PAUSED/,
-          state: 'student_validation_completed',
-          associations: { A: 'timeout_confirmed', B: 'no_match' },
-          outbox: TIMEOUT_BOTH,
+          ...DECIDED_BY_DEADLINE,
           replayedTimer: 'duplicate',
         },
       },
@@ -368,9 +368,7 @@ function races(students: string[]): Race[] {
       policy: {
         VALIDATION_RESUMED: {
           answers: [200],
-          state: 'awaiting_student_validation.awaiting_teacher',
-          associations: { A: 'pending_validation', B: 'pending_validation' },
-          outbox: [],
+          ...STILL_WAITING,
           // A resumed validation has a deadline of the next version: the end's firing is a stale timeout.
           lateReason: STALE_VERSION,
           replayedTimer: 'refused',
@@ -378,37 +376,12 @@ function races(students: string[]): Race[] {
         'VALIDATION_RESUMED (timer)': {
           answers: [REFUSED],
           refusal: /accepts VALIDATION_RESUMED, but refused this one/,
-          state: 'awaiting_student_validation.awaiting_teacher',
-          associations: { A: 'pending_validation', B: 'pending_validation' },
-          outbox: [],
+          ...STILL_WAITING,
           replayedTimer: 'duplicate',
         },
       },
     },
-    {
-      name: 'pause vs a decision on every pending essay',
-      setup: 'awaiting',
-      deadline: false,
-      contenders: [
-        { command: 'pause', body: () => ({ reason: 'on sick leave' }) },
-        { command: 'confirm', body: confirmBoth(students) },
-      ],
-      policy: {
-        'VALIDATION_PAUSED > TEACHER_DECISIONS': {
-          answers: [200, 200],
-          state: 'student_validation_completed',
-          associations: { A: 'confirmed', B: 'confirmed' },
-          outbox: [updated('A'), updated('B'), ...CONFIRMED],
-        },
-        TEACHER_DECISIONS: {
-          answers: [REFUSED, 200],
-          refusal: /state student_validation_completed, which does not accept VALIDATION_PAUSED/,
-          state: 'student_validation_completed',
-          associations: { A: 'confirmed', B: 'confirmed' },
-          outbox: [updated('A'), updated('B'), ...CONFIRMED],
-        },
-      },
-    },
+    againstDecidingEverything(students, 'pause', { command: 'pause', body: () => ({ reason: 'on sick leave' }) }, 'VALIDATION_PAUSED'),
     {
       name: 'pause vs deadline extension',
       setup: 'awaiting',
@@ -421,15 +394,11 @@ function races(students: string[]): Race[] {
         VALIDATION_PAUSED: {
           answers: [200, REFUSED],
           refusal: /accepts DEADLINE_CHANGED, but refused this one/,
-          state: 'awaiting_student_validation.awaiting_teacher',
-          associations: { A: 'pending_validation', B: 'pending_validation' },
-          outbox: [],
+          ...STILL_WAITING,
         },
         'DEADLINE_CHANGED > VALIDATION_PAUSED': {
           answers: [200, 200],
-          state: 'awaiting_student_validation.awaiting_teacher',
-          associations: { A: 'pending_validation', B: 'pending_validation' },
-          outbox: [],
+          ...STILL_WAITING,
         },
       },
     },

@@ -5,7 +5,6 @@ import { rows } from '../../db/client.ts';
 import { createSweep } from '../../jobs/sweep.ts';
 import { createDeadlineTimers } from '../../jobs/timers.ts';
 import { startDeadlineWorker } from '../../jobs/worker.ts';
-import { DEFAULT_SCHOOL_CALENDAR } from '../../app/deadline-policy.ts';
 import { REDIS_URL } from '../support/env.ts';
 import {
   createClassWithStudents,
@@ -17,7 +16,9 @@ import {
   rowCounts,
   suggested,
 } from '../support/flow.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, schoolDayOptions, startHarness } from '../support/harness.ts';
+import { FRIDAY_1505 } from '../support/school-days.ts';
+import { teacherSuite } from '../support/suite.ts';
 import { eventually } from '../support/poll.ts';
 import { suiteTimers } from '../support/suite-timers.ts';
 
@@ -301,29 +302,15 @@ describe.each([
   ['the embedded database', true],
 ])('a paused or resumed deadline and the school calendar, on %s', (_name, pglite) => {
   // Friday 4 December 2026, 15:05 in Stockholm: the deadline is Monday 15:05, three days ahead.
-  const FRIDAY_1505 = Date.parse('2026-12-04T14:05:00.000Z');
-  let h: Harness;
-  let teacher: string;
-  beforeAll(async () => {
-    h = await startHarness({
-      label: 'pause_calendar',
-      pglite,
-      now: () => new Date(FRIDAY_1505),
-      deadlines: { rule: { kind: 'school_days', days: 1 }, calendar: DEFAULT_SCHOOL_CALENDAR },
-    });
-    teacher = await h.teacher('teacher-pause-calendar');
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const { h, fx } = teacherSuite(schoolDayOptions('pause_calendar', pglite, FRIDAY_1505), 'teacher-pause-calendar');
 
   it("keeps the remainder in plain time, and a calendar change moves neither a resumed deadline nor a pause's end", async () => {
-    const klass = await createClassWithStudents(h, teacher);
-    const resumed = await waitingBatch(h, teacher, klass.classId);
-    const paused = await waitingBatch(h, teacher, klass.classId);
-    const untouched = await waitingBatch(h, teacher, klass.classId);
+    const klass = await createClassWithStudents(h, fx.teacher);
+    const resumed = await waitingBatch(h, fx.teacher, klass.classId);
+    const paused = await waitingBatch(h, fx.teacher, klass.classId);
+    const untouched = await waitingBatch(h, fx.teacher, klass.classId);
     const api = (batchId: string, action: string, body: unknown = {}) =>
-      h.api('POST', `/v1/batches/${batchId}/deadline/${action}`, { token: teacher, body });
+      h.api('POST', `/v1/batches/${batchId}/deadline/${action}`, { token: fx.teacher, body });
     const p = await api(resumed, 'pause');
     expect(p.body.paused.remaining_ms).toBe(3 * 86_400_000);
     const r = await api(resumed, 'resume');
@@ -338,7 +325,7 @@ describe.each([
       closes: '16:00',
       closed: [{ from: '2026-12-07', name: 'Studiedag' }],
     };
-    const changed = await h.api('PUT', `/v1/classes/${klass.classId}/calendar`, { token: teacher, body: calendar });
+    const changed = await h.api('PUT', `/v1/classes/${klass.classId}/calendar`, { token: fx.teacher, body: calendar });
     expect(changed.status).toBe(200);
     expect(changed.body.moved).toEqual([
       { batch_id: untouched, from_due_at: '2026-12-07T14:05:00.000Z', to_due_at: '2026-12-08T14:05:00.000Z' },
@@ -346,7 +333,7 @@ describe.each([
     const kept = Object.fromEntries((changed.body.kept as Array<{ batch_id: string; why: string }>).map((k) => [k.batch_id, k.why]));
     expect(kept[resumed]).toBe('resumed by teacher-pause-calendar with the time it had left when paused; it stays');
     expect(kept[paused]).toMatch(/did not take the move/);
-    const view = (await h.api('GET', `/v1/batches/${paused}`, { token: teacher })).body.validation;
+    const view = (await h.api('GET', `/v1/batches/${paused}`, { token: fx.teacher })).body.validation;
     expect(view).toMatchObject({ due_at: null, paused: { until } });
   });
 });

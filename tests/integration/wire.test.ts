@@ -7,6 +7,7 @@ import { TOPICS } from '../../machines/events.ts';
 import { essays, essaysReady, outboxEvents, pipelineRequest, postEvent, provisioned } from '../support/flow.ts';
 import { provisionedClassBatch, real, registerBatch, suggested, validationErrors, registeredClassBatch } from '../support/flow.ts';
 import { harnessForSuite } from '../support/harness.ts';
+import { DEADLINE_DECIDES_TWO } from '../support/topics.ts';
 import { guestFlow, regularFlow } from '../support/scenarios.ts';
 import { WIRE_TOPICS, wireProblems } from '../support/wire.ts';
 
@@ -59,12 +60,7 @@ describe('the real HuleEdu wire format', () => {
       TOPICS.essaysRegistered,
       TOPICS.studentMatchingCommand,
       TOPICS.teacherNotification,
-      TOPICS.associationUpdated,
-      TOPICS.associationUpdated,
-      TOPICS.timeoutProcessed,
-      TOPICS.teacherNotification,
-      TOPICS.associationsConfirmed,
-      TOPICS.teacherNotification,
+      ...DEADLINE_DECIDES_TWO,
       TOPICS.spellcheckCommand,
       TOPICS.teacherNotification,
     ]);

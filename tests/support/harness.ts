@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
+import { DEFAULT_SCHOOL_CALENDAR } from '../../app/deadline-policy.ts';
 import { type ServiceDeps, createService } from '../../app/service.ts';
 import { teacherToken } from '../../server/auth.ts';
 import { type Database, type DatabaseOptions, databaseAnswers, openDatabase } from '../../db/client.ts';
@@ -141,4 +142,14 @@ export function harnessForSuite(options: HarnessOptions): Harness {
   const suite = {} as Harness;
   for (const key of HARNESS_MEMBERS) Object.defineProperty(suite, key, { get: () => current()[key], enumerable: true });
   return suite;
+}
+
+/** A harness's options for deadlines one school day on, in the default calendar, at the clock `at`. */
+export function schoolDayOptions(label: string, pglite: boolean, at: number): HarnessOptions {
+  return {
+    label,
+    pglite,
+    now: () => new Date(at),
+    deadlines: { rule: { kind: 'school_days', days: 1 }, calendar: DEFAULT_SCHOOL_CALENDAR },
+  };
 }

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
 import { auditBatch, auditEveryBatch } from '../../app/audit.ts';
 import type { Service } from '../../app/service.ts';
 import { type Db, rows } from '../../db/client.ts';
@@ -324,4 +325,11 @@ export async function purgeThenAuditEveryBatch(h: Harness): Promise<{ purged: nu
     if (!report || report.remaining === 0) break;
   }
   return { purged, ...(await auditEveryBatchViolations(h)) };
+}
+
+/** Every batch in the database replays to what is stored, and there is at least one. */
+export async function expectEveryBatchReplays(h: { database: { db: Db } }): Promise<void> {
+  const { audited, violations } = await auditEveryBatchViolations(h);
+  expect(violations).toEqual([]);
+  expect(audited).toBeGreaterThan(0);
 }

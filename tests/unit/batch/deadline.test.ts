@@ -3,6 +3,7 @@ import { type SuggestedMatch, TOPICS } from '../../../machines/events.ts';
 import { type EmittedData, BATCH_ID, CLASS_ID, OWNER, TEACHER, E1, E2, E3, S1, S2, OTHER_STUDENT } from './support.ts';
 import { UNKNOWN_STUDENT, DUE_AT, DECIDED_AT, LATER_DUE_AT, SUGGESTION_E1, SUGGESTION_E2, SUGGESTION_E3 } from './support.ts';
 import { named, match, teacherDecisions, confirmed, rejected, validationTimeout, deadlineChanged } from './support.ts';
+import { DEADLINE_DECIDES_TWO } from '../../support/topics.ts';
 import { accept, expectRefused, single, byEssay, awaitingTeacher, validationCompleted, AWAITING_TEACHER } from './support.ts';
 
 describe('the validation deadline', () => {
@@ -135,14 +136,7 @@ describe('what the deadline announces', () => {
   it('announces each association it decides, then the timeout outcome, then the confirmed associations', () => {
     const before = accept(awaitingTeacher(), teacherDecisions(confirmed(E1))).next;
     const { emitted } = accept(before, validationTimeout(1, '2025-03-04T08:05:00.000Z'));
-    expect(emitted.map((e) => e.type)).toEqual([
-      TOPICS.associationUpdated,
-      TOPICS.associationUpdated,
-      TOPICS.timeoutProcessed,
-      TOPICS.teacherNotification,
-      TOPICS.associationsConfirmed,
-      TOPICS.teacherNotification,
-    ]);
+    expect(emitted.map((e) => e.type)).toEqual(DEADLINE_DECIDES_TWO);
     const updates = emitted
       .filter((e) => e.type === TOPICS.associationUpdated)
       .map((e) => e.data as EmittedData<typeof TOPICS.associationUpdated>);
