@@ -4,6 +4,7 @@ import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { type StoredBatch, type StoredHistoryRow, allBatchIds, readStoredBatch } from '../db/audit-reads.ts';
 import type { Db } from '../db/client.ts';
 import type { OutboxRow } from '../db/transition-types.ts';
+import { projectedDueAt } from './plan.ts';
 import { type ReplayedRow, replayBatch } from './replay.ts';
 import { type BatchSnapshot, migrateBatchSnapshot } from './snapshots.ts';
 
@@ -173,12 +174,13 @@ function compareBatch(rows: ReplayedRow[], replay: { final: BatchSnapshot; versi
   const lastApplied = rows.findLastIndex((r) => r.snapshot !== undefined);
   const { final } = replay;
   const { context } = final;
+  const due = projectedDueAt(context);
   // What every applied transition rewrites, and what the registration wrote once.
   const rewritten = {
     state: stateString(final.value),
     status: batchStatusOf(final.value),
     version: replay.version,
-    due_at: context.deadline ? new Date(context.deadline.due_at).toISOString() : null,
+    due_at: due === null ? null : new Date(due).toISOString(),
     prompt_payload: context.prompt_payload,
     student_prompt_ref: context.student_prompt_ref ?? null,
   };

@@ -41,6 +41,10 @@ export type TransitionPlan =
   /** The machine refused it: the answer and the history row that records the refusal. */
   | { kind: 'refused'; body: RefusedOutcome; write: HistoryRow };
 
+/** The projection's `due_at`: when the timeout decides; none while paused (the deadlines row then holds the pause's end, if any). */
+export const projectedDueAt = (context: BatchContext): string | null =>
+  context.pause === null ? (context.deadline?.due_at ?? null) : null;
+
 export function planTransition(input: PlanInput): TransitionPlan {
   const { request, before, event, at } = input;
   const [after, actions] = step(batchMachine, before, event);
@@ -70,8 +74,7 @@ export function planTransition(input: PlanInput): TransitionPlan {
     snapshot: persistedBatchSnapshot(after),
     status: body.status,
     state: toState,
-    // When the timeout decides: none while paused (the deadlines row then holds the pause's end, if any).
-    dueAt: after.context.pause === null ? (after.context.deadline?.due_at ?? null) : null,
+    dueAt: projectedDueAt(after.context),
     promptPayload: after.context.prompt_payload,
     studentPromptRef: after.context.student_prompt_ref,
     processed: { eventId: request.eventId, response: body, fingerprint: request.fingerprint ?? null },

@@ -524,7 +524,8 @@ describe.each(FIRINGS)('the race policy, through two API processes and two worke
     const registered = await asTeacher('POST', '/v1/batches', { course_code: 'ENG5', class_id: classId, expected_essay_count: 2 });
     expect(registered.status).toBe(201);
     const batchId = registered.body.batch_id as string;
-    const list = essays(2);
+    // A before B in essay-id order: a deadline announces its decisions in that order (db/actor-load.ts).
+    const list = essays(2).sort((x, y) => (x.essay_id < y.essay_id ? -1 : 1));
     const [a, b] = list as [(typeof list)[0], (typeof list)[0]];
     await event(provisioned(batchId, list));
     await event(
