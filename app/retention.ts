@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.ts';
 import { type BatchPersonalRows, type BatchRedaction, purgeBatchPersonalData, retentionCandidates } from '../db/retention.ts';
-import type { PhaseStatus, PipelineState } from '../machines/pipelines.ts';
+import { type PipelineState, pipelineEnded } from '../machines/pipelines.ts';
 import {
   RETENTION_ACTOR,
   RETENTION_EVENT,
@@ -28,15 +28,6 @@ import {
 /** Final states of the batch machine: nothing can happen to the batch any more. */
 const FINAL_STATES = ['content_ingestion_failed', 'failed_critically', 'cancelled'] as const;
 const READY = 'ready_for_pipeline_execution';
-const RUNNING: ReadonlySet<PhaseStatus> = new Set(['dispatch_initiated', 'in_progress']);
-const ENDED: ReadonlySet<PhaseStatus> = new Set([
-  'completed_successfully',
-  'completed_with_partial_success',
-  'failed',
-  'skipped_due_to_dependency_failure',
-  'skipped_by_user_config',
-  'cancelled',
-]);
 
 /**
  * Whether a batch is finished: in a final state, or ready (where the machine stays while pipelines
@@ -46,10 +37,8 @@ const ENDED: ReadonlySet<PhaseStatus> = new Set([
 export function batchFinished(state: string, pipelineState: unknown): boolean {
   if ((FINAL_STATES as readonly string[]).includes(state)) return true;
   if (state !== READY || pipelineState === null || typeof pipelineState !== 'object') return false;
-  const pipeline = pipelineState as PipelineState;
-  const statuses = (pipeline.requested_pipelines ?? []).map((phase) => pipeline.phases?.[phase]?.status ?? 'requested_by_user');
-  if (statuses.length === 0 || statuses.some((s) => RUNNING.has(s))) return false;
-  return statuses.every((s) => ENDED.has(s)) || statuses.includes('failed');
+  const pipeline = pipelineState as Partial<PipelineState>;
+  return pipelineEnded({ requested_pipelines: pipeline.requested_pipelines ?? [], phases: pipeline.phases ?? {}, last_updated: null });
 }
 
 /** Rows a purge rewrote (or, in a dry run, would rewrite), per table. */

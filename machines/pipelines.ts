@@ -67,6 +67,18 @@ export function pipelineActive(state: PipelineState | null): boolean {
   return !(active.length === 1 && active[0] === state.requested_pipelines.at(-1));
 }
 
+const ENDED: ReadonlySet<PhaseStatus> = new Set([...FINISHED, 'skipped_due_to_dependency_failure', 'skipped_by_user_config', 'cancelled']);
+
+/**
+ * Whether the last started pipeline is over: no phase dispatched or running, and every phase ended
+ * or one failed (the phases after a failure never run). False when no pipeline was started.
+ */
+export function pipelineEnded(state: PipelineState | null): boolean {
+  const statuses = (state?.requested_pipelines ?? []).map((phase) => state?.phases[phase]?.status ?? 'requested_by_user');
+  if (statuses.length === 0 || statuses.some((s) => RUNNING.has(s))) return false;
+  return statuses.every((s) => ENDED.has(s)) || statuses.includes('failed');
+}
+
 /**
  * Whether a request for `pipeline` now would start nothing new: a pipeline is active, or a phase it
  * would run is already dispatched or running (the real orchestrator lets a request through while the

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { auditBatch, auditEveryBatch } from '../../app/audit.ts';
 import type { Service } from '../../app/service.ts';
 import { type Db, rows } from '../../db/client.ts';
@@ -332,4 +332,21 @@ export async function expectEveryBatchReplays(h: { database: { db: Db } }): Prom
   const { audited, violations } = await auditEveryBatchViolations(h);
   expect(violations).toEqual([]);
   expect(audited).toBeGreaterThan(0);
+}
+
+/**
+ * The model tests' last two tests: every batch their paths created replays to what is stored, and
+ * still does after every finished one is purged (registered in the calling describe).
+ */
+export function auditsEveryBatchAtTheEnd(harness: () => Harness): void {
+  it('audits every batch the paths created: each replays to what is stored', async () => {
+    await expectEveryBatchReplays(harness());
+  });
+
+  it('purges every finished batch the paths created, and each still replays to what is stored', async () => {
+    const { purged, audited, violations } = await purgeThenAuditEveryBatch(harness());
+    expect(violations).toEqual([]);
+    expect(purged).toBeGreaterThan(0);
+    expect(audited).toBeGreaterThanOrEqual(purged);
+  });
 }
