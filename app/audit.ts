@@ -3,7 +3,7 @@ import { batchStatusOf, stateString } from '../machines/describe.ts';
 import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { type StoredBatch, type StoredHistoryRow, allBatchIds, readStoredBatch } from '../db/audit-reads.ts';
 import type { Db } from '../db/client.ts';
-import type { OutboxRow } from '../db/transition-types.ts';
+import type { OutboxMessage } from '../db/transition-types.ts';
 import { projectedDueAt } from './plan.ts';
 import { type ReplayedRow, replayBatch } from './replay.ts';
 import { type BatchSnapshot, migrateBatchSnapshot } from './snapshots.ts';
@@ -135,7 +135,10 @@ function compareHistory(rows: ReplayedRow[], differ: Differ) {
   });
 }
 
-/** Outbox rows in the order the replay writes them, against the batch's stored rows by seq. */
+/** An outbox message as a difference names it: its row's seq and its place in the row, `12/3`. */
+const messageKey = (m: { seq: number; idx: number }) => `${m.seq}/${m.idx}`;
+
+/** Outbox messages in the order the replay writes them, against the batch's stored ones by seq and place in their row. */
 function compareOutbox(rows: ReplayedRow[], stored: StoredBatch['outbox'], differ: Differ) {
   const expected = rows.flatMap((r, index) => r.outbox.map((row) => ({ index, row })));
   const count = Math.max(expected.length, stored.length);
@@ -144,11 +147,11 @@ function compareOutbox(rows: ReplayedRow[], stored: StoredBatch['outbox'], diffe
     const have = stored[i];
     const index = want?.index ?? rows.length - 1;
     if (!want || !have) {
-      differ(index, 'outbox', 'row', want ? want.row.topic : null, have ? have.topic : null, have ? String(have.seq) : undefined);
+      differ(index, 'outbox', 'row', want ? want.row.topic : null, have ? have.topic : null, have ? messageKey(have) : undefined);
       return;
     }
     let differs = false;
-    const key = String(have.seq);
+    const key = messageKey(have);
     const report = (field: string, expected: unknown, actual: unknown) => {
       differs = true;
       differ(index, 'outbox', field, expected, actual, key);
@@ -163,7 +166,7 @@ function compareOutbox(rows: ReplayedRow[], stored: StoredBatch['outbox'], diffe
   }
 }
 
-function comparableEnvelope(row: Pick<OutboxRow, 'envelope'>): unknown {
+function comparableEnvelope(row: Pick<OutboxMessage, 'envelope'>): unknown {
   const { event_id: _fresh, metadata, ...rest } = normal(row.envelope) as { event_id?: unknown; metadata?: Record<string, unknown> };
   if (!metadata) return rest;
   const { traceparent: _parent, tracestate: _state, ...kept } = metadata;

@@ -21,7 +21,7 @@ import {
   updateClass as updateClassRow,
   updateStudent as updateStudentRow,
 } from '../db/roster.ts';
-import type { OutboxRow } from '../db/transition-types.ts';
+import type { OutboxMessage } from '../db/transition-types.ts';
 import { classEnvelope } from './envelope.ts';
 
 /** The teacher's classes and students, written with their class events and notifications in one transaction. */
@@ -117,7 +117,7 @@ export async function addStudentsToClasses(
       // As the real projector: one notification per student, about the first class it was added to.
       const first = owned.find((c) => c.id === wanted[0]);
       if (first) {
-        const notify = (s: StudentRecord): OutboxRow => {
+        const notify = (s: StudentRecord): OutboxMessage => {
           const facts: StudentFacts = {
             student_id: s.id,
             first_name: s.first_name,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OutboxRow } from '../db/transition-types.ts';
+import type { OutboxMessage } from '../db/transition-types.ts';
 import type { TraceCarrier } from './tracing.ts';
 
 export const SOURCE_SERVICE = 'huleedu-phase1-state-service';
@@ -19,7 +19,13 @@ export interface EnvelopeFacts {
  * producers set (user, batch, class, partition key = batch id, so a batch's events stay in order
  * on one partition) and the W3C trace context of the transition that caused it.
  */
-export function outboxEnvelope(topic: string, data: unknown, facts: EnvelopeFacts, at: string, trace: TraceCarrier | undefined): OutboxRow {
+export function outboxEnvelope(
+  topic: string,
+  data: unknown,
+  facts: EnvelopeFacts,
+  at: string,
+  trace: TraceCarrier | undefined,
+): OutboxMessage {
   return envelopeRow(topic, data, facts.correlation_id, at, {
     user_id: facts.owner_id,
     ...(facts.org_id ? { org_id: facts.org_id } : {}),
@@ -40,7 +46,7 @@ export function classEnvelope(
   data: unknown,
   facts: { class_id: string; owner_id: string; correlation_id: string },
   at: string,
-): OutboxRow {
+): OutboxMessage {
   return envelopeRow(topic, data, facts.correlation_id, at, {
     user_id: facts.owner_id,
     class_id: facts.class_id,
@@ -49,7 +55,7 @@ export function classEnvelope(
 }
 
 /** The EventEnvelope every outbox row carries, with a fresh event id; the metadata says whose event it is. */
-function envelopeRow(topic: string, data: unknown, correlationId: string, at: string, metadata: Record<string, unknown>): OutboxRow {
+function envelopeRow(topic: string, data: unknown, correlationId: string, at: string, metadata: Record<string, unknown>): OutboxMessage {
   const eventId = randomUUID();
   return {
     event_id: eventId,

@@ -4,7 +4,7 @@ import { batchStatusOf, eventsAcceptedIn, stateString } from '../machines/descri
 import { type BatchEvent, WIRE_NAME } from '../machines/events.ts';
 import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { step } from '../machines/step.ts';
-import type { DeadlineWrite, HistoryRow, OutboxRow, StudentRow, TransitionWrite } from '../db/transition-types.ts';
+import type { DeadlineWrite, HistoryRow, OutboxMessage, StudentRow, TransitionWrite } from '../db/transition-types.ts';
 import { outboxEnvelope } from './envelope.ts';
 import type { AppliedBody, ApplyOutcome, EventRequest } from './requests.ts';
 import type { BatchSnapshot } from './snapshots.ts';
@@ -304,6 +304,6 @@ function associationChanges(before: BatchContext, after: BatchContext) {
   return { created, changed };
 }
 
-function outboxRow(emitted: BatchEmitted, context: BatchContext, at: string, trace: TraceCarrier | undefined): OutboxRow {
+function outboxRow(emitted: BatchEmitted, context: BatchContext, at: string, trace: TraceCarrier | undefined): OutboxMessage {
   return outboxEnvelope(emitted.type, emitted.data, context, at, trace);
 }

@@ -4,7 +4,7 @@ import { stateString } from '../machines/describe.ts';
 import { persistedBatchSnapshot } from '../machines/persisted.ts';
 import { initialStep } from '../machines/step.ts';
 import type { StoredHistoryRow } from '../db/audit-reads.ts';
-import type { HistoryRow, OutboxRow } from '../db/transition-types.ts';
+import type { HistoryRow, OutboxMessage } from '../db/transition-types.ts';
 import { type RegistrationInput, registrationOutbox } from './batches.ts';
 import { type TransitionInput, planTransition } from './plan.ts';
 import { reminderOf } from './reminders.ts';
@@ -49,7 +49,7 @@ export interface ReplayedRow {
   row: StoredHistoryRow;
   /** The history row as the replay writes it (null for rows it only checks, such as SNAPSHOT_MIGRATED). */
   history: ReplayedHistoryRow | null;
-  outbox: OutboxRow[];
+  outbox: OutboxMessage[];
   /** The persisted batch snapshot after this row, when the row applied a transition. */
   snapshot?: unknown;
   /** Essays whose association this row created or changed. */

@@ -3,10 +3,12 @@ import { type Admin, Partitioners, type Producer, type ProducerBatch } from 'kaf
 import type postgres from 'postgres';
 import { Registry } from 'prom-client';
 import type { Service } from '../app/service.ts';
+import { fanOut } from '../db/outbox.ts';
+import type { OutboxMessage } from '../db/transition-types.ts';
 import { createKafkaClient } from '../jobs/kafka-client.ts';
 import { kafkaSink } from '../jobs/kafka-sink.ts';
 import { type KafkaTransport, startKafkaTransport } from '../jobs/kafka.ts';
-import { type OutboxSink, type PendingRow, createRelay } from '../jobs/relay.ts';
+import { type OutboxSink, type PendingMessage, createRelay } from '../jobs/relay.ts';
 import { mockClusterOrSkip } from './kafka.ts';
 import { closedLoop } from './load.ts';
 import { type BatchPool, directTransport, eventMix } from './mix.ts';
@@ -104,37 +106,42 @@ export async function startKafkaRelayRig(options: RigOptions): Promise<KafkaRela
 }
 
 interface Filled {
-  /** The rows are those with lo < seq <= hi. */
+  /** The rows are those with lo < seq <= hi; `count` is their messages. */
   lo: string;
   hi: string;
   count: number;
   topics: string[];
-  /** The sink's own produce requests for those rows, in the relay's passes of 200. */
+  /** The sink's own produce requests for those messages, in the relay's passes of 200 rows. */
   batches: ProducerBatch[];
 }
 
-/** The service writes the rows (the mix, in-process, 8 clients) until the outbox has `rows` new ones; then both producers meet every topic once. */
+/** The service writes (the mix, in-process, 8 clients) until the outbox has `rows` new messages; then both producers meet every topic once. */
 async function fill(options: RigOptions, transport: KafkaTransport, producer: Producer, admin: Admin): Promise<Filled> {
   const { sql, service, pool, essays, rows, log } = options;
   const t0 = performance.now();
   // Other points leave their rows unpublished (the bench runs no relay): set them aside for good.
   await sql`UPDATE outbox SET published_at = now() WHERE published_at IS NULL`;
   const [{ lo }] = (await sql`SELECT coalesce(max(seq), 0)::text AS lo FROM outbox`) as unknown as [{ lo: string }];
-  const pending = async () => ((await sql`SELECT count(*)::int AS n FROM outbox WHERE seq > ${lo}`) as unknown as [{ n: number }])[0].n;
-  // About 34 outbox rows per batch of 30 essays (one association-updated per decided essay).
+  const pending = async () =>
+    (
+      (await sql`SELECT coalesce(sum(jsonb_array_length(messages)), 0)::int AS n FROM outbox WHERE seq > ${lo}`) as unknown as [
+        { n: number },
+      ]
+    )[0].n;
+  // About 34 outbox messages per batch of 30 essays (one association-updated per decided essay).
   await pool.ensure(Math.ceil(rows / essays) + 16);
   const mix = eventMix(pool, directTransport(service), essays);
   while ((await pending()) < rows) await closedLoop(8, 250, mix);
-  const stored = await sql<Array<PendingRow & { seq: string }>>`
-    SELECT seq::text AS seq, event_id, topic, batch_id, correlation_id, envelope FROM outbox WHERE seq > ${lo} ORDER BY outbox.seq`;
-  const all: PendingRow[] = stored.map((r) => ({ ...r, seq: Number(r.seq) }));
+  const stored = await sql<Array<{ seq: string; batch_id: string | null; messages: OutboxMessage[] }>>`
+    SELECT seq::text AS seq, batch_id, messages FROM outbox WHERE seq > ${lo} ORDER BY outbox.seq`;
+  const all: PendingMessage[] = fanOut(stored);
   if (typeof all[0]?.envelope !== 'object') throw new Error('KR: the envelopes came back as text, not parsed jsonb');
   const hi = stored.at(-1)!.seq;
   const topics = [...new Set(all.map((r) => r.topic))].sort();
   // The sink itself builds the bare producer's requests, so both send byte for byte the same messages.
   const batches: ProducerBatch[] = [];
   const recorder = kafkaSink({ sendBatch: async (batch: ProducerBatch) => void batches.push(batch) } as unknown as Producer);
-  for (let i = 0; i < all.length; i += PASS_ROWS) await recorder.publish(all.slice(i, i + PASS_ROWS));
+  for (let i = 0; i < stored.length; i += PASS_ROWS) await recorder.publish(fanOut(stored.slice(i, i + PASS_ROWS)));
   // Topic creation and each producer's first metadata fetch stay out of the timing: one message per topic each.
   const firstOfEach = topics.map((t) => all.find((r) => r.topic === t)!);
   await admin.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true }).catch(() => false);
@@ -143,7 +150,7 @@ async function fill(options: RigOptions, transport: KafkaTransport, producer: Pr
   await kafkaSink({ sendBatch: async (batch: ProducerBatch) => void warm.push(batch) } as unknown as Producer).publish(firstOfEach);
   await producer.sendBatch(warm[0]!);
   log(
-    `  KR: ${all.length} outbox rows on ${topics.length} topics, written by the mix at ${essays} essays ` +
+    `  KR: ${all.length} outbox messages (${stored.length} rows) on ${topics.length} topics, written by the mix at ${essays} essays ` +
       `(${Math.round(performance.now() - t0)} ms, untimed)`,
   );
   return { lo, hi, count: all.length, topics, batches };
@@ -198,7 +205,7 @@ async function relayRun(sql: postgres.Sql, service: Service, transport: KafkaTra
   });
   const published = await relay.runOnce();
   const elapsedMs = performance.now() - t0;
-  if (published !== filled.count) throw new Error(`KR: the relay published ${published} rows, expected ${filled.count}`);
+  if (published !== filled.count) throw new Error(`KR: the relay published ${published} messages, expected ${filled.count}`);
   const [{ left }] = (await sql`
     SELECT count(*)::int AS left FROM outbox WHERE seq > ${lo} AND seq <= ${hi} AND published_at IS NULL`) as unknown as [{ left: number }];
   if (left !== 0) throw new Error(`KR: ${left} rows still unpublished after the relay's run`);

@@ -26,8 +26,10 @@ export interface StoredHistoryRow {
   machine_input: unknown;
 }
 
+/** One message of the batch's outbox rows: `seq` names its row, `idx` its place in the row (from 1). */
 export interface StoredOutboxRow {
   seq: number;
+  idx: number;
   event_id: string;
   topic: string;
   correlation_id: string;
@@ -82,8 +84,8 @@ export async function readStoredBatch(db: Db, batchId: string): Promise<StoredBa
     ),
     rows<StoredOutboxRow>(
       db,
-      sql`SELECT seq, event_id::text AS event_id, topic, correlation_id::text AS correlation_id, envelope
-          FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`,
+      sql`SELECT seq, idx, event_id::text AS event_id, topic, correlation_id::text AS correlation_id, envelope
+          FROM outbox_messages WHERE batch_id = ${batchId} ORDER BY seq, idx`,
     ),
     rows<StoredAssociationRow>(
       db,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Db, rows } from './client.ts';
-import type { HistoryRow, OutboxRow } from './transition-types.ts';
+import type { HistoryRow, OutboxMessage } from './transition-types.ts';
 import { writeNotifications } from './transition-writers.ts';
 import { pausedOf } from './deadlines.ts';
 
@@ -26,7 +26,7 @@ export async function sendDueReminders(
   db: Db,
   leadMs: number,
   limit: number,
-  build: (due: DueReminder) => { outbox: OutboxRow; history: HistoryRow },
+  build: (due: DueReminder) => { outbox: OutboxMessage; history: HistoryRow },
 ): Promise<DueReminder[]> {
   return db.transaction(async (tx) => {
     const due = await rows<DueReminder>(

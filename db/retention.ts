@@ -52,7 +52,7 @@ export interface BatchPersonalRows {
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
   history: Array<{ seq: number; detail: unknown; machine_input: unknown }>;
-  outbox: Array<{ seq: number; envelope: unknown }>;
+  outbox: Array<{ seq: number; idx: number; envelope: unknown }>;
   processed_events: Array<{ event_id: string; response: unknown }>;
 }
 
@@ -63,7 +63,7 @@ export interface BatchRedaction {
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
   history: Array<{ seq: number; detail: unknown; machine_input: unknown }>;
-  outbox: Array<{ seq: number; envelope: unknown }>;
+  outbox: Array<{ seq: number; idx: number; envelope: unknown }>;
   processed_events: Array<{ event_id: string; response: unknown }>;
   record: { event_type: string; actor: string; outcome: string; at: string; detail: unknown } | null;
 }
@@ -121,7 +121,7 @@ export async function purgeBatchPersonalData<T>(
         sql`SELECT seq, detail, machine_input FROM history
             WHERE batch_id = ${batchId} AND (detail IS NOT NULL OR machine_input IS NOT NULL) ORDER BY seq`,
       ),
-      outbox: await rows(tx, sql`SELECT seq, envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`),
+      outbox: await rows(tx, sql`SELECT seq, idx, envelope FROM outbox_messages WHERE batch_id = ${batchId} ORDER BY seq, idx`),
       processed_events: await rows(tx, sql`SELECT event_id, response FROM processed_events WHERE batch_id = ${batchId} ORDER BY event_id`),
     };
     const { write, answer } = redact(found);
@@ -148,7 +148,10 @@ export async function purgeBatchPersonalData<T>(
         sql`UPDATE history SET detail = ${jsonOrNull(h.detail)}, machine_input = ${jsonOrNull(h.machine_input)} WHERE seq = ${h.seq}`,
       );
     }
-    for (const o of write.outbox) await rows(tx, sql`UPDATE outbox SET envelope = ${json(o.envelope)} WHERE seq = ${o.seq}`);
+    for (const o of write.outbox) {
+      const path = `{${o.idx - 1},envelope}`;
+      await rows(tx, sql`UPDATE outbox SET messages = jsonb_set(messages, ${path}::text[], ${json(o.envelope)}) WHERE seq = ${o.seq}`);
+    }
     for (const p of write.processed_events) {
       await rows(tx, sql`UPDATE processed_events SET response = ${json(p.response)} WHERE event_id = ${p.event_id}`);
     }

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { type Db, all, rows } from './client.ts';
 import { classStudents, classes, outbox, processedEvents, students } from './schema.ts';
-import type { OutboxRow } from './transition-types.ts';
+import type { OutboxMessage } from './transition-types.ts';
 
 /** The class and student rows, their memberships, and the reads the class-service doors answer from. */
 
@@ -122,14 +122,10 @@ export async function removeMemberships(db: Db, studentId: string, classIds: str
   await db.delete(classStudents).where(and(eq(classStudents.student_id, studentId), inArray(classStudents.class_id, classIds)));
 }
 
-/** Class-level outbox rows (no batch); their envelope carries the class as partition key. */
-export async function insertClassOutbox(db: Db, list: OutboxRow[]): Promise<void> {
+/** A class-level outbox row (no batch) holding `list`, in order; their envelopes carry the class as partition key. */
+export async function insertClassOutbox(db: Db, list: OutboxMessage[]): Promise<void> {
   if (list.length === 0) return;
-  await db
-    .insert(outbox)
-    .values(
-      list.map((r) => ({ event_id: r.event_id, topic: r.topic, batch_id: null, correlation_id: r.correlation_id, envelope: r.envelope })),
-    );
+  await db.insert(outbox).values({ batch_id: null, messages: list });
 }
 
 /** Records an applied event id with its answer; false when it was recorded before (nothing written). */

@@ -1,12 +1,15 @@
 import { sql } from 'drizzle-orm';
+import type { OutboxMessage } from './transition-types.ts';
 import {
   bigint,
   boolean,
+  check,
   doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
+  pgView,
   primaryKey,
   text,
   timestamp,
@@ -240,30 +243,54 @@ export const history = pgTable(
   (t) => [index('history_batch_seq_idx').on(t.batch_id, t.seq)],
 );
 
+/**
+ * One row per transition: every message the transition emitted, in order, each with its own event
+ * id, topic and correlation id. The relays fan them out (jobs/relay.ts) and the feed numbers them
+ * one by one (db/feed.ts); `outbox_messages` (below) reads them a message a row.
+ */
 export const outbox = pgTable(
   'outbox',
   {
     seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    event_id: uuid('event_id').notNull().unique(),
-    topic: text('topic').notNull(),
     /** Null for class-level events (class notifications); their envelope's partition key is the class. */
     batch_id: uuid('batch_id'),
-    correlation_id: uuid('correlation_id').notNull(),
-    envelope: jsonb('envelope').notNull(),
+    /** The messages, in the order they are published: [{ event_id, topic, correlation_id, envelope }]. */
+    messages: jsonb('messages').$type<OutboxMessage[]>().notNull(),
     created_at: createdAt(),
     published_at: tz('published_at'),
     /**
-     * The feed's commit-order cursor. `seq` is taken at insert, so a transaction with a lower seq
-     * can commit after a higher one; positions are handed out only to committed rows, one reader
-     * at a time, so a poller paging by position never skips a row.
+     * The feed's commit-order cursor, of the row's first message (its n-th message is at
+     * position + n - 1). `seq` is taken at insert, so a transaction with a lower seq can commit after
+     * a higher one; positions are handed out only to committed rows, one reader at a time, so a
+     * poller paging by position never skips a message.
      */
     position: bigint('position', { mode: 'number' }).unique(),
   },
   (t) => [
     index('outbox_unpublished_idx').on(t.seq).where(sql`${t.published_at} IS NULL`),
     index('outbox_unpositioned_idx').on(t.seq).where(sql`${t.position} IS NULL`),
+    // The relay and the feed count and fan out the array: a scalar would stop both, and an empty
+    // array would take the next row's feed position.
+    check('outbox_messages_array', sql`jsonb_typeof(${t.messages}) = 'array' AND jsonb_array_length(${t.messages}) > 0`),
   ],
 );
+
+/**
+ * The outbox a message a row (drizzle/0012_outbox_transitions.sql): `seq` and `idx` (from 1) name a
+ * message, `position` is its place in the feed. For reading: audits, retention, tests, operators.
+ */
+export const outboxMessages = pgView('outbox_messages', {
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  idx: integer('idx').notNull(),
+  event_id: uuid('event_id').notNull(),
+  topic: text('topic').notNull(),
+  batch_id: uuid('batch_id'),
+  correlation_id: uuid('correlation_id').notNull(),
+  envelope: jsonb('envelope').notNull(),
+  created_at: tz('created_at').notNull(),
+  published_at: tz('published_at'),
+  position: bigint('position', { mode: 'number' }),
+}).existing();
 
 /** One pending validation deadline per batch. `version` keys the timer job. */
 export const deadlines = pgTable(

@@ -19,7 +19,8 @@ export type HistoryRow = Pick<
   machine_input?: unknown;
 };
 
-export interface OutboxRow {
+/** One message of a transition's outbox row (db/schema.ts `outbox.messages`). */
+export interface OutboxMessage {
   event_id: string;
   topic: string;
   correlation_id: string;
@@ -53,7 +54,7 @@ export interface TransitionWrite {
   studentPromptRef: unknown;
   processed: { eventId: string; response: unknown; fingerprint: string | null } | null;
   history: HistoryRow;
-  outbox: OutboxRow[];
+  outbox: OutboxMessage[];
   deadline: DeadlineWrite;
   /** Projection rows (essay_student_associations) to insert and to update. */
   newAssociations: AssociationRecord[];
@@ -71,7 +72,7 @@ export interface FirstSnapshotWrite {
   machineVersion: number;
   snapshot: unknown;
   history: HistoryRow;
-  outbox: OutboxRow[];
+  outbox: OutboxMessage[];
 }
 
 /**

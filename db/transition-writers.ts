@@ -5,7 +5,7 @@ import { Statement } from './statement.ts';
 import {
   type FirstSnapshotWrite,
   type HistoryRow,
-  type OutboxRow,
+  type OutboxMessage,
   type SnapshotUpgradeWrite,
   type TransitionWrite,
   batchActorId,
@@ -101,17 +101,17 @@ function historyInsert(source: string, version: string): string {
     FROM ${source}`;
 }
 
+/** A transition's outbox row: all its messages in one array (the relays fan them out). */
 const OUTBOX_COLUMNS: Columns = [
   ['batch_id', 'uuid'],
-  ['event_id', 'uuid'],
-  ['topic', 'text'],
-  ['correlation_id', 'uuid'],
-  ['envelope', 'jsonb'],
+  ['messages', 'jsonb'],
 ];
 
+/** The outbox row of one batch's messages, or none when it has none. */
+const outboxRows = (batchId: string | null, messages: OutboxMessage[]) => (messages.length > 0 ? [{ batch_id: batchId, messages }] : []);
+
 function outboxInsert(source: string): string {
-  return `INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
-    SELECT o.event_id, o.topic, o.batch_id, o.correlation_id, o.envelope FROM ${source}`;
+  return `INSERT INTO outbox (batch_id, messages) SELECT o.batch_id, o.messages FROM ${source}`;
 }
 
 const PROCESSED_COLUMNS: Columns = [
@@ -250,7 +250,7 @@ const TRANSITION_PARTS: ReadonlyArray<{
   },
   {
     name: 'outb',
-    rows: (w) => w.outbox.map((o) => ({ batch_id: w.batchId, ...o })),
+    rows: (w) => outboxRows(w.batchId, w.outbox),
     write: (st, r, one) => outboxInsert(recordset(st, r, 'o', OUTBOX_COLUMNS, 'snap', one)),
   },
   {
@@ -403,8 +403,8 @@ export async function writeFirstSnapshot(db: Db, w: FirstSnapshotWrite): Promise
         SELECT ${p(batchActorId(b.batch_id))}, ${p(w.machineId)}, ${p(w.machineVersion)}, 1, ${st.json(w.snapshot)} FROM b)`,
     `h AS (${historyInsert(recordset(st, [historyRow(b.batch_id, w.history)], 'h', HISTORY_COLUMNS, 'b', true), '1')})`,
   ];
-  const outbox = w.outbox.map((o) => ({ batch_id: b.batch_id, ...o }));
-  if (outbox.length > 0) ctes.push(`o AS (${outboxInsert(recordset(st, outbox, 'o', OUTBOX_COLUMNS, 'b'))})`);
+  const outbox = outboxRows(b.batch_id, w.outbox);
+  if (outbox.length > 0) ctes.push(`o AS (${outboxInsert(recordset(st, outbox, 'o', OUTBOX_COLUMNS, 'b', true))})`);
   return (await rowsOfText<{ batch_id: string }>(db, `WITH ${ctes.join(', ')} SELECT batch_id FROM b`, st.params)).length === 1;
 }
 
@@ -442,11 +442,11 @@ export async function writeSnapshotUpgrade(db: Db, u: SnapshotUpgradeWrite): Pro
  */
 export async function writeNotifications(
   db: Db,
-  notes: Array<{ batchId: string; batchVersion: number; outbox: OutboxRow; history: HistoryRow }>,
+  notes: Array<{ batchId: string; batchVersion: number; outbox: OutboxMessage; history: HistoryRow }>,
 ): Promise<void> {
   if (notes.length === 0) return;
   const st = new Statement();
-  const outbox = notes.map((n) => ({ batch_id: n.batchId, ...n.outbox }));
+  const outbox = notes.flatMap((n) => outboxRows(n.batchId, [n.outbox]));
   const history = notes.map((n) => ({ ...historyRow(n.batchId, n.history), version: n.batchVersion }));
   await rowsOfText(
     db,

@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { KafkaMetrics } from '../ops/kafka-metrics.ts';
-import type { OutboxSink, PendingRow } from './relay.ts';
+import type { OutboxSink, PendingMessage } from './relay.ts';
 
 /** The W3C trace context the envelope's metadata carries, copied into Kafka headers too. */
 function traceHeaders(envelope: unknown): Record<string, string> {
@@ -13,17 +13,21 @@ function traceHeaders(envelope: unknown): Record<string, string> {
 }
 
 /**
- * The outbox's Kafka side: a pass's rows in one produce request per broker, each to its topic,
+ * The outbox's Kafka side: a pass's messages in one produce request per broker, each to its topic,
  * keyed by batch id (a batch's events share a partition and keep their order), the envelope JSON as
  * the value, and answering only once every in-sync replica has them (acks=-1). The envelope goes out
- * as stored, with its own event_id, also when a row is published again after a crash.
+ * as stored, with its own event_id, also when its row is published again after a crash.
  */
 export function kafkaSink(producer: Producer, metrics?: KafkaMetrics): OutboxSink {
   return {
     name: 'kafka',
-    async publish(rows: PendingRow[]) {
-      const byTopic = new Map<string, PendingRow[]>();
-      for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+    async publish(rows: PendingMessage[]) {
+      const byTopic = new Map<string, PendingMessage[]>();
+      for (const row of rows) {
+        const list = byTopic.get(row.topic);
+        if (list) list.push(row);
+        else byTopic.set(row.topic, [row]);
+      }
       const started = performance.now();
       await producer.sendBatch({
         acks: -1,

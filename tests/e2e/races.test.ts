@@ -666,7 +666,7 @@ describe.each(FIRINGS)('the race policy, through two API processes and two worke
 
     // The outbox holds the winner's envelopes (and what applied after it), in commit order, and nothing else.
     const outbox =
-      await sql`SELECT topic, envelope FROM outbox WHERE batch_id = ${r.batchId} AND seq > ${r.outboxSeq} ORDER BY position, seq`;
+      await sql`SELECT topic, envelope FROM outbox_messages WHERE batch_id = ${r.batchId} AND seq > ${r.outboxSeq} ORDER BY position, seq, idx`;
     const signature = (row: { topic: string; envelope: any }) => {
       const data = row.envelope.data;
       if (row.topic === TOPICS.teacherNotification) return notice(data.notification_type);
@@ -686,7 +686,7 @@ describe.each(FIRINGS)('the race policy, through two API processes and two worke
       expect(await replayTimer(r)).toBe(o.replayedTimer);
       const after = await asTeacher('GET', `/v1/batches/${r.batchId}`);
       expect(after.body.state).toBe(o.state);
-      const [added] = await sql`SELECT count(*)::int AS n FROM outbox WHERE batch_id = ${r.batchId} AND seq > ${r.outboxSeq}`;
+      const [added] = await sql`SELECT count(*)::int AS n FROM outbox_messages WHERE batch_id = ${r.batchId} AND seq > ${r.outboxSeq}`;
       expect(added!.n).toBe(o.outbox.length);
     }
     const firedBy = appliedTimeouts[0]?.detail?.fired_by ?? late[0]?.detail?.fired_by ?? null;

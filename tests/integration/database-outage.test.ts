@@ -116,7 +116,7 @@ describe('the database going away under load', () => {
     // Each batch got exactly one event applied and published one matching command.
     const [outbox] = await rows<{ commands: number; batches: number }>(
       h.database.db,
-      sql`SELECT count(*)::int AS commands, count(DISTINCT batch_id)::int AS batches FROM outbox
+      sql`SELECT count(*)::int AS commands, count(DISTINCT batch_id)::int AS batches FROM outbox_messages
           WHERE topic = ${TOPICS.studentMatchingCommand} AND batch_id::text IN (SELECT jsonb_array_elements_text(${JSON.stringify([...acknowledged.values()])}::jsonb))`,
     );
     expect(outbox).toEqual({ commands: acknowledged.size, batches: acknowledged.size });

@@ -79,7 +79,7 @@ describe('the DBOS flow of the bench', () => {
         await dbosWalk(0);
       }
       const theirs = await sql<Row[]>`
-        SELECT topic, envelope FROM outbox WHERE batch_id = ${copy!.batchId} ORDER BY seq`;
+        SELECT topic, envelope FROM outbox_messages WHERE batch_id = ${copy!.batchId} ORDER BY seq, idx`;
       const ours = await sql<Row[]>`
         SELECT topic, envelope FROM dbos_outbox WHERE partition_key = ${dbosBatch.batchId} ORDER BY id`;
       expect(ours.map((r) => r.topic)).toEqual(theirs.map((r) => r.topic));

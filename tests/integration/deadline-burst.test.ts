@@ -54,8 +54,8 @@ async function facts(h: Harness, batchId: string) {
     sql`SELECT
           (SELECT count(*)::int FROM history WHERE batch_id = ${batchId} AND event_type = 'VALIDATION_TIMEOUT' AND outcome = 'applied') AS applied,
           (SELECT count(*)::int FROM deadlines WHERE batch_id = ${batchId}) AS deadlines,
-          (SELECT count(*)::int FROM outbox WHERE batch_id = ${batchId} AND topic = ${TOPICS.associationsConfirmed}) AS confirmed,
-          (SELECT count(*)::int FROM outbox WHERE batch_id = ${batchId} AND topic = ${TOPICS.associationUpdated}) AS updated,
+          (SELECT count(*)::int FROM outbox_messages WHERE batch_id = ${batchId} AND topic = ${TOPICS.associationsConfirmed}) AS confirmed,
+          (SELECT count(*)::int FROM outbox_messages WHERE batch_id = ${batchId} AND topic = ${TOPICS.associationUpdated}) AS updated,
           (SELECT array_agg(validation_status ORDER BY confidence_score DESC) FROM essay_student_associations WHERE batch_id = ${batchId}) AS statuses`,
   );
   return row!;

@@ -25,8 +25,8 @@ describe('GET /v1/outbox', () => {
     let commit!: () => void;
     const released = new Promise<void>((resolve) => (commit = resolve));
     const t1 = direct.begin(async (tx) => {
-      await tx`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
-               VALUES (${lateEventId}, 'test.late.v1', ${randomUUID()}, ${randomUUID()}, ${JSON.stringify({ late: true })}::jsonb)`;
+      const message = { event_id: lateEventId, topic: 'test.late.v1', correlation_id: randomUUID(), envelope: { late: true } };
+      await tx`INSERT INTO outbox (batch_id, messages) VALUES (${randomUUID()}, ${JSON.stringify([message])}::text::jsonb)`;
       await released;
     });
     await new Promise((r) => setTimeout(r, 50));

@@ -49,12 +49,12 @@ function dedupe(delivered: Delivered[]): Delivered[] {
 async function outboxRows(db: Db, topic: string) {
   return rows<{ event_id: string; seq: number; envelope: unknown; published_at: string | null }>(
     db,
-    sql`SELECT event_id, seq::int AS seq, envelope, published_at FROM outbox WHERE topic = ${topic} ORDER BY seq`,
+    sql`SELECT event_id, seq::int AS seq, envelope, published_at FROM outbox_messages WHERE topic = ${topic} ORDER BY seq, idx`,
   );
 }
 
 async function topics(db: Db): Promise<string[]> {
-  return (await rows<{ topic: string }>(db, sql`SELECT DISTINCT topic FROM outbox ORDER BY topic`)).map((r) => r.topic);
+  return (await rows<{ topic: string }>(db, sql`SELECT DISTINCT topic FROM outbox_messages ORDER BY topic`)).map((r) => r.topic);
 }
 
 describe('the outbox relay to Redis Streams', () => {
@@ -118,7 +118,7 @@ describe('the outbox relay to Redis Streams', () => {
     await guestFlow(h);
     const pendingBefore = await rows<{ event_id: string; topic: string }>(
       h.database.db,
-      sql`SELECT event_id, topic FROM outbox WHERE published_at IS NULL ORDER BY seq`,
+      sql`SELECT event_id, topic FROM outbox_messages WHERE published_at IS NULL ORDER BY seq, idx`,
     );
     expect(pendingBefore.length).toBeGreaterThan(0);
     const crashing = relayWith({
@@ -144,8 +144,8 @@ describe('the outbox relay to Redis Streams', () => {
     const streamPrefix = prefix();
     const topic = `test.commit-order.${randomBytes(3).toString('hex')}.v1`;
     const insert = (db: Db, eventId: string) =>
-      db.execute(sql`INSERT INTO outbox (event_id, topic, batch_id, correlation_id, envelope)
-                     VALUES (${eventId}, ${topic}, ${randomUUID()}, ${randomUUID()}, ${JSON.stringify({ event_id: eventId })}::jsonb)`);
+      db.execute(sql`INSERT INTO outbox (batch_id, messages)
+                     VALUES (${randomUUID()}, ${JSON.stringify([{ event_id: eventId, topic, correlation_id: randomUUID(), envelope: { event_id: eventId } }])}::jsonb)`);
     const relay = relayWith({ streamPrefix });
     await relay.runOnce();
 
@@ -168,7 +168,7 @@ describe('the outbox relay to Redis Streams', () => {
     await slowTx;
     const [seqs] = await rows<{ slow: number; fast: number }>(
       h.database.db,
-      sql`SELECT (SELECT seq::int FROM outbox WHERE event_id = ${slow}) AS slow, (SELECT seq::int FROM outbox WHERE event_id = ${fast}) AS fast`,
+      sql`SELECT (SELECT seq::int FROM outbox_messages WHERE event_id = ${slow}) AS slow, (SELECT seq::int FROM outbox_messages WHERE event_id = ${fast}) AS fast`,
     );
     expect(seqs!.slow).toBeLessThan(seqs!.fast);
     await relay.runOnce();
@@ -201,7 +201,7 @@ describe('the outbox relay to Redis Streams', () => {
     const relay = relayWith({ streamPrefix: prefix() });
     await guestFlow(h);
     await relay.runOnce();
-    const [count] = await rows<{ n: number }>(h.database.db, sql`SELECT count(*)::int AS n FROM outbox`);
+    const [count] = await rows<{ n: number }>(h.database.db, sql`SELECT count(*)::int AS n FROM outbox_messages`);
     expect((await outboxEvents(h)).length).toBe(count!.n);
   });
 });

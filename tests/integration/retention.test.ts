@@ -238,7 +238,7 @@ async function decisionTrail(h: Harness, batchId: string) {
     ),
     outbox: await rows(
       db,
-      sql`SELECT seq, event_id, topic, correlation_id, created_at, published_at, position FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`,
+      sql`SELECT seq, idx, event_id, topic, correlation_id, created_at, published_at, position FROM outbox_messages WHERE batch_id = ${batchId} ORDER BY seq, idx`,
     ),
     slots: await rows(
       db,
@@ -259,7 +259,7 @@ async function documents(h: Harness, batchId: string) {
       db,
       sql`SELECT snapshot FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
     ),
-    outbox: await rows<{ envelope: unknown }>(db, sql`SELECT envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`),
+    outbox: await rows<{ envelope: unknown }>(db, sql`SELECT envelope FROM outbox_messages WHERE batch_id = ${batchId} ORDER BY seq, idx`),
     history: await rows<{ detail: unknown; machine_input: unknown }>(
       db,
       sql`SELECT detail, machine_input FROM history WHERE batch_id = ${batchId} AND event_type <> 'RETENTION_PURGED' ORDER BY seq`,

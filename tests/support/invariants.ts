@@ -43,7 +43,7 @@ export async function readBatchFacts(h: { service: Service; database: { db: Db }
   if (!batch || !associations || !history) throw new Error(`batch ${batchId} of ${ownerId} not found`);
   const outbox = await rows<OutboxFact>(
     h.database.db,
-    sql`SELECT topic, correlation_id, envelope FROM outbox WHERE batch_id = ${batchId} ORDER BY seq`,
+    sql`SELECT topic, correlation_id, envelope FROM outbox_messages WHERE batch_id = ${batchId} ORDER BY seq, idx`,
   );
   return { batch, associations, history, outbox };
 }
