@@ -113,6 +113,38 @@ describe('the outbox relay to Redis Streams', () => {
     expect(all.map(([, f]) => JSON.parse(f[f.indexOf('envelope') + 1]!).data.batch_id)).toContain(batchId);
   });
 
+  it('fans a row of many messages out in order, each with its own event id, and marks the row once all went out', async () => {
+    const streamPrefix = prefix();
+    const relay = relayWith({ streamPrefix, batchSize: 1 });
+    await relay.runOnce();
+    const topic = (name: string) => `test.fan-out.${name}.${randomBytes(3).toString('hex')}.v1`;
+    const [first, second] = [topic('first'), topic('second')];
+    const message = (t: string, n: number) => {
+      const event_id = randomUUID();
+      return { event_id, topic: t, correlation_id: randomUUID(), envelope: { event_id, n } };
+    };
+    const rowA = [message(first, 1), message(second, 2), message(first, 3)];
+    const rowB = [message(second, 4), message(first, 5)];
+    for (const messages of [rowA, rowB]) {
+      await h.database.db.execute(
+        sql`INSERT INTO outbox (batch_id, messages) VALUES (${randomUUID()}, ${JSON.stringify(messages)}::text::jsonb)`,
+      );
+    }
+    const published: Array<{ seq: number; topic: string }> = [];
+    // One row per pass: the relay goes on while a pass filled its rows, whatever the messages.
+    const sent = await relayWith({ streamPrefix, batchSize: 1, onPublished: (p) => published.push(...p) }).runOnce();
+    expect(sent).toBe(5);
+    expect(published.map((p) => p.topic)).toEqual([...rowA, ...rowB].map((m) => m.topic));
+    const on = async (t: string) => (await consume(redis, `${streamPrefix}${t}`)).map((d) => d.envelope.n);
+    expect(await on(first)).toEqual([1, 3, 5]);
+    expect(await on(second)).toEqual([2, 4]);
+    const [left] = await rows<{ n: number }>(
+      h.database.db,
+      sql`SELECT count(*)::int AS n FROM outbox_messages WHERE event_id = ANY(${`{${[...rowA, ...rowB].map((m) => m.event_id).join(',')}}`}::uuid[]) AND published_at IS NULL`,
+    );
+    expect(left!.n).toBe(0);
+  });
+
   it('publishes again after a crash between XADD and marking, so consumers deduping by event id miss nothing', async () => {
     const streamPrefix = prefix();
     await guestFlow(h);
