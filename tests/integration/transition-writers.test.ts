@@ -146,7 +146,6 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect(changedTables(before, after).sort()).toEqual(
         [
           'actor_snapshots',
-          'association_snapshots',
           'batches',
           'class_students',
           'deadlines',

@@ -164,7 +164,6 @@ export async function rowCounts(h: Harness) {
   const tables = [
     'batches',
     'actor_snapshots',
-    'association_snapshots',
     'essay_student_associations',
     'processed_events',
     'history',
