@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { upgradeBatchSnapshots } from '../../app/upgrade.ts';
 import { rows } from '../../db/client.ts';
 import { TOPICS } from '../../machines/events.ts';
-import { outboxEvents, postEvent, provisionedClassBatch, suggested } from '../support/flow.ts';
+import { asWrittenByV2, outboxEvents, postEvent, provisionedClassBatch, suggested } from '../support/flow.ts';
 import type { Harness } from '../support/harness.ts';
 import { teacherSuite } from '../support/suite.ts';
 
@@ -146,18 +146,6 @@ describe('association records in rows of their own', () => {
     );
   });
 });
-
-/** The batch as a v2 process left it: every record inside the snapshot, none in its association rows. */
-async function asWrittenByV2(h: Harness, batchId: string) {
-  await h.database.db.execute(sql`
-    UPDATE actor_snapshots s SET machine_version = 2,
-      snapshot = jsonb_set(s.snapshot #- '{context,association_counts}', '{context,associations}',
-        (SELECT jsonb_object_agg(a.essay_id::text, a.snapshot) FROM essay_student_associations a WHERE a.batch_id = ${batchId}))
-    WHERE s.actor_id = ${`batch:${batchId}`}`);
-  await h.database.db.execute(
-    sql`UPDATE essay_student_associations SET snapshot = NULL, machine_version = NULL WHERE batch_id = ${batchId}`,
-  );
-}
 
 /** Runs every statement of one migration file, as the migrator does. */
 async function runMigration(h: Harness, file: string) {
