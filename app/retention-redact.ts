@@ -66,7 +66,7 @@ function redactDocument<T>(document: T, freeText: boolean): T {
 /** A persisted batch snapshot (actor_snapshots.snapshot). */
 export const redactBatchSnapshot = <T>(snapshot: T): T => redactDocument(snapshot, false);
 
-/** A persisted association (association_snapshots.snapshot: the record with its matcher details). */
+/** A persisted association (essay_student_associations.snapshot: the record with its matcher details). */
 export const redactAssociationSnapshot = <T>(snapshot: T): T => redactDocument(snapshot, false);
 
 /** An outbox envelope, as stored and served by the feed. */

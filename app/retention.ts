@@ -44,6 +44,10 @@ export function batchFinished(state: string, pipelineState: unknown): boolean {
 /** Rows a purge rewrote (or, in a dry run, would rewrite), per table. */
 export interface RetentionRows {
   actor_snapshots: number;
+  /**
+   * Association snapshots redacted: essay_student_associations.snapshot since the two were one row,
+   * counted apart from the projection columns under the name the report has always had.
+   */
   association_snapshots: number;
   essay_student_associations: number;
   essay_slots: number;

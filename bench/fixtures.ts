@@ -78,8 +78,8 @@ interface TemplateRows {
   template: Template;
   batch: string;
   snapshot: string;
+  /** The association rows, their snapshots included. */
   associations: string[];
-  associationSnapshots: string[];
   deadline: string | null;
   /** Every id that must be fresh in a copy. */
   ids: string[];
@@ -103,11 +103,6 @@ async function readTemplate(sql: postgres.Sql, template: Template, dueAt: string
     'SELECT to_jsonb(a)::text AS row FROM essay_student_associations a WHERE batch_id = $1',
     template.batchId,
   );
-  const associationSnapshots = await jsonRows(
-    sql,
-    'SELECT to_jsonb(a)::text AS row FROM association_snapshots a WHERE batch_id = $1',
-    template.batchId,
-  );
   const [deadline] = await jsonRows(sql, 'SELECT to_jsonb(d)::text AS row FROM deadlines d WHERE batch_id = $1', template.batchId);
   if (!batch || !snapshot) throw new Error(`bench fixture: template batch ${template.batchId} has no rows`);
   const overrideDue = (text: string, path: (row: any) => any, field: string) => {
@@ -120,7 +115,6 @@ async function readTemplate(sql: postgres.Sql, template: Template, dueAt: string
     batch: dueAt ? overrideDue(batch, (r) => r, 'due_at') : batch,
     snapshot: dueAt ? overrideDue(snapshot, (r) => r.snapshot.context.deadline, 'due_at') : snapshot,
     associations,
-    associationSnapshots,
     deadline: deadline && dueAt ? overrideDue(deadline, (r) => r, 'due_at') : (deadline ?? null),
     ids: [template.batchId, ...template.essays.map((e) => e.essay_id), ...associations.map((a) => JSON.parse(a).id as string)],
   };
@@ -159,7 +153,6 @@ export async function cloneBatches(
     const batches: string[] = [];
     const snapshots: string[] = [];
     const associations: string[] = [];
-    const associationSnapshots: string[] = [];
     const deadlines: string[] = [];
     for (let i = start; i < Math.min(count, start + CHUNK); i++) {
       const source = sources[i % sources.length]!;
@@ -168,7 +161,6 @@ export async function cloneBatches(
       batches.push(copy(source.batch));
       snapshots.push(copy(source.snapshot));
       for (const a of source.associations) associations.push(copy(a));
-      for (const a of source.associationSnapshots) associationSnapshots.push(copy(a));
       if (source.deadline) deadlines.push(copy(source.deadline));
       const essays = source.template.essays.map((e, k) => ({ essay_id: fresh[k + 1]!, text_storage_id: e.text_storage_id }));
       made.push({ batchId: fresh[0]!, cls: source.template.cls, essays, ids: { template: source.ids, copy: fresh } });
@@ -177,7 +169,6 @@ export async function cloneBatches(
       await insertRows(tx, 'batches', batches);
       await insertRows(tx, 'actor_snapshots', snapshots);
       await insertRows(tx, 'essay_student_associations', associations);
-      await insertRows(tx, 'association_snapshots', associationSnapshots);
       await insertRows(tx, 'deadlines', deadlines);
     });
   }

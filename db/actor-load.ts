@@ -8,7 +8,8 @@ import { type AssociationSelection, type LoadedActor, batchActorId } from './tra
 
 /**
  * The association snapshots of the batch named by the SQL expression `batch`, as one JSON array; only
- * those of the essays in the JSON array `essays` (a placeholder) when given.
+ * those of the essays in the JSON array `essays` (a placeholder) when given. A row of a pre-v3 batch
+ * nobody upgraded has none yet (its records are in the batch snapshot) and adds nothing.
  */
 export function associationsOf(batch: string, essays?: string): string {
   // Essay ids are compared as text: a malformed one in a teacher's request matches nothing instead of failing a cast.
@@ -16,7 +17,8 @@ export function associationsOf(batch: string, essays?: string): string {
   // In essay order: the working set's order is the order of the lists an event emits (a timeout's
   // decisions, the confirmation's associations), so it must not depend on where rows sit on disk.
   // The audit's replay (app/replay.ts) restores in the same order.
-  return `(SELECT coalesce(jsonb_agg(a.snapshot ORDER BY a.essay_id), '[]'::jsonb) FROM association_snapshots a WHERE a.batch_id = ${batch} ${which})`;
+  return `(SELECT coalesce(jsonb_agg(a.snapshot ORDER BY a.essay_id), '[]'::jsonb) FROM essay_student_associations a
+    WHERE a.batch_id = ${batch} AND a.snapshot IS NOT NULL ${which})`;
 }
 
 /**
@@ -61,7 +63,7 @@ function selectedRoster(st: Statement, selection: AssociationSelection | undefin
   return `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', st.id, 'first_name', st.first_name, 'last_name', st.last_name, 'email', st.email)), '[]'::jsonb)
       FROM students st JOIN class_students m ON m.student_id = st.id AND m.class_id = b.class_id WHERE st.id::text IN (
         SELECT jsonb_array_elements_text(${st.json(selection.students ?? [])})
-        UNION SELECT a.snapshot->>'suggested_student_id' FROM association_snapshots a
+        UNION SELECT a.snapshot->>'suggested_student_id' FROM essay_student_associations a
           WHERE a.batch_id = b.batch_id AND a.essay_id::text IN (SELECT jsonb_array_elements_text(${st.json(selection.essays)}))))`;
 }
 

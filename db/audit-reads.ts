@@ -97,7 +97,8 @@ export async function readStoredBatch(db: Db, batchId: string): Promise<StoredBa
     ),
     rows<StoredBatch['associationSnapshots'][number]>(
       db,
-      sql`SELECT essay_id::text AS essay_id, machine_version, snapshot FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
+      sql`SELECT essay_id::text AS essay_id, machine_version, snapshot FROM essay_student_associations
+          WHERE batch_id = ${batchId} AND snapshot IS NOT NULL ORDER BY essay_id`,
     ),
   ]);
   return {

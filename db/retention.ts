@@ -48,6 +48,10 @@ export interface BatchPersonalRows {
   /** Whether the batch is purged as it stands (a purge row at its current version, no file name left). */
   purged: boolean;
   actor_snapshot: unknown;
+  /**
+   * The association snapshots (essay_student_associations.snapshot), apart from the row's projection
+   * columns below: each is redacted and counted as a document of its own, as the report names them.
+   */
   association_snapshots: Array<{ essay_id: string; snapshot: unknown }>;
   essay_student_associations: Array<{ id: string; filename: string | null; match_reasons: unknown; suggestions: unknown }>;
   essay_slots: Array<{ essay_id: string; original_file_name: string }>;
@@ -109,7 +113,7 @@ export async function purgeBatchPersonalData<T>(
       actor_snapshot: snapshot,
       association_snapshots: await rows(
         tx,
-        sql`SELECT essay_id, snapshot FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
+        sql`SELECT essay_id, snapshot FROM essay_student_associations WHERE batch_id = ${batchId} AND snapshot IS NOT NULL ORDER BY essay_id`,
       ),
       essay_student_associations: await rows(
         tx,
@@ -130,7 +134,10 @@ export async function purgeBatchPersonalData<T>(
       await rows(tx, sql`UPDATE actor_snapshots SET snapshot = ${json(write.actor_snapshot)} WHERE actor_id = ${batchActorId(batchId)}`);
     }
     for (const a of write.association_snapshots) {
-      await rows(tx, sql`UPDATE association_snapshots SET snapshot = ${json(a.snapshot)} WHERE essay_id = ${a.essay_id}`);
+      await rows(
+        tx,
+        sql`UPDATE essay_student_associations SET snapshot = ${json(a.snapshot)} WHERE essay_id = ${a.essay_id} AND batch_id = ${batchId}`,
+      );
     }
     for (const a of write.essay_student_associations) {
       await rows(

@@ -140,23 +140,9 @@ export const actorSnapshots = pgTable('actor_snapshots', {
 });
 
 /**
- * Each essay's association as its own persisted actor (association machine context, state and the
- * matcher's details), since batch machine v3. The batch snapshot keeps only counts, so an event
- * about one essay reads and writes one of these rows, not the whole class.
+ * Columns, NOT NULLs, the unique essay and both indexes as in the Class Management Service, plus
+ * the association's persisted actor (`snapshot`, `machine_version`).
  */
-export const associationSnapshots = pgTable(
-  'association_snapshots',
-  {
-    essay_id: uuid('essay_id').primaryKey(),
-    batch_id: batchRef(),
-    machine_version: integer('machine_version').notNull(),
-    snapshot: jsonb('snapshot').notNull(),
-    updated_at: tz('updated_at').notNull().defaultNow(),
-  },
-  (t) => [index('association_snapshots_batch_idx').on(t.batch_id)],
-);
-
-/** Columns, NOT NULLs, the unique essay and both indexes as in the Class Management Service. */
 export const essayStudentAssociations = pgTable(
   'essay_student_associations',
   {
@@ -180,6 +166,17 @@ export const essayStudentAssociations = pgTable(
     /** The matcher's filename and every suggestion, highest confidence first, for the teacher's review. */
     filename: text('filename'),
     suggestions: jsonb('suggestions'),
+    /**
+     * The association as its own persisted actor (association machine context, state and the
+     * matcher's details), since batch machine v3: the batch snapshot keeps only counts, so an event
+     * about one essay reads and writes this row, not the whole class. Written by the statement that
+     * writes the projection columns. Null on a row written before v3 whose batch nobody upgraded
+     * yet: its record still lives in the batch snapshot, and the upgrade at start or the batch's
+     * next event fills it (app/upgrade.ts, `storeEveryAssociation`).
+     */
+    snapshot: jsonb('snapshot'),
+    /** The association machine version that wrote `snapshot`; null with it. */
+    machine_version: integer('machine_version'),
   },
   (t) => [
     index('ix_essay_student_associations_class_status').on(t.class_id, t.validation_status),

@@ -56,10 +56,16 @@ export interface TransitionWrite {
   history: HistoryRow;
   outbox: OutboxMessage[];
   deadline: DeadlineWrite;
-  /** Projection rows (essay_student_associations) to insert and to update. */
+  /**
+   * Associations (essay_student_associations rows) to insert and to update: their projection
+   * columns and, the record itself, their snapshot, in one write of the row.
+   */
   newAssociations: AssociationRecord[];
   changedAssociations: AssociationRecord[];
-  /** Association snapshots to store: the records this transition created or changed. */
+  /**
+   * Association snapshots to store: the records this transition created or changed, and, on a
+   * pre-v3 batch's first write, every other one too (only their snapshot column is written).
+   */
   associationSnapshots: AssociationRecord[];
   associationMachineVersion: number;
   newStudents: StudentRow[];
@@ -78,7 +84,7 @@ export interface FirstSnapshotWrite {
 /**
  * A snapshot rewritten through the migrations at start, at the row version it was read at: no
  * event was applied, so the version stays. `history` is written when the state string changed;
- * `associationSnapshots` are the records that leave a pre-v3 snapshot for rows of their own.
+ * `associationSnapshots` are the records that leave a pre-v3 snapshot for their rows' snapshot column.
  */
 export interface SnapshotUpgradeWrite {
   batchId: string;

@@ -179,48 +179,66 @@ const ASSOCIATION_COLUMNS: Columns = [
   ['text_storage_id', 'text'],
   ['filename', 'text'],
   ['suggestions', 'jsonb'],
+  ['machine_version', 'int'],
+  ['snapshot', 'jsonb'],
 ];
 
-/** Inserts the projection rows of new associations, read as `a` from `source`. */
+/** Rows for the association fragments: each record's projection columns, and the record itself as its snapshot. */
+const associationRows = (machineVersion: number, records: AssociationRecord[]) =>
+  records.map((record) => ({ ...record, machine_version: machineVersion, snapshot: record }));
+
+/**
+ * Inserts new associations, read as `a` from `source`: the projection row and its snapshot in one
+ * row. No ON CONFLICT: an essay already associated in another batch trips the unique essay_id and
+ * refuses the whole statement as a conflict (app/write-errors.ts).
+ */
 function associationRowsInsert(source: string): string {
   return `INSERT INTO essay_student_associations (essay_id, student_id, batch_id, class_id, created_by_user_id, created_at,
         confidence_score, match_reasons, validation_status, validated_by, validated_at, validation_method,
-        suggested_student_id, text_storage_id, filename, suggestions)
+        suggested_student_id, text_storage_id, filename, suggestions, machine_version, snapshot)
       SELECT a.essay_id, a.student_id, a.batch_id, a.class_id, a.created_by_user_id, a.created_at, a.confidence_score,
         a.match_reasons, a.validation_status, a.validated_by, a.validated_at, a.validation_method,
-        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions
+        a.suggested_student_id, a.text_storage_id, a.filename, a.suggestions, a.machine_version, a.snapshot
       FROM ${source}`;
 }
 
-/** Updates the decided fields of associations' projection rows, read as `a` from `source`, of their own batch. */
+/** Updates changed associations, read as `a` from `source`, of their own batch: the decided projection fields and the snapshot. */
 function associationRowsUpdate(source: string): string {
   return `UPDATE essay_student_associations e SET student_id = a.student_id, validation_status = a.validation_status,
-        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method
+        validated_by = a.validated_by, validated_at = a.validated_at, validation_method = a.validation_method,
+        machine_version = a.machine_version, snapshot = a.snapshot
       FROM ${source}
       WHERE e.essay_id = a.essay_id AND e.batch_id = a.batch_id`;
 }
 
 const ASSOCIATION_SNAPSHOT_COLUMNS: Columns = [
+  ['essay_id', 'uuid'],
   ['batch_id', 'uuid'],
   ['machine_version', 'int'],
   ['snapshot', 'jsonb'],
 ];
 
-/** Rows for associationSnapshotsUpsert: each record with its batch and its machine version. */
+/** Rows for associationSnapshotsUpdate: each record with its essay, its batch and its machine version. */
 const associationSnapshotRows = (batchId: string, machineVersion: number, records: AssociationRecord[]) =>
-  records.map((snapshot) => ({ batch_id: batchId, machine_version: machineVersion, snapshot }));
+  records.map((snapshot) => ({ essay_id: snapshot.essay_id, batch_id: batchId, machine_version: machineVersion, snapshot }));
 
 /**
- * Stores association snapshots, read as `r` (ASSOCIATION_SNAPSHOT_COLUMNS) from `source`. An essay
- * already associated in another batch keeps its row here; the projection's unique essay_id refuses
- * the whole statement as a conflict.
+ * The records of a transition whose snapshot is stored with no projection change: a pre-v3 batch's
+ * unchanged associations, leaving its snapshot for their rows. The new and changed ones are left
+ * out, as their snapshot is written with their projection: PostgreSQL does not say which of two
+ * updates of one row in one statement wins, and an update does not see a row the same statement
+ * inserts, so each association row is written once.
  */
-function associationSnapshotsUpsert(source: string): string {
-  return `INSERT INTO association_snapshots (essay_id, batch_id, machine_version, snapshot)
-      SELECT (r.snapshot->>'essay_id')::uuid, r.batch_id, r.machine_version, r.snapshot
+function unchangedSnapshots(w: TransitionWrite): AssociationRecord[] {
+  const written = new Set([...w.newAssociations, ...w.changedAssociations].map((a) => a.essay_id));
+  return w.associationSnapshots.filter((a) => !written.has(a.essay_id));
+}
+
+/** Stores the snapshots of associations, read as `r` (ASSOCIATION_SNAPSHOT_COLUMNS) from `source`, in their own batch's rows. */
+function associationSnapshotsUpdate(source: string): string {
+  return `UPDATE essay_student_associations e SET machine_version = r.machine_version, snapshot = r.snapshot
       FROM ${source}
-      ON CONFLICT (essay_id) DO UPDATE SET snapshot = excluded.snapshot, machine_version = excluded.machine_version, updated_at = now()
-      WHERE association_snapshots.batch_id = excluded.batch_id`;
+      WHERE e.essay_id = r.essay_id AND e.batch_id = r.batch_id`;
 }
 
 // ---- A transition: one write, or a set of writes of different batches. ----
@@ -289,18 +307,18 @@ const TRANSITION_PARTS: ReadonlyArray<{
   },
   {
     name: 'assoc_new',
-    rows: (w) => w.newAssociations,
+    rows: (w) => associationRows(w.associationMachineVersion, w.newAssociations),
     write: (st, r, one) => associationRowsInsert(recordset(st, r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
   },
   {
     name: 'assoc_upd',
-    rows: (w) => w.changedAssociations,
+    rows: (w) => associationRows(w.associationMachineVersion, w.changedAssociations),
     write: (st, r, one) => associationRowsUpdate(recordset(st, r, 'a', ASSOCIATION_COLUMNS, 'snap', one)),
   },
   {
     name: 'assoc_snap',
-    rows: (w) => associationSnapshotRows(w.batchId, w.associationMachineVersion, w.associationSnapshots),
-    write: (st, r, one) => associationSnapshotsUpsert(recordset(st, r, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap', one)),
+    rows: (w) => associationSnapshotRows(w.batchId, w.associationMachineVersion, unchangedSnapshots(w)),
+    write: (st, r, one) => associationSnapshotsUpdate(recordset(st, r, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap', one)),
   },
 ];
 
@@ -432,7 +450,7 @@ export async function writeSnapshotUpgrade(db: Db, u: SnapshotUpgradeWrite): Pro
     );
   const snapshots = associationSnapshotRows(u.batchId, u.associationMachineVersion, u.associationSnapshots);
   if (snapshots.length > 0)
-    ctes.push(`assoc_snap AS (${associationSnapshotsUpsert(recordset(st, snapshots, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap'))})`);
+    ctes.push(`assoc_snap AS (${associationSnapshotsUpdate(recordset(st, snapshots, 'r', ASSOCIATION_SNAPSHOT_COLUMNS, 'snap'))})`);
   return (await rowsOfText<{ batch_id: string }>(db, `WITH ${ctes.join(', ')} SELECT batch_id FROM snap`, st.params)).length === 1;
 }
 

@@ -68,8 +68,8 @@ export interface BatchContext extends BatchInput {
   language: 'en' | 'sv';
   essays: EssayRef[];
   /**
-   * The association records the current event works on. Each association is its own persisted
-   * row (association_snapshots), and the application layer loads the ones an event needs: a
+   * The association records the current event works on. Each association is persisted in its own
+   * row (essay_student_associations.snapshot), and the application layer loads the ones an event needs: a
    * decision's essays, or all of them for a timeout or a decision that may settle the batch
    * (associationsNeeded). The persisted batch snapshot keeps none (persistedBatchSnapshot), so an
    * event about one essay neither reads nor rewrites the others.

@@ -3,7 +3,7 @@ import { batchMachine } from './batch.ts';
 
 /**
  * What a batch snapshot persists: all of it but the working set of association records, which
- * are rows of their own from v3 on (association_snapshots). The application layer and the
+ * persist in their own rows from v3 on (essay_student_associations.snapshot). The application layer and the
  * snapshot corpus both write this, so fixtures hold what production holds.
  */
 export function persistedBatchSnapshot(snapshot: SnapshotFrom<typeof batchMachine>) {

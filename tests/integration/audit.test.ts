@@ -208,7 +208,7 @@ describe.each([
     const { batchId, list } = await remindedBatch(h);
     const essay = list[1]!.essay_id;
     await h.database.db.execute(
-      sql`UPDATE association_snapshots SET snapshot = jsonb_set(snapshot, '{confidence_score}', '0.99') WHERE essay_id = ${essay}`,
+      sql`UPDATE essay_student_associations SET snapshot = jsonb_set(snapshot, '{confidence_score}', '0.99') WHERE essay_id = ${essay}`,
     );
     const report = await audit(h, batchId);
     const suggestedAt = await seqOf(h, batchId, TOPICS.authorMatchesSuggested);

@@ -198,7 +198,7 @@ describe('deadline bursts', () => {
     });
     const [left] = await rows<{ states: string[] }>(
       db,
-      sql`SELECT array_agg(snapshot->>'validation_status') AS states FROM association_snapshots WHERE batch_id = ${moved}`,
+      sql`SELECT array_agg(snapshot->>'validation_status') AS states FROM essay_student_associations WHERE batch_id = ${moved}`,
     );
     expect(left!.states).toEqual(['pending_validation', 'pending_validation']);
     expect(await Promise.all(classes.map((c) => unknownStudents(h, c.classId)))).toEqual([1, 0, 1]);

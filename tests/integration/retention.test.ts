@@ -227,9 +227,9 @@ async function decisionTrail(h: Harness, batchId: string) {
       sql`SELECT id, essay_id, student_id, suggested_student_id, class_id, created_by_user_id, created_at, confidence_score, validation_status,
             validated_by, validated_at, validation_method, text_storage_id FROM essay_student_associations WHERE batch_id = ${batchId} ORDER BY essay_id`,
     ),
-    associationTimes: await rows(
+    associationVersions: await rows(
       db,
-      sql`SELECT essay_id, machine_version, updated_at FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
+      sql`SELECT essay_id, machine_version FROM essay_student_associations WHERE batch_id = ${batchId} ORDER BY essay_id`,
     ),
     history: await rows(
       db,
@@ -257,7 +257,7 @@ async function documents(h: Harness, batchId: string) {
   return {
     associations: await rows<{ snapshot: unknown }>(
       db,
-      sql`SELECT snapshot FROM association_snapshots WHERE batch_id = ${batchId} ORDER BY essay_id`,
+      sql`SELECT snapshot FROM essay_student_associations WHERE batch_id = ${batchId} ORDER BY essay_id`,
     ),
     outbox: await rows<{ envelope: unknown }>(db, sql`SELECT envelope FROM outbox_messages WHERE batch_id = ${batchId} ORDER BY seq, idx`),
     history: await rows<{ detail: unknown; machine_input: unknown }>(

@@ -12,7 +12,7 @@ import { type Db, rows } from '../../db/client.ts';
 import type { TransitionWrite } from '../../db/transition-types.ts';
 import { writeTransition, writeTransitions } from '../../db/transition-writers.ts';
 import { InboundEnvelope } from '../../machines/events.ts';
-import { createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
+import { asWrittenByV2, createClassWithStudents, essays, postEvent, provisioned, registerBatch, suggested } from '../support/flow.ts';
 import { type Harness, harnessForSuite } from '../support/harness.ts';
 
 /**
@@ -118,6 +118,21 @@ for (const backend of ['postgres', 'pglite'] as const) {
         await db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId}`);
         requests.push(validationTimeout(batchId, 1, 'sweep'));
       }
+      // A batch as batch machine v2 left it, one essay decided, past its deadline: the timeout decides
+      // the other and stores every record in its row, the decided one's snapshot alone.
+      {
+        const { klass, batchId, list } = await pendingBatch(h, teacher);
+        const matches = list.map((essay, k) => ({ essay, student_id: klass.students[k]!.student_id, score: 0.9 }));
+        expect((await postEvent(h, suggested(batchId, klass.classId, matches))).status).toBe(200);
+        const confirmed = await h.api('POST', `/v1/batches/${batchId}/student-associations/confirm`, {
+          token: teacher,
+          body: { associations: [{ essay_id: list[0]!.essay_id, confirmed: true }] },
+        });
+        expect(confirmed.status).toBe(200);
+        await asWrittenByV2(h, batchId);
+        await db.execute(sql`UPDATE deadlines SET due_at = now() - interval '1 hour' WHERE batch_id = ${batchId}`);
+        requests.push(validationTimeout(batchId, 1, 'sweep'));
+      }
       // A batch whose suggestions arrive: new association rows and snapshots, a deadline set, a processed event.
       const { klass, batchId, list } = await pendingBatch(h, teacher);
       const envelope = InboundEnvelope.parse(
@@ -135,6 +150,11 @@ for (const backend of ['postgres', 'pglite'] as const) {
         if (prepared?.kind !== 'planned' || prepared.plan.kind !== 'applied') throw new Error(`${request.eventId} does not apply`);
         writes.push(prepared.plan.write);
       }
+      // Every kind of association write is among them: new, changed, and a snapshot alone.
+      const stored = (w: TransitionWrite) => new Set([...w.newAssociations, ...w.changedAssociations].map((a) => a.essay_id));
+      expect(writes.some((w) => w.newAssociations.length > 0)).toBe(true);
+      expect(writes.some((w) => w.changedAssociations.length > 0)).toBe(true);
+      expect(writes.some((w) => w.associationSnapshots.some((a) => !stored(w).has(a.essay_id)))).toBe(true);
     });
 
     it('plans writes that touch every table a transition writes (so an empty comparison cannot pass)', async () => {
@@ -146,7 +166,6 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect(changedTables(before, after).sort()).toEqual(
         [
           'actor_snapshots',
-          'association_snapshots',
           'batches',
           'class_students',
           'deadlines',

@@ -159,12 +159,23 @@ export async function postEvent(h: Harness, event: unknown) {
   return h.api('POST', '/v1/events', { body: event });
 }
 
+/** The batch as a batch machine v2 process left it: every record inside the snapshot, none in its association rows. */
+export async function asWrittenByV2(h: Harness, batchId: string) {
+  await h.database.db.execute(sql`
+    UPDATE actor_snapshots s SET machine_version = 2,
+      snapshot = jsonb_set(s.snapshot #- '{context,association_counts}', '{context,associations}',
+        (SELECT jsonb_object_agg(a.essay_id::text, a.snapshot) FROM essay_student_associations a WHERE a.batch_id = ${batchId}))
+    WHERE s.actor_id = ${`batch:${batchId}`}`);
+  await h.database.db.execute(
+    sql`UPDATE essay_student_associations SET snapshot = NULL, machine_version = NULL WHERE batch_id = ${batchId}`,
+  );
+}
+
 /** Every table the application writes, counted: "nothing changed" made checkable. */
 export async function rowCounts(h: Harness) {
   const tables = [
     'batches',
     'actor_snapshots',
-    'association_snapshots',
     'essay_student_associations',
     'processed_events',
     'history',

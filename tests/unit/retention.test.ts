@@ -14,7 +14,7 @@ import {
 const STUDENT = 'c9d8e7f6-a5b4-4c3d-9e2f-1a0b9c8d7e6f';
 const ESSAY = 'b1e2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 
-/** An association record as association_snapshots keeps it (context, state, matcher details). */
+/** An association record as essay_student_associations.snapshot keeps it (context, state, matcher details). */
 const association = {
   essay_id: ESSAY,
   student_id: STUDENT,
