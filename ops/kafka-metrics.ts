@@ -29,7 +29,7 @@ export function createKafkaMetrics(registry: Registry) {
     }),
     published: new Counter({
       name: 'huleedu_kafka_published_total',
-      help: 'Outbox rows the Kafka broker acknowledged, by topic.',
+      help: 'Outbox messages the Kafka broker acknowledged, by topic.',
       labelNames: ['topic'] as const,
       registers,
     }),

@@ -67,13 +67,13 @@ export function createMetrics(sources: MetricsSources = {}) {
     }),
     outboxRelayed: new Counter({
       name: 'huleedu_outbox_relayed_total',
-      help: 'Outbox rows published to Redis Streams, by topic.',
+      help: 'Outbox messages published to Redis Streams, by topic.',
       labelNames: ['topic'] as const,
       registers,
     }),
     outboxBacklog: new Gauge({
       name: 'huleedu_outbox_backlog',
-      help: 'Outbox rows not yet published to Redis Streams (grows without the relay; pollers of /v1/outbox do not mark rows).',
+      help: 'Messages in outbox rows not yet published (grows without the relay; pollers of /v1/outbox do not mark rows).',
       registers,
       async collect() {
         if (!sources.outboxBacklog) return;
