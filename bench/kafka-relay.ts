@@ -30,16 +30,17 @@ interface RigOptions {
   service: Service;
   pool: BatchPool;
   essays: number;
-  /** Outbox rows to publish per run. */
+  /** Outbox messages to publish per run (BENCH_RELAY_ROWS; a row holds a transition's messages). */
   rows: number;
   log: (message: string) => void;
 }
 
 /**
  * KR: the service's outbox relay with its Kafka sink (jobs/relay.ts, jobs/kafka-sink.ts, the
- * producer of jobs/kafka.ts) draining `rows` unpublished outbox rows to librdkafka's mock cluster,
- * timed from the first pass until the last one committed; every row must then have `published_at`
- * and every message must be on its topic (the topics' high watermarks grow by exactly `rows`).
+ * producer of jobs/kafka.ts) draining the outbox rows that hold at least `rows` unpublished messages
+ * to librdkafka's mock cluster, timed from the first pass until the last one committed; every row
+ * must then have `published_at` and every message must be on its topic (the topics' high
+ * watermarks grow by exactly the number of messages).
  *
  * The rows are the service's own: the event mix at `essays` essays, applied in-process until the
  * outbox holds enough, once. Each run puts the same rows back to unpublished (and sets aside any
@@ -213,7 +214,7 @@ async function relayRun(sql: postgres.Sql, service: Service, transport: KafkaTra
   return { ...figures(filled.count, elapsedMs, latencies), sink_ms: sinkMs };
 }
 
-/** The bare producer sends the sink's requests one after another; p50/p99 are per request (200 messages). */
+/** The bare producer sends the sink's requests one after another; p50/p99 are per request (the messages of 200 rows). */
 async function bareRun(producer: Producer, admin: Admin, filled: Filled): Promise<Figures> {
   const before = await highWatermarks(admin, filled.topics);
   const latencies: number[] = [];
