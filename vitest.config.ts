@@ -7,5 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: a single worker on the 2-core CI machine,
+    // every file in turn. Most files wait on PostgreSQL, Redis, Kafka or Chromium rather than burn
+    // CPU, and each has its own database or schema and Redis prefix, so two run side by side.
+    maxWorkers: 2,
   },
 });
