@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,7 +10,7 @@ export default defineConfig({
     pool: 'forks',
     // Vitest's default is one worker fewer than the cores: a single worker on the 2-core CI machine,
     // every file in turn. Most files wait on PostgreSQL, Redis, Kafka or Chromium rather than burn
-    // CPU, and each has its own database or schema and Redis prefix, so two run side by side.
-    maxWorkers: 2,
+    // CPU, and each has its own database or schema and Redis prefix, so at least two run side by side.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

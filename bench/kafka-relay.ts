@@ -31,13 +31,13 @@ interface RigOptions {
   pool: BatchPool;
   essays: number;
   /** Outbox messages to publish per run (BENCH_RELAY_ROWS; a row holds a transition's messages). */
-  rows: number;
+  messages: number;
   log: (message: string) => void;
 }
 
 /**
  * KR: the service's outbox relay with its Kafka sink (jobs/relay.ts, jobs/kafka-sink.ts, the
- * producer of jobs/kafka.ts) draining the outbox rows that hold at least `rows` unpublished messages
+ * producer of jobs/kafka.ts) draining the outbox rows that hold at least `messages` unpublished messages
  * to librdkafka's mock cluster, timed from the first pass until the last one committed; every row
  * must then have `published_at` and every message must be on its topic (the topics' high
  * watermarks grow by exactly the number of messages).
@@ -116,9 +116,9 @@ interface Filled {
   batches: ProducerBatch[];
 }
 
-/** The service writes (the mix, in-process, 8 clients) until the outbox has `rows` new messages; then both producers meet every topic once. */
+/** The service writes (the mix, in-process, 8 clients) until the outbox has `messages` new messages; then both producers meet every topic once. */
 async function fill(options: RigOptions, transport: KafkaTransport, producer: Producer, admin: Admin): Promise<Filled> {
-  const { sql, service, pool, essays, rows, log } = options;
+  const { sql, service, pool, essays, messages, log } = options;
   const t0 = performance.now();
   // Other points leave their rows unpublished (the bench runs no relay): set them aside for good.
   await sql`UPDATE outbox SET published_at = now() WHERE published_at IS NULL`;
@@ -130,9 +130,9 @@ async function fill(options: RigOptions, transport: KafkaTransport, producer: Pr
       ]
     )[0].n;
   // About 34 outbox messages per batch of 30 essays (one association-updated per decided essay).
-  await pool.ensure(Math.ceil(rows / essays) + 16);
+  await pool.ensure(Math.ceil(messages / essays) + 16);
   const mix = eventMix(pool, directTransport(service), essays);
-  while ((await pending()) < rows) await closedLoop(8, 250, mix);
+  while ((await pending()) < messages) await closedLoop(8, 250, mix);
   const stored = await sql<Array<{ seq: string; batch_id: string | null; messages: OutboxMessage[] }>>`
     SELECT seq::text AS seq, batch_id, messages FROM outbox WHERE seq > ${lo} ORDER BY outbox.seq`;
   const all: PendingMessage[] = fanOut(stored);

@@ -104,7 +104,7 @@ async function bench(config: BenchConfig, closers: Array<() => Promise<unknown>>
           service: sweepOnlyService,
           pool: pools.get(config.essaysPerBatch)!,
           essays: config.essaysPerBatch,
-          rows: config.relayRows,
+          messages: config.relayRows,
           log,
         })
       : null;
